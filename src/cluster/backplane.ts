@@ -1,0 +1,59 @@
+import type { RelayType } from '../protocol/messages.js';
+
+/**
+ * One message crossing from this node to the node that holds `to`. `frame`
+ * is the exact text the target receives, so the far node forwards it without
+ * re-encoding.
+ */
+export interface Envelope {
+  /** A protocol relay, or `message` for a host's `hub.send()`. */
+  kind: RelayType | 'message';
+  /** The sender's name (`''` for a host message). */
+  from: string;
+  /** The sender's node. */
+  fromNode: string;
+  /** The target's name. */
+  to: string;
+  /** The text frame the target receives. */
+  frame: string;
+}
+
+/** Outcome of claiming a name cluster-wide. */
+export type ClaimResult = 'claimed' | 'taken' | 'unavailable';
+
+/** Outcome of forwarding an envelope. */
+export type ForwardResult =
+  | { delivered: true; /** The node that holds the target. */ node: string }
+  | { delivered: false; reason: 'not-found' | 'unavailable' };
+
+/** What the hub offers its backplane. */
+export interface BackplaneHost {
+  /** An envelope from another node for a peer on this one. Returns false if the peer is not here. */
+  deliver(envelope: Envelope): boolean;
+  /** Names held on this node, for re-asserting them after the bus lost its state. */
+  localNames(): Iterable<string>;
+  /** Node `nodeId` is gone: its peers' call partners here are told `leave`. */
+  nodeDown(nodeId: string): void;
+  /** A backplane failure the host may want to log. */
+  error(error: Error): void;
+}
+
+/**
+ * The seam between one hub and its cluster: the hub claims names and forwards
+ * messages for names it does not hold through it. A name not held locally is
+ * looked up here; the local map stays the fast path.
+ */
+export interface Backplane {
+  /** This node's id, unique in the cluster. */
+  readonly nodeId: string;
+  /** Connects; called once by the hub's constructor. */
+  start(host: BackplaneHost): Promise<void>;
+  /** Claims `name` for this node; exactly one of racing claims wins. */
+  claim(name: string): Promise<ClaimResult>;
+  /** Gives a name claimed by this node back. */
+  release(name: string): void;
+  /** Sends an envelope to the node that holds `envelope.to`, in order per sender. */
+  forward(envelope: Envelope): Promise<ForwardResult>;
+  /** Releases this node's names and disconnects. */
+  close(): Promise<void>;
+}

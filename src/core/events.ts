@@ -1,0 +1,25 @@
+import type { Peer, PeerLeft } from './peer.js';
+
+/** A client sent something the hub answered with an error (for observing, e.g. metrics). */
+export interface ProtocolErrorEvent {
+  /** Connection id. */
+  readonly id: number;
+  /** The peer's name, when it is logged in. */
+  readonly name: string | undefined;
+  /** The `code` of the error reply, or the login failure `reason`. */
+  readonly code: string;
+  /** The human-readable message of the reply. */
+  readonly message: string;
+}
+
+/** Events of {@link SignallingHub}, typed for `hub.on()`. */
+export interface HubEvents {
+  /** A connection logged in. */
+  'peer-joined': (peer: Peer) => void;
+  /** A logged-in connection is gone; its name is free again. */
+  'peer-left': (event: PeerLeft) => void;
+  /** A client's message was refused with an `error` reply or a failed login. */
+  'protocol-error': (event: ProtocolErrorEvent) => void;
+  /** Something failed inside the hub or its backplane, or a host hook threw. The hub keeps serving. */
+  error: (error: Error) => void;
+}

@@ -1,0 +1,38 @@
+/** Why a logged-in peer left. */
+export type LeaveReason =
+  /** The client closed the connection, or the transport lost it. */
+  | 'closed'
+  /** The host called `hub.disconnect()`. */
+  | 'disconnected'
+  /** A new connection took the name over with the resume token. */
+  | 'replaced'
+  /** The connection flooded past its rate limit. */
+  | 'rate-limited'
+  /** The connection stopped reading. */
+  | 'slow-consumer'
+  /** The hub closed. */
+  | 'hub-closed';
+
+/** A logged-in peer as the host sees it. */
+export interface Peer {
+  /** Connection id, unique within this hub. */
+  readonly id: number;
+  /** The name the peer holds. */
+  readonly name: string;
+  /** What `authenticate` returned for this peer, when it returned an object. */
+  readonly data: unknown;
+  /** The peer's address, when the transport reported it. */
+  readonly remoteAddress: string | undefined;
+}
+
+/** Payload of `peer-left`. */
+export interface PeerLeft {
+  /** The name the peer held; it is free again. */
+  readonly name: string;
+  /** Why it left. */
+  readonly reason: LeaveReason;
+  /** The close code, when the connection closed with one. */
+  readonly code: number | undefined;
+  /** The peer as it was. */
+  readonly peer: Peer;
+}

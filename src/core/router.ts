@@ -1,0 +1,114 @@
+import type { Backplane, Envelope } from '../cluster/backplane.js';
+import { encodeLeave } from '../protocol/encode.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { RelayType } from '../protocol/messages.js';
+import { type Connection, ConnectionState, type PartnerNode } from './connection.js';
+
+/**
+ * Who holds which name, and how a frame reaches a name: the local map first,
+ * then the backplane. Also keeps the call bookkeeping that decides who hears
+ * `leave` when a peer goes. Every registration and delivery passes here.
+ */
+export class Router {
+  /** Names held or being claimed on this node. */
+  readonly names = new Map<string, Connection>();
+
+  constructor(private readonly backplane: Backplane | undefined) {}
+
+  /** The local connection holding `name`, joined or still logging in. */
+  holder(name: string): Connection | undefined {
+    return this.names.get(name);
+  }
+
+  /** Reserves `name` locally so racing local logins see it taken while the backplane decides. */
+  reserve(name: string, connection: Connection): void {
+    this.names.set(name, connection);
+  }
+
+  /** Frees `name` if `connection` holds it, locally and in the cluster. */
+  release(name: string, connection: Connection, claimed: boolean): void {
+    if (this.names.get(name) !== connection) return;
+    this.names.delete(name);
+    if (claimed) this.backplane?.release(name);
+  }
+
+  /** Relays a frame from a joined connection to `target`, wherever it is. */
+  relay(from: Connection, type: RelayType, target: string, frame: string): void {
+    const local = this.names.get(target);
+    if (local !== undefined && local.state === ConnectionState.Joined) {
+      local.send(frame);
+      this.recordCall(from, type, target, null);
+      this.recordCall(local, type, from.name, null);
+      return;
+    }
+    const backplane = this.backplane;
+    if (backplane === undefined || local !== undefined) {
+      from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
+      return;
+    }
+    backplane.forward({ kind: type, from: from.name, fromNode: backplane.nodeId, to: target, frame }).then(
+      (result) => {
+        if (result.delivered) {
+          if (from.state === ConnectionState.Joined) this.recordCall(from, type, target, result.node);
+        } else if (from.state === ConnectionState.Joined) {
+          if (result.reason === 'not-found') from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
+          else from.fail(ErrorCode.BackplaneUnavailable, `Cannot reach ${target}: the cluster backplane is unavailable`, type, target);
+        }
+      },
+      (error: unknown) => {
+        from.hub.reportError(error);
+        if (from.state === ConnectionState.Joined) {
+          from.fail(ErrorCode.BackplaneUnavailable, `Cannot reach ${target}: the cluster backplane is unavailable`, type, target);
+        }
+      },
+    );
+  }
+
+  /** An envelope from another node: hand it to the local peer. */
+  deliver(envelope: Envelope): boolean {
+    const local = this.names.get(envelope.to);
+    if (local === undefined || local.state !== ConnectionState.Joined) return false;
+    local.send(envelope.frame);
+    if (envelope.kind !== 'message') this.recordCall(local, envelope.kind, envelope.from, envelope.fromNode);
+    return true;
+  }
+
+  /** Tells every call partner of a departing peer `leave`, here or on other nodes. */
+  notifyPartners(gone: Connection): void {
+    const partners = gone.partners;
+    if (partners === undefined) return;
+    gone.partners = undefined;
+    const frame = encodeLeave(gone.nameJson);
+    for (const [name, node] of partners) {
+      if (node === null) {
+        const local = this.names.get(name);
+        if (local === undefined || local.state !== ConnectionState.Joined) continue;
+        local.partners?.delete(gone.name);
+        local.send(frame);
+      } else if (this.backplane !== undefined) {
+        this.backplane
+          .forward({ kind: 'leave', from: gone.name, fromNode: this.backplane.nodeId, to: name, frame })
+          .catch((error: unknown) => gone.hub.reportError(error));
+      }
+    }
+  }
+
+  /** Node `nodeId` died: every local peer in a call with one of its peers hears `leave` from it. */
+  nodeDown(nodeId: string): void {
+    for (const connection of this.names.values()) {
+      const partners = connection.partners;
+      if (partners === undefined || connection.state !== ConnectionState.Joined) continue;
+      for (const [name, node] of partners) {
+        if (node !== nodeId) continue;
+        partners.delete(name);
+        connection.send(encodeLeave(JSON.stringify(name)));
+      }
+    }
+  }
+
+  /** offer/answer open a call between two names; leave ends it. */
+  private recordCall(connection: Connection, type: RelayType, other: string, node: PartnerNode): void {
+    if (type === 'offer' || type === 'answer') connection.addPartner(other, node);
+    else if (type === 'leave') connection.partners?.delete(other);
+  }
+}

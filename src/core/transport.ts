@@ -1,0 +1,47 @@
+/**
+ * What the hub needs from one connection of any transport (a `ws` socket, a
+ * Bun socket, an in-memory pair in tests). Adapters implement it; the core
+ * never touches a socket directly.
+ */
+export interface Transport {
+  /** Send one text frame. Must not throw once the connection is closing. */
+  send(text: string): void;
+  /** Close the connection with a WebSocket close code and a short reason. */
+  close(code: number, reason: string): void;
+  /**
+   * Bytes queued for this connection and not yet written, when the transport
+   * can tell. The hub closes a connection whose queue passes `maxBufferedBytes`.
+   */
+  readonly bufferedAmount?: number;
+}
+
+/**
+ * The HTTP upgrade request as far as the hub reads it. Node's
+ * `http.IncomingMessage` fits this shape.
+ */
+export interface UpgradeRequest {
+  readonly url?: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly socket?: { readonly remoteAddress?: string };
+}
+
+/** What an adapter knows about a new connection. */
+export interface ConnectionInfo {
+  /** The upgrade request; handed to `authenticate` and dropped after login. */
+  request?: UpgradeRequest;
+  /** The peer's address, kept for the host to read on {@link Peer}. */
+  remoteAddress?: string;
+}
+
+/**
+ * The hub's side of one connection, returned by `hub.open()`. The adapter
+ * feeds it what arrives and tells it when the connection is gone.
+ */
+export interface TransportSession {
+  /** A text frame arrived. */
+  receive(text: string): void;
+  /** A binary frame arrived (the protocol is text only; it is answered with an error). */
+  receiveBinary(): void;
+  /** The connection closed, for whatever reason. Idempotent. */
+  closed(code?: number): void;
+}

@@ -1,0 +1,24 @@
+/**
+ * WebSocket close codes the hub uses. 1000–1015 are the standard codes; the
+ * hub's own follow graphql-ws: 4000 + the nearest HTTP status.
+ *
+ * Close reasons are kept under 123 bytes, as RFC 6455 requires.
+ */
+export enum CloseCode {
+  /** The hub, or the adapter's path, is shutting down. */
+  GoingAway = 1001,
+  /** A frame larger than `maxMessageBytes` (sent by the `ws` adapter itself). */
+  MessageTooBig = 1009,
+  /** The host disconnected the peer (`hub.disconnect`). */
+  Forbidden = 4403,
+  /** The connection did not log in within `loginTimeout`. */
+  LoginTimeout = 4408,
+  /** Another connection logged in with this connection's name and resume token. */
+  Replaced = 4409,
+  /** The connection kept sending after its rate limit was exceeded. */
+  TooManyMessages = 4429,
+  /** An unexpected error inside the hub. */
+  InternalError = 4500,
+  /** The connection stopped reading: more than `maxBufferedBytes` are queued to it. */
+  SlowConsumer = 4507,
+}

@@ -1,0 +1,67 @@
+import type { ErrorCode, LoginFailure } from './error-codes.js';
+
+/** Message types that are relayed from one peer to another by name. */
+export type RelayType = 'offer' | 'answer' | 'candidate' | 'leave';
+
+/** `{"type":"login","name":N}`: register `name` for this connection. */
+export interface LoginRequest {
+  type: 'login';
+  name: string;
+  /** Resume token from an earlier successful login: takes the name over from a stale connection. */
+  token?: string;
+}
+
+/** A relay as the sender writes it: `name` is the target. */
+export interface RelayRequest {
+  type: RelayType;
+  /** The target peer's name. */
+  name: string;
+  offer?: unknown;
+  answer?: unknown;
+  candidate?: unknown;
+}
+
+/** Any message a client may send. */
+export type ClientMessage = LoginRequest | RelayRequest;
+
+/** Reply to a successful login. */
+export interface LoginSuccess {
+  type: 'login';
+  success: true;
+  /** The name now held. */
+  name: string;
+  /** Secret that lets a reconnecting client take this name over from a connection that has not been noticed dead yet. */
+  token: string;
+}
+
+/** Reply to a refused login. The connection may try again. */
+export interface LoginRefused {
+  type: 'login';
+  success: false;
+  reason: `${LoginFailure}`;
+  message: string;
+}
+
+/** A relay as the target receives it: `name` is the sender, taken from the hub's registry. */
+export interface RelayedMessage {
+  type: RelayType;
+  /** The sender's name. */
+  name: string;
+  offer?: unknown;
+  answer?: unknown;
+  candidate?: unknown;
+}
+
+/** Error reply; the connection stays usable. */
+export interface ErrorMessage {
+  type: 'error';
+  code: `${ErrorCode}`;
+  message: string;
+  /** The `type` of the request that failed, when it had one. */
+  request?: string;
+  /** The target name the request named, when there was one. */
+  target?: string;
+}
+
+/** Any message the hub sends to a client. */
+export type ServerMessage = LoginSuccess | LoginRefused | RelayedMessage | ErrorMessage;

@@ -1,0 +1,14 @@
+/** C0 and C1 control characters, DEL included. */
+const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * The built-in name rule: a non-empty string of at most `maxLength` UTF-16 units
+ * with no control characters. Returns why a name is refused, or `undefined`.
+ */
+export function checkName(name: unknown, maxLength: number): string | undefined {
+  if (typeof name !== 'string') return 'name must be a string';
+  if (name.length === 0) return 'name must not be empty';
+  if (name.length > maxLength) return `name must be at most ${maxLength} characters`;
+  if (controlCharacters.test(name)) return 'name must not contain control characters';
+  return undefined;
+}

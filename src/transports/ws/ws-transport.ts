@@ -1,0 +1,30 @@
+import { WebSocket } from 'ws';
+import type { Transport, TransportSession } from '../../core/transport.js';
+import { type CorkableSocket, coalesceWrites } from './write-coalescer.js';
+
+/** A `ws` socket as a hub {@link Transport}. */
+export class WsTransport implements Transport {
+  /** The hub's side of this connection. */
+  session!: TransportSession;
+  /** Cleared on each heartbeat, set again by the pong. */
+  alive = true;
+
+  constructor(readonly socket: WebSocket) {}
+
+  send(text: string): void {
+    const socket = this.socket;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    // ws exposes no cork API; its underlying net.Socket is the private `_socket`.
+    const raw = (socket as unknown as { _socket?: CorkableSocket })._socket;
+    if (raw !== undefined) coalesceWrites(raw);
+    socket.send(text);
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+}

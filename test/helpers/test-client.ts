@@ -1,0 +1,91 @@
+import WebSocket from 'ws';
+
+/** A parsed frame from the hub. */
+export type Frame = Record<string, unknown> & { type: string };
+
+/**
+ * A real `ws` client with an inbox, for tests: `next()` waits for the next
+ * frame (or the next one matching a predicate), `closed` resolves with the
+ * close code.
+ */
+export class TestClient {
+  readonly socket: WebSocket;
+  readonly inbox: Frame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    this.closed = new Promise((resolve) => {
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame;
+      const index = this.waiters.findIndex((waiter) => waiter.match(frame));
+      if (index === -1) {
+        this.inbox.push(frame);
+        return;
+      }
+      const [waiter] = this.waiters.splice(index, 1);
+      waiter!.resolve(frame);
+    });
+    socket.on('error', () => {});
+  }
+
+  /** Opens a connection to `url` and waits until it is open. */
+  static async connect(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
+    const socket = new WebSocket(url, options);
+    const client = new TestClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+      socket.once('unexpected-response', (_request, response) =>
+        reject(new Error(`unexpected response ${response.statusCode}`)),
+      );
+    });
+    return client;
+  }
+
+  /** Sends an object as JSON, or a string as it is. */
+  send(message: object | string): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The next frame (matching `match`, if given), already received or yet to come. */
+  next(match: (frame: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
+    const index = this.inbox.findIndex(match);
+    if (index !== -1) return Promise.resolve(this.inbox.splice(index, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((waiter) => waiter.resolve !== done);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox)}`));
+      }, timeoutMs);
+      const done = (frame: Frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      };
+      this.waiters.push({ match, resolve: done });
+    });
+  }
+
+  /** The next frame of `type`. */
+  nextOf(type: string, timeoutMs?: number): Promise<Frame> {
+    return this.next((frame) => frame.type === type, timeoutMs);
+  }
+
+  /** Sends a login and waits for its reply. */
+  async login(name: string, extra: object = {}): Promise<Frame> {
+    this.send({ type: 'login', name, ...extra });
+    return this.nextOf('login');
+  }
+
+  /** Sends a request and waits for the reply (any frame). */
+  async request(message: object | string, timeoutMs?: number): Promise<Frame> {
+    this.send(message);
+    return this.next(undefined, timeoutMs);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
