@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', ws: 'src/ws.ts' },
+    entry: { index: 'src/index.ts', ws: 'src/ws.ts', client: 'src/client.ts', redis: 'src/redis.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -1,0 +1,5 @@
+/**
+ * `signalling-hub/client`: a typed client for browsers and Node.
+ * @module
+ */
+export {};

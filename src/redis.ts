@@ -1,0 +1,5 @@
+/**
+ * `signalling-hub/redis`: a Redis backplane for running several hubs as one.
+ * @module
+ */
+export {};
