@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { type Frame, TestClient } from '../helpers/test-client.js';
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+const leaves = (client: TestClient) => client.inbox.filter((frame: Frame) => frame.type === 'leave');
+
+/** Who hears `leave` when a connection closes: the close-handler cases the tutorial server crashes on. */
+describe('call bookkeeping and the close handler', () => {
+  let hub: HubServer;
+  let caller: TestClient;
+  let callee: TestClient;
+  beforeEach(async () => {
+    hub = await startHubServer();
+    caller = await TestClient.connect(hub.url);
+    callee = await TestClient.connect(hub.url);
+    await caller.login('caller');
+    await callee.login('callee');
+  });
+  afterEach(async () => {
+    await hub.close();
+  });
+
+  it('tells the callee leave when the caller closes after an offer', async () => {
+    caller.send({ type: 'offer', offer: {}, name: 'callee' });
+    await callee.nextOf('offer');
+    caller.close();
+    expect(await callee.nextOf('leave')).toEqual({ type: 'leave', name: 'caller' });
+  });
+
+  it('tells the caller leave when the callee closes after answering', async () => {
+    caller.send({ type: 'offer', offer: {}, name: 'callee' });
+    await callee.nextOf('offer');
+    callee.send({ type: 'answer', answer: {}, name: 'caller' });
+    await caller.nextOf('answer');
+    callee.close();
+    expect(await caller.nextOf('leave')).toEqual({ type: 'leave', name: 'callee' });
+  });
+
+  it('survives a caller closing after its callee already left (a tutorial crash)', async () => {
+    caller.send({ type: 'offer', offer: {}, name: 'callee' });
+    await callee.nextOf('offer');
+    callee.close();
+    expect(await caller.nextOf('leave')).toMatchObject({ name: 'callee' });
+    caller.close();
+    await caller.closed;
+    // The hub still serves newcomers, and both names are free.
+    const next = await TestClient.connect(hub.url);
+    expect(await next.login('callee')).toMatchObject({ success: true });
+    expect(await next.login('callee')).toMatchObject({ success: true });
+    const other = await TestClient.connect(hub.url);
+    expect(await other.login('caller')).toMatchObject({ success: true });
+  });
+
+  it('sends no leave after an explicit leave ended the call', async () => {
+    caller.send({ type: 'offer', offer: {}, name: 'callee' });
+    await callee.nextOf('offer');
+    caller.send({ type: 'leave', name: 'callee' });
+    await callee.nextOf('leave');
+    caller.close();
+    await settle();
+    expect(leaves(callee)).toEqual([]);
+  });
+
+  it('sends no leave to peers that only exchanged candidates', async () => {
+    caller.send({ type: 'candidate', candidate: {}, name: 'callee' });
+    await callee.nextOf('candidate');
+    caller.close();
+    await settle();
+    expect(leaves(callee)).toEqual([]);
+  });
+
+  it('tells every partner of a peer in several calls', async () => {
+    const third = await TestClient.connect(hub.url);
+    await third.login('third');
+    caller.send({ type: 'offer', offer: {}, name: 'callee' });
+    third.send({ type: 'offer', offer: {}, name: 'caller' });
+    await callee.nextOf('offer');
+    await caller.nextOf('offer');
+    caller.close();
+    expect(await callee.nextOf('leave')).toMatchObject({ name: 'caller' });
+    expect(await third.nextOf('leave')).toMatchObject({ name: 'caller' });
+  });
+
+  it('delivers leave to a peer that then leaves itself without errors', async () => {
+    caller.send({ type: 'offer', offer: {}, name: 'callee' });
+    await callee.nextOf('offer');
+    caller.close();
+    await callee.nextOf('leave');
+    expect(await callee.request({ type: 'leave', name: 'caller' })).toMatchObject({ type: 'error', code: 'peer-not-found', target: 'caller' });
+  });
+});

@@ -1,0 +1,187 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HubOptions } from '../../src/index.js';
+import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { TestClient } from '../helpers/test-client.js';
+
+describe('login', () => {
+  let hub: HubServer;
+  const start = async (options?: HubOptions) => (hub = await startHubServer(options));
+  afterEach(async () => {
+    await hub.close();
+  });
+
+  it('refuses a taken name with name-taken and lets the connection try again', async () => {
+    await start();
+    const a = await TestClient.connect(hub.url);
+    const b = await TestClient.connect(hub.url);
+    await a.login('alice');
+    expect(await b.login('alice')).toMatchObject({ type: 'login', success: false, reason: 'name-taken' });
+    expect(await b.login('bob')).toMatchObject({ success: true, name: 'bob' });
+    // No impersonation: the relay carries the registered sender name.
+    b.send({ type: 'offer', offer: {}, name: 'alice' });
+    expect(await a.nextOf('offer')).toMatchObject({ name: 'bob' });
+  });
+
+  it.each([
+    ['empty', ''],
+    ['a number', 42],
+    ['null', null],
+    ['an object', { first: 'a' }],
+    ['missing', undefined],
+    ['a control character', 'bad\u0000name'],
+    ['a newline', 'two\nlines'],
+    ['too long', 'x'.repeat(129)],
+  ])('refuses a name that is %s with invalid-name', async (_label, name) => {
+    await start();
+    const client = await TestClient.connect(hub.url);
+    expect(await client.login(name as string)).toMatchObject({ success: false, reason: 'invalid-name' });
+    expect(await client.login('fine')).toMatchObject({ success: true });
+  });
+
+  it('treats __proto__, constructor and unicode names as ordinary names', async () => {
+    await start();
+    const names = ['__proto__', 'constructor', 'hasOwnProperty', 'Zoë 🦊', 'x'.repeat(128)];
+    const clients = await Promise.all(names.map(() => TestClient.connect(hub.url)));
+    for (const [i, name] of names.entries()) expect(await clients[i]!.login(name)).toMatchObject({ success: true, name });
+    clients[0]!.send({ type: 'offer', offer: 'o', name: 'constructor' });
+    expect(await clients[1]!.nextOf('offer')).toEqual({ type: 'offer', offer: 'o', name: '__proto__' });
+    expect([...hub.hub.peers()].map((peer) => peer.name).sort()).toEqual([...names].sort());
+    const again = await TestClient.connect(hub.url);
+    expect(await again.login('__proto__')).toMatchObject({ success: false, reason: 'name-taken' });
+  });
+
+  it('holds at most one name per connection', async () => {
+    await start();
+    const client = await TestClient.connect(hub.url);
+    const first = await client.login('one');
+    expect(await client.login('two')).toMatchObject({ success: false, reason: 'already-logged-in' });
+    // Logging in again under the same name is idempotent.
+    expect(await client.login('one')).toMatchObject({ success: true, token: first.token });
+    expect(hub.hub.getPeer('two')).toBeUndefined();
+  });
+
+  it('gives exactly one success to racing logins of one name', async () => {
+    await start({ authenticate: async () => new Promise((resolve) => setTimeout(() => resolve(true), 5)) });
+    const clients = await Promise.all(Array.from({ length: 10 }, () => TestClient.connect(hub.url)));
+    const replies = await Promise.all(clients.map((client) => client.login('contested')));
+    expect(replies.filter((reply) => reply.success === true)).toHaveLength(1);
+    expect(replies.filter((reply) => reply.reason === 'name-taken')).toHaveLength(9);
+  });
+
+  it('frees the name when its connection closes', async () => {
+    await start();
+    const left = new Promise((resolve) => hub.hub.once('peer-left', resolve));
+    const a = await TestClient.connect(hub.url);
+    await a.login('transient');
+    a.close();
+    expect(await left).toMatchObject({ name: 'transient', reason: 'closed' });
+    const b = await TestClient.connect(hub.url);
+    expect(await b.login('transient')).toMatchObject({ success: true });
+  });
+
+  it('lets a reconnecting client take its name over with the resume token', async () => {
+    await start();
+    const stale = await TestClient.connect(hub.url);
+    const { token } = await stale.login('roamer');
+    const thief = await TestClient.connect(hub.url);
+    expect(await thief.login('roamer', { token: 'guessed' })).toMatchObject({ success: false, reason: 'name-taken' });
+    const fresh = await TestClient.connect(hub.url);
+    const reply = await fresh.login('roamer', { token });
+    expect(reply).toMatchObject({ success: true, name: 'roamer' });
+    expect(reply.token).not.toBe(token);
+    expect((await stale.closed).code).toBe(4409);
+    expect(hub.hub.getPeer('roamer')).toBeDefined();
+    // The old token is spent.
+    const again = await TestClient.connect(hub.url);
+    expect(await again.login('roamer', { token })).toMatchObject({ success: false, reason: 'name-taken' });
+  });
+
+  it('applies a custom name rule', async () => {
+    await start({ validateName: (name) => /^[a-z]+$/.test(name) });
+    const client = await TestClient.connect(hub.url);
+    expect(await client.login('Upper')).toMatchObject({ success: false, reason: 'invalid-name' });
+    expect(await client.login('lower')).toMatchObject({ success: true });
+  });
+
+  it('closes a connection that never logs in with 4408', async () => {
+    await start({ loginTimeout: 150 });
+    const idle = await TestClient.connect(hub.url);
+    const active = await TestClient.connect(hub.url);
+    await active.login('in-time');
+    expect((await idle.closed).code).toBe(4408);
+    expect(hub.hub.getPeer('in-time')).toBeDefined();
+    expect(active.socket.readyState).toBe(active.socket.OPEN);
+  });
+
+  it('emits peer-joined with the peer and peer-left with name and reason', async () => {
+    await start();
+    const events: unknown[] = [];
+    hub.hub.on('peer-joined', (peer) => events.push(['joined', peer.name, typeof peer.id]));
+    hub.hub.on('peer-left', (event) => events.push(['left', event.name, event.reason, event.code]));
+    const client = await TestClient.connect(hub.url);
+    await client.login('observed');
+    client.socket.close(1000);
+    await client.closed;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(events).toEqual([
+      ['joined', 'observed', 'number'],
+      ['left', 'observed', 'closed', 1000],
+    ]);
+  });
+});
+
+describe('authenticate', () => {
+  let hub: HubServer;
+  afterEach(async () => {
+    await hub.close();
+  });
+
+  it('sees the name, the login message and the upgrade request, and can refuse', async () => {
+    const seen: unknown[] = [];
+    hub = await startHubServer({
+      authenticate: ({ name, message, request }) => {
+        seen.push([name, message.secret, request?.headers['x-app']]);
+        return message.secret === 'open sesame';
+      },
+    });
+    const client = await TestClient.connect(hub.url, { headers: { 'x-app': 'demo' } });
+    expect(await client.login('guest', { secret: 'wrong' })).toMatchObject({ success: false, reason: 'unauthorized' });
+    expect(hub.hub.getPeer('guest')).toBeUndefined();
+    expect(await client.login('guest', { secret: 'open sesame' })).toMatchObject({ success: true });
+    expect(seen).toEqual([
+      ['guest', 'wrong', 'demo'],
+      ['guest', 'open sesame', 'demo'],
+    ]);
+  });
+
+  it('attaches an object it returns to the peer as data', async () => {
+    hub = await startHubServer({ authenticate: async ({ name }) => ({ role: name === 'admin' ? 'admin' : 'user' }) });
+    const client = await TestClient.connect(hub.url);
+    await client.login('admin');
+    expect(hub.hub.getPeer('admin')?.data).toEqual({ role: 'admin' });
+  });
+
+  it('refuses the login when the hook throws, and reports the error', async () => {
+    hub = await startHubServer({
+      authenticate: async () => {
+        throw new Error('auth service down');
+      },
+    });
+    const errors: Error[] = [];
+    hub.hub.on('error', (error) => errors.push(error));
+    const client = await TestClient.connect(hub.url);
+    expect(await client.login('someone')).toMatchObject({ success: false, reason: 'unauthorized' });
+    expect(errors.map((error) => error.message)).toEqual(['auth service down']);
+  });
+
+  it('keeps messages sent during a slow login in order', async () => {
+    hub = await startHubServer({ authenticate: () => new Promise((resolve) => setTimeout(() => resolve(true), 100)) });
+    const target = await TestClient.connect(hub.url);
+    await target.login('target');
+    const eager = await TestClient.connect(hub.url);
+    eager.send({ type: 'login', name: 'eager' });
+    for (let i = 0; i < 5; i++) eager.send({ type: 'candidate', candidate: i, name: 'target' });
+    expect(await eager.nextOf('login')).toMatchObject({ success: true });
+    for (let i = 0; i < 5; i++) expect(await target.nextOf('candidate')).toMatchObject({ candidate: i, name: 'eager' });
+  });
+});
