@@ -1,5 +1,5 @@
 /**
- * `signalling-hub/ws`: serves a {@link SignallingHub} over the `ws` package on
+ * `signalling-hub/ws`: serves a `SignallingHub` over the `ws` package on
  * a path of the host's `http.Server`.
  * @module
  */

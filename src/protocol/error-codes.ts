@@ -35,8 +35,6 @@ export enum LoginFailure {
   Unauthorized = 'unauthorized',
   /** This connection already holds another name; a connection holds at most one. */
   AlreadyLoggedIn = 'already-logged-in',
-  /** A login for this connection is already being decided. */
-  LoginInProgress = 'login-in-progress',
   /** The cluster backplane is unreachable, so the name cannot be claimed cluster-wide. */
   BackplaneUnavailable = 'backplane-unavailable',
   /** The hub is shutting down. */

@@ -1,0 +1,67 @@
+// Request/response over the fork() IPC channel, shared by the runner, the servers and the load generators.
+import { fork } from 'node:child_process';
+
+const children = new Set();
+
+/** Forks `script` and returns `call(cmd, arg)` → Promise of the child's answer. */
+export function spawnChild(script, args = [], execArgv = []) {
+  const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(child);
+  let nextId = 1;
+  const waiting = new Map();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.on('message', (m) => {
+    const w = waiting.get(m.id);
+    if (w === undefined) return;
+    waiting.delete(m.id);
+    if (m.error !== undefined) w.reject(new Error(m.error));
+    else w.resolve(m.result);
+  });
+  child.once('exit', (code, signal) => {
+    children.delete(child);
+    for (const w of waiting.values()) w.reject(new Error(`${script} ${args.join(' ')} exited (${code ?? signal})`));
+    waiting.clear();
+  });
+  return {
+    call(cmd, arg) {
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        waiting.set(id, { resolve, reject });
+        child.send({ id, cmd, arg });
+      });
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Kills every child still running (on exit, error or Ctrl-C). */
+export function killChildren() {
+  for (const child of children) child.kill('SIGKILL');
+}
+
+/** Child side: answers the parent's calls with `handlers[cmd](arg)`; exits with the parent. */
+export function serve(handlers) {
+  process.on('message', async ({ id, cmd, arg }) => {
+    try {
+      process.send({ id, result: await handlers[cmd](arg) });
+    } catch (error) {
+      process.send({ id, error: String(error?.stack ?? error) });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** Cork a net.Socket until the end of the tick so frames written in one tick leave in one writev. */
+const corked = [];
+function uncorkAll() {
+  for (const socket of corked) socket.uncork();
+  corked.length = 0;
+}
+export function coalesce(socket) {
+  if (socket.writableCorked !== 0) return;
+  socket.cork();
+  if (corked.push(socket) === 1) process.nextTick(uncorkAll);
+}
