@@ -6,7 +6,7 @@ import { TestClient } from '../helpers/test-client.js';
 describe('connection churn', () => {
   let hub: HubServer;
   beforeAll(async () => {
-    hub = await startHubServer({ authenticate: async () => true });
+    hub = await startHubServer({ authenticate: () => new Promise((resolve) => setTimeout(() => resolve(true), 20)) });
   });
   afterAll(async () => {
     await hub.close();
