@@ -1,12 +1,13 @@
 import { defineConfig } from 'tsup';
 
+// No `clean` here: the configs build concurrently and would delete each other's output;
+// `npm run build` empties dist/ first.
 export default defineConfig([
   {
     entry: { index: 'src/index.ts', ws: 'src/ws.ts', client: 'src/client.ts', redis: 'src/redis.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,
-    clean: true,
     target: 'node20',
     splitting: true,
   },
@@ -15,5 +16,17 @@ export default defineConfig([
     format: ['esm'],
     sourcemap: true,
     target: 'node20',
+  },
+  {
+    // The demo page the CLI serves at `/`: the client bundled for the browser, eventemitter3 included.
+    entry: { demo: 'src/demo/main.ts' },
+    outDir: 'dist/demo',
+    publicDir: 'src/demo/public',
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2020',
+    noExternal: ['eventemitter3'],
+    minify: true,
+    sourcemap: true,
   },
 ]);

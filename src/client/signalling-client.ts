@@ -1,0 +1,337 @@
+import { EventEmitter } from 'eventemitter3';
+import { CloseCode } from '../protocol/close-codes.js';
+import { LoginFailure } from '../protocol/error-codes.js';
+import type { LoginRefused, LoginRequest, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
+import { backoffDelay } from './backoff.js';
+import { LoginError, NotLoggedInError } from './errors.js';
+import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
+import type {
+  ClientState,
+  IceCandidateInit,
+  LoginEvent,
+  SessionDescriptionInit,
+  SignallingClientEvents,
+  WebSocketLike,
+} from './types.js';
+
+const OPEN = 1;
+const CLOSED = 3;
+
+/**
+ * Server closes after which reconnecting would fight the server's decision:
+ * a kick, a take-over by a newer connection with our token, a rate-limit ban.
+ */
+const finalCloseCodes: ReadonlySet<number> = new Set([CloseCode.Forbidden, CloseCode.Replaced, CloseCode.TooManyMessages]);
+
+/** Refusals of an automatic login that may pass on a later attempt. */
+const transientFailures: ReadonlySet<string> = new Set([LoginFailure.BackplaneUnavailable, LoginFailure.HubClosing]);
+
+/** A login waiting for its reply: one `login()` asked for, or an automatic one after a reconnection. */
+interface WantedLogin {
+  name: string;
+  automatic: boolean;
+  resolve?: (event: LoginEvent) => void;
+  reject?: (error: LoginError) => void;
+}
+
+/**
+ * A typed client of the hub's protocol, for browsers and Node.
+ *
+ * `name` arguments are the peer a message goes to; events carry `from`, the
+ * peer that sent it. After a lost connection it reconnects with backoff and
+ * logs in again under the same name with the resume token, so a stale
+ * connection the server has not noticed yet does not make the name "taken"
+ * (peers/peerjs#1289). Relays sent while it reconnects are held and sent
+ * after that login.
+ *
+ * @example
+ * ```ts
+ * const client = new SignallingClient('wss://example.com/signalling');
+ * await client.login('alice');
+ * client.on('offer', ({ from, offer }) => console.log(from, 'calls with', offer));
+ * client.offer('bob', await pc.createOffer());
+ * ```
+ */
+export class SignallingClient extends EventEmitter<SignallingClientEvents> {
+  /** The hub's WebSocket URL. */
+  readonly url: string;
+  private readonly options: ResolvedClientOptions;
+  private socket: WebSocketLike | undefined;
+  private currentState: ClientState = 'idle';
+  /** The name and resume token of the last successful login. */
+  private session: { name: string; token: string } | undefined;
+  /** Whether a lost connection should be restored (a login succeeded and nothing ended the session since). */
+  private stayOnline = false;
+  private wanted: WantedLogin | undefined;
+  private loginTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private attempt = 0;
+  /** Relays sent while reconnecting, in order. */
+  private outbox: string[] = [];
+
+  constructor(url: string, options: SignallingClientOptions = {}) {
+    super();
+    this.url = url;
+    this.options = resolveClientOptions(options);
+  }
+
+  /** Where the client is in its life. */
+  get state(): ClientState {
+    return this.currentState;
+  }
+
+  /** The name of the last successful login, if any. */
+  get name(): string | undefined {
+    return this.session?.name;
+  }
+
+  /**
+   * Connects if needed and logs in as `name`. Resolves once the hub accepts;
+   * rejects with a {@link LoginError} whose `reason` says why not. After a
+   * refusal the connection stays open and `login()` may be tried again.
+   */
+  login(name: string): Promise<LoginEvent> {
+    if (this.wanted !== undefined && !this.wanted.automatic) {
+      return Promise.reject(new LoginError('login-in-progress', 'Another login() has not settled yet'));
+    }
+    if (this.currentState === 'logged-in' && name === this.session?.name) {
+      return Promise.resolve({ name, resumed: false });
+    }
+    return new Promise((resolve, reject) => {
+      // A manual login supersedes a scheduled or pending automatic one.
+      this.clearReconnectTimer();
+      this.wanted = { name, automatic: false, resolve, reject };
+      this.startLogin();
+    });
+  }
+
+  /** Sends an offer to `to`. */
+  offer(to: string, offer: SessionDescriptionInit): void {
+    this.relay({ type: 'offer', name: to, offer });
+  }
+
+  /** Sends an answer to `to`. */
+  answer(to: string, answer: SessionDescriptionInit): void {
+    this.relay({ type: 'answer', name: to, answer });
+  }
+
+  /** Sends an ICE candidate to `to`. */
+  candidate(to: string, candidate: IceCandidateInit | null): void {
+    this.relay({ type: 'candidate', name: to, candidate });
+  }
+
+  /** Tells `to` that this peer left the call. */
+  leave(to: string): void {
+    this.relay({ type: 'leave', name: to });
+  }
+
+  /**
+   * Closes the connection for good (no reconnection); the hub tells call
+   * partners `leave`. A pending `login()` rejects. Resolves once the socket is
+   * closed. `login()` may be called again afterwards.
+   */
+  close(): Promise<void> {
+    this.clearReconnectTimer();
+    this.settleWanted(new LoginError('connection-closed', 'The client was closed'));
+    this.stayOnline = false;
+    this.outbox = [];
+    const socket = this.socket;
+    this.socket = undefined;
+    const previous = this.currentState;
+    this.currentState = 'closed';
+    if (previous !== 'idle' && previous !== 'closed') {
+      this.emit('close', { code: 1000, reason: 'closed by the client', reconnecting: false });
+    }
+    if (socket === undefined || socket.readyState === CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.addEventListener('close', () => resolve());
+      socket.close(1000, 'closed by the client');
+    });
+  }
+
+  private relay(message: RelayRequest): void {
+    const frame = JSON.stringify(message);
+    if (this.currentState === 'logged-in') this.socket!.send(frame);
+    else if (this.stayOnline) this.outbox.push(frame);
+    else throw new NotLoggedInError();
+  }
+
+  private startLogin(): void {
+    clearTimeout(this.loginTimer);
+    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.options.loginTimeout);
+    if (this.socket === undefined) this.connect();
+    else if (this.socket.readyState === OPEN) this.sendLogin();
+    // Otherwise the socket is still connecting: its open handler sends the login.
+  }
+
+  private sendLogin(): void {
+    const wanted = this.wanted;
+    if (wanted === undefined) return;
+    const message: LoginRequest = { type: 'login', name: wanted.name };
+    if (this.session !== undefined && this.session.name === wanted.name) message.token = this.session.token;
+    this.socket!.send(JSON.stringify(message));
+  }
+
+  private connect(): void {
+    const WebSocketClass = this.options.WebSocket ?? globalThis.WebSocket;
+    if (WebSocketClass === undefined) {
+      clearTimeout(this.loginTimer);
+      this.settleWanted(
+        new LoginError('connection-closed', 'No WebSocket implementation: pass the WebSocket option (e.g. from the ws package)'),
+      );
+      this.currentState = 'closed';
+      return;
+    }
+    let socket: WebSocketLike;
+    try {
+      socket = new WebSocketClass(this.url);
+    } catch (error) {
+      this.lost(1006, error instanceof Error ? error.message : String(error));
+      return;
+    }
+    this.socket = socket;
+    this.currentState = 'connecting';
+    // Events of a socket the client has let go of are ignored.
+    socket.addEventListener('open', () => {
+      if (this.socket !== socket) return;
+      this.currentState = 'connected';
+      this.emit('open');
+      this.sendLogin();
+    });
+    socket.addEventListener('message', (event) => {
+      if (this.socket === socket) this.receive((event as { data?: unknown }).data);
+    });
+    socket.addEventListener('close', (event) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      const { code, reason } = event as { code?: number; reason?: string };
+      this.lost(code ?? 1006, reason ?? '');
+    });
+    // A failed connection also fires `close`, which handles it.
+    socket.addEventListener('error', () => {});
+  }
+
+  private receive(data: unknown): void {
+    // The hub sends JSON text only; anything else is not for this client (tutorial clients crash here).
+    if (typeof data !== 'string') return;
+    let message: ServerMessage;
+    try {
+      message = JSON.parse(data) as ServerMessage;
+    } catch {
+      return;
+    }
+    if (typeof message !== 'object' || message === null) return;
+    switch (message.type) {
+      case 'login':
+        this.loginReply(message);
+        return;
+      case 'offer':
+        this.emit('offer', { from: message.name, offer: message.offer as SessionDescriptionInit });
+        return;
+      case 'answer':
+        this.emit('answer', { from: message.name, answer: message.answer as SessionDescriptionInit });
+        return;
+      case 'candidate':
+        this.emit('candidate', { from: message.name, candidate: message.candidate as IceCandidateInit | null });
+        return;
+      case 'leave':
+        this.emit('leave', { from: message.name });
+        return;
+      case 'error':
+        this.emit('error', message);
+        return;
+      default:
+        this.emit('message', message as Record<string, unknown>);
+    }
+  }
+
+  private loginReply(reply: LoginSuccess | LoginRefused): void {
+    const wanted = this.wanted;
+    if (wanted === undefined) return;
+    this.wanted = undefined;
+    clearTimeout(this.loginTimer);
+    if (reply.success) {
+      this.session = { name: reply.name, token: reply.token };
+      this.stayOnline = true;
+      this.currentState = 'logged-in';
+      this.attempt = 0;
+      const held = this.outbox;
+      this.outbox = [];
+      for (const frame of held) this.socket!.send(frame);
+      const event: LoginEvent = { name: reply.name, resumed: wanted.automatic };
+      this.emit('login', event);
+      wanted.resolve?.(event);
+      return;
+    }
+    const error = new LoginError(reply.reason, reply.message);
+    if (!wanted.automatic) {
+      wanted.reject!(error);
+    } else if (transientFailures.has(reply.reason)) {
+      this.drop(1000, `automatic login refused: ${reply.reason}`);
+    } else {
+      // The name is gone for good (taken by someone else, or no longer allowed).
+      this.stayOnline = false;
+      this.drop(1000, `automatic login refused: ${reply.reason}`, error);
+    }
+  }
+
+  private loginTimedOut(): void {
+    const wanted = this.wanted;
+    if (wanted === undefined) return;
+    this.settleWanted(new LoginError('timeout', `No login reply within ${this.options.loginTimeout} ms`));
+    // A late reply must not log in a socket the caller gave up on; an automatic login retries on a fresh one.
+    this.drop(CloseCode.LoginTimeout, 'no login reply in time');
+  }
+
+  /** Lets go of the current socket and handles it as lost. */
+  private drop(code: number, reason: string, error?: LoginError): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.close(1000, reason);
+    this.lost(code, reason, error);
+  }
+
+  /** The connection is gone: reconnect or close for good. */
+  private lost(code: number, reason: string, error?: LoginError): void {
+    clearTimeout(this.loginTimer);
+    this.settleWanted(new LoginError('connection-closed', `The connection closed (${code}) before the login reply`));
+    const reconnecting =
+      this.stayOnline &&
+      this.options.reconnect &&
+      !finalCloseCodes.has(code) &&
+      this.attempt < this.options.maxReconnectAttempts;
+    if (!reconnecting) {
+      this.stayOnline = false;
+      this.outbox = [];
+    }
+    this.currentState = reconnecting ? 'reconnecting' : 'closed';
+    this.emit('close', error === undefined ? { code, reason, reconnecting } : { code, reason, reconnecting, error });
+    if (reconnecting) this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    const attempt = ++this.attempt;
+    const { reconnectDelay, maxReconnectDelay, random } = this.options;
+    const delay = backoffDelay(attempt, reconnectDelay, maxReconnectDelay, random);
+    this.emit('reconnecting', { attempt, delay });
+    this.clearReconnectTimer();
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.currentState !== 'reconnecting' || this.session === undefined) return;
+      this.wanted = { name: this.session.name, automatic: true };
+      this.startLogin();
+    }, delay);
+  }
+
+  private clearReconnectTimer(): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+  }
+
+  /** Rejects a pending manual login; forgets an automatic one. */
+  private settleWanted(error: LoginError): void {
+    const wanted = this.wanted;
+    this.wanted = undefined;
+    wanted?.reject?.(error);
+  }
+}

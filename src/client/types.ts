@@ -1,0 +1,100 @@
+import type { ErrorMessage } from '../protocol/messages.js';
+import type { LoginError } from './errors.js';
+
+/**
+ * A session description as it travels through the hub: the shape of the DOM's
+ * `RTCSessionDescriptionInit`, declared here so the client needs no DOM types.
+ */
+export interface SessionDescriptionInit {
+  type: 'offer' | 'answer' | 'pranswer' | 'rollback';
+  sdp?: string;
+}
+
+/** An ICE candidate as it travels through the hub: the shape of the DOM's `RTCIceCandidateInit`. */
+export interface IceCandidateInit {
+  candidate?: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+/**
+ * The part of a WebSocket the client uses. Both the browser's `WebSocket` and
+ * the `ws` package's class fit it.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  // `object`, not a precise event type: the DOM's and ws's event classes differ, and both must fit.
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: object) => void): void;
+}
+
+/** A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from the `ws` package. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Where the client is in its life. */
+export type ClientState =
+  /** Constructed; `login()` not called yet. */
+  | 'idle'
+  /** The WebSocket is opening. */
+  | 'connecting'
+  /** Open but not logged in (before the login reply, or after a refusal). */
+  | 'connected'
+  /** Logged in: relays can be sent. */
+  | 'logged-in'
+  /** The connection was lost after a login; waiting to connect and log in again. */
+  | 'reconnecting'
+  /** Closed for good: by `close()`, by the server (kick, take-over), or after giving up. */
+  | 'closed';
+
+/** Payload of the `login` event. */
+export interface LoginEvent {
+  /** The name now held. */
+  name: string;
+  /** `true` when this login was an automatic one after a reconnection. */
+  resumed: boolean;
+}
+
+/** Payload of the `close` event. */
+export interface CloseEvent {
+  /** The WebSocket close code (1006 when the connection was lost without one). */
+  code: number;
+  reason: string;
+  /** Whether the client will connect and log in again. */
+  reconnecting: boolean;
+  /** Why the client gave up, when an automatic login was refused. */
+  error?: LoginError;
+}
+
+/** Payload of the `reconnecting` event. */
+export interface ReconnectingEvent {
+  /** 1 for the first attempt after a loss, then 2, 3… */
+  attempt: number;
+  /** Milliseconds until this attempt. */
+  delay: number;
+}
+
+/** Events of {@link SignallingClient}, typed for `client.on()`. */
+export interface SignallingClientEvents {
+  /** The WebSocket opened (the login is sent next). */
+  open: () => void;
+  /** A login succeeded: the one `login()` asked for, or an automatic one after a reconnection. */
+  login: (event: LoginEvent) => void;
+  /** A peer sent an offer. */
+  offer: (event: { from: string; offer: SessionDescriptionInit }) => void;
+  /** A peer answered an offer. */
+  answer: (event: { from: string; answer: SessionDescriptionInit }) => void;
+  /** A peer sent an ICE candidate (`null` when the peer sent end-of-candidates as `null`). */
+  candidate: (event: { from: string; candidate: IceCandidateInit | null }) => void;
+  /** A peer left the call, or its connection closed. */
+  leave: (event: { from: string }) => void;
+  /** The hub answered a request with an error (e.g. `peer-not-found`); the connection stays usable. */
+  error: (error: ErrorMessage) => void;
+  /** A JSON object of a type the protocol does not define, e.g. one the host sent with `hub.send()`. */
+  message: (message: Record<string, unknown>) => void;
+  /** The WebSocket closed. */
+  close: (event: CloseEvent) => void;
+  /** A reconnection attempt is scheduled. */
+  reconnecting: (event: ReconnectingEvent) => void;
+}
