@@ -1,5 +1,17 @@
 /**
- * `signalling-hub/redis`: a Redis backplane for running several hubs as one.
+ * `signalling-hub/redis`: a Redis backplane for running several hubs as one
+ * cluster. Needs the `redis` package (≥ 5), an optional peer dependency.
+ *
+ * @example
+ * ```ts
+ * import { SignallingHub } from 'signalling-hub';
+ * import { RedisBackplane } from 'signalling-hub/redis';
+ *
+ * const hub = new SignallingHub({ backplane: new RedisBackplane({ url: process.env.REDIS_URL }) });
+ * ```
  * @module
  */
-export {};
+export { RedisBackplane } from './cluster/redis/redis-backplane.js';
+export type { RedisBackplaneOptions, ResolvedRedisBackplaneOptions } from './cluster/redis/options.js';
+export type { RedisClientLike } from './cluster/redis/client.js';
+export { RedisOfflineError } from './cluster/redis/client.js';

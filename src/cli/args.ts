@@ -5,6 +5,8 @@ export interface CliOptions {
   port: number;
   host: string | undefined;
   path: string;
+  /** Redis URL of the cluster backplane; undefined for a single node. */
+  redis?: string | undefined;
   help: boolean;
 }
 
@@ -17,6 +19,8 @@ Options:
   --port <n>     TCP port to listen on (default 9090; 0 picks a free one)
   --host <addr>  address to bind (default: every interface)
   --path <path>  URL path for WebSocket connections (default /)
+  --redis <url>  join a cluster of hubs through Redis, e.g. redis://127.0.0.1:6379
+                 (names are shared and messages relayed across every hub using it)
   -h, --help     show this help
 `;
 
@@ -28,6 +32,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
       port: { type: 'string' },
       host: { type: 'string' },
       path: { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -37,5 +42,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}`);
   const path = values.path ?? '/';
   if (!path.startsWith('/')) throw new Error(`--path must start with "/", got ${path}`);
-  return { port, host: values.host, path, help: values.help ?? false };
+  const redis = values.redis;
+  if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new Error(`--redis must be a redis:// or rediss:// URL, got ${redis}`);
+  return { port, host: values.host, path, redis, help: values.help ?? false };
 }

@@ -1,9 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SignallingHub } from '../core/hub.js';
 import { attach, type Attachment } from '../transports/ws/attach.js';
 import type { CliOptions } from './args.js';
+import { demoHandler } from './demo.js';
+import { cliBackplane, joinCluster } from './cluster.js';
 
 /** The standalone server: a plain `http.Server` with one hub attached, built on the public API. */
 export interface StandaloneServer {
@@ -15,18 +17,10 @@ export interface StandaloneServer {
   close(): Promise<void>;
 }
 
-function page(request: IncomingMessage, response: ServerResponse, path: string): void {
-  if (request.method !== 'GET' && request.method !== 'HEAD') {
-    response.writeHead(405, { allow: 'GET, HEAD' }).end();
-    return;
-  }
-  response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-  response.end(`signalling-hub: connect a WebSocket to this server at path ${path}\n`);
-}
-
 export async function startStandalone(options: CliOptions): Promise<StandaloneServer> {
-  const hub = new SignallingHub();
-  const server = createServer((request, response) => page(request, response, options.path));
+  const hub = new SignallingHub({ backplane: cliBackplane(options.redis) });
+  await joinCluster(hub, options.redis);
+  const server = createServer(demoHandler(options.path));
   const attachment = attach(hub, server, { path: options.path });
   // The hub leaves other paths' upgrades alone; here nothing else serves them.
   server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {

@@ -34,6 +34,8 @@ export interface BackplaneHost {
   localNames(): Iterable<string>;
   /** Node `nodeId` is gone: its peers' call partners here are told `leave`. */
   nodeDown(nodeId: string): void;
+  /** Ids of the other nodes that local peers are in calls with: the nodes whose death matters here. */
+  remoteNodes(): Iterable<string>;
   /** A backplane failure the host may want to log. */
   error(error: Error): void;
 }

@@ -51,6 +51,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
         deliver: (envelope) => this.router.deliver(envelope),
         localNames: () => this.joinedNames(),
         nodeDown: (nodeId) => this.router.nodeDown(nodeId),
+        remoteNodes: () => this.router.remoteNodes(),
         error: (error) => this.reportError(error),
       };
       this.ready = backplane.start(host);

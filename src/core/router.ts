@@ -106,6 +106,17 @@ export class Router {
     }
   }
 
+  /** Ids of the other nodes holding call partners of local peers. */
+  remoteNodes(): Set<string> {
+    const nodes = new Set<string>();
+    for (const connection of this.names.values()) {
+      const partners = connection.partners;
+      if (partners === undefined) continue;
+      for (const node of partners.values()) if (node !== null) nodes.add(node);
+    }
+    return nodes;
+  }
+
   /** offer/answer open a call between two names; leave ends it. */
   private recordCall(connection: Connection, type: RelayType, other: string, node: PartnerNode): void {
     if (type === 'offer' || type === 'answer') connection.addPartner(other, node);

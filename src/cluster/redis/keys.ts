@@ -1,0 +1,45 @@
+/**
+ * Where the backplane keeps its state in Redis. Every key and channel starts
+ * with the configured prefix, so several clusters can share one Redis.
+ *
+ * - `<prefix>node:<id>`  a node's lease: a string with a TTL, refreshed by its heartbeat.
+ * - `<prefix>nodes`      a set of node ids that have held a lease (pruned once a lease is gone).
+ * - `<prefix>name:<n>`   the id of the node holding name `n` (no TTL: it lives as long as that node's lease).
+ * - `<prefix>names:<id>` a set of the names node `id` holds (for releasing them in one go and for presence).
+ * - `<prefix>relay:<id>` the pub/sub channel node `id` receives envelopes on.
+ */
+export const LEASE = 'node:';
+export const NODES = 'nodes';
+export const NAME = 'name:';
+export const NAMES = 'names:';
+export const RELAY = 'relay:';
+
+/** The keys and channel of one node under one prefix. */
+export class Keys {
+  readonly lease: string;
+  readonly names: string;
+  readonly nodes: string;
+  readonly channel: string;
+
+  constructor(
+    readonly prefix: string,
+    nodeId: string,
+  ) {
+    this.lease = this.leaseOf(nodeId);
+    this.names = this.namesOf(nodeId);
+    this.nodes = prefix + NODES;
+    this.channel = prefix + RELAY + nodeId;
+  }
+
+  leaseOf(nodeId: string): string {
+    return this.prefix + LEASE + nodeId;
+  }
+
+  namesOf(nodeId: string): string {
+    return this.prefix + NAMES + nodeId;
+  }
+
+  name(name: string): string {
+    return this.prefix + NAME + name;
+  }
+}

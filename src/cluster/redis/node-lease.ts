@@ -1,0 +1,95 @@
+import type { ScriptRunner } from './client.js';
+import type { Keys } from './keys.js';
+import { HEARTBEAT } from './scripts.js';
+
+/** The lease was refreshed (1), had lapsed and was re-created (0), or another process holds the node id (2). */
+export type LeaseState = 0 | 1 | 2;
+
+/** What the heartbeat reports to the backplane. */
+export interface LeaseWatcher {
+  /** Node ids this node's peers are in calls with: the leases checked each beat. */
+  watched(): Iterable<string>;
+  /** A beat found this node's own lease gone or held by another process. */
+  lost(state: 0 | 2): void;
+  /** A watched node's lease is gone. */
+  nodeDown(nodeId: string): void;
+  /** A beat failed (Redis down or slow); the next one tries again. */
+  failed(error: unknown): void;
+  /** After every successful beat. */
+  beat(): void;
+}
+
+/**
+ * This node's lease: one Lua call per heartbeat refreshes it, checks the
+ * leases of the watched nodes and reaps dead nodes' names. The traffic per
+ * beat depends on the number of nodes, never on the number of peers: names
+ * live as long as the lease (socket.io's cluster adapter does the same with
+ * a 5 s heartbeat and a 10 s timeout).
+ */
+export class NodeLease {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private beating = false;
+  private connectedAt = Date.now();
+
+  constructor(
+    private readonly runner: ScriptRunner,
+    private readonly keys: Keys,
+    private readonly nodeId: string,
+    /** Tells this process's lease from another one's with the same node id. */
+    private readonly token: string,
+    private readonly leaseTtl: number,
+    private readonly heartbeatInterval: number,
+    private readonly reapBatch: number,
+    private readonly watcher: LeaseWatcher,
+  ) {}
+
+  /**
+   * (Re)connected to Redis. Other nodes' leases are judged only once they
+   * have had a full TTL to re-assert them: after Redis restarts empty every
+   * lease is missing, and without this grace each node would tell its peers
+   * that every other node died (the false "server count" after a restart of
+   * socket.io-redis-adapter#523 is the same trap).
+   */
+  connected(): void {
+    this.connectedAt = Date.now();
+  }
+
+  /** Refreshes the lease once; with `check`, also reports dead watched nodes and reaps. */
+  async refresh(check = false): Promise<LeaseState> {
+    const watched = check ? [...this.watcher.watched()] : [];
+    const reply = (await this.runner.run(
+      HEARTBEAT,
+      [this.keys.lease, this.keys.nodes],
+      [this.nodeId, this.token, String(this.leaseTtl), this.keys.prefix, check ? '1' : '0', String(this.reapBatch), ...watched],
+    )) as [number, string[]];
+    const [state, dead] = reply;
+    for (const nodeId of dead) this.watcher.nodeDown(nodeId);
+    return state as LeaseState;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => void this.tick(), this.heartbeatInterval);
+    // The Redis connections keep a host alive, not the heartbeat.
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.beating || !this.runner.ready) return;
+    this.beating = true;
+    try {
+      const state = await this.refresh(Date.now() - this.connectedAt >= this.leaseTtl);
+      if (state !== 1) this.watcher.lost(state);
+      this.watcher.beat();
+    } catch (error) {
+      this.watcher.failed(error);
+    } finally {
+      this.beating = false;
+    }
+  }
+}
