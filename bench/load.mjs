@@ -26,6 +26,7 @@ const tutorialWire = {
 };
 const wires = {
   hub: tutorialWire,
+  'hub-redis': tutorialWire,
   tutorial: tutorialWire,
   floor: {
     url: (port, name) => `ws://127.0.0.1:${port}/?p=${name[0] === 'i' ? name : name.slice(1)}`,
@@ -64,6 +65,7 @@ const wires = {
   },
 };
 
+const text = { binary: false }; // the frames are prebuilt UTF-8 Buffers, sent as text frames
 const zeroMask = (mask) => mask.fill(0); // a zero mask makes ws skip masking: cheaper client, same server work
 const sockets = new Map(); // name → ws
 let connectCount = 0;
@@ -95,19 +97,26 @@ function connectOne(wire, port, name) {
   }).then((ws) => {
     ws.removeAllListeners('error');
     ws.on('error', () => {});
+    ws.wire = wire;
     ws.on('message', (data) => onFrame(ws, data));
     sockets.set(name, ws);
     return ws;
   });
 }
 
-/** Connects and logs in `names`, `concurrency` at a time; resolves to the seconds it took. */
-async function connect({ kind, port, names, concurrency = 200 }) {
+/**
+ * Connects and logs in `names`, `concurrency` at a time; resolves to the seconds it took.
+ * With `portB`, the b<i> peers go to that server (the other node of a cluster).
+ */
+async function connect({ kind, port, portB = port, names, concurrency = 200 }) {
   const wire = wires[kind];
   const started = performance.now();
   let next = 0;
   const worker = async () => {
-    while (next < names.length) await connectOne(wire, port, names[next++]);
+    while (next < names.length) {
+      const name = names[next++];
+      await connectOne(wire, name[0] === 'b' ? portB : port, name);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));
   return (performance.now() - started) / 1000;
@@ -122,7 +131,7 @@ const strayExamples = [];
 function onFrame(ws, data) {
   const pair = ws.pair;
   if (pair === undefined || !run.wire.isRelay(data)) {
-    if (run?.wire.ping?.(ws, data)) return;
+    if (ws.wire.ping?.(ws, data)) return;
     stray++;
     if (strayExamples.length < 3) strayExamples.push(data.toString().slice(0, 160));
     return;
@@ -130,7 +139,7 @@ function onFrame(ws, data) {
   run.received++;
   if (ws === pair.b) {
     coalesce(pair.b._socket);
-    pair.b.send(pair.toA);
+    pair.b.send(pair.toA, text);
     return;
   }
   const sentAt = pair.times[pair.head++];
@@ -145,7 +154,7 @@ function send(pair) {
   if (pair.tail === pair.times.length) pair.tail = 0;
   pair.inFlight++;
   coalesce(pair.a._socket);
-  pair.a.send(pair.toB);
+  pair.a.send(pair.toB, text);
 }
 
 /**
@@ -241,8 +250,8 @@ async function close({ prefix = '' } = {}) {
 const names = (prefix, from, to) => Array.from({ length: to - from }, (_, i) => `${prefix}${from + i}`);
 
 serve({
-  connectPairs: ({ kind, port, pairs }) =>
-    connect({ kind, port, names: names('a', 0, pairs).flatMap((a, i) => [a, `b${i}`]) }),
+  connectPairs: ({ kind, port, portB, pairs }) =>
+    connect({ kind, port, portB, names: names('a', 0, pairs).flatMap((a, i) => [a, `b${i}`]) }),
   connectIdle: ({ kind, port, from, to }) => connect({ kind, port, names: names('i', from, to) }),
   start,
   mark,

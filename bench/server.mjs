@@ -1,4 +1,5 @@
 // One comparison server in its own process: `node --expose-gc server.mjs <kind>`.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { serve } from './lib/ipc.mjs';
 
@@ -10,7 +11,11 @@ await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 
 serve({
   port: () => server.address().port,
-  cpu: () => process.cpuUsage(),
+  cpu: () => {
+    // Read and write syscall counts (Linux): how well each server batches.
+    const io = Object.fromEntries(readFileSync('/proc/self/io', 'utf8').trim().split('\n').map((l) => l.split(': ')));
+    return { ...process.cpuUsage(), reads: Number(io.syscr), writes: Number(io.syscw) };
+  },
   mem: async () => {
     // Two full collections with a turn of the loop between them, so weak refs and finalizers settle.
     globalThis.gc();

@@ -30,11 +30,22 @@ export function spawnChild(script, args = [], execArgv = []) {
         child.send({ id, cmd, arg });
       });
     },
+    /** Disconnecting lets the child exit cleanly (so --cpu-prof is written); SIGKILL after 3 s. */
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.disconnect();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
     },
   };
+}
+
+/** Adds a child started elsewhere (redis-server) to those killed on exit. */
+export function track(child) {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
 }
 
 /** Kills every child still running (on exit, error or Ctrl-C). */

@@ -2,6 +2,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { encodeError, encodeLoginRefused, encodeRelay } from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
+import { type RelayScan, scanRelay } from '../protocol/relay-scan.js';
 import type { SignallingHub } from './hub.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
@@ -17,6 +18,9 @@ export enum ConnectionState {
   /** Closed; everything it held is released. */
   Closed,
 }
+
+/** Reused by every relay that takes the fast path (nothing in between can re-enter it). */
+const scanned: RelayScan = { type: 'candidate', target: '', payloadStart: 0, payloadEnd: 0 };
 
 /** Partner node of a call: `null` when the partner is on this node. */
 export type PartnerNode = string | null;
@@ -142,6 +146,13 @@ export class Connection implements TransportSession, Peer {
   private handle(text: string): void {
     if (text.length > this.hub.options.maxMessageBytes) {
       this.fail(ErrorCode.MessageTooLarge, `Message too large: the limit is ${this.hub.options.maxMessageBytes} bytes`);
+      return;
+    }
+    // Well-formed relays are forwarded without JSON.parse/JSON.stringify; anything else, errors included, takes the path below.
+    if (this.state === ConnectionState.Joined && scanRelay(text, scanned)) {
+      const { type, target } = scanned;
+      const payload = text.slice(scanned.payloadStart, scanned.payloadEnd);
+      this.hub.router.relay(this, type, target, encodeRelay(type, payload, this.nameJson));
       return;
     }
     let message: unknown;

@@ -62,23 +62,42 @@ export interface Attachment {
   close(): Promise<void>;
 }
 
-const transports = new WeakMap<WebSocket, WsTransport>();
-const transportOf = (socket: WebSocket) => transports.get(socket);
+/**
+ * ws's socket class with the hub's handling built in: `ws` calls `emit` for
+ * each event, and this one hands them straight to the transport. No listener
+ * objects or WeakMap entry per connection (an idle peer costs less memory),
+ * no listener lookup per message. Listeners added with `on` still run for
+ * the events not handled here (and for `close`).
+ */
+class HubSocket extends WebSocket {
+  transport: WsTransport | undefined = undefined;
 
-// Shared listeners (`this` is the socket): no closures per connection.
-function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  const session = transports.get(this)!.session;
-  if (isBinary) session.receiveBinary();
-  else session.receive(data.toString());
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const transport = this.transport;
+    if (transport !== undefined) {
+      switch (event) {
+        case 'message':
+          if (b === true) transport.session.receiveBinary();
+          else transport.session.receive((a as RawData).toString());
+          return true;
+        case 'pong':
+          transport.alive = true;
+          return true;
+        case 'close':
+          transport.session.closed(a as number);
+          break;
+      }
+    }
+    // ws reports protocol errors here and then closes the socket; `close` does the rest.
+    if (event === 'error') return true;
+    return super.emit(event, a, b);
+  }
 }
-function onClose(this: WebSocket, code: number): void {
-  transports.get(this)!.session.closed(code);
-}
-function onPong(this: WebSocket): void {
-  transports.get(this)!.alive = true;
-}
+
+const transportOf = (socket: WebSocket) => (socket as HubSocket).transport;
+
 function ignore(): void {
-  // ws reports protocol errors here and then closes the socket; `close` does the rest.
+  // A reset socket while verifyUpgrade runs: refuse() or the destroyed check handles it.
 }
 
 function refuse(socket: Duplex, status: string): void {
@@ -115,6 +134,7 @@ export function attach(hub: SignallingHub, server: Server, options: AttachOption
     noServer: true,
     perMessageDeflate: false,
     maxPayload: options.maxPayload ?? hub.options.maxMessageBytes,
+    WebSocket: HubSocket,
   });
   const stopHeartbeat = heartbeatInterval > 0 ? startHeartbeat(wss.clients, transportOf, heartbeatInterval) : () => {};
   let closed = false;
@@ -122,12 +142,8 @@ export function attach(hub: SignallingHub, server: Server, options: AttachOption
   const accept = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
       const transport = new WsTransport(ws);
-      transports.set(ws, transport);
-      ws.on('message', onMessage);
-      ws.on('close', onClose);
-      ws.on('error', ignore);
-      ws.on('pong', onPong);
       transport.session = hub.open(transport, { request, remoteAddress: request.socket.remoteAddress });
+      (ws as HubSocket).transport = transport;
     });
   };
 

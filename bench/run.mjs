@@ -1,0 +1,292 @@
+// `npm run bench` (after the build): the hub against a tutorial-style server, PeerJS server,
+// socket.io and a no-parse floor, rounds interleaved. `--quick`: a smoke run (about 15 s, small N), nothing written.
+import { execSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killChildren, spawnChild, track } from './lib/ipc.mjs';
+import { renderChart, renderMarkdown } from './lib/report.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const quick = process.argv.includes('--quick');
+// Development aids (no docs written): `--only=hub,floor`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const partial =
+  ['only', 'rounds', 'pairs', 'window'].some((name) => flag(name) !== undefined) ||
+  ['--no-memory', '--no-relay', '--no-scale', '--no-redis'].some((name) => process.argv.includes(name));
+
+// `--render`: rebuild docs/BENCHMARKS.md and the chart from docs/benchmarks.json (the last full run's raw numbers).
+if (process.argv.includes('--render')) {
+  const saved = JSON.parse(readFileSync(join(root, 'docs/benchmarks.json'), 'utf8'));
+  writeDocs(saved);
+  process.exit(0);
+}
+
+function writeDocs(results) {
+  const { table, markdown } = renderMarkdown(results);
+  console.log('\n' + table);
+  writeFileSync(join(root, 'docs/BENCHMARKS.md'), markdown);
+  writeFileSync(join(root, 'docs/benchmarks.svg'), renderChart(results.samples));
+  console.log('\nWrote docs/BENCHMARKS.md and docs/benchmarks.svg');
+}
+
+if (!existsSync(join(here, 'node_modules'))) {
+  console.log('Installing the comparison servers into bench/node_modules…');
+  execSync('npm --prefix bench install --no-audit --no-fund', { cwd: root, stdio: 'inherit' });
+}
+if (!existsSync(join(root, 'dist/ws.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+
+const config = quick
+  ? { rounds: 1, pairs: 128, window: 2, warmMs: 200, measureMs: 300, idle: 100, scaleSmall: 50, scaleBig: 150, scaleRounds: 1, redisRounds: 1 }
+  : {
+      rounds: 5,
+      // 128 pairs → 256 sending connections: at 150k relayed msgs/s each sends ≈ 600 msg/s, under the default limit.
+      pairs: 128,
+      // Two candidates in flight per pair, as when trickle ICE sends a few at a time.
+      window: 2,
+      warmMs: 1500,
+      measureMs: 4000,
+      idle: 10_000,
+      scaleSmall: 1000,
+      // The fd hard limit here is 20000 and cannot be raised (no CAP_SYS_RESOURCE): 19.5k idle + 256 active + the process's own.
+      scaleBig: 19_500,
+      scaleRounds: 2,
+      redisRounds: 2,
+    };
+for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));
+// The tutorial server goes first in each round: its capacity sets the half-load rate of the others.
+const kinds = ['tutorial', 'hub', 'peerjs', 'socketio', 'floor'].filter(
+  (k) => flag('only') === undefined || k === 'tutorial' || flag('only').split(',').includes(k),
+);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const cpuMicros = (c) => c.user + c.system;
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    killChildren();
+    process.exit(130);
+  });
+}
+process.on('exit', killChildren);
+
+const load = spawnChild(join(here, 'load.mjs'));
+const idle = spawnChild(join(here, 'load.mjs'));
+
+async function startServer(kind) {
+  const profile = (flag('cpu-prof') ?? '').split(',').includes(kind) ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${kind}`] : [];
+  const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile]);
+  const port = await server.call('port');
+  return { ...server, port };
+}
+
+/** CPU seconds of a non-Node process (redis-server), from /proc. */
+function procCpu(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
+}
+
+/**
+ * One relay measurement: warm-up, then server CPU and client counts over the measured window.
+ * `server` may be a list (the nodes of a cluster): their CPU is summed.
+ */
+async function measureRelay(server, kind, { rate, redisPid } = {}) {
+  const servers = Array.isArray(server) ? server : [server];
+  const cpuOf = async () => {
+    const all = await Promise.all(servers.map((s) => s.call('cpu')));
+    const sum = (key) => all.reduce((n, c) => n + c[key], 0);
+    return { user: sum('user'), system: sum('system'), reads: sum('reads'), writes: sum('writes') };
+  };
+  await load.call('start', { kind, pairs: config.pairs, window: config.window, rate });
+  await sleep(config.warmMs);
+  const redis0 = redisPid === undefined ? 0 : procCpu(redisPid);
+  const [cpu0] = await Promise.all([cpuOf(), load.call('mark')]);
+  await sleep(config.measureMs);
+  const [cpu1, seen] = await Promise.all([cpuOf(), load.call('mark')]);
+  const redis1 = redisPid === undefined ? 0 : procCpu(redisPid);
+  const { lost } = await load.call('stop');
+  if (seen.stray > 0) console.warn(`  ${kind}: ${seen.stray} unexpected frames, e.g. ${seen.strayExamples.join(' | ')}`);
+  if (lost > 0) console.warn(`  ${kind}: ${lost} relays never came back`);
+  return {
+    rate: seen.relayed / seen.seconds,
+    cpuPerMsg: (cpuMicros(cpu1) - cpuMicros(cpu0)) / seen.relayed,
+    redisCpuPerMsg: ((redis1 - redis0) * 1e6) / seen.relayed,
+    readsPerMsg: (cpu1.reads - cpu0.reads) / seen.relayed,
+    writesPerMsg: (cpu1.writes - cpu0.writes) / seen.relayed,
+    serverBusy: (cpuMicros(cpu1) - cpuMicros(cpu0)) / 1e6 / seen.seconds,
+    clientBusy: seen.clientCpu / seen.seconds,
+    p50: seen.p50 ?? NaN, // NaN crosses IPC as null
+    p99: seen.p99 ?? NaN,
+    stray: seen.stray,
+  };
+}
+
+/** A throwaway redis-server on a free loopback port, or undefined when it cannot be used. */
+async function startRedis() {
+  if (!existsSync(join(root, 'dist/redis.js'))) return undefined;
+  const { RedisBackplane } = await import(join(root, 'dist/redis.js')).catch(() => ({}));
+  if (typeof RedisBackplane !== 'function') return undefined;
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const failed = await new Promise((resolve) => {
+    child.once('error', () => resolve(true));
+    child.once('spawn', () => resolve(false));
+  });
+  if (failed) return undefined;
+  track(child);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(true)).once('error', () => resolve(false));
+      socket.unref();
+      setTimeout(() => socket.destroy(), 100);
+    });
+    if (up) return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill('SIGKILL') };
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  return undefined;
+}
+
+/** Memory per idle logged-in peer on a fresh server, and the connection+login rate. */
+async function measureIdle(server, kind) {
+  const before = await server.call('mem');
+  const seconds = await idle.call('connectIdle', { kind, port: server.port, from: 0, to: config.idle });
+  const after = await server.call('mem');
+  await idle.call('close');
+  return {
+    rssPerPeer: (after.rss - before.rss) / config.idle,
+    heapPerPeer: (after.heap - before.heap) / config.idle,
+    connectRate: config.idle / seconds,
+  };
+}
+
+const samples = Object.fromEntries(kinds.map((k) => [k, []]));
+const started = Date.now();
+try {
+  for (let round = 1; round <= config.rounds; round++) {
+    let baselineRate;
+    for (const kind of kinds) {
+      const server = await startServer(kind);
+      try {
+        const memory = process.argv.includes('--no-memory') ? {} : await measureIdle(server, kind);
+        await sleep(300); // let the server finish the idle peers' closes
+        if (process.argv.includes('--no-relay')) {
+          samples[kind].push(memory);
+          console.log(`round ${round} ${kind.padEnd(8)} ${(memory.rssPerPeer / 1024).toFixed(2)} KB RSS/peer, ${(memory.heapPerPeer / 1024).toFixed(2)} KB heap/peer`);
+          continue;
+        }
+        await load.call('connectPairs', { kind, port: server.port, pairs: config.pairs });
+        const full = await measureRelay(server, kind);
+        if (kind === 'tutorial') baselineRate = full.rate;
+        const half = await measureRelay(server, kind, { rate: baselineRate / 2 });
+        samples[kind].push({ ...memory, ...full, halfP99: half.p99, halfRate: half.rate });
+        console.log(
+          `round ${round} ${kind.padEnd(8)} ${Math.round(full.rate)} msg/s, ${full.cpuPerMsg.toFixed(2)} µs/msg` +
+            ` (server ${(full.serverBusy * 100).toFixed(0)}% / client ${(full.clientBusy * 100).toFixed(0)}% busy,` +
+            ` ${full.readsPerMsg.toFixed(2)} reads + ${full.writesPerMsg.toFixed(2)} writes per msg),` +
+            ` p50 ${full.p50.toFixed(2)} p99 ${full.p99.toFixed(2)} ms, half-load p99 ${half.p99.toFixed(2)} ms,` +
+            ` ${(memory.rssPerPeer / 1024).toFixed(1)} KB RSS/peer, ${Math.round(memory.connectRate)} logins/s,` +
+            ` ${Math.round(full.rate / (2 * config.pairs))} msg/s per connection`,
+        );
+      } finally {
+        await load.call('close');
+        await server.stop();
+      }
+    }
+  }
+
+  // How relay cost grows with idle peers (hub, and the tutorial server for reference).
+  const scale = { hub: [], tutorial: [] };
+  for (let round = 1; round <= (process.argv.includes('--no-scale') ? 0 : config.scaleRounds); round++) {
+    for (const kind of Object.keys(scale)) {
+      const server = await startServer(kind);
+      try {
+        await load.call('connectPairs', { kind, port: server.port, pairs: config.pairs });
+        await idle.call('connectIdle', { kind, port: server.port, from: 0, to: config.scaleSmall });
+        const small = await measureRelay(server, kind);
+        const seconds = await idle.call('connectIdle', { kind, port: server.port, from: config.scaleSmall, to: config.scaleBig });
+        const big = await measureRelay(server, kind);
+        const mem = await server.call('mem');
+        scale[kind].push({ small: small.cpuPerMsg, big: big.cpuPerMsg, connectSeconds: seconds, rssBig: mem.rss });
+        console.log(
+          `scale ${round} ${kind.padEnd(8)} ${config.scaleSmall} idle: ${small.cpuPerMsg.toFixed(2)} µs/msg;` +
+            ` ${config.scaleBig} idle: ${big.cpuPerMsg.toFixed(2)} µs/msg;` +
+            ` ${config.scaleBig - config.scaleSmall} more peers connected+logged in in ${seconds.toFixed(1)} s, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`,
+        );
+      } finally {
+        await Promise.all([load.call('close'), idle.call('close')]);
+        await server.stop();
+      }
+    }
+  }
+
+  // Cross-node relay: a<i> on one hub, b<i> on another, joined through Redis; one hub alone beside it.
+  const cluster = { one: [], two: [], available: false };
+  const redis = process.argv.includes('--no-redis') ? undefined : await startRedis();
+  if (redis !== undefined) {
+    cluster.available = true;
+    process.env.BENCH_REDIS_URL = redis.url;
+    try {
+      for (let round = 1; round <= config.redisRounds; round++) {
+        const one = await startServer('hub');
+        try {
+          await load.call('connectPairs', { kind: 'hub', port: one.port, pairs: config.pairs });
+          cluster.one.push(await measureRelay(one, 'hub'));
+        } finally {
+          await load.call('close');
+          await one.stop();
+        }
+        const nodes = [await startServer('hub-redis'), await startServer('hub-redis')];
+        try {
+          await load.call('connectPairs', { kind: 'hub-redis', port: nodes[0].port, portB: nodes[1].port, pairs: config.pairs });
+          cluster.two.push(await measureRelay(nodes, 'hub-redis', { redisPid: redis.pid }));
+        } finally {
+          await load.call('close');
+          await Promise.all(nodes.map((n) => n.stop()));
+        }
+        const [a, b] = [cluster.one.at(-1), cluster.two.at(-1)];
+        console.log(
+          `redis ${round} one hub ${Math.round(a.rate)} msg/s, p50 ${a.p50.toFixed(2)} p99 ${a.p99.toFixed(2)} ms;` +
+            ` two hubs through Redis ${Math.round(b.rate)} msg/s, p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} ms,` +
+            ` ${b.cpuPerMsg.toFixed(2)} µs hub CPU + ${b.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg`,
+        );
+      }
+    } finally {
+      redis.stop();
+    }
+  } else {
+    console.log('Cross-node relay through Redis skipped: dist/redis.js without RedisBackplane, or no redis-server on PATH.');
+  }
+
+  const versions = Object.fromEntries(
+    ['peer', 'socket.io', 'ws'].map((p) => [p, JSON.parse(readFileSync(join(here, 'node_modules', p, 'package.json'), 'utf8')).version]),
+  );
+  versions['signalling-hub'] = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
+  const machine = {
+    cpus: os.availableParallelism(),
+    model: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    minutes: ((Date.now() - started) / 60000).toFixed(1),
+  };
+  const results = { samples, scale, cluster, config, versions, machine };
+  if (quick || partial) {
+    console.log('\n' + renderMarkdown(results).table);
+    console.log('\nSmoke or partial run: docs/ left untouched (smoke-run numbers mean nothing).');
+  } else {
+    writeFileSync(join(root, 'docs/benchmarks.json'), JSON.stringify(results, null, 1) + '\n');
+    writeDocs(results);
+  }
+} finally {
+  await Promise.all([load.stop(), idle.stop()]);
+}

@@ -1,0 +1,100 @@
+import { isDeepStrictEqual } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { type RelayScan, scanRelay } from '../../src/protocol/relay-scan.js';
+
+/** mulberry32: a seeded generator, so a failure is reproducible. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const fresh = (): RelayScan => ({ type: 'candidate', target: '', payloadStart: 0, payloadEnd: 0 });
+
+/**
+ * The fast path's contract: whenever it accepts a text, JSON.parse accepts it too and sees the
+ * same type, target and payload value. (Rejecting is always safe: the JSON.parse path runs.)
+ */
+function checkAgreement(text: string): boolean {
+  const out = fresh();
+  if (!scanRelay(text, out)) return false;
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new Error(`scanRelay accepted text JSON.parse rejects: ${JSON.stringify(text)}`);
+  }
+  expect(parsed.type).toBe(out.type);
+  expect(parsed.name).toBe(out.target);
+  const payload = JSON.parse(text.slice(out.payloadStart, out.payloadEnd)) as unknown;
+  if (!isDeepStrictEqual(payload, parsed[out.type])) {
+    throw new Error(`payload differs for ${JSON.stringify(text)}`);
+  }
+  return true;
+}
+
+const samples = [
+  { type: 'candidate', candidate: { candidate: 'candidate:842163049 1 udp 1677729535 192.0.2.3 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sI9j network-cost 999', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'sI9j' }, name: 'UserB' },
+  { type: 'offer', offer: { type: 'offer', sdp: 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' }, name: 'Zoë 🦊' },
+  { type: 'answer', answer: { type: 'answer', sdp: 'v=0\r\n"quoted"\\back' }, name: '__proto__' },
+  { type: 'candidate', candidate: null, name: 'x' },
+  { name: 'y', candidate: [1, -2.5, true, false, null, 'é', { a: [] }], type: 'candidate' },
+  { type: 'candidate', candidate: { nested: { deeper: { deepest: [[[1]]] } } }, name: 'n', extra: 'ignored' },
+];
+
+describe('scanRelay, the relay fast path', () => {
+  it('takes ordinary relays written by JSON.stringify', () => {
+    // Text with surrogate pairs (emoji) is left to JSON.parse by design; the rest is taken.
+    for (const sample of samples) {
+      const text = JSON.stringify(sample);
+      expect(checkAgreement(text)).toBe(!/[\ud800-\udfff]/.test(text));
+    }
+    expect(checkAgreement(JSON.stringify(samples[0], null, 2))).toBe(true);
+  });
+
+  it.each([
+    ['invalid JSON', '{"type":"candidate","candidate":{},"name":"b"'],
+    ['a trailing comma', '{"type":"candidate","candidate":{},"name":"b",}'],
+    ['trailing garbage', '{"type":"candidate","candidate":{},"name":"b"}x'],
+    ['single quotes', "{'type':'candidate','candidate':{},'name':'b'}"],
+    ['leave (no payload)', '{"type":"leave","name":"b"}'],
+    ['login', '{"type":"login","name":"b"}'],
+    ['a missing payload', '{"type":"offer","name":"b"}'],
+    ['a numeric target', '{"type":"offer","offer":{},"name":5}'],
+    ['a duplicated name', '{"type":"offer","offer":{},"name":"a","name":"b"}'],
+    ['an escaped type', '{"type":"c\\u0061ndidate","candidate":{},"name":"b"}'],
+    ['an escaped target', '{"type":"candidate","candidate":{},"name":"\\u0062"}'],
+    ['a lone surrogate', '{"type":"candidate","candidate":"\ud800","name":"b"}'],
+    ['a raw control character', '{"type":"candidate","candidate":"a\u0001b","name":"b"}'],
+    ['an exponent', '{"type":"candidate","candidate":1e400,"name":"b"}'],
+    ['a leading zero', '{"type":"candidate","candidate":01,"name":"b"}'],
+    ['NaN', '{"type":"candidate","candidate":NaN,"name":"b"}'],
+    ['an array', '[{"type":"candidate","candidate":{},"name":"b"}]'],
+  ])('leaves %s to the JSON.parse path', (_label, text) => {
+    expect(scanRelay(text, fresh())).toBe(false);
+  });
+
+  it('never accepts what JSON.parse rejects or reads differently (100k mutations)', () => {
+    const next = random(20261123);
+    const alphabet = ['"', '\\', '{', '}', '[', ']', ',', ':', ' ', '\n', '0', '1', '-', '.', 'e', 'u', 'a', 'n', 't', 'r', 'f', 'l', '\u0000', '\ud83e', '\udd8a', 'é'];
+    let accepted = 0;
+    for (let round = 0; round < 100_000; round++) {
+      let text = JSON.stringify(samples[Math.floor(next() * samples.length)]);
+      const edits = 1 + Math.floor(next() * 3);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(next() * (text.length + 1));
+        const char = alphabet[Math.floor(next() * alphabet.length)]!;
+        const op = next();
+        if (op < 0.4) text = text.slice(0, at) + char + text.slice(at);
+        else if (op < 0.7) text = text.slice(0, at) + text.slice(at + 1);
+        else text = text.slice(0, at) + char + text.slice(at + 1);
+      }
+      if (checkAgreement(text)) accepted++;
+    }
+    // Many mutants stay valid relays (e.g. an edit inside a string): the check above ran on them.
+    expect(accepted).toBeGreaterThan(10_000);
+  });
+});
