@@ -37,6 +37,7 @@ export class RateLimiter {
     this.tokens -= 1;
     if (this.tokens >= 0) return Admission.Accept;
     if (this.tokens <= -this.burst) return Admission.Disconnect;
-    return this.tokens > -1 ? Admission.RejectFirst : Admission.Reject;
+    // Within one token below zero: the bucket was not empty before this message, so this is the first drop.
+    return this.tokens >= -1 ? Admission.RejectFirst : Admission.Reject;
   }
 }
