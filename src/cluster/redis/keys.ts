@@ -38,8 +38,4 @@ export class Keys {
   namesOf(nodeId: string): string {
     return this.prefix + NAMES + nodeId;
   }
-
-  name(name: string): string {
-    return this.prefix + NAME + name;
-  }
 }

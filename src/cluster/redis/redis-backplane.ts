@@ -1,16 +1,16 @@
 import type { Backplane, BackplaneHost, ClaimResult, Envelope, ForwardResult } from '../backplane.js';
 import { RedisOfflineError, type RedisClientLike, ScriptRunner, whenReady } from './client.js';
-import { decodeEnvelope, encodeEnvelope } from './envelope-codec.js';
+import { decodeEnvelopes } from './envelope-codec.js';
+import { ForwardBatcher } from './forward-batcher.js';
 import { Keys } from './keys.js';
 import { NodeLease } from './node-lease.js';
 import { type RedisBackplaneOptions, type ResolvedRedisBackplaneOptions, resolveRedisBackplaneOptions } from './options.js';
-import { CLAIM, FORWARD, LEAVE, RELEASE } from './scripts.js';
+import { CLAIM, LEAVE, RELEASE } from './scripts.js';
 
 /** Names per Lua call when many are claimed or released at once, so that no call holds Redis for long. */
 const BATCH = 500;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
-const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -23,10 +23,10 @@ function asError(error: unknown): Error {
  * - Names are claimed atomically (a Lua script: exactly one of racing logins
  *   on any nodes wins) and tied to this node's lease, a key with a TTL that a
  *   heartbeat refreshes; a name whose node's lease lapsed counts as free.
- * - An envelope for a peer on another node goes through one Lua call that
- *   finds the holder's node and PUBLISHes to that node's channel: one round
- *   trip on one connection, so one sender's messages stay in order. Delivery
- *   is at most once.
+ * - Envelopes for peers on other nodes, gathered per event-loop turn, go
+ *   through one Lua call that finds each holder's node and PUBLISHes once
+ *   per node: one round trip on one connection, so one sender's messages
+ *   stay in order. Delivery is at most once.
  * - Each heartbeat checks the leases of the nodes this node's peers are in
  *   calls with; when one lapses, those peers hear `leave`.
  * - While Redis is unreachable, claims and cross-node sends are answered
@@ -57,6 +57,7 @@ export class RedisBackplane implements Backplane {
   private client: RedisClientLike | undefined;
   private subscriber: RedisClientLike | undefined;
   private runner: ScriptRunner | undefined;
+  private batcher: ForwardBatcher | undefined;
   private lease: NodeLease | undefined;
   private detach: Array<() => void> = [];
   /** Whether `client` was created here (and is closed here). */
@@ -104,6 +105,7 @@ export class RedisBackplane implements Backplane {
     }
     this.client = client;
     this.runner = new ScriptRunner(client, options.commandTimeout);
+    this.batcher = new ForwardBatcher(this.runner, this.keys.prefix, this.nodeId, (error) => this.reportCommandError(error));
     const subscriber = (this.subscriber = client.duplicate());
     this.lease = new NodeLease(this.runner, this.keys, this.nodeId, this.token, options.leaseTtl, options.heartbeatInterval, options.reapBatch, {
       watched: () => host.remoteNodes(),
@@ -198,20 +200,11 @@ export class RedisBackplane implements Backplane {
    * live node holds it, `unavailable` when Redis is unreachable or the
    * holder's subscription is down. At most once; in order per sender.
    */
-  async forward(envelope: Envelope): Promise<ForwardResult> {
+  forward(envelope: Envelope): Promise<ForwardResult> {
     const runner = this.runner;
-    if (this.closed || runner === undefined || !runner.ready) return UNAVAILABLE;
-    let reply: unknown;
-    try {
-      reply = await runner.run(FORWARD, [this.keys.name(envelope.to)], [this.keys.prefix, this.nodeId, encodeEnvelope(envelope)]);
-    } catch (error) {
-      this.reportCommandError(error);
-      return UNAVAILABLE;
-    }
-    if (reply === null || reply === undefined) return NOT_FOUND;
-    const [node, receivers] = reply as [string, number];
-    // Nobody listened: the holder's subscription is reconnecting and the envelope is lost.
-    return receivers > 0 ? { delivered: true, node } : UNAVAILABLE;
+    if (this.closed || runner === undefined || !runner.ready) return Promise.resolve(UNAVAILABLE);
+    // Sent at the end of this event-loop turn with the others forwarded in it.
+    return this.batcher!.add(envelope);
   }
 
   /** Ids of the nodes whose lease is current. Rejects while Redis is unreachable. */
@@ -244,6 +237,8 @@ export class RedisBackplane implements Backplane {
    */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Queued envelopes (the departing peers' `leave`s among them) go out before LEAVE.
+    this.batcher?.flush();
     this.closed = true;
     this.lease?.stop();
     const runner = this.runner;
@@ -287,13 +282,14 @@ export class RedisBackplane implements Backplane {
   }
 
   private receive(text: string): void {
-    const envelope = decodeEnvelope(text);
-    if (envelope === undefined) {
+    const envelopes = decodeEnvelopes(text);
+    if (envelopes === undefined) {
       this.report(new Error(`Ignored a malformed envelope on ${this.keys.channel}`));
       return;
     }
-    // A peer that left meanwhile: dropped (at most once).
-    this.host?.deliver(envelope);
+    const host = this.host;
+    // In the order sent; a peer that left meanwhile: dropped (at most once).
+    for (const envelope of envelopes) host?.deliver(envelope);
   }
 
   /** The names live nodes hold, or `undefined` when this node's lease is gone. */

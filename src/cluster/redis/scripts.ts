@@ -53,16 +53,48 @@ return 0
 `);
 
 /**
- * Sends an envelope to the node holding a name, in one round trip so that
- * envelopes of one sender keep their order. KEYS: the name's key. ARGV:
- * prefix, own node id, payload. Returns nil when no live node other than this
- * one holds the name, else {owner, receivers}.
+ * Sends envelopes to the nodes holding their targets, in one round trip so
+ * that envelopes of one sender keep their order. ARGV: prefix, own node id,
+ * then a target name and its framed envelope per envelope. Each holder's
+ * lease is checked once, and each live holder gets one PUBLISH carrying its
+ * envelopes concatenated in the order given. Returns {holders, published}:
+ * per envelope the holder's id, or '' when no live node other than this one
+ * holds the name; and {node, receivers, ...} per node published to.
  */
 export const FORWARD = script(`
-local owner = redis.call('GET', KEYS[1])
-if not owner or owner == ARGV[2] then return false end
-if redis.call('EXISTS', ARGV[1] .. '${LEASE}' .. owner) == 0 then return false end
-return {owner, redis.call('PUBLISH', ARGV[1] .. '${RELAY}' .. owner, ARGV[3])}
+local prefix, self = ARGV[1], ARGV[2]
+local holders, live, grouped, nodes = {}, {}, {}, {}
+for i = 3, #ARGV, 2 do
+  local owner = redis.call('GET', prefix .. '${NAME}' .. ARGV[i])
+  if owner and owner ~= self then
+    local alive = live[owner]
+    if alive == nil then
+      alive = redis.call('EXISTS', prefix .. '${LEASE}' .. owner) == 1
+      live[owner] = alive
+    end
+    if not alive then owner = false end
+  else
+    owner = false
+  end
+  if owner then
+    local group = grouped[owner]
+    if group == nil then
+      group = {}
+      grouped[owner] = group
+      nodes[#nodes + 1] = owner
+    end
+    group[#group + 1] = ARGV[i + 1]
+    holders[#holders + 1] = owner
+  else
+    holders[#holders + 1] = ''
+  end
+end
+local published = {}
+for _, node in ipairs(nodes) do
+  published[#published + 1] = node
+  published[#published + 1] = redis.call('PUBLISH', prefix .. '${RELAY}' .. node, table.concat(grouped[node]))
+end
+return {holders, published}
 `);
 
 // Deletes up to \`limit\` names of node \`id\` (those it still holds) and drops

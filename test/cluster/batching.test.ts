@@ -1,0 +1,125 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Envelope } from '../../src/cluster/backplane.js';
+import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/redis/envelope-codec.js';
+import { RedisBackplane } from '../../src/redis.js';
+import { loggedIn, sleep } from '../helpers/cluster.js';
+import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { RedisServer } from '../helpers/redis-server.js';
+import type { TestClient } from '../helpers/test-client.js';
+
+/** Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per node. */
+describe('cross-node batching', () => {
+  let redis: RedisServer;
+  const nodes: HubServer[] = [];
+  const clients: TestClient[] = [];
+  let prefix = 0;
+
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.dispose();
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await Promise.all(nodes.splice(0).map((node) => node.close()));
+    prefix++;
+  });
+
+  async function node(commandTimeout = 1000): Promise<HubServer> {
+    const started = await startHubServer({
+      backplane: new RedisBackplane({ url: redis.url, keyPrefix: `b${prefix}:`, leaseTtl: 1500, heartbeatInterval: 250, commandTimeout }),
+    });
+    nodes.push(started);
+    await started.hub.ready;
+    return started;
+  }
+
+  it('delivers 1000 candidates from one sender on another node in order, and nothing else', async () => {
+    const [one, two] = [await node(), await node()];
+    const a = await loggedIn(one.url, 'Sender', clients);
+    const b = await loggedIn(two.url, 'Receiver', clients);
+    const count = 1000;
+    for (let i = 0; i < count; i++) a.send({ type: 'candidate', candidate: { candidate: `candidate:${i}` }, name: 'Receiver' });
+    for (let i = 0; i < count; i++) {
+      expect(await b.next()).toEqual({ type: 'candidate', candidate: { candidate: `candidate:${i}` }, name: 'Sender' });
+    }
+    await sleep(100);
+    expect(b.inbox).toEqual([]);
+    expect(a.inbox).toEqual([]);
+  });
+
+  it('answers each envelope of one turn on its own, to several nodes and to a missing name', async () => {
+    const [one, two, three] = [await node(), await node(), await node()];
+    const b = await loggedIn(two.url, 'OnTwo', clients);
+    const c = await loggedIn(three.url, 'OnThree', clients);
+    // All in one turn: one batch with two destination nodes and a miss in the middle.
+    const results = await Promise.all([
+      one.hub.send('OnTwo', { type: 'note', n: 1 }),
+      one.hub.send('OnThree', { type: 'note', n: 2 }),
+      one.hub.send('Nobody', { type: 'note', n: 3 }),
+      one.hub.send('OnTwo', { type: 'note', n: 4 }),
+      one.hub.send('OnThree', { type: 'note', n: 5 }),
+    ]);
+    expect(results).toEqual([true, true, false, true, true]);
+    expect(await b.next()).toEqual({ type: 'note', n: 1 });
+    expect(await b.next()).toEqual({ type: 'note', n: 4 });
+    expect(await c.next()).toEqual({ type: 'note', n: 2 });
+    expect(await c.next()).toEqual({ type: 'note', n: 5 });
+  });
+
+  it('keeps one sender in order per target when a burst goes to peers on two nodes', async () => {
+    const [one, two, three] = [await node(), await node(), await node()];
+    const a = await loggedIn(one.url, 'Fan', clients);
+    const b = await loggedIn(two.url, 'Left', clients);
+    const c = await loggedIn(three.url, 'Right', clients);
+    const count = 300;
+    for (let i = 0; i < count; i++) {
+      a.send({ type: 'candidate', candidate: { candidate: `l${i}` }, name: 'Left' });
+      a.send({ type: 'candidate', candidate: { candidate: `r${i}` }, name: 'Right' });
+    }
+    for (let i = 0; i < count; i++) {
+      expect(await b.next()).toEqual({ type: 'candidate', candidate: { candidate: `l${i}` }, name: 'Fan' });
+      expect(await c.next()).toEqual({ type: 'candidate', candidate: { candidate: `r${i}` }, name: 'Fan' });
+    }
+  });
+
+  it('carries frames with characters outside ASCII intact inside a batch', async () => {
+    const [one, two] = [await node(), await node()];
+    const b = await loggedIn(two.url, 'Ünïcødé 😀', clients);
+    const texts = ['😀😀 surrogate pairs', 'é\ttab and\nnewline', 'ascii', '中文字符'];
+    const results = await Promise.all(texts.map((text) => one.hub.send('Ünïcødé 😀', { type: 'note', text })));
+    expect(results).toEqual([true, true, true, true]);
+    for (const text of texts) expect(await b.next()).toEqual({ type: 'note', text });
+  });
+
+  it('answers unavailable for every envelope of a batch that times out', async () => {
+    const [one, two] = [await node(300), await node(300)];
+    await loggedIn(two.url, 'Far', clients);
+    expect(await redis.command('CLIENT PAUSE 800 ALL')).toBe('+OK');
+    const sentAt = Date.now();
+    const results = await Promise.all([1, 2, 3].map((n) => one.hub.send('Far', { type: 'note', n })));
+    expect(results).toEqual([false, false, false]);
+    expect(Date.now() - sentAt).toBeLessThan(750);
+    await sleep(600);
+  });
+});
+
+describe('envelope codec', () => {
+  const envelope = (to: string, frame: string): Envelope => ({ kind: 'candidate', from: 'A', fromNode: 'n1', to, frame });
+
+  it('splits concatenated envelopes back in order', () => {
+    const sent = [envelope('B', '{"x":"😀"}'), envelope('C', '{"y":"\t"}'), envelope('B', '{}')];
+    expect(decodeEnvelopes(sent.map(encodeFramedEnvelope).join(''))).toEqual(sent);
+  });
+
+  it('reads a bare envelope of an earlier version as a message of one', () => {
+    const sent = envelope('B', '{"x":1}');
+    expect(decodeEnvelopes(encodeEnvelope(sent))).toEqual([sent]);
+  });
+
+  it('rejects malformed messages', () => {
+    const good = encodeFramedEnvelope(envelope('B', '{}'));
+    for (const text of ['', '12', '5:abc', `${good}9`, `${good}999:x`, '3:a\tb', `x${good}`]) expect(decodeEnvelopes(text)).toBeUndefined();
+  });
+});
