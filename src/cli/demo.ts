@@ -1,3 +1,4 @@
+import { pathnameOf } from '../transports/ws/pathname.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -34,7 +35,7 @@ export function demoHandler(signallingPath: string): (request: IncomingMessage, 
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    const pathname = (request.url ?? '/').split('?')[0]!;
+    const pathname = pathnameOf(request.url);
     const entry = files[pathname];
     if (entry === undefined) {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');

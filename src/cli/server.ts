@@ -1,3 +1,4 @@
+import { pathnameOf } from '../transports/ws/pathname.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -24,7 +25,7 @@ export async function startStandalone(options: CliOptions): Promise<StandaloneSe
   const attachment = attach(hub, server, { path: options.path });
   // The hub leaves other paths' upgrades alone; here nothing else serves them.
   server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
-    const pathname = (request.url ?? '/').split('?')[0];
+    const pathname = pathnameOf(request.url);
     if (pathname === options.path) return;
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import { toError } from '../core/errors.js';
 import type { ErrorMessage } from '../protocol/messages.js';
 import type { SignallingClient } from './signalling-client.js';
 import type { IceCandidateInit, SessionDescriptionInit } from './types.js';
@@ -59,9 +60,6 @@ interface PeerEntry {
   closed: boolean;
 }
 
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
 /**
  * Drives one `RTCPeerConnection` per remote peer over a {@link SignallingClient}:
@@ -240,7 +238,7 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
         await step(entry);
       } catch (error) {
         if (entry.closed) return;
-        this.emit('error', { peer, error: asError(error) });
+        this.emit('error', { peer, error: toError(error) });
         this.tell(peer);
         this.closePeer(peer, 'failed');
       }
@@ -252,7 +250,7 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
     try {
       sendIt();
     } catch (error) {
-      this.emit('error', { peer, error: asError(error) });
+      this.emit('error', { peer, error: toError(error) });
       this.closePeer(peer, 'failed');
     }
   }

@@ -23,3 +23,8 @@ export class HubClosedError extends SignallingHubError {
     super('The signalling hub is closed');
   }
 }
+
+/** `error` as an Error, for `error` events: hooks and clients may throw anything. */
+export function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

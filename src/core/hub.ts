@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { BackplaneHost } from '../cluster/backplane.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { Connection, ConnectionState } from './connection.js';
-import { HubClosedError } from './errors.js';
+import { HubClosedError, toError } from './errors.js';
 import type { HubEvents } from './events.js';
 import { login } from './login.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
@@ -11,9 +11,6 @@ import { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
 import type { ConnectionInfo, Transport, TransportSession } from './transport.js';
 
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
 /**
  * The signalling hub: registers names and relays offer, answer, candidate and
@@ -183,7 +180,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
 
   /** @internal */
   reportError(error: unknown): void {
-    this.emit('error', asError(error));
+    this.emit('error', toError(error));
   }
 
   private *joinedNames(): IterableIterator<string> {

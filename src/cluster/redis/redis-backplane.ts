@@ -1,3 +1,4 @@
+import { toError } from '../../core/errors.js';
 import type { Backplane, BackplaneHost, ClaimResult, Envelope, ForwardResult } from '../backplane.js';
 import { RedisOfflineError, type RedisClientLike, ScriptRunner, whenReady } from './client.js';
 import { decodeEnvelopes } from './envelope-codec.js';
@@ -12,9 +13,6 @@ const BATCH = 500;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
 
 /**
  * A {@link Backplane} through Redis: several hub processes share one name
@@ -373,6 +371,6 @@ export class RedisBackplane implements Backplane {
   }
 
   private report(error: unknown): void {
-    this.host?.error(asError(error));
+    this.host?.error(toError(error));
   }
 }

@@ -5,6 +5,7 @@ import type { SignallingHub } from '../../core/hub.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { startHeartbeat } from './heartbeat.js';
+import { pathnameOf } from './pathname.js';
 import { WsTransport } from './ws-transport.js';
 
 /** Options of {@link attach}. */
@@ -105,12 +106,6 @@ function refuse(socket: Duplex, status: string): void {
   socket.destroy();
 }
 
-function pathnameOf(request: IncomingMessage): string {
-  const url = request.url ?? '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
 function originAllowed(options: AttachOptions, request: IncomingMessage): boolean {
   const allowed = options.origins;
   if (allowed === undefined) return true;
@@ -148,7 +143,7 @@ export function attach(hub: SignallingHub, server: Server, options: AttachOption
   };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (pathnameOf(request) !== path) return;
+    if (pathnameOf(request.url) !== path) return;
     if (closed) return refuse(socket, '503 Service Unavailable');
     if (!originAllowed(options, request)) return refuse(socket, '403 Forbidden');
     const verify = options.verifyUpgrade;
