@@ -1,39 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/cluster/backplane.js';
 import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/redis/envelope-codec.js';
-import { RedisBackplane } from '../../src/redis.js';
-import { loggedIn, sleep } from '../helpers/cluster.js';
-import { type HubServer, startHubServer } from '../helpers/hub-server.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
 import type { TestClient } from '../helpers/test-client.js';
 
 /** Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per node. */
 describe('cross-node batching', () => {
-  let redis: RedisServer;
-  const nodes: HubServer[] = [];
-  const clients: TestClient[] = [];
-  let prefix = 0;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.dispose();
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await Promise.all(nodes.splice(0).map((node) => node.close()));
-    prefix++;
-  });
-
-  async function node(commandTimeout = 1000): Promise<HubServer> {
-    const started = await startHubServer({
-      backplane: new RedisBackplane({ url: redis.url, keyPrefix: `b${prefix}:`, leaseTtl: 1500, heartbeatInterval: 250, commandTimeout }),
-    });
-    nodes.push(started);
-    await started.hub.ready;
-    return started;
-  }
+  const cluster = useRedisCluster('b');
+  const { clients } = cluster;
+  const node = (commandTimeout = 1000) => cluster.node({ commandTimeout });
 
   it('delivers 1000 candidates from one sender on another node in order, and nothing else', async () => {
     const [one, two] = [await node(), await node()];
@@ -96,7 +71,7 @@ describe('cross-node batching', () => {
   it('answers unavailable for every envelope of a batch that times out', async () => {
     const [one, two] = [await node(300), await node(300)];
     await loggedIn(two.url, 'Far', clients);
-    expect(await redis.command('CLIENT PAUSE 800 ALL')).toBe('+OK');
+    expect(await cluster.redis.command('CLIENT PAUSE 800 ALL')).toBe('+OK');
     const sentAt = Date.now();
     const results = await Promise.all([1, 2, 3].map((n) => one.hub.send('Far', { type: 'note', n })));
     expect(results).toEqual([false, false, false]);

@@ -1,37 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBackplane } from '../../src/redis.js';
-import { loggedIn, loginWithin, startCall } from '../helpers/cluster.js';
+import { loggedIn, loginWithin, startCall, useRedisCluster } from '../helpers/cluster.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
-import { RedisServer } from '../helpers/redis-server.js';
 import { TestClient } from '../helpers/test-client.js';
 
 /** Two (or more) hubs sharing one Redis: the tutorial protocol must not notice. */
 describe('hubs through one Redis', () => {
-  let redis: RedisServer;
-  const nodes: HubServer[] = [];
-  const clients: TestClient[] = [];
-  let prefix = 0;
-
-  beforeAll(async () => {
-    redis = await RedisServer.start();
-  });
-  afterAll(async () => {
-    await redis?.dispose();
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await Promise.all(nodes.splice(0).map((node) => node.close()));
-  });
-
-  /** A node; each test gets its own key prefix so tests cannot see each other's names. */
-  async function node(): Promise<HubServer> {
-    const started = await startHubServer({
-      backplane: new RedisBackplane({ url: redis.url, keyPrefix: `t${prefix}:`, leaseTtl: 1500, heartbeatInterval: 250 }),
-    });
-    nodes.push(started);
-    await started.hub.ready;
-    return started;
-  }
+  const cluster = useRedisCluster('t');
+  const { nodes, clients } = cluster;
+  const node = () => cluster.node();
 
   async function client(at: HubServer, name?: string): Promise<TestClient> {
     if (name !== undefined) return loggedIn(at.url, name, clients);
@@ -39,10 +16,6 @@ describe('hubs through one Redis', () => {
     clients.push(c);
     return c;
   }
-
-  afterEach(() => {
-    prefix++;
-  });
 
   it('carries a whole tutorial conversation across nodes, with the sender name', async () => {
     const [one, two] = [await node(), await node()];
@@ -151,11 +124,11 @@ describe('hubs through one Redis', () => {
 
   it('releases its names and lease on close, and leaves a client it was given open', async () => {
     const { createClient } = await import('redis');
-    const shared = createClient({ url: redis.url });
+    const shared = createClient({ url: cluster.redis.url });
     await shared.connect();
     try {
       const started = await startHubServer({
-        backplane: new RedisBackplane({ client: shared, keyPrefix: `t${prefix}:`, leaseTtl: 1500, heartbeatInterval: 250 }),
+        backplane: new RedisBackplane({ client: shared, keyPrefix: cluster.prefix, leaseTtl: 1500, heartbeatInterval: 250 }),
       });
       await started.hub.ready;
       const other = await node();
@@ -166,9 +139,9 @@ describe('hubs through one Redis', () => {
       await started.close();
       expect(shared.isReady).toBe(true);
       const gone = started.hub.options.backplane!.nodeId;
-      expect(await shared.exists([`t${prefix}:name:Borrowed`, `t${prefix}:node:${gone}`, `t${prefix}:names:${gone}`])).toBe(0);
-      expect(await shared.sIsMember(`t${prefix}:nodes`, gone)).toBe(0);
-      expect(await shared.get(`t${prefix}:name:Owned`)).toBe(other.hub.options.backplane!.nodeId);
+      expect(await shared.exists([`${cluster.prefix}name:Borrowed`, `${cluster.prefix}node:${gone}`, `${cluster.prefix}names:${gone}`])).toBe(0);
+      expect(await shared.sIsMember(`${cluster.prefix}nodes`, gone)).toBe(0);
+      expect(await shared.get(`${cluster.prefix}name:Owned`)).toBe(other.hub.options.backplane!.nodeId);
     } finally {
       shared.destroy();
     }

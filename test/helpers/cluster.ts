@@ -1,4 +1,7 @@
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis.js';
+import { type HubServer, startHubServer } from './hub-server.js';
+import { RedisServer } from './redis-server.js';
 import { TestClient } from './test-client.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -31,4 +34,48 @@ export async function loginWithin(client: TestClient, name: string, withinMs: nu
     reply = await client.login(name);
   }
   return reply;
+}
+
+/**
+ * The set-up every in-process cluster suite shares: one real `redis-server`
+ * for the file, hubs joined through it with short leases, and a fresh key
+ * prefix per test so tests cannot see each other's names. Clients and hubs
+ * pushed to `clients`/`nodes` are closed after each test.
+ */
+export function useRedisCluster(tag: string) {
+  let redis: RedisServer | undefined;
+  let round = 0;
+  const nodes: HubServer[] = [];
+  const clients: TestClient[] = [];
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.dispose();
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await Promise.all(nodes.splice(0).map((node) => node.close()));
+    round++;
+  });
+  return {
+    nodes,
+    clients,
+    get redis(): RedisServer {
+      return redis!;
+    },
+    /** This test's key prefix. */
+    get prefix(): string {
+      return `${tag}${round}:`;
+    },
+    /** A hub joined to the cluster, ready. */
+    async node(options: RedisBackplaneOptions = {}): Promise<HubServer> {
+      const started = await startHubServer({
+        backplane: new RedisBackplane({ url: redis!.url, keyPrefix: this.prefix, leaseTtl: 1500, heartbeatInterval: 250, ...options }),
+      });
+      nodes.push(started);
+      await started.hub.ready;
+      return started;
+    },
+  };
 }
