@@ -190,7 +190,7 @@ function redisSection(cluster, config) {
 ${row('one hub', cluster.one, false)}
 ${row('two hubs through Redis', cluster.two, true)}
 
-On this 2-core machine the two hubs, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do.`;
+On this 2-core machine the two hubs, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do. Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per destination node; before that batching the same setup gave about 40k msgs/s at 30 µs of hub CPU per message.`;
 }
 
 /** A grouped bar chart of the ratios to the baseline, one group per metric. */
