@@ -1,9 +1,9 @@
-import { pathnameOf } from '../transports/ws/pathname.js';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SignallingHub } from '../core/hub.js';
 import { attach, type Attachment } from '../transports/ws/attach.js';
+import { pathnameOf } from '../transports/ws/pathname.js';
 import type { CliOptions } from './args.js';
 import { demoHandler } from './demo.js';
 import { cliBackplane, joinCluster } from './cluster.js';
