@@ -1,5 +1,5 @@
 import { CloseCode } from '../protocol/close-codes.js';
-import { encodeError, encodeLoginRefused, encodeRelay } from '../protocol/encode.js';
+import { encodeError, encodeLoginRefused, encodeRelay, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { type RelayScan, scanRelay } from '../protocol/relay-scan.js';
@@ -19,6 +19,8 @@ export enum ConnectionState {
   Closed,
 }
 
+const utf8 = new TextDecoder();
+
 /** Reused by every relay that takes the fast path (nothing in between can re-enter it). */
 const scanned: RelayScan = { type: 'candidate', target: '', payloadStart: 0, payloadEnd: 0 };
 
@@ -34,6 +36,8 @@ export class Connection implements TransportSession, Peer {
   name: string = undefined as unknown as string;
   /** The name JSON-encoded once, for building relayed frames. */
   nameJson = '';
+  /** `,"name":<nameJson>}` as UTF-8, made on the first fast-path relay (idle peers never need it). */
+  relaySuffix: Uint8Array | undefined;
   /** Resume token of the current login. */
   token = '';
   data: unknown = undefined;
@@ -42,7 +46,7 @@ export class Connection implements TransportSession, Peer {
   /** Peers in a call with this one (offer/answer exchanged, no leave since). Created on the first call. */
   partners: Map<string, PartnerNode> | undefined;
   /** Messages that arrived while a login was being decided. */
-  pending: string[] | undefined;
+  pending: Array<string | Uint8Array> | undefined;
   loginTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
@@ -53,14 +57,14 @@ export class Connection implements TransportSession, Peer {
     private readonly limiter: RateLimiter | undefined,
   ) {}
 
-  receive(text: string): void {
+  receive(message: string | Uint8Array): void {
     if (this.state === ConnectionState.Closed) return;
     if (this.limiter !== undefined && !this.admit()) return;
     if (this.state === ConnectionState.LoggingIn) {
-      this.hold(text);
+      this.hold(message);
       return;
     }
-    this.handle(text);
+    this.handle(message);
   }
 
   receiveBinary(): void {
@@ -82,7 +86,7 @@ export class Connection implements TransportSession, Peer {
   }
 
   /** Sends a frame; closes the connection if the frame piles up unread. */
-  send(frame: string): void {
+  send(frame: string | Uint8Array): void {
     const transport = this.transport;
     transport.send(frame);
     const queued = transport.bufferedAmount;
@@ -134,27 +138,36 @@ export class Connection implements TransportSession, Peer {
     }
   }
 
-  private hold(text: string): void {
+  private hold(message: string | Uint8Array): void {
     const held = (this.pending ??= []);
     if (held.length >= this.hub.options.maxPendingMessages) {
       this.fail(ErrorCode.LoginPending, 'Too many messages while the login is being decided: wait for the login reply');
       return;
     }
-    held.push(text);
+    // The adapter may reuse the bytes once receive() returns.
+    held.push(typeof message === 'string' ? message : message.slice());
   }
 
-  private handle(text: string): void {
-    if (text.length > this.hub.options.maxMessageBytes) {
+  private handle(message: string | Uint8Array): void {
+    if (message.length > this.hub.options.maxMessageBytes) {
       this.fail(ErrorCode.MessageTooLarge, `Message too large: the limit is ${this.hub.options.maxMessageBytes} bytes`);
       return;
     }
-    // Well-formed relays are forwarded without JSON.parse/JSON.stringify; anything else, errors included, takes the path below.
-    if (this.state === ConnectionState.Joined && scanRelay(text, scanned)) {
-      const { type, target } = scanned;
-      const payload = text.slice(scanned.payloadStart, scanned.payloadEnd);
-      this.hub.router.relay(this, type, target, encodeRelay(type, payload, this.nameJson));
+    if (typeof message === 'string') {
+      this.parse(message);
       return;
     }
+    // Well-formed relays are forwarded as bytes, without decoding or JSON; anything else, errors included, is parsed.
+    if (this.state === ConnectionState.Joined && scanRelay(message, scanned)) {
+      const { type, target } = scanned;
+      const suffix = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson));
+      this.hub.router.relay(this, type, target, encodeRelayBytes(type, message, scanned.payloadStart, scanned.payloadEnd, suffix));
+      return;
+    }
+    this.parse(utf8.decode(message));
+  }
+
+  private parse(text: string): void {
     let message: unknown;
     try {
       message = JSON.parse(text);

@@ -102,6 +102,7 @@ export async function login(hub: SignallingHub, connection: Connection, message:
   }
 
   connection.nameJson = JSON.stringify(wanted);
+  connection.relaySuffix = undefined;
   connection.token = newToken();
   connection.data = data;
   connection.request = undefined;

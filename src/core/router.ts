@@ -4,6 +4,8 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { type Connection, ConnectionState, type PartnerNode } from './connection.js';
 
+const utf8 = new TextDecoder();
+
 /**
  * Who holds which name, and how a frame reaches a name: the local map first,
  * then the backplane. Also keeps the call bookkeeping that decides who hears
@@ -33,7 +35,7 @@ export class Router {
   }
 
   /** Relays a frame from a joined connection to `target`, wherever it is. */
-  relay(from: Connection, type: RelayType, target: string, frame: string): void {
+  relay(from: Connection, type: RelayType, target: string, frame: string | Uint8Array): void {
     const local = this.names.get(target);
     if (local !== undefined && local.state === ConnectionState.Joined) {
       local.send(frame);
@@ -46,7 +48,9 @@ export class Router {
       from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
       return;
     }
-    backplane.forward({ kind: type, from: from.name, fromNode: backplane.nodeId, to: target, frame }).then(
+    // Envelopes carry text; fast-path bytes live only until the next relay.
+    const text = typeof frame === 'string' ? frame : utf8.decode(frame);
+    backplane.forward({ kind: type, from: from.name, fromNode: backplane.nodeId, to: target, frame: text }).then(
       (result) => {
         if (result.delivered) {
           if (from.state === ConnectionState.Joined) this.recordCall(from, type, target, result.node);

@@ -4,8 +4,12 @@
  * never touches a socket directly.
  */
 export interface Transport {
-  /** Send one text frame. Must not throw once the connection is closing. */
-  send(text: string): void;
+  /**
+   * Send one text frame: its text, or its UTF-8 bytes. Bytes are valid only
+   * during the call (the hub reuses the buffer): write or copy them before
+   * returning. Must not throw once the connection is closing.
+   */
+  send(message: string | Uint8Array): void;
   /** Close the connection with a WebSocket close code and a short reason. */
   close(code: number, reason: string): void;
   /**
@@ -38,8 +42,13 @@ export interface ConnectionInfo {
  * feeds it what arrives and tells it when the connection is gone.
  */
 export interface TransportSession {
-  /** A text frame arrived. */
-  receive(text: string): void;
+  /**
+   * A text frame arrived: its text, or its UTF-8 bytes. Bytes must be valid
+   * UTF-8 (WebSocket requires it of text frames, and `ws` checks it); they are
+   * read during the call only, so the adapter may reuse them afterwards. Bytes
+   * let well-formed relays be forwarded without decoding or re-encoding.
+   */
+  receive(message: string | Uint8Array): void;
   /** A binary frame arrived (the protocol is text only; it is answered with an error). */
   receiveBinary(): void;
   /** The connection closed, for whatever reason. Idempotent. */

@@ -23,6 +23,46 @@ export function encodeRelay(type: RelayType, payloadJson: string, senderJson: st
   return relayPrefix[type] + payloadJson + ',"name":' + senderJson + '}';
 }
 
+const utf8 = new TextEncoder();
+
+const relayPrefixBytes: Record<Exclude<RelayType, 'leave'>, Uint8Array> = {
+  offer: utf8.encode(relayPrefix.offer),
+  answer: utf8.encode(relayPrefix.answer),
+  candidate: utf8.encode(relayPrefix.candidate),
+};
+
+/** `,"name":<sender>}`: what follows the payload in a relayed frame, as UTF-8. */
+export function encodeRelaySuffix(senderJson: string): Uint8Array {
+  return utf8.encode(',"name":' + senderJson + '}');
+}
+
+/** Reused by every {@link encodeRelayBytes}: its result is read before the next call. */
+let scratch = new Uint8Array(1024);
+
+/**
+ * The frame a target receives for a relay taken by the fast path, as UTF-8: the payload's raw
+ * bytes (`source` from `start` to `end`) between the constant prefix and the sender's
+ * {@link encodeRelaySuffix}. No decoding, no JSON. The result is valid only until the next call.
+ */
+export function encodeRelayBytes(
+  type: Exclude<RelayType, 'leave'>,
+  source: Uint8Array,
+  start: number,
+  end: number,
+  suffix: Uint8Array,
+): Uint8Array {
+  const prefix = relayPrefixBytes[type];
+  const payloadAt = prefix.length;
+  const suffixAt = payloadAt + end - start;
+  const length = suffixAt + suffix.length;
+  if (length > scratch.length) scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
+  const out = scratch;
+  for (let i = 0; i < payloadAt; i++) out[i] = prefix[i]!;
+  out.set(source.subarray(start, end), payloadAt);
+  for (let i = 0; i < suffix.length; i++) out[suffixAt + i] = suffix[i]!;
+  return out.subarray(0, length);
+}
+
 /** `{"type":"leave","name":<sender>}`. */
 export function encodeLeave(senderJson: string): string {
   return '{"type":"leave","name":' + senderJson + '}';

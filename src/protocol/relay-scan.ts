@@ -1,11 +1,11 @@
 import type { RelayType } from './messages.js';
 
-/** Where a relay's parts lie in the text it arrived as; filled by {@link scanRelay}. */
+/** Where a relay's parts lie in the bytes it arrived as; filled by {@link scanRelay}. */
 export interface RelayScan {
   type: Exclude<RelayType, 'leave'>;
   /** The target's name (the `name` field). */
   target: string;
-  /** The payload field's value as raw JSON text: `text.slice(payloadStart, payloadEnd)`. */
+  /** The payload field's value as raw JSON: bytes `payloadStart` to `payloadEnd`. */
   payloadStart: number;
   payloadEnd: number;
 }
@@ -26,121 +26,148 @@ const DOT = 0x2e;
 const MAX_DEPTH = 64;
 const nesting = new Uint8Array(MAX_DEPTH);
 
-function skipSpace(s: string, i: number): number {
-  for (;;) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
-    i++;
-  }
+/** Bytes that end a run of plain string content: quote, backslash, control characters. */
+const STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STOP[c] = 1;
+STOP[QUOTE] = 1;
+STOP[BACKSLASH] = 1;
+/** JSON whitespace. */
+const SPACE = new Uint8Array(256);
+SPACE[0x20] = SPACE[0x0a] = SPACE[0x0d] = SPACE[0x09] = 1;
+/** Hex digits. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+/** Characters allowed after a backslash, `u` aside. */
+const SIMPLE_ESCAPE = new Uint8Array(256);
+for (const c of '"\\/bfnrt') SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
+
+function skipSpace(b: Uint8Array, i: number, n: number): number {
+  while (i < n && SPACE[b[i]!] === 1) i++;
+  return i;
 }
 
-const isHex = (c: number) => (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
-
-/** Characters a JSON string may hold as they are, minus surrogates. */
-const plainRun = /[^"\\\u0000-\u001f\ud800-\udfff]*/y;
-
-/** NaN (past the end) is not plain either. */
-const isPlain = (c: number) => c >= 0x20 && c !== QUOTE && c !== BACKSLASH && (c < 0xd800 || c > 0xdfff);
-
-/** Set by skipString: the string held an escape (so its raw text is not its value). */
-let escaped = false;
-
 /**
- * Index after the JSON string starting at `i`, or -1. Lone or paired surrogates give -1 too:
- * JSON.stringify would escape lone ones, so only the JSON.parse path may forward them.
+ * Index after the JSON string whose opening quote is at `i`, or -1. Bytes from 0x80 up are
+ * taken as they are: the transport hands over valid UTF-8 (WebSocket requires it of text).
  */
-function skipString(s: string, i: number): number {
-  escaped = false;
-  for (i++; ; i++) {
-    let c = s.charCodeAt(i);
-    let run = 0;
-    while (isPlain(c) && run < 16) {
-      c = s.charCodeAt(++i);
-      run++;
-    }
-    if (run === 16) {
-      // A long string: the regex engine runs over plain characters faster than this loop.
-      plainRun.lastIndex = i;
-      plainRun.test(s);
-      i = plainRun.lastIndex;
-      c = s.charCodeAt(i);
-    }
+function skipString(b: Uint8Array, i: number, n: number): number {
+  i++;
+  for (;;) {
+    while (i < n && STOP[b[i]!] === 0) i++;
+    if (i >= n) return -1;
+    const c = b[i]!;
     if (c === QUOTE) return i + 1;
-    if (c !== BACKSLASH) return -1; // end of text, a control character or a surrogate
-    escaped = true;
-    const e = s.charCodeAt(++i);
+    if (c !== BACKSLASH || i + 1 >= n) return -1; // a control character, or the text ends
+    const e = b[i + 1]!;
     if (e === 0x75) {
-      if (!isHex(s.charCodeAt(i + 1)) || !isHex(s.charCodeAt(i + 2)) || !isHex(s.charCodeAt(i + 3)) || !isHex(s.charCodeAt(i + 4))) return -1;
-      i += 4;
-    } else if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+      if (i + 5 >= n || HEX[b[i + 2]!]! + HEX[b[i + 3]!]! + HEX[b[i + 4]!]! + HEX[b[i + 5]!]! !== 4) return -1;
+      i += 6;
+    } else if (SIMPLE_ESCAPE[e] === 1) {
+      i += 2;
+    } else {
       return -1;
     }
   }
 }
 
+/** Like {@link skipString}, for strings whose raw bytes must be their value: no escapes. */
+function skipPlainString(b: Uint8Array, i: number, n: number): number {
+  i++;
+  while (i < n && STOP[b[i]!] === 0) i++;
+  return i < n && b[i] === QUOTE ? i + 1 : -1;
+}
+
+const isDigit = (c: number) => c >= ZERO && c <= NINE;
+
 /**
  * Index after the JSON number starting at `i`, or -1. Only numbers that JSON.parse and
  * JSON.stringify carry over unchanged in value are taken: no exponent, at most 15 digits, no -0.
  */
-function skipNumber(s: string, i: number): number {
-  const negative = s.charCodeAt(i) === MINUS;
+function skipNumber(b: Uint8Array, i: number, n: number): number {
+  const negative = b[i] === MINUS;
   if (negative) i++;
+  if (i >= n) return -1;
   let digits = 0;
   let nonZero = false;
-  let c = s.charCodeAt(i);
+  let c = b[i]!;
   if (c === ZERO) {
     digits++;
-    c = s.charCodeAt(++i);
+    i++;
   } else if (c > ZERO && c <= NINE) {
     nonZero = true;
-    while (c >= ZERO && c <= NINE) {
+    while (i < n && isDigit(b[i]!)) {
       digits++;
-      c = s.charCodeAt(++i);
+      i++;
     }
   } else {
     return -1;
   }
-  if (c === DOT) {
-    c = s.charCodeAt(++i);
-    if (!(c >= ZERO && c <= NINE)) return -1;
-    while (c >= ZERO && c <= NINE) {
+  if (i < n && b[i] === DOT) {
+    i++;
+    if (i >= n || !isDigit(b[i]!)) return -1;
+    while (i < n && isDigit((c = b[i]!))) {
       digits++;
       if (c !== ZERO) nonZero = true;
-      c = s.charCodeAt(++i);
+      i++;
     }
   }
-  if (c === 0x65 || c === 0x45 || digits > 15 || (negative && !nonZero)) return -1;
+  if (i < n && (b[i] === 0x65 || b[i] === 0x45)) return -1;
+  if (digits > 15 || (negative && !nonZero)) return -1;
   return i;
 }
 
+/** `i` plus the length of `word` if the bytes at `i` spell it, else -1. */
+function skipWord(b: Uint8Array, i: number, n: number, word: readonly number[]): number {
+  if (i + word.length > n) return -1;
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
+  return i + word.length;
+}
+
+const TRUE = [0x74, 0x72, 0x75, 0x65];
+const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
+const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+
+/** Skips `"key" :` and the space after it; returns where the value starts, or -1. */
+function skipKey(b: Uint8Array, i: number, n: number): number {
+  if (i >= n || b[i] !== QUOTE) return -1;
+  i = skipString(b, i, n);
+  if (i < 0) return -1;
+  i = skipSpace(b, i, n);
+  if (i >= n || b[i] !== COLON) return -1;
+  return skipSpace(b, i + 1, n);
+}
+
 /** Index after the JSON value starting at `i`, or -1. Iterative, so depth costs no stack. */
-function skipValue(s: string, i: number): number {
+function skipValue(b: Uint8Array, i: number, n: number): number {
   let depth = 0;
   for (;;) {
     // A value starts at i.
-    const c = s.charCodeAt(i);
+    if (i >= n) return -1;
+    const c = b[i]!;
     if (c === QUOTE) {
-      i = skipString(s, i);
+      i = skipString(b, i, n);
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       const close = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
-      i = skipSpace(s, i + 1);
-      if (s.charCodeAt(i) === close) {
+      i = skipSpace(b, i + 1, n);
+      if (i < n && b[i] === close) {
         i++;
       } else {
         if (depth === MAX_DEPTH) return -1;
         nesting[depth++] = c;
         if (c === OPEN_BRACE) {
-          i = skipKey(s, i);
+          i = skipKey(b, i, n);
           if (i < 0) return -1;
         }
         continue;
       }
-    } else if ((c >= ZERO && c <= NINE) || c === MINUS) {
-      i = skipNumber(s, i);
-    } else if (s.startsWith('true', i) || s.startsWith('null', i)) {
-      i += 4;
-    } else if (s.startsWith('false', i)) {
-      i += 5;
+    } else if (isDigit(c) || c === MINUS) {
+      i = skipNumber(b, i, n);
+    } else if (c === 0x74) {
+      i = skipWord(b, i, n, TRUE);
+    } else if (c === 0x66) {
+      i = skipWord(b, i, n, FALSE);
+    } else if (c === 0x6e) {
+      i = skipWord(b, i, n, NULL);
     } else {
       return -1;
     }
@@ -148,13 +175,14 @@ function skipValue(s: string, i: number): number {
     // After a value: close containers or move to the next element.
     for (;;) {
       if (depth === 0) return i;
-      i = skipSpace(s, i);
-      const next = s.charCodeAt(i);
+      i = skipSpace(b, i, n);
+      if (i >= n) return -1;
+      const next = b[i]!;
       const open = nesting[depth - 1];
       if (next === COMMA) {
-        i = skipSpace(s, i + 1);
+        i = skipSpace(b, i + 1, n);
         if (open === OPEN_BRACE) {
-          i = skipKey(s, i);
+          i = skipKey(b, i, n);
           if (i < 0) return -1;
         }
         break;
@@ -169,49 +197,65 @@ function skipValue(s: string, i: number): number {
   }
 }
 
-/** Skips `"key" :` and the space after it; returns where the value starts, or -1. */
-function skipKey(s: string, i: number): number {
-  if (s.charCodeAt(i) !== QUOTE) return -1;
-  i = skipSpace(s, skipString(s, i));
-  if (i < 0 || s.charCodeAt(i) !== COLON) return -1;
-  return skipSpace(s, i + 1);
-}
-
 const TYPE = 1;
 const NAME = 2;
 const OFFER = 4;
 const ANSWER = 8;
 const CANDIDATE = 16;
 
+/** Whether bytes `start`… spell `word` (the caller checked the length). */
+function spells(b: Uint8Array, start: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) if (b[start + k] !== word.charCodeAt(k)) return false;
+  return true;
+}
+
 /** The top-level key between `start` (after its opening quote) and `end` (its closing quote), as a flag. */
-function keyFlag(s: string, start: number, end: number): number {
+function keyFlag(b: Uint8Array, start: number, end: number): number {
   switch (end - start) {
     case 4:
-      return s.startsWith('type', start) ? TYPE : s.startsWith('name', start) ? NAME : 0;
+      return spells(b, start, 'type') ? TYPE : spells(b, start, 'name') ? NAME : 0;
     case 5:
-      return s.startsWith('offer', start) ? OFFER : 0;
+      return spells(b, start, 'offer') ? OFFER : 0;
     case 6:
-      return s.startsWith('answer', start) ? ANSWER : 0;
+      return spells(b, start, 'answer') ? ANSWER : 0;
     case 9:
-      return s.startsWith('candidate', start) ? CANDIDATE : 0;
+      return spells(b, start, 'candidate') ? CANDIDATE : 0;
     default:
       return 0;
   }
 }
 
+const decoder = new TextDecoder();
+
+/** The UTF-8 bytes `start` to `end` as a string; short ASCII names skip the decoder call. */
+function decode(b: Uint8Array, start: number, end: number): string {
+  if (end - start <= 32) {
+    let text = '';
+    for (let k = start; k < end; k++) {
+      const c = b[k]!;
+      if (c >= 0x80) return decoder.decode(b.subarray(start, end));
+      text += String.fromCharCode(c);
+    }
+    return text;
+  }
+  return decoder.decode(b.subarray(start, end));
+}
+
 /**
- * The relay fast path: in one pass, checks that `text` is strict JSON for an object whose
- * `type` is offer, answer or candidate, whose `name` is a string, and which has the payload
- * field, and finds the payload's raw text, so it is forwarded without JSON.parse and
- * JSON.stringify. Returns false for anything else (invalid JSON, escapes in those keys or
- * values, a key given twice, numbers that JSON would not carry over unchanged…); the caller
- * then takes the JSON.parse path, which answers every case as before. For text written by
- * JSON.stringify the forwarded payload is byte for byte what JSON.stringify would give.
+ * The relay fast path: in one pass over the UTF-8 bytes of a message, checks that it is
+ * strict JSON for an object whose `type` is offer, answer or candidate, whose `name` is a
+ * string, and which has the payload field, and finds where the payload's raw JSON lies, so
+ * it is forwarded without decoding, JSON.parse or JSON.stringify. Returns false for anything
+ * else (invalid JSON, escapes in those keys or values, a key given twice, numbers that JSON
+ * would not carry over unchanged…); the caller then takes the JSON.parse path, which answers
+ * every case as before. For JSON.stringify's output the forwarded payload is byte for byte
+ * what JSON.stringify would give.
  */
-export function scanRelay(s: string, out: RelayScan): boolean {
-  let i = skipSpace(s, 0);
-  if (s.charCodeAt(i) !== OPEN_BRACE) return false;
-  i = skipSpace(s, i + 1);
+export function scanRelay(b: Uint8Array, out: RelayScan): boolean {
+  const n = b.length;
+  let i = skipSpace(b, 0, n);
+  if (i >= n || b[i] !== OPEN_BRACE) return false;
+  i = skipSpace(b, i + 1, n);
   let seen = 0;
   let typeStart = 0;
   let typeEnd = 0;
@@ -223,54 +267,52 @@ export function scanRelay(s: string, out: RelayScan): boolean {
   let answerEnd = 0;
   let candidateStart = 0;
   let candidateEnd = 0;
-  if (s.charCodeAt(i) === CLOSE_BRACE) return false;
   for (;;) {
-    if (s.charCodeAt(i) !== QUOTE) return false;
+    if (i >= n || b[i] !== QUOTE) return false;
     const keyStart = i + 1;
-    i = skipString(s, i);
-    if (i < 0 || escaped) return false;
-    const flag = keyFlag(s, keyStart, i - 1);
+    i = skipPlainString(b, i, n);
+    if (i < 0) return false;
+    const flag = keyFlag(b, keyStart, i - 1);
     if ((seen & flag) !== 0) return false;
     seen |= flag;
-    i = skipSpace(s, i);
-    if (s.charCodeAt(i) !== COLON) return false;
-    const start = skipSpace(s, i + 1);
-    i = skipValue(s, start);
-    if (i < 0) return false;
-    switch (flag) {
-      case TYPE:
-      case NAME:
-        // Their values are compared and used as text: plain strings only.
-        if (s.charCodeAt(start) !== QUOTE || escaped) return false;
-        if (flag === TYPE) {
-          typeStart = start + 1;
-          typeEnd = i - 1;
-        } else {
-          nameStart = start + 1;
-          nameEnd = i - 1;
-        }
-        break;
-      case OFFER:
+    i = skipSpace(b, i, n);
+    if (i >= n || b[i] !== COLON) return false;
+    const start = skipSpace(b, i + 1, n);
+    if (flag === TYPE || flag === NAME) {
+      // Their values are compared and used as text: plain strings only.
+      if (start >= n || b[start] !== QUOTE) return false;
+      i = skipPlainString(b, start, n);
+      if (i < 0) return false;
+      if (flag === TYPE) {
+        typeStart = start + 1;
+        typeEnd = i - 1;
+      } else {
+        nameStart = start + 1;
+        nameEnd = i - 1;
+      }
+    } else {
+      i = skipValue(b, start, n);
+      if (i < 0) return false;
+      if (flag === OFFER) {
         offerStart = start;
         offerEnd = i;
-        break;
-      case ANSWER:
+      } else if (flag === ANSWER) {
         answerStart = start;
         answerEnd = i;
-        break;
-      case CANDIDATE:
+      } else if (flag === CANDIDATE) {
         candidateStart = start;
         candidateEnd = i;
-        break;
+      }
     }
-    i = skipSpace(s, i);
-    const c = s.charCodeAt(i);
+    i = skipSpace(b, i, n);
+    if (i >= n) return false;
+    const c = b[i];
     if (c === CLOSE_BRACE) break;
     if (c !== COMMA) return false;
-    i = skipSpace(s, i + 1);
+    i = skipSpace(b, i + 1, n);
   }
-  if (skipSpace(s, i + 1) !== s.length || (seen & (TYPE | NAME)) !== (TYPE | NAME)) return false;
-  const type = keyFlag(s, typeStart, typeEnd);
+  if (skipSpace(b, i + 1, n) !== n || (seen & (TYPE | NAME)) !== (TYPE | NAME)) return false;
+  const type = keyFlag(b, typeStart, typeEnd);
   if (type === CANDIDATE && (seen & CANDIDATE) !== 0) {
     out.type = 'candidate';
     out.payloadStart = candidateStart;
@@ -286,6 +328,6 @@ export function scanRelay(s: string, out: RelayScan): boolean {
   } else {
     return false;
   }
-  out.target = s.slice(nameStart, nameEnd);
+  out.target = decode(b, nameStart, nameEnd);
   return true;
 }

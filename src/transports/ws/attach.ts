@@ -1,9 +1,10 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { SignallingHub } from '../../core/hub.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import { CloseCode } from '../../protocol/close-codes.js';
+import { readFramesFast } from './frame-reader.js';
 import { startHeartbeat } from './heartbeat.js';
 import { pathnameOf } from './pathname.js';
 import { WsTransport } from './ws-transport.js';
@@ -79,7 +80,8 @@ class HubSocket extends WebSocket {
       switch (event) {
         case 'message':
           if (b === true) transport.session.receiveBinary();
-          else transport.session.receive((a as RawData).toString());
+          // Text frames arrive as a Buffer (ws's default binaryType) of UTF-8 that ws has validated.
+          else transport.session.receive(a as Buffer);
           return true;
         case 'pong':
           transport.alive = true;
@@ -125,12 +127,8 @@ export function attach(hub: SignallingHub, server: Server, options: AttachOption
   if (!path.startsWith('/')) throw new InvalidOptionError('path', `must start with "/", got ${path}`);
   const heartbeatInterval = options.heartbeatInterval ?? 30000;
   const closeTimeout = options.closeTimeout ?? 2000;
-  const wss = new WebSocketServer({
-    noServer: true,
-    perMessageDeflate: false,
-    maxPayload: options.maxPayload ?? hub.options.maxMessageBytes,
-    WebSocket: HubSocket,
-  });
+  const maxPayload = options.maxPayload ?? hub.options.maxMessageBytes;
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, WebSocket: HubSocket });
   const stopHeartbeat = heartbeatInterval > 0 ? startHeartbeat(wss.clients, transportOf, heartbeatInterval) : () => {};
   let closed = false;
 
@@ -139,6 +137,7 @@ export function attach(hub: SignallingHub, server: Server, options: AttachOption
       const transport = new WsTransport(ws);
       transport.session = hub.open(transport, { request, remoteAddress: request.socket.remoteAddress });
       (ws as HubSocket).transport = transport;
+      readFramesFast(ws, transport.session, maxPayload);
     });
   };
 

@@ -4,6 +4,7 @@ export interface CorkableSocket {
   uncork(): void;
   write(chunk: Uint8Array): boolean;
   readonly writableCorked: number;
+  readonly writableLength: number;
 }
 
 const corked: CorkableSocket[] = [];
@@ -25,12 +26,13 @@ export function coalesceWrites(socket: CorkableSocket): void {
 }
 
 /**
- * `text` as one unmasked, final WebSocket text frame (RFC 6455 §5.2), header
- * and UTF-8 payload in one buffer: one stream write instead of the two (and
- * the per-send bookkeeping) of `ws`'s `send()`.
+ * `message` (text, or its UTF-8 bytes) as one unmasked, final WebSocket text
+ * frame (RFC 6455 §5.2), header and payload in one buffer: one stream write
+ * instead of the two (and the per-send bookkeeping) of `ws`'s `send()`.
  */
-export function textFrame(text: string): Buffer {
-  const length = Buffer.byteLength(text);
+export function textFrame(message: string | Uint8Array): Buffer {
+  const text = typeof message === 'string';
+  const length = text ? Buffer.byteLength(message) : message.length;
   const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
   const frame = Buffer.allocUnsafe(header + length);
   frame[0] = 0x81; // FIN + text opcode
@@ -44,6 +46,7 @@ export function textFrame(text: string): Buffer {
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  frame.write(text, header, 'utf8');
+  if (text) frame.write(message, header, 'utf8');
+  else frame.set(message, header);
   return frame;
 }

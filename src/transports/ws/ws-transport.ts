@@ -8,24 +8,31 @@ export class WsTransport implements Transport {
   session!: TransportSession;
   /** Cleared on each heartbeat, set again by the pong. */
   alive = true;
+  /**
+   * The socket under `ws` (its private `_socket`: ws exposes no cork API), when frames may be
+   * written to it directly. With permessage-deflate (off in attach(), maybe on for a host's
+   * own socket) ws may queue frames while it compresses, so only ws itself may write then.
+   */
+  private readonly raw: CorkableSocket | undefined;
 
-  constructor(readonly socket: WebSocket) {}
+  constructor(readonly socket: WebSocket) {
+    const raw = (socket as unknown as { _socket?: CorkableSocket })._socket;
+    this.raw = raw !== undefined && socket.extensions === '' ? raw : undefined;
+  }
 
-  send(text: string): void {
+  send(message: string | Uint8Array): void {
     const socket = this.socket;
     if (socket.readyState !== WebSocket.OPEN) return;
-    // ws exposes no cork API; its underlying net.Socket is the private `_socket`.
-    const raw = (socket as unknown as { _socket?: CorkableSocket })._socket;
-    // With permessage-deflate (off in attach(), maybe on for a host's own socket) ws may queue
-    // frames while it compresses, so only ws itself may write to keep them in order.
-    if (raw === undefined || socket.extensions !== '') {
-      socket.send(text);
+    const raw = this.raw;
+    if (raw === undefined) {
+      // ws may hold on to a Buffer it is given: hand it a copy of the hub's reused bytes.
+      socket.send(typeof message === 'string' ? message : Buffer.from(message), { binary: false });
       return;
     }
     // The frame goes straight onto the corked net.Socket, in order with what ws itself writes
     // (pings, close frames).
     coalesceWrites(raw);
-    raw.write(textFrame(text));
+    raw.write(textFrame(message));
   }
 
   close(code: number, reason: string): void {
@@ -33,6 +40,6 @@ export class WsTransport implements Transport {
   }
 
   get bufferedAmount(): number {
-    return this.socket.bufferedAmount;
+    return this.raw !== undefined ? this.raw.writableLength : this.socket.bufferedAmount;
   }
 }

@@ -1,0 +1,118 @@
+import { isUtf8 } from 'node:buffer';
+import type { WebSocket } from 'ws';
+import type { TransportSession } from '../../core/transport.js';
+
+/** The part of ws's (private) `Receiver` that the reader takes over. */
+interface WsReceiver {
+  write(chunk: Buffer): boolean;
+}
+
+const FIN_TEXT = 0x81;
+const FIN_BINARY = 0x82;
+const CLOSE = 0x88;
+const MASKED = 0x80;
+const OPEN = 1; // WebSocket.OPEN
+
+/**
+ * Puts a fast path in front of ws's frame parser for one connection, for the
+ * frames a signalling connection gets nearly all the time: complete, final,
+ * masked text frames. Those are unmasked in place, checked for valid UTF-8 and
+ * handed to the hub as bytes, without ws's per-frame stream bookkeeping,
+ * copies and event hops. Every other frame (ping, pong, close, fragments,
+ * anything invalid or over `maxPayload`) is handed to ws's own parser,
+ * unchanged and at a frame boundary, so ws answers it exactly as it would
+ * have; after the first frame the fast path cannot take as a whole
+ * (fragments, bad frames) ws reads everything, so message order is kept.
+ *
+ * It replaces the `write` method of ws's `Receiver` on this socket (which is
+ * what ws's socket `data` listener calls), so ws's own listeners, close
+ * handling and backpressure stay as they are. Returns false, changing
+ * nothing, if this ws version has no such receiver.
+ */
+export function readFramesFast(socket: WebSocket, session: TransportSession, maxPayload: number): boolean {
+  const receiver = (socket as unknown as { _receiver?: WsReceiver })._receiver;
+  if (receiver === undefined || receiver === null || typeof receiver.write !== 'function') return false;
+  const wsWrite = receiver.write.bind(receiver);
+  /** A frame cut by the end of a chunk, copied, waiting for the rest. */
+  let partial: Buffer | undefined;
+  /** Set once ws must read the rest of the stream itself. */
+  let handedOver = false;
+  const handOver = (rest: Buffer): boolean => {
+    handedOver = true;
+    return rest.length === 0 || wsWrite(rest);
+  };
+
+  receiver.write = (input: Buffer): boolean => {
+    if (handedOver) return wsWrite(input);
+    let chunk = input;
+    if (partial !== undefined) {
+      chunk = Buffer.concat([partial, input]);
+      partial = undefined;
+    }
+    // Closing (the hub closed it, or the host did): ws reads the rest, the peer's close frame included.
+    if (socket.readyState !== OPEN) return handOver(chunk);
+    const n = chunk.length;
+    let i = 0;
+    while (i < n) {
+      if (n - i < 2) break;
+      const first = chunk[i]!;
+      const second = chunk[i + 1]!;
+      let length = second & 0x7f;
+      let header = 6; // 2 + the 4-byte mask
+      if (length === 126) {
+        if (n - i < 4) break;
+        length = chunk.readUInt16BE(i + 2);
+        header = 8;
+      } else if (length === 127) {
+        length = Infinity; // over any maxPayload here: ws answers 1009
+      }
+      const data = first === FIN_TEXT || first === FIN_BINARY;
+      const control = first >= CLOSE && first <= 0x8a && length <= 125;
+      // ws closes the connection for what it must refuse, and assembles fragments.
+      if ((second & MASKED) === 0 || length > maxPayload || !(data || control)) return handOver(chunk.subarray(i));
+      const end = i + header + length;
+      if (end > n) break;
+      if (control) {
+        wsWrite(chunk.subarray(i, end));
+        // After a close frame ws reads nothing more (it stops listening to the socket).
+        if (first === CLOSE) return true;
+        i = end;
+        continue;
+      }
+      const payload = chunk.subarray(i + header, end);
+      unmask(payload, chunk, i + header - 4);
+      if (first === FIN_BINARY) {
+        session.receiveBinary();
+      } else if (isUtf8(payload)) {
+        session.receive(payload);
+      } else {
+        // Masked again, ws sees the frame as it came and closes with 1007.
+        unmask(payload, chunk, i + header - 4);
+        return handOver(chunk.subarray(i));
+      }
+      i = end;
+      // The hub closed the connection while handling the frame.
+      if (socket.readyState !== OPEN) return handOver(chunk.subarray(i));
+    }
+    // Copied: the rest of a big chunk should not stay alive for one cut frame.
+    if (i < n) partial = Buffer.from(chunk.subarray(i));
+    return true;
+  };
+  return true;
+}
+
+/** XORs `payload` with the 4-byte mask at `frame[at]` (RFC 6455 §5.3), in place. */
+function unmask(payload: Buffer, frame: Buffer, at: number): void {
+  const m0 = frame[at]!;
+  const m1 = frame[at + 1]!;
+  const m2 = frame[at + 2]!;
+  const m3 = frame[at + 3]!;
+  if ((m0 | m1 | m2 | m3) === 0) return;
+  const n = payload.length;
+  for (let k = 0; k < n; k += 4) {
+    payload[k] = payload[k]! ^ m0;
+    if (k + 1 < n) payload[k + 1] = payload[k + 1]! ^ m1;
+    if (k + 2 < n) payload[k + 2] = payload[k + 2]! ^ m2;
+    if (k + 3 < n) payload[k + 3] = payload[k + 3]! ^ m3;
+  }
+}
