@@ -2,7 +2,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { encodeError, encodeLoginRefused, encodeRelay, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
-import { type RelayScan, scanRelay } from '../protocol/relay-scan.js';
+import { type RelayScan, scanRelay, targetIs, targetOf } from '../protocol/relay-scan.js';
 import type { SignallingHub } from './hub.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
@@ -22,7 +22,7 @@ export enum ConnectionState {
 const utf8 = new TextDecoder();
 
 /** Reused by every relay that takes the fast path (nothing in between can re-enter it). */
-const scanned: RelayScan = { type: 'candidate', target: '', payloadStart: 0, payloadEnd: 0 };
+const scanned: RelayScan = { type: 'candidate', targetStart: 0, targetEnd: 0, payloadStart: 0, payloadEnd: 0 };
 
 /** Partner node of a call: `null` when the partner is on this node. */
 export type PartnerNode = string | null;
@@ -38,6 +38,12 @@ export class Connection implements TransportSession, Peer {
   nameJson = '';
   /** `,"name":<nameJson>}` as UTF-8, made on the first fast-path relay (idle peers never need it). */
   relaySuffix: Uint8Array | undefined;
+  /**
+   * The local peer this one last relayed to: candidates trickle to one peer, so the next relay
+   * usually goes there too and needs no name decoding or lookup. Still joined means it still
+   * holds that name (a name changes holder only through a new connection).
+   */
+  lastTarget: Connection | undefined;
   /** Resume token of the current login. */
   token = '';
   data: unknown = undefined;
@@ -159,9 +165,15 @@ export class Connection implements TransportSession, Peer {
     }
     // Well-formed relays are forwarded as bytes, without decoding or JSON; anything else, errors included, is parsed.
     if (this.state === ConnectionState.Joined && scanRelay(message, scanned)) {
-      const { type, target } = scanned;
+      const type = scanned.type;
       const suffix = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson));
-      this.hub.router.relay(this, type, target, encodeRelayBytes(type, message, scanned.payloadStart, scanned.payloadEnd, suffix));
+      const frame = encodeRelayBytes(type, message, scanned.payloadStart, scanned.payloadEnd, suffix);
+      const last = this.lastTarget;
+      if (last !== undefined && last.state === ConnectionState.Joined && targetIs(message, scanned, last.name)) {
+        this.hub.router.relayLocal(this, type, last, frame);
+      } else {
+        this.lastTarget = this.hub.router.relay(this, type, targetOf(message, scanned), frame);
+      }
       return;
     }
     this.parse(utf8.decode(message));

@@ -35,13 +35,11 @@ export class Router {
   }
 
   /** Relays a frame from a joined connection to `target`, wherever it is. */
-  relay(from: Connection, type: RelayType, target: string, frame: string | Uint8Array): void {
+  relay(from: Connection, type: RelayType, target: string, frame: string | Uint8Array): Connection | undefined {
     const local = this.names.get(target);
     if (local !== undefined && local.state === ConnectionState.Joined) {
-      local.send(frame);
-      this.recordCall(from, type, target, null);
-      this.recordCall(local, type, from.name, null);
-      return;
+      this.relayLocal(from, type, local, frame);
+      return local;
     }
     const backplane = this.backplane;
     if (backplane === undefined || local !== undefined) {
@@ -66,6 +64,13 @@ export class Router {
         }
       },
     );
+  }
+
+  /** Relays a frame between two joined connections of this node. */
+  relayLocal(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void {
+    to.send(frame);
+    this.recordCall(from, type, to.name, null);
+    this.recordCall(to, type, from.name, null);
   }
 
   /** An envelope from another node: hand it to the local peer. */

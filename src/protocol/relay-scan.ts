@@ -3,8 +3,9 @@ import type { RelayType } from './messages.js';
 /** Where a relay's parts lie in the bytes it arrived as; filled by {@link scanRelay}. */
 export interface RelayScan {
   type: Exclude<RelayType, 'leave'>;
-  /** The target's name (the `name` field). */
-  target: string;
+  /** Where the target's name (the `name` field, no escapes) lies: read it with {@link targetOf}. */
+  targetStart: number;
+  targetEnd: number;
   /** The payload field's value as raw JSON: bytes `payloadStart` to `payloadEnd`. */
   payloadStart: number;
   payloadEnd: number;
@@ -46,14 +47,44 @@ function skipSpace(b: Uint8Array, i: number, n: number): number {
   return i;
 }
 
+/** An Int32Array over the whole buffer of the last message scanned (messages of one read share it). */
+let wordsBuffer: ArrayBufferLike | undefined;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+function wordsOf(b: Uint8Array): Int32Array<ArrayBufferLike> {
+  if (b.buffer !== wordsBuffer) {
+    wordsBuffer = b.buffer;
+    words = new Int32Array(b.buffer, 0, b.buffer.byteLength >> 2);
+  }
+  return words;
+}
+
+/** Whether none of the 4 bytes in `x` is a quote, a backslash or a control character (SWAR). */
+function plainWord(x: number): boolean {
+  const quote = x ^ 0x22222222;
+  const backslash = x ^ 0x5c5c5c5c;
+  return (
+    (((((quote - 0x01010101) | 0) & ~quote) | (((backslash - 0x01010101) | 0) & ~backslash) | (((x - 0x20202020) | 0) & ~x)) & 0x80808080) === 0
+  );
+}
+
 /**
  * Index after the JSON string whose opening quote is at `i`, or -1. Bytes from 0x80 up are
  * taken as they are: the transport hands over valid UTF-8 (WebSocket requires it of text).
+ * Plain content is skipped four aligned bytes at a time.
  */
 function skipString(b: Uint8Array, i: number, n: number): number {
   i++;
   for (;;) {
-    while (i < n && STOP[b[i]!] === 0) i++;
+    let run = 0;
+    while (i < n && STOP[b[i]!] === 0) {
+      i++;
+      // A long run: go on a word at a time.
+      if (++run === 16) {
+        i = skipPlainWords(b, i, n);
+        run = 0;
+      }
+    }
     if (i >= n) return -1;
     const c = b[i]!;
     if (c === QUOTE) return i + 1;
@@ -68,6 +99,20 @@ function skipString(b: Uint8Array, i: number, n: number): number {
       return -1;
     }
   }
+}
+
+/** From `i`, skips whole aligned 4-byte words of plain string content; the caller checks what follows byte by byte. */
+function skipPlainWords(b: Uint8Array, i: number, n: number): number {
+  const base = b.byteOffset;
+  while (((base + i) & 3) !== 0) {
+    if (i >= n || STOP[b[i]!] !== 0) return i;
+    i++;
+  }
+  const all = wordsOf(b);
+  const lastWord = (base + n) >> 2; // words from here on reach past the message
+  let w = (base + i) >> 2;
+  while (w < lastWord && plainWord(all[w]!)) w++;
+  return (w << 2) - base;
 }
 
 /** Like {@link skipString}, for strings whose raw bytes must be their value: no escapes. */
@@ -227,8 +272,10 @@ function keyFlag(b: Uint8Array, start: number, end: number): number {
 
 const decoder = new TextDecoder();
 
-/** The UTF-8 bytes `start` to `end` as a string; short ASCII names skip the decoder call. */
-function decode(b: Uint8Array, start: number, end: number): string {
+/** The target name of a scanned relay; short ASCII names skip the decoder call. */
+export function targetOf(b: Uint8Array, scan: RelayScan): string {
+  const start = scan.targetStart;
+  const end = scan.targetEnd;
   if (end - start <= 32) {
     let text = '';
     for (let k = start; k < end; k++) {
@@ -239,6 +286,17 @@ function decode(b: Uint8Array, start: number, end: number): string {
     return text;
   }
   return decoder.decode(b.subarray(start, end));
+}
+
+/** Whether the target name of a scanned relay is `name`, compared without decoding (ASCII names only). */
+export function targetIs(b: Uint8Array, scan: RelayScan, name: string): boolean {
+  const start = scan.targetStart;
+  if (scan.targetEnd - start !== name.length) return false;
+  for (let k = 0; k < name.length; k++) {
+    const c = b[start + k]!;
+    if (c >= 0x80 || c !== name.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 /**
@@ -328,6 +386,7 @@ export function scanRelay(b: Uint8Array, out: RelayScan): boolean {
   } else {
     return false;
   }
-  out.target = decode(b, nameStart, nameEnd);
+  out.targetStart = nameStart;
+  out.targetEnd = nameEnd;
   return true;
 }

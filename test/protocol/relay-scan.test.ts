@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { type RelayScan, scanRelay } from '../../src/protocol/relay-scan.js';
+import { type RelayScan, scanRelay, targetIs, targetOf } from '../../src/protocol/relay-scan.js';
 
 /** mulberry32: a seeded generator, so a failure is reproducible. */
 function random(seed: number): () => number {
@@ -12,7 +12,7 @@ function random(seed: number): () => number {
   };
 }
 
-const fresh = (): RelayScan => ({ type: 'candidate', target: '', payloadStart: 0, payloadEnd: 0 });
+const fresh = (): RelayScan => ({ type: 'candidate', targetStart: 0, targetEnd: 0, payloadStart: 0, payloadEnd: 0 });
 
 /** The scanner reads UTF-8 bytes, as the transport hands them over. */
 const scan = (text: string, out = fresh()) => scanRelay(Buffer.from(text), out);
@@ -34,7 +34,8 @@ function checkAgreement(input: string): boolean {
     throw new Error(`scanRelay accepted text JSON.parse rejects: ${JSON.stringify(text)}`);
   }
   expect(parsed.type).toBe(out.type);
-  expect(parsed.name).toBe(out.target);
+  expect(parsed.name).toBe(targetOf(bytes, out));
+  expect(targetIs(bytes, out, parsed.name as string)).toBe(/^[\x00-\x7f]*$/.test(parsed.name as string));
   const payload = JSON.parse(bytes.subarray(out.payloadStart, out.payloadEnd).toString()) as unknown;
   if (!isDeepStrictEqual(payload, parsed[out.type])) {
     throw new Error(`payload differs for ${JSON.stringify(text)}`);
@@ -66,10 +67,17 @@ describe('scanRelay, the relay fast path', () => {
 
   it('decodes a non-ASCII target name', () => {
     const out = fresh();
-    expect(scan('{"type":"candidate","candidate":{},"name":"Zoë 🦊"}', out)).toBe(true);
-    expect(out.target).toBe('Zoë 🦊');
-    expect(scan(`{"type":"candidate","candidate":{},"name":"${'é'.repeat(40)}"}`, out)).toBe(true);
-    expect(out.target).toBe('é'.repeat(40));
+    const zoe = Buffer.from('{"type":"candidate","candidate":{},"name":"Zoë 🦊"}');
+    expect(scanRelay(zoe, out)).toBe(true);
+    expect(targetOf(zoe, out)).toBe('Zoë 🦊');
+    const long = Buffer.from(`{"type":"candidate","candidate":{},"name":"${'é'.repeat(40)}"}`);
+    expect(scanRelay(long, out)).toBe(true);
+    expect(targetOf(long, out)).toBe('é'.repeat(40));
+    // Compared without decoding only when ASCII: "Ã©" must not match the bytes of "é".
+    const accented = Buffer.from('{"type":"candidate","candidate":{},"name":"é"}');
+    expect(scanRelay(accented, out)).toBe(true);
+    expect(targetIs(accented, out, 'Ã©')).toBe(false);
+    expect(targetIs(accented, out, 'é')).toBe(false);
   });
 
   it.each([
@@ -91,6 +99,35 @@ describe('scanRelay, the relay fast path', () => {
     ['an array', '[{"type":"candidate","candidate":{},"name":"b"}]'],
   ])('leaves %s to the JSON.parse path', (_label, text) => {
     expect(scan(text)).toBe(false);
+  });
+
+  it('finds a quote, backslash or control byte at any position and alignment of a long string', () => {
+    // Long strings are skipped a 4-byte word at a time: every byte position in a word, every
+    // alignment of the message in its buffer, next to multi-byte UTF-8, must still be checked.
+    const specials = [...Array.from({ length: 0x20 }, (_, c) => String.fromCharCode(c)), '"', '\\'];
+    const filler = 'é-abcdefghijklmnopqrstuvwxyz0123456789-é-ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+    let checked = 0;
+    for (let at = 0; at < 48; at++) {
+      for (const special of specials) {
+        const text = `{"type":"candidate","candidate":"${filler.slice(0, at)}${special}${filler.slice(at)}","name":"b"}`;
+        for (let align = 0; align < 4; align++) {
+          const backing = new Uint8Array(Buffer.byteLength(text) + 8);
+          const bytes = backing.subarray(align, align + Buffer.byteLength(text));
+          bytes.set(Buffer.from(text));
+          const out = fresh();
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          expect(scanRelay(bytes, out)).toBe(parsed !== undefined);
+          if (parsed !== undefined) expect(Buffer.from(bytes.subarray(out.payloadStart, out.payloadEnd)).toString()).toBe(JSON.stringify((parsed as { candidate: string }).candidate));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(48 * 34 * 4);
   });
 
   it('never accepts what JSON.parse rejects or reads differently (100k mutations)', () => {
