@@ -134,10 +134,10 @@ export function attach(hub: SignallingHub, server: Server, options: AttachOption
 
   const accept = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const transport = new WsTransport(ws);
+      const transport = new WsTransport(ws, maxPayload);
       transport.session = hub.open(transport, { request, remoteAddress: request.socket.remoteAddress });
       (ws as HubSocket).transport = transport;
-      readFramesFast(ws, transport.session, maxPayload);
+      readFramesFast(transport);
     });
   };
 

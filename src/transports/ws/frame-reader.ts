@@ -2,16 +2,36 @@ import { isUtf8 } from 'node:buffer';
 import type { WebSocket } from 'ws';
 import type { TransportSession } from '../../core/transport.js';
 
-/** The part of ws's (private) `Receiver` that the reader takes over. */
-interface WsReceiver {
-  write(chunk: Buffer): boolean;
-}
-
 const FIN_TEXT = 0x81;
 const FIN_BINARY = 0x82;
 const CLOSE = 0x88;
 const MASKED = 0x80;
 const OPEN = 1; // WebSocket.OPEN
+
+/** What the reader keeps per connection; the ws transport carries it, so a connection costs no closures. */
+export interface FrameReaderState {
+  /** The socket read. */
+  readonly socket: WebSocket;
+  /** Where the frames go. */
+  session: TransportSession;
+  /** Largest frame the fast path takes; ws refuses larger ones (1009). */
+  maxPayload: number;
+  /** A frame cut by the end of a chunk, copied, waiting for the rest. */
+  partialFrame: Buffer | undefined;
+  /** Set once ws must read the rest of the stream itself. */
+  wsReads: boolean;
+}
+
+/** The part of ws's (private) `Receiver` that the reader takes over. */
+interface WsReceiver {
+  write(chunk: Buffer): boolean;
+  [READER]?: FrameReaderState;
+}
+
+const READER = Symbol('signalling-hub frame reader');
+
+/** Writable's own `write`, which ws's Receiver inherits: the way into ws's parser. */
+let wsWrite: ((this: WsReceiver, chunk: Buffer) => boolean) | undefined;
 
 /**
  * Puts a fast path in front of ws's frame parser for one connection, for the
@@ -29,75 +49,78 @@ const OPEN = 1; // WebSocket.OPEN
  * handling and backpressure stay as they are. Returns false, changing
  * nothing, if this ws version has no such receiver.
  */
-export function readFramesFast(socket: WebSocket, session: TransportSession, maxPayload: number): boolean {
-  const receiver = (socket as unknown as { _receiver?: WsReceiver })._receiver;
+export function readFramesFast(state: FrameReaderState): boolean {
+  const receiver = (state.socket as unknown as { _receiver?: WsReceiver | null })._receiver;
   if (receiver === undefined || receiver === null || typeof receiver.write !== 'function') return false;
-  const wsWrite = receiver.write.bind(receiver);
-  /** A frame cut by the end of a chunk, copied, waiting for the rest. */
-  let partial: Buffer | undefined;
-  /** Set once ws must read the rest of the stream itself. */
-  let handedOver = false;
-  const handOver = (rest: Buffer): boolean => {
-    handedOver = true;
-    return rest.length === 0 || wsWrite(rest);
-  };
+  wsWrite ??= receiver.write;
+  if (receiver.write !== wsWrite) return false;
+  receiver[READER] = state;
+  receiver.write = readFrames;
+  return true;
+}
 
-  receiver.write = (input: Buffer): boolean => {
-    if (handedOver) return wsWrite(input);
-    let chunk = input;
-    if (partial !== undefined) {
-      chunk = Buffer.concat([partial, input]);
-      partial = undefined;
+/** Gives ws the rest of the stream from `rest` on. */
+function handOver(receiver: WsReceiver, state: FrameReaderState, rest: Buffer): boolean {
+  state.wsReads = true;
+  return rest.length === 0 || wsWrite!.call(receiver, rest);
+}
+
+function readFrames(this: WsReceiver, input: Buffer): boolean {
+  const state = this[READER]!;
+  const socket = state.socket;
+  if (state.wsReads) return wsWrite!.call(this, input);
+  let chunk = input;
+  if (state.partialFrame !== undefined) {
+    chunk = Buffer.concat([state.partialFrame, input]);
+    state.partialFrame = undefined;
+  }
+  // Closing (the hub closed it, or the host did): ws reads the rest, the peer's close frame included.
+  if (socket.readyState !== OPEN) return handOver(this, state, chunk);
+  const n = chunk.length;
+  let i = 0;
+  while (i < n) {
+    if (n - i < 2) break;
+    const first = chunk[i]!;
+    const second = chunk[i + 1]!;
+    let length = second & 0x7f;
+    let header = 6; // 2 + the 4-byte mask
+    if (length === 126) {
+      if (n - i < 4) break;
+      length = chunk.readUInt16BE(i + 2);
+      header = 8;
+    } else if (length === 127) {
+      length = Infinity; // over any maxPayload here: ws answers 1009
     }
-    // Closing (the hub closed it, or the host did): ws reads the rest, the peer's close frame included.
-    if (socket.readyState !== OPEN) return handOver(chunk);
-    const n = chunk.length;
-    let i = 0;
-    while (i < n) {
-      if (n - i < 2) break;
-      const first = chunk[i]!;
-      const second = chunk[i + 1]!;
-      let length = second & 0x7f;
-      let header = 6; // 2 + the 4-byte mask
-      if (length === 126) {
-        if (n - i < 4) break;
-        length = chunk.readUInt16BE(i + 2);
-        header = 8;
-      } else if (length === 127) {
-        length = Infinity; // over any maxPayload here: ws answers 1009
-      }
-      const data = first === FIN_TEXT || first === FIN_BINARY;
-      const control = first >= CLOSE && first <= 0x8a && length <= 125;
-      // ws closes the connection for what it must refuse, and assembles fragments.
-      if ((second & MASKED) === 0 || length > maxPayload || !(data || control)) return handOver(chunk.subarray(i));
-      const end = i + header + length;
-      if (end > n) break;
-      if (control) {
-        wsWrite(chunk.subarray(i, end));
-        // After a close frame ws reads nothing more (it stops listening to the socket).
-        if (first === CLOSE) return true;
-        i = end;
-        continue;
-      }
-      const payload = chunk.subarray(i + header, end);
-      unmask(payload, chunk, i + header - 4);
-      if (first === FIN_BINARY) {
-        session.receiveBinary();
-      } else if (isUtf8(payload)) {
-        session.receive(payload);
-      } else {
-        // Masked again, ws sees the frame as it came and closes with 1007.
-        unmask(payload, chunk, i + header - 4);
-        return handOver(chunk.subarray(i));
-      }
+    const data = first === FIN_TEXT || first === FIN_BINARY;
+    const control = first >= CLOSE && first <= 0x8a && length <= 125;
+    // ws closes the connection for what it must refuse, and assembles fragments.
+    if ((second & MASKED) === 0 || length > state.maxPayload || !(data || control)) return handOver(this, state, chunk.subarray(i));
+    const end = i + header + length;
+    if (end > n) break;
+    if (control) {
+      wsWrite!.call(this, chunk.subarray(i, end));
+      // After a close frame ws reads nothing more (it stops listening to the socket).
+      if (first === CLOSE) return true;
       i = end;
-      // The hub closed the connection while handling the frame.
-      if (socket.readyState !== OPEN) return handOver(chunk.subarray(i));
+      continue;
     }
-    // Copied: the rest of a big chunk should not stay alive for one cut frame.
-    if (i < n) partial = Buffer.from(chunk.subarray(i));
-    return true;
-  };
+    const payload = chunk.subarray(i + header, end);
+    unmask(payload, chunk, i + header - 4);
+    if (first === FIN_BINARY) {
+      state.session.receiveBinary();
+    } else if (isUtf8(payload)) {
+      state.session.receive(payload);
+    } else {
+      // Masked again, ws sees the frame as it came and closes with 1007.
+      unmask(payload, chunk, i + header - 4);
+      return handOver(this, state, chunk.subarray(i));
+    }
+    i = end;
+    // The hub closed the connection while handling the frame.
+    if (socket.readyState !== OPEN) return handOver(this, state, chunk.subarray(i));
+  }
+  // Copied: the rest of a big chunk should not stay alive for one cut frame.
+  if (i < n) state.partialFrame = Buffer.from(chunk.subarray(i));
   return true;
 }
 

@@ -1,13 +1,16 @@
 import { WebSocket } from 'ws';
 import type { Transport, TransportSession } from '../../core/transport.js';
+import type { FrameReaderState } from './frame-reader.js';
 import { type CorkableSocket, coalesceWrites, textFrame } from './write-coalescer.js';
 
-/** A `ws` socket as a hub {@link Transport}. */
-export class WsTransport implements Transport {
+/** A `ws` socket as a hub {@link Transport}; it also carries the connection's frame reader state. */
+export class WsTransport implements Transport, FrameReaderState {
   /** The hub's side of this connection. */
   session!: TransportSession;
   /** Cleared on each heartbeat, set again by the pong. */
   alive = true;
+  partialFrame: Buffer | undefined = undefined;
+  wsReads = false;
   /**
    * The socket under `ws` (its private `_socket`: ws exposes no cork API), when frames may be
    * written to it directly. With permessage-deflate (off in attach(), maybe on for a host's
@@ -15,7 +18,10 @@ export class WsTransport implements Transport {
    */
   private readonly raw: CorkableSocket | undefined;
 
-  constructor(readonly socket: WebSocket) {
+  constructor(
+    readonly socket: WebSocket,
+    readonly maxPayload: number,
+  ) {
     const raw = (socket as unknown as { _socket?: CorkableSocket })._socket;
     this.raw = raw !== undefined && socket.extensions === '' ? raw : undefined;
   }
