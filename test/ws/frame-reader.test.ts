@@ -50,6 +50,28 @@ describe('frames on the wire', () => {
     client.socket.destroy();
   });
 
+  it.each([
+    // Reassembled by the adapter.
+    ['a few', 5],
+    // Past 64 reads for one frame, ws reads the connection from there on.
+    ['hundreds of', 400],
+  ])('reassembles a large frame that arrives in %s pieces, and reads on', async (_label, pieces) => {
+    const name = `pieces-${pieces}`;
+    const client = await rawPeer(name);
+    const sdp = 'v=0\r\n' + 'a=candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host\r\n'.repeat(600);
+    const bytes = json({ type: 'offer', offer: { type: 'offer', sdp }, name: 'partner' });
+    expect(bytes.length).toBeGreaterThan(30_000);
+    const size = Math.ceil(bytes.length / pieces);
+    for (let at = 0; at < bytes.length; at += size) {
+      client.write(bytes.subarray(at, at + size));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(await partner.nextOf('offer')).toEqual({ type: 'offer', offer: { type: 'offer', sdp }, name });
+    client.write(json({ type: 'candidate', candidate: 'next', name: 'partner' }));
+    expect(await partner.nextOf('candidate')).toMatchObject({ candidate: 'next', name });
+    client.socket.destroy();
+  });
+
   it('unmasks with any mask, a zero one included', async () => {
     const client = await rawPeer('masks');
     for (const mask of [Buffer.of(0, 0, 0, 0), Buffer.of(0xff, 0x01, 0x80, 0x7f)]) {

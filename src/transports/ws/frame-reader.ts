@@ -7,6 +7,8 @@ const FIN_BINARY = 0x82;
 const CLOSE = 0x88;
 const MASKED = 0x80;
 const OPEN = 1; // WebSocket.OPEN
+/** Reads one cut frame may take before ws takes over the connection. */
+const MAX_PIECES = 64;
 
 /** What the reader keeps per connection; the ws transport carries it, so a connection costs no closures. */
 export interface FrameReaderState {
@@ -16,10 +18,22 @@ export interface FrameReaderState {
   session: TransportSession;
   /** Largest frame the fast path takes; ws refuses larger ones (1009). */
   maxPayload: number;
-  /** A frame cut by the end of a chunk, copied, waiting for the rest. */
-  partialFrame: Buffer | undefined;
+  /** A frame cut by the end of a chunk, waiting for the rest. */
+  cutFrame: CutFrame | undefined;
   /** Set once ws must read the rest of the stream itself. */
   wsReads: boolean;
+}
+
+/**
+ * The pieces of a frame that arrived over several reads. They are joined once
+ * the frame is complete, not on every read: a frame trickled a byte at a time
+ * costs linear, not quadratic, copying.
+ */
+interface CutFrame {
+  pieces: Buffer[];
+  bytes: number;
+  /** Bytes the whole frame needs; 0 while its length is not known yet. */
+  needs: number;
 }
 
 /** The part of ws's (private) `Receiver` that the reader takes over. */
@@ -70,9 +84,15 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
   const socket = state.socket;
   if (state.wsReads) return wsWrite!.call(this, input);
   let chunk = input;
-  if (state.partialFrame !== undefined) {
-    chunk = Buffer.concat([state.partialFrame, input]);
-    state.partialFrame = undefined;
+  const cut = state.cutFrame;
+  if (cut !== undefined) {
+    cut.pieces.push(input);
+    cut.bytes += input.length;
+    if (cut.bytes < cut.needs && socket.readyState === OPEN && cut.pieces.length <= MAX_PIECES) return true;
+    chunk = Buffer.concat(cut.pieces, cut.bytes);
+    state.cutFrame = undefined;
+    // A frame trickled in tiny pieces: ws, with its own limits, reads this connection from here on.
+    if (cut.bytes < cut.needs) return handOver(this, state, chunk);
   }
   // Closing (the hub closed it, or the host did): ws reads the rest, the peer's close frame included.
   if (socket.readyState !== OPEN) return handOver(this, state, chunk);
@@ -119,9 +139,20 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
     // The hub closed the connection while handling the frame.
     if (socket.readyState !== OPEN) return handOver(this, state, chunk.subarray(i));
   }
-  // Copied: the rest of a big chunk should not stay alive for one cut frame.
-  if (i < n) state.partialFrame = Buffer.from(chunk.subarray(i));
+  if (i < n) {
+    // Copied: the rest of a big chunk should not stay alive for one cut frame.
+    const piece = Buffer.from(chunk.subarray(i));
+    state.cutFrame = { pieces: [piece], bytes: piece.length, needs: frameLength(piece) };
+  }
   return true;
+}
+
+/** Bytes the frame starting `head` takes in all, header included; 0 while its header is incomplete. */
+function frameLength(head: Buffer): number {
+  if (head.length < 2) return 0;
+  const length = head[1]! & 0x7f;
+  if (length < 126) return 6 + length;
+  return length === 126 && head.length >= 4 ? 8 + head.readUInt16BE(2) : 0;
 }
 
 /** XORs `payload` with the 4-byte mask at `frame[at]` (RFC 6455 §5.3), in place. */

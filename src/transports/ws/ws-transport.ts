@@ -9,7 +9,7 @@ export class WsTransport implements Transport, FrameReaderState {
   session!: TransportSession;
   /** Cleared on each heartbeat, set again by the pong. */
   alive = true;
-  partialFrame: Buffer | undefined = undefined;
+  cutFrame: FrameReaderState['cutFrame'] = undefined;
   wsReads = false;
   /**
    * The socket under `ws` (its private `_socket`: ws exposes no cork API), when frames may be
