@@ -56,7 +56,7 @@ const config = quick
       scaleSmall: 1000,
       // The fd hard limit here is 20000 and cannot be raised (no CAP_SYS_RESOURCE): 19.5k idle + 256 active + the process's own.
       scaleBig: 19_500,
-      scaleRounds: 3,
+      scaleRounds: 5,
       redisRounds: 2,
     };
 for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));

@@ -52,7 +52,8 @@ let wsWrite: ((this: WsReceiver, chunk: Buffer) => boolean) | undefined;
  * frames a signalling connection gets nearly all the time: complete, final,
  * masked text frames. Those are unmasked in place, checked for valid UTF-8 and
  * handed to the hub as bytes, without ws's per-frame stream bookkeeping,
- * copies and event hops. Every other frame (ping, pong, close, fragments,
+ * copies and event hops (binary ones go to the hub too, which refuses them
+ * with an error). Every other frame (ping, pong, close, fragments,
  * anything invalid or over `maxPayload`) is handed to ws's own parser,
  * unchanged and at a frame boundary, so ws answers it exactly as it would
  * have; after the first frame the fast path cannot take as a whole
@@ -61,7 +62,9 @@ let wsWrite: ((this: WsReceiver, chunk: Buffer) => boolean) | undefined;
  * It replaces the `write` method of ws's `Receiver` on this socket (which is
  * what ws's socket `data` listener calls), so ws's own listeners, close
  * handling and backpressure stay as they are. Returns false, changing
- * nothing, if this ws version has no such receiver.
+ * nothing, if this ws version has no such receiver. (It relies on ws 8's
+ * private `_receiver`, as the transport relies on `_socket`; the tests drive
+ * every kind of frame through it against the ws version installed.)
  */
 export function readFramesFast(state: FrameReaderState): boolean {
   const receiver = (state.socket as unknown as { _receiver?: WsReceiver | null })._receiver;
