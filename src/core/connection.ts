@@ -41,9 +41,10 @@ export class Connection implements TransportSession, Peer {
   /**
    * The local peer this one last relayed to: candidates trickle to one peer, so the next relay
    * usually goes there too and needs no name decoding or lookup. Still joined means it still
-   * holds that name (a name changes holder only through a new connection).
+   * holds that name (a name changes holder only through a new connection). Weak, so a peer
+   * that left is not kept in memory by those that talked to it.
    */
-  lastTarget: Connection | undefined;
+  lastTarget: WeakRef<Connection> | undefined;
   /** Resume token of the current login. */
   token = '';
   data: unknown = undefined;
@@ -168,11 +169,12 @@ export class Connection implements TransportSession, Peer {
       const type = scanned.type;
       const suffix = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson));
       const frame = encodeRelayBytes(type, message, scanned.payloadStart, scanned.payloadEnd, suffix);
-      const last = this.lastTarget;
+      const last = this.lastTarget?.deref();
       if (last !== undefined && last.state === ConnectionState.Joined && targetIs(message, scanned, last.name)) {
         this.hub.router.relayLocal(this, type, last, frame);
       } else {
-        this.lastTarget = this.hub.router.relay(this, type, targetOf(message, scanned), frame);
+        const target = this.hub.router.relay(this, type, targetOf(message, scanned), frame);
+        this.lastTarget = target === undefined ? undefined : new WeakRef(target);
       }
       return;
     }

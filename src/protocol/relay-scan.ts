@@ -299,6 +299,43 @@ export function targetIs(b: Uint8Array, scan: RelayScan, name: string): boolean 
   return true;
 }
 
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const STANDARD_PREFIX = {
+  candidate: ascii('{"type":"candidate","candidate":'),
+  offer: ascii('{"type":"offer","offer":'),
+  answer: ascii('{"type":"answer","answer":'),
+};
+const NAME_KEY = ascii(',"name":"');
+
+function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  if (at + bytes.length > b.length) return false;
+  for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
+  return true;
+}
+
+/**
+ * The shape nearly every relay has, the one `JSON.stringify` gives a tutorial client's
+ * `{type, <type>: payload, name}`: matched as a whole, so only the payload is scanned.
+ * True when it is that shape, undefined for anything else (the general scan decides).
+ */
+function scanStandardRelay(b: Uint8Array, n: number, out: RelayScan): true | undefined {
+  const c = b[9];
+  const type = c === 0x63 ? 'candidate' : c === 0x6f ? 'offer' : c === 0x61 ? 'answer' : undefined;
+  if (type === undefined || !startsWith(b, 0, STANDARD_PREFIX[type])) return undefined;
+  const payloadStart = STANDARD_PREFIX[type].length;
+  const payloadEnd = skipValue(b, payloadStart, n);
+  if (payloadEnd < 0 || !startsWith(b, payloadEnd, NAME_KEY)) return undefined;
+  const nameQuote = payloadEnd + NAME_KEY.length - 1;
+  const afterName = skipPlainString(b, nameQuote, n);
+  if (afterName !== n - 1 || b[afterName] !== CLOSE_BRACE) return undefined;
+  out.type = type;
+  out.payloadStart = payloadStart;
+  out.payloadEnd = payloadEnd;
+  out.targetStart = nameQuote + 1;
+  out.targetEnd = afterName - 1;
+  return true;
+}
+
 /**
  * The relay fast path: in one pass over the UTF-8 bytes of a message, checks that it is
  * strict JSON for an object whose `type` is offer, answer or candidate, whose `name` is a
@@ -311,6 +348,8 @@ export function targetIs(b: Uint8Array, scan: RelayScan, name: string): boolean 
  */
 export function scanRelay(b: Uint8Array, out: RelayScan): boolean {
   const n = b.length;
+  const standard = scanStandardRelay(b, n, out);
+  if (standard !== undefined) return standard;
   let i = skipSpace(b, 0, n);
   if (i >= n || b[i] !== OPEN_BRACE) return false;
   i = skipSpace(b, i + 1, n);

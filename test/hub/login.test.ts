@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HubOptions } from '../../src/index.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { TestClient } from '../helpers/test-client.js';
@@ -94,6 +94,27 @@ describe('login', () => {
     // The old token is spent.
     const again = await TestClient.connect(hub.url);
     expect(await again.login('roamer', { token })).toMatchObject({ success: false, reason: 'name-taken' });
+  });
+
+  it('sends relays to the new holder of a name, not to the connection it replaced or one that left', async () => {
+    await start();
+    const sender = await TestClient.connect(hub.url);
+    await sender.login('sender');
+    const first = await TestClient.connect(hub.url);
+    const { token } = await first.login('target');
+    // Repeated relays to one peer take a shortcut past the name lookup; it must follow the name.
+    for (const n of [1, 2]) sender.send({ type: 'candidate', candidate: n, name: 'target' });
+    expect(await first.nextOf('candidate')).toMatchObject({ candidate: 1 });
+    expect(await first.nextOf('candidate')).toMatchObject({ candidate: 2 });
+    const second = await TestClient.connect(hub.url);
+    expect(await second.login('target', { token })).toMatchObject({ success: true });
+    expect((await first.closed).code).toBe(4409);
+    sender.send({ type: 'candidate', candidate: 3, name: 'target' });
+    expect(await second.nextOf('candidate')).toMatchObject({ candidate: 3, name: 'sender' });
+    second.close();
+    await vi.waitFor(() => expect(hub.hub.getPeer('target')).toBeUndefined());
+    sender.send({ type: 'candidate', candidate: 4, name: 'target' });
+    expect(await sender.nextOf('error')).toMatchObject({ code: 'peer-not-found', target: 'target' });
   });
 
   it('applies a custom name rule', async () => {
