@@ -3,6 +3,7 @@ import { encodeError, encodeLoginRefused, encodeRelay, encodeRelayBytes, encodeR
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { type RelayScan, scanRelay, targetIs, targetOf } from '../protocol/relay-scan.js';
+import { decodeUtf8 } from '../protocol/utf8.js';
 import type { SignallingHub } from './hub.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
@@ -18,8 +19,6 @@ export enum ConnectionState {
   /** Closed; everything it held is released. */
   Closed,
 }
-
-const utf8 = new TextDecoder();
 
 /** Reused by every relay that takes the fast path (nothing in between can re-enter it). */
 const scanned: RelayScan = { type: 'candidate', targetStart: 0, targetEnd: 0, payloadStart: 0, payloadEnd: 0 };
@@ -178,7 +177,7 @@ export class Connection implements TransportSession, Peer {
       }
       return;
     }
-    this.parse(utf8.decode(message));
+    this.parse(decodeUtf8(message));
   }
 
   private parse(text: string): void {

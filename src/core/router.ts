@@ -2,9 +2,8 @@ import type { Backplane, Envelope } from '../cluster/backplane.js';
 import { encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
+import { decodeUtf8 } from '../protocol/utf8.js';
 import { type Connection, ConnectionState, type PartnerNode } from './connection.js';
-
-const utf8 = new TextDecoder();
 
 /**
  * Who holds which name, and how a frame reaches a name: the local map first,
@@ -47,7 +46,7 @@ export class Router {
       return;
     }
     // Envelopes carry text; fast-path bytes live only until the next relay.
-    const text = typeof frame === 'string' ? frame : utf8.decode(frame);
+    const text = typeof frame === 'string' ? frame : decodeUtf8(frame);
     backplane.forward({ kind: type, from: from.name, fromNode: backplane.nodeId, to: target, frame: text }).then(
       (result) => {
         if (result.delivered) {

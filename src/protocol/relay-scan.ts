@@ -1,4 +1,5 @@
 import type { RelayType } from './messages.js';
+import { decodeUtf8 } from './utf8.js';
 
 /** Where a relay's parts lie in the bytes it arrived as; filled by {@link scanRelay}. */
 export interface RelayScan {
@@ -270,8 +271,6 @@ function keyFlag(b: Uint8Array, start: number, end: number): number {
   }
 }
 
-const decoder = new TextDecoder();
-
 /** The target name of a scanned relay; short ASCII names skip the decoder call. */
 export function targetOf(b: Uint8Array, scan: RelayScan): string {
   const start = scan.targetStart;
@@ -280,12 +279,12 @@ export function targetOf(b: Uint8Array, scan: RelayScan): string {
     let text = '';
     for (let k = start; k < end; k++) {
       const c = b[k]!;
-      if (c >= 0x80) return decoder.decode(b.subarray(start, end));
+      if (c >= 0x80) return decodeUtf8(b.subarray(start, end));
       text += String.fromCharCode(c);
     }
     return text;
   }
-  return decoder.decode(b.subarray(start, end));
+  return decodeUtf8(b.subarray(start, end));
 }
 
 /** Whether the target name of a scanned relay is `name`, compared without decoding (ASCII names only). */
