@@ -41,6 +41,11 @@ describe('real WebRTC (libwebrtc via @roamhq/wrtc) through the hub', () => {
   const peers: Peer[] = [];
   /** Every RTCPeerConnection the managers created: all must be closed after each test. */
   const connections: RTCPeerConnection[] = [];
+  /**
+   * All of them, kept until the file ends: libwebrtc's threads may still call into a closed
+   * connection for a moment, and a native object collected meanwhile can crash the process.
+   */
+  const keptAlive: RTCPeerConnection[] = [];
 
   beforeAll(async () => {
     server = await startHubServer();
@@ -55,13 +60,20 @@ describe('real WebRTC (libwebrtc via @roamhq/wrtc) through the hub', () => {
   });
   afterAll(async () => {
     await server.close();
+    for (const connection of keptAlive) connection.close();
+    // Let libwebrtc's threads wind down before the worker process exits.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    keptAlive.length = 0;
   });
 
   async function peer(name: string): Promise<Peer> {
     const client = new SignallingClient(server.url, { WebSocket });
     const calls = new PeerConnectionManager(client, { RTCPeerConnection: wrtc.RTCPeerConnection });
     const created: Peer = { name, client, calls, closed: [] };
-    calls.on('connection', ({ connection }) => connections.push(connection));
+    calls.on('connection', ({ connection }) => {
+      connections.push(connection);
+      keptAlive.push(connection);
+    });
     calls.on('closed', (event) => created.closed.push(event));
     peers.push(created);
     await client.login(name);
@@ -153,6 +165,7 @@ describe('real WebRTC (libwebrtc via @roamhq/wrtc) through the hub', () => {
     await bob.login('bob');
     const raw = new wrtc.RTCPeerConnection();
     connections.push(raw);
+    keptAlive.push(raw);
     const incoming = new Promise<RTCDataChannel>((resolve) => (raw.ondatachannel = (event) => resolve(event.channel)));
     const gathered: RTCIceCandidate[] = [];
     const complete = new Promise<void>((resolve) => {
