@@ -25,7 +25,8 @@ export function encodeRelay(type: RelayType, payloadJson: string, senderJson: st
 
 const utf8 = new TextEncoder();
 
-const relayPrefixBytes: Record<Exclude<RelayType, 'leave'>, Uint8Array> = {
+/** The start of a relayed frame up to its payload, as UTF-8; also the shape the relay scanner matches whole. */
+export const relayPrefixBytes: Record<Exclude<RelayType, 'leave'>, Uint8Array> = {
   offer: utf8.encode(relayPrefix.offer),
   answer: utf8.encode(relayPrefix.answer),
   candidate: utf8.encode(relayPrefix.candidate),

@@ -1,3 +1,4 @@
+import { relayPrefixBytes } from './encode.js';
 import type { RelayType } from './messages.js';
 import { decodeUtf8 } from './utf8.js';
 
@@ -162,16 +163,21 @@ function skipNumber(b: Uint8Array, i: number, n: number): number {
   return i;
 }
 
-/** `i` plus the length of `word` if the bytes at `i` spell it, else -1. */
-function skipWord(b: Uint8Array, i: number, n: number, word: readonly number[]): number {
-  if (i + word.length > n) return -1;
-  for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return -1;
-  return i + word.length;
+const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+/** Whether the bytes of `b` at `at` are `bytes`. */
+function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  if (at + bytes.length > b.length) return false;
+  for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
+  return true;
 }
 
-const TRUE = [0x74, 0x72, 0x75, 0x65];
-const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
-const NULL = [0x6e, 0x75, 0x6c, 0x6c];
+/** `i` plus the length of `word` if the bytes at `i` spell it, else -1. */
+const skipWord = (b: Uint8Array, i: number, word: Uint8Array) => (startsWith(b, i, word) ? i + word.length : -1);
+
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+const NULL = ascii('null');
 
 /** Skips `"key" :` and the space after it; returns where the value starts, or -1. */
 function skipKey(b: Uint8Array, i: number, n: number): number {
@@ -209,11 +215,11 @@ function skipValue(b: Uint8Array, i: number, n: number): number {
     } else if (isDigit(c) || c === MINUS) {
       i = skipNumber(b, i, n);
     } else if (c === 0x74) {
-      i = skipWord(b, i, n, TRUE);
+      i = skipWord(b, i, TRUE);
     } else if (c === 0x66) {
-      i = skipWord(b, i, n, FALSE);
+      i = skipWord(b, i, FALSE);
     } else if (c === 0x6e) {
-      i = skipWord(b, i, n, NULL);
+      i = skipWord(b, i, NULL);
     } else {
       return -1;
     }
@@ -249,23 +255,23 @@ const OFFER = 4;
 const ANSWER = 8;
 const CANDIDATE = 16;
 
-/** Whether bytes `start`… spell `word` (the caller checked the length). */
-function spells(b: Uint8Array, start: number, word: string): boolean {
-  for (let k = 0; k < word.length; k++) if (b[start + k] !== word.charCodeAt(k)) return false;
-  return true;
-}
+const KEY_TYPE = ascii('type');
+const KEY_NAME = ascii('name');
+const KEY_OFFER = ascii('offer');
+const KEY_ANSWER = ascii('answer');
+const KEY_CANDIDATE = ascii('candidate');
 
 /** The top-level key between `start` (after its opening quote) and `end` (its closing quote), as a flag. */
 function keyFlag(b: Uint8Array, start: number, end: number): number {
   switch (end - start) {
     case 4:
-      return spells(b, start, 'type') ? TYPE : spells(b, start, 'name') ? NAME : 0;
+      return startsWith(b, start, KEY_TYPE) ? TYPE : startsWith(b, start, KEY_NAME) ? NAME : 0;
     case 5:
-      return spells(b, start, 'offer') ? OFFER : 0;
+      return startsWith(b, start, KEY_OFFER) ? OFFER : 0;
     case 6:
-      return spells(b, start, 'answer') ? ANSWER : 0;
+      return startsWith(b, start, KEY_ANSWER) ? ANSWER : 0;
     case 9:
-      return spells(b, start, 'candidate') ? CANDIDATE : 0;
+      return startsWith(b, start, KEY_CANDIDATE) ? CANDIDATE : 0;
     default:
       return 0;
   }
@@ -298,30 +304,19 @@ export function targetIs(b: Uint8Array, scan: RelayScan, name: string): boolean 
   return true;
 }
 
-const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
-const STANDARD_PREFIX = {
-  candidate: ascii('{"type":"candidate","candidate":'),
-  offer: ascii('{"type":"offer","offer":'),
-  answer: ascii('{"type":"answer","answer":'),
-};
 const NAME_KEY = ascii(',"name":"');
-
-function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
-  if (at + bytes.length > b.length) return false;
-  for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
-  return true;
-}
 
 /**
  * The shape nearly every relay has, the one `JSON.stringify` gives a tutorial client's
- * `{type, <type>: payload, name}`: matched as a whole, so only the payload is scanned.
+ * `{type, <type>: payload, name}` (the outgoing frame's prefix, then the payload, then `name`):
+ * matched as a whole, so only the payload is scanned.
  * True when it is that shape, undefined for anything else (the general scan decides).
  */
 function scanStandardRelay(b: Uint8Array, n: number, out: RelayScan): true | undefined {
   const c = b[9];
   const type = c === 0x63 ? 'candidate' : c === 0x6f ? 'offer' : c === 0x61 ? 'answer' : undefined;
-  if (type === undefined || !startsWith(b, 0, STANDARD_PREFIX[type])) return undefined;
-  const payloadStart = STANDARD_PREFIX[type].length;
+  if (type === undefined || !startsWith(b, 0, relayPrefixBytes[type])) return undefined;
+  const payloadStart = relayPrefixBytes[type].length;
   const payloadEnd = skipValue(b, payloadStart, n);
   if (payloadEnd < 0 || !startsWith(b, payloadEnd, NAME_KEY)) return undefined;
   const nameQuote = payloadEnd + NAME_KEY.length - 1;

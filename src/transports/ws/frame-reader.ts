@@ -101,6 +101,8 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
   if (socket.readyState !== OPEN) return handOver(this, state, chunk);
   const n = chunk.length;
   let i = 0;
+  /** Bytes the frame cut at `i` needs in all; 0 while its header is incomplete. */
+  let needs = 0;
   while (i < n) {
     if (n - i < 2) break;
     const first = chunk[i]!;
@@ -119,7 +121,10 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
     // ws closes the connection for what it must refuse, and assembles fragments.
     if ((second & MASKED) === 0 || length > state.maxPayload || !(data || control)) return handOver(this, state, chunk.subarray(i));
     const end = i + header + length;
-    if (end > n) break;
+    if (end > n) {
+      needs = end - i;
+      break;
+    }
     if (control) {
       wsWrite!.call(this, chunk.subarray(i, end));
       // After a close frame ws reads nothing more (it stops listening to the socket).
@@ -145,17 +150,9 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
   if (i < n) {
     // Copied: the rest of a big chunk should not stay alive for one cut frame.
     const piece = Buffer.from(chunk.subarray(i));
-    state.cutFrame = { pieces: [piece], bytes: piece.length, needs: frameLength(piece) };
+    state.cutFrame = { pieces: [piece], bytes: piece.length, needs };
   }
   return true;
-}
-
-/** Bytes the frame starting `head` takes in all, header included; 0 while its header is incomplete. */
-function frameLength(head: Buffer): number {
-  if (head.length < 2) return 0;
-  const length = head[1]! & 0x7f;
-  if (length < 126) return 6 + length;
-  return length === 126 && head.length >= 4 ? 8 + head.readUInt16BE(2) : 0;
 }
 
 /** XORs `payload` with the 4-byte mask at `frame[at]` (RFC 6455 §5.3), in place. */
