@@ -40,7 +40,18 @@ if (!existsSync(join(here, 'node_modules'))) {
 if (!existsSync(join(root, 'dist/ws.js'))) throw new Error('dist/ is missing: run `npm run build` first');
 
 const config = quick
-  ? { rounds: 1, pairs: 128, window: 2, warmMs: 200, measureMs: 300, idle: 100, scaleSmall: 50, scaleBig: 150, scaleRounds: 1, redisRounds: 1 }
+  ? {
+      rounds: 1,
+      pairs: 128,
+      window: 2,
+      warmMs: 200,
+      measureMs: 300,
+      idle: 100,
+      scaleSmall: 50,
+      scaleBig: 150,
+      scaleRounds: 1,
+      redisRounds: 1,
+    }
   : {
       // Seven rounds: single rounds move by ±15% on a shared 2-core machine, the median much less.
       rounds: 7,
@@ -79,7 +90,9 @@ const load = spawnChild(join(here, 'load.mjs'));
 const idle = spawnChild(join(here, 'load.mjs'));
 
 async function startServer(kind) {
-  const profile = (flag('cpu-prof') ?? '').split(',').includes(kind) ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${kind}`] : [];
+  const profile = (flag('cpu-prof') ?? '').split(',').includes(kind)
+    ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${kind}`]
+    : [];
   const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile]);
   const port = await server.call('port');
   return { ...server, port };
@@ -184,7 +197,9 @@ try {
         await sleep(300); // let the server finish the idle peers' closes
         if (process.argv.includes('--no-relay')) {
           samples[kind].push(memory);
-          console.log(`round ${round} ${kind.padEnd(8)} ${(memory.rssPerPeer / 1024).toFixed(2)} KB RSS/peer, ${(memory.heapPerPeer / 1024).toFixed(2)} KB heap/peer`);
+          console.log(
+            `round ${round} ${kind.padEnd(8)} ${(memory.rssPerPeer / 1024).toFixed(2)} KB RSS/peer, ${(memory.heapPerPeer / 1024).toFixed(2)} KB heap/peer`,
+          );
           continue;
         }
         await load.call('connectPairs', { kind, port: server.port, pairs: config.pairs });
@@ -271,20 +286,28 @@ try {
   }
 
   const versions = Object.fromEntries(
-    ['peer', 'socket.io', 'ws'].map((p) => [p, JSON.parse(readFileSync(join(here, 'node_modules', p, 'package.json'), 'utf8')).version]),
+    ['peer', 'socket.io', 'ws'].map((p) => [
+      p,
+      JSON.parse(readFileSync(join(here, 'node_modules', p, 'package.json'), 'utf8')).version,
+    ]),
   );
   versions['signalling-hub'] = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
   const machine = {
     cpus: os.availableParallelism(),
     model: os.cpus()[0]?.model ?? 'unknown',
     node: process.version,
-    load: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    load: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     minutes: ((Date.now() - started) / 60000).toFixed(1),
   };
   const results = { samples, scale, cluster, config, versions, machine };
   if (quick || partial) {
-    console.log('\n' + renderMarkdown(results).table.replace('Targets (issue #5):', 'Targets (issue #5), not judged on smoke-run numbers:'));
+    console.log(
+      '\n' + renderMarkdown(results).table.replace('Targets (issue #5):', 'Targets (issue #5), not judged on smoke-run numbers:'),
+    );
     console.log('\nSmoke or partial run: docs/ left untouched (smoke-run numbers mean nothing).');
   } else {
     writeFileSync(join(root, 'docs/benchmarks.json'), JSON.stringify(results, null, 1) + '\n');

@@ -13,7 +13,12 @@ serve({
   port: () => server.address().port,
   cpu: () => {
     // Read and write syscall counts (Linux): how well each server batches.
-    const io = Object.fromEntries(readFileSync('/proc/self/io', 'utf8').trim().split('\n').map((l) => l.split(': ')));
+    const io = Object.fromEntries(
+      readFileSync('/proc/self/io', 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(': ')),
+    );
     return { ...process.cpuUsage(), reads: Number(io.syscr), writes: Number(io.syscw) };
   },
   mem: async () => {

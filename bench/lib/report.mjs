@@ -88,20 +88,50 @@ function targets(s, scale, samples) {
   const small = median(hubScale.map((r) => r.small));
   const big = median(hubScale.map((r) => r.big));
   return [
-    check('CPU per relayed message ≤ 0.8× tutorial', ratio(hub.cpuPerMsg, s.tutorial?.cpuPerMsg), 0.8,
-      `${fmt(hub.cpuPerMsg, 2)} µs vs ${fmt(s.tutorial?.cpuPerMsg, 2)} µs = ${fmt(ratio(hub.cpuPerMsg, s.tutorial?.cpuPerMsg), 2)}×`),
-    check('CPU per relayed message ≤ 1.15× floor', ratio(hub.cpuPerMsg, s.floor?.cpuPerMsg), 1.15,
-      `${fmt(hub.cpuPerMsg, 2)} µs vs ${fmt(s.floor?.cpuPerMsg, 2)} µs = ${fmt(ratio(hub.cpuPerMsg, s.floor?.cpuPerMsg), 2)}×${perRound('floor', 'cpuPerMsg')}`),
-    check('msgs/s ≥ 1.3× PeerJS server', ratio(hub.rate, s.peerjs?.rate), 1.3,
-      `${fmt(hub.rate)} vs ${fmt(s.peerjs?.rate)} = ${fmt(ratio(hub.rate, s.peerjs?.rate), 2)}×`, false),
-    check('msgs/s ≥ 1.8× socket.io', ratio(hub.rate, s.socketio?.rate), 1.8,
-      `${fmt(hub.rate)} vs ${fmt(s.socketio?.rate)} = ${fmt(ratio(hub.rate, s.socketio?.rate), 2)}×`, false),
-    check('p99 at half the baseline\'s capacity ≤ baseline', ratio(hub.halfP99, s.tutorial?.halfP99), 1,
-      `${fmt(hub.halfP99, 2)} ms vs ${fmt(s.tutorial?.halfP99, 2)} ms = ${fmt(ratio(hub.halfP99, s.tutorial?.halfP99), 2)}×${perRound('tutorial', 'halfP99')}`),
-    check('memory per idle peer ≤ 1.1× tutorial (RSS)', ratio(hub.rssPerPeer, s.tutorial?.rssPerPeer), 1.1,
-      `${fmt(hub.rssPerPeer / 1024, 1)} KB vs ${fmt(s.tutorial?.rssPerPeer / 1024, 1)} KB = ${fmt(ratio(hub.rssPerPeer, s.tutorial?.rssPerPeer), 2)}× (heap: ${fmt(hub.heapPerPeer / 1024, 1)} vs ${fmt(s.tutorial?.heapPerPeer / 1024, 1)} KB = ${fmt(ratio(hub.heapPerPeer, s.tutorial?.heapPerPeer), 2)}×)`),
-    check('CPU/msg with ~20k idle peers within 10% of 1k', ratio(big, small), 1.1,
-      `${fmt(big, 2)} µs vs ${fmt(small, 2)} µs = ${fmt(ratio(big, small), 2)}×${rangeOf(hubScale.map((r) => ratio(r.big, r.small)))}`),
+    check(
+      'CPU per relayed message ≤ 0.8× tutorial',
+      ratio(hub.cpuPerMsg, s.tutorial?.cpuPerMsg),
+      0.8,
+      `${fmt(hub.cpuPerMsg, 2)} µs vs ${fmt(s.tutorial?.cpuPerMsg, 2)} µs = ${fmt(ratio(hub.cpuPerMsg, s.tutorial?.cpuPerMsg), 2)}×`,
+    ),
+    check(
+      'CPU per relayed message ≤ 1.15× floor',
+      ratio(hub.cpuPerMsg, s.floor?.cpuPerMsg),
+      1.15,
+      `${fmt(hub.cpuPerMsg, 2)} µs vs ${fmt(s.floor?.cpuPerMsg, 2)} µs = ${fmt(ratio(hub.cpuPerMsg, s.floor?.cpuPerMsg), 2)}×${perRound('floor', 'cpuPerMsg')}`,
+    ),
+    check(
+      'msgs/s ≥ 1.3× PeerJS server',
+      ratio(hub.rate, s.peerjs?.rate),
+      1.3,
+      `${fmt(hub.rate)} vs ${fmt(s.peerjs?.rate)} = ${fmt(ratio(hub.rate, s.peerjs?.rate), 2)}×`,
+      false,
+    ),
+    check(
+      'msgs/s ≥ 1.8× socket.io',
+      ratio(hub.rate, s.socketio?.rate),
+      1.8,
+      `${fmt(hub.rate)} vs ${fmt(s.socketio?.rate)} = ${fmt(ratio(hub.rate, s.socketio?.rate), 2)}×`,
+      false,
+    ),
+    check(
+      "p99 at half the baseline's capacity ≤ baseline",
+      ratio(hub.halfP99, s.tutorial?.halfP99),
+      1,
+      `${fmt(hub.halfP99, 2)} ms vs ${fmt(s.tutorial?.halfP99, 2)} ms = ${fmt(ratio(hub.halfP99, s.tutorial?.halfP99), 2)}×${perRound('tutorial', 'halfP99')}`,
+    ),
+    check(
+      'memory per idle peer ≤ 1.1× tutorial (RSS)',
+      ratio(hub.rssPerPeer, s.tutorial?.rssPerPeer),
+      1.1,
+      `${fmt(hub.rssPerPeer / 1024, 1)} KB vs ${fmt(s.tutorial?.rssPerPeer / 1024, 1)} KB = ${fmt(ratio(hub.rssPerPeer, s.tutorial?.rssPerPeer), 2)}× (heap: ${fmt(hub.heapPerPeer / 1024, 1)} vs ${fmt(s.tutorial?.heapPerPeer / 1024, 1)} KB = ${fmt(ratio(hub.heapPerPeer, s.tutorial?.heapPerPeer), 2)}×)`,
+    ),
+    check(
+      'CPU/msg with ~20k idle peers within 10% of 1k',
+      ratio(big, small),
+      1.1,
+      `${fmt(big, 2)} µs vs ${fmt(small, 2)} µs = ${fmt(ratio(big, small), 2)}×${rangeOf(hubScale.map((r) => ratio(r.big, r.small)))}`,
+    ),
   ];
 }
 
@@ -220,11 +250,17 @@ export function renderChart(samples) {
   const yMax = Math.ceil(maxRatio * 2) / 2;
   const y = (v) => top + plotH - (v / yMax) * plotH;
   const parts = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Ratio to the tutorial-style ws server (1.0 = baseline)</text>`);
+  parts.push(
+    `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">Ratio to the tutorial-style ws server (1.0 = baseline)</text>`,
+  );
   for (let v = 0; v <= yMax + 1e-9; v += 0.5) {
-    parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(v)}" y2="${y(v)}" stroke="${v === 1 ? '#000' : '#e0e0e0'}"${v === 1 ? ' stroke-dasharray="4 3"' : ''}/>`);
+    parts.push(
+      `<line x1="${left}" x2="${width - 20}" y1="${y(v)}" y2="${y(v)}" stroke="${v === 1 ? '#000' : '#e0e0e0'}"${v === 1 ? ' stroke-dasharray="4 3"' : ''}/>`,
+    );
     parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(1)}×</text>`);
   }
   shown.forEach((m, g) => {
@@ -233,17 +269,25 @@ export function renderChart(samples) {
       const r = ratio(summary[k][m.key], summary.tutorial?.[m.key]);
       if (!Number.isFinite(r)) return;
       const x = x0 + i * barW;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${y(r).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(r)).toFixed(1)}" fill="${colors[k]}"><title>${labels[k]}: ${r.toFixed(2)}×</title></rect>`);
-      parts.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y(r) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${r.toFixed(2)}</text>`);
+      parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y(r).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(y(0) - y(r)).toFixed(1)}" fill="${colors[k]}"><title>${labels[k]}: ${r.toFixed(2)}×</title></rect>`,
+      );
+      parts.push(
+        `<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(y(r) - 3).toFixed(1)}" text-anchor="middle" font-size="9">${r.toFixed(2)}</text>`,
+      );
     });
     const arrow = m.better === 'lower' ? '↓' : '↑';
     parts.push(`<text x="${(x0 + (groupW - 20) / 2).toFixed(1)}" y="${top + plotH + 16}" text-anchor="middle">${m.title}</text>`);
-    parts.push(`<text x="${(x0 + (groupW - 20) / 2).toFixed(1)}" y="${top + plotH + 30}" text-anchor="middle" fill="#555">${arrow} better</text>`);
+    parts.push(
+      `<text x="${(x0 + (groupW - 20) / 2).toFixed(1)}" y="${top + plotH + 30}" text-anchor="middle" fill="#555">${arrow} better</text>`,
+    );
   });
   kinds.forEach((k, i) => {
     const x = left + i * 140;
     parts.push(`<rect x="${x}" y="${height - 28}" width="12" height="12" fill="${colors[k]}"/>`);
-    parts.push(`<text x="${x + 16}" y="${height - 18}">${labels[k].replace(' (baseline)', '').replace('floor: no-parse ws forwarder', 'floor (no parse)')}</text>`);
+    parts.push(
+      `<text x="${x + 16}" y="${height - 18}">${labels[k].replace(' (baseline)', '').replace('floor: no-parse ws forwarder', 'floor (no parse)')}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -43,6 +43,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
   const path = values.path ?? '/';
   if (!path.startsWith('/')) throw new Error(`--path must start with "/", got ${path}`);
   const redis = values.redis;
-  if (redis !== undefined && !/^rediss?:\/\//.test(redis)) throw new Error(`--redis must be a redis:// or rediss:// URL, got ${redis}`);
+  if (redis !== undefined && !/^rediss?:\/\//.test(redis))
+    throw new Error(`--redis must be a redis:// or rediss:// URL, got ${redis}`);
   return { port, host: values.host, path, redis, help: values.help ?? false };
 }

@@ -50,7 +50,10 @@ export function demoHandler(signallingPath: string): (request: IncomingMessage, 
       (text) => {
         const body =
           entry.file === 'index.html'
-            ? text.replace('name="signalling-path" content="/"', `name="signalling-path" content="${escapeAttribute(signallingPath)}"`)
+            ? text.replace(
+                'name="signalling-path" content="/"',
+                `name="signalling-path" content="${escapeAttribute(signallingPath)}"`,
+              )
             : text;
         response.writeHead(200, {
           'content-type': entry.type,

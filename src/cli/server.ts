@@ -37,7 +37,8 @@ export async function startStandalone(options: CliOptions): Promise<StandaloneSe
     });
   });
   const { port } = server.address() as AddressInfo;
-  const shownHost = options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
+  const shownHost =
+    options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
   const url = `ws://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}${options.path}`;
   return {
     hub,

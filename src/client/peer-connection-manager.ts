@@ -60,7 +60,6 @@ interface PeerEntry {
   closed: boolean;
 }
 
-
 /**
  * Drives one `RTCPeerConnection` per remote peer over a {@link SignallingClient}:
  * creates the offer for `call()`, answers incoming offers, trickles candidates
@@ -113,7 +112,12 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
       },
     };
     const on = this.clientListeners;
-    client.on('offer', on.offer).on('answer', on.answer).on('candidate', on.candidate).on('leave', on.leave).on('error', on.error);
+    client
+      .on('offer', on.offer)
+      .on('answer', on.answer)
+      .on('candidate', on.candidate)
+      .on('leave', on.leave)
+      .on('error', on.error);
   }
 
   /** The connection to `peer`, if there is one. */

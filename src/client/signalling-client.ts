@@ -296,10 +296,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     clearTimeout(this.loginTimer);
     this.settleWanted(new LoginError('connection-closed', `The connection closed (${code}) before the login reply`));
     const reconnecting =
-      this.stayOnline &&
-      this.options.reconnect &&
-      !finalCloseCodes.has(code) &&
-      this.attempt < this.options.maxReconnectAttempts;
+      this.stayOnline && this.options.reconnect && !finalCloseCodes.has(code) && this.attempt < this.options.maxReconnectAttempts;
     if (!reconnecting) {
       this.stayOnline = false;
       this.outbox = [];

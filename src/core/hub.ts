@@ -11,7 +11,6 @@ import { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
 import type { ConnectionInfo, Transport, TransportSession } from './transport.js';
 
-
 /**
  * The signalling hub: registers names and relays offer, answer, candidate and
  * leave between them. It owns no socket; adapters (`signalling-hub/ws`) hand

@@ -53,7 +53,13 @@ export class Router {
           if (from.state === ConnectionState.Joined) this.recordCall(from, type, target, result.node);
         } else if (from.state === ConnectionState.Joined) {
           if (result.reason === 'not-found') from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
-          else from.fail(ErrorCode.BackplaneUnavailable, `Cannot reach ${target}: the cluster backplane is unavailable`, type, target);
+          else
+            from.fail(
+              ErrorCode.BackplaneUnavailable,
+              `Cannot reach ${target}: the cluster backplane is unavailable`,
+              type,
+              target,
+            );
         }
       },
       (error: unknown) => {

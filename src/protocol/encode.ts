@@ -77,11 +77,6 @@ export function encodeLoginRefused(reason: `${LoginFailure}`, message: string): 
   return JSON.stringify({ type: 'login', success: false, reason, message });
 }
 
-export function encodeError(
-  code: `${ErrorCode}`,
-  message: string,
-  request?: string,
-  target?: string,
-): string {
+export function encodeError(code: `${ErrorCode}`, message: string, request?: string, target?: string): string {
   return JSON.stringify({ type: 'error', code, message, request, target });
 }

@@ -66,7 +66,9 @@ function plainWord(x: number): boolean {
   const quote = x ^ 0x22222222;
   const backslash = x ^ 0x5c5c5c5c;
   return (
-    (((((quote - 0x01010101) | 0) & ~quote) | (((backslash - 0x01010101) | 0) & ~backslash) | (((x - 0x20202020) | 0) & ~x)) & 0x80808080) === 0
+    (((((quote - 0x01010101) | 0) & ~quote) | (((backslash - 0x01010101) | 0) & ~backslash) | (((x - 0x20202020) | 0) & ~x)) &
+      0x80808080) ===
+    0
   );
 }
 

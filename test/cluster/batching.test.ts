@@ -95,6 +95,7 @@ describe('envelope codec', () => {
 
   it('rejects malformed messages', () => {
     const good = encodeFramedEnvelope(envelope('B', '{}'));
-    for (const text of ['', '12', '5:abc', `${good}9`, `${good}999:x`, '3:a\tb', `x${good}`]) expect(decodeEnvelopes(text)).toBeUndefined();
+    for (const text of ['', '12', '5:abc', `${good}9`, `${good}999:x`, '3:a\tb', `x${good}`])
+      expect(decodeEnvelopes(text)).toBeUndefined();
   });
 });

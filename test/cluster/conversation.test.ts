@@ -139,7 +139,13 @@ describe('hubs through one Redis', () => {
       await started.close();
       expect(shared.isReady).toBe(true);
       const gone = started.hub.options.backplane!.nodeId;
-      expect(await shared.exists([`${cluster.prefix}name:Borrowed`, `${cluster.prefix}node:${gone}`, `${cluster.prefix}names:${gone}`])).toBe(0);
+      expect(
+        await shared.exists([
+          `${cluster.prefix}name:Borrowed`,
+          `${cluster.prefix}node:${gone}`,
+          `${cluster.prefix}names:${gone}`,
+        ]),
+      ).toBe(0);
       expect(await shared.sIsMember(`${cluster.prefix}nodes`, gone)).toBe(0);
       expect(await shared.get(`${cluster.prefix}name:Owned`)).toBe(other.hub.options.backplane!.nodeId);
     } finally {

@@ -27,7 +27,13 @@ describe('a Redis outage', () => {
 
   async function node(): Promise<HubServer> {
     const started = await startHubServer({
-      backplane: new RedisBackplane({ url: redis.url, leaseTtl: 1500, heartbeatInterval: 250, reconnectMaxDelay: 200, commandTimeout: 500 }),
+      backplane: new RedisBackplane({
+        url: redis.url,
+        leaseTtl: 1500,
+        heartbeatInterval: 250,
+        reconnectMaxDelay: 200,
+        commandTimeout: 500,
+      }),
     });
     started.hub.on('error', (error) => errors.push(error));
     nodes.push(started);

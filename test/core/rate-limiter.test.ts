@@ -17,7 +17,11 @@ describe('RateLimiter', () => {
 
   it('refills at the sustained rate and says the next episode again', () => {
     const limiter = new RateLimiter(10, 2, 0);
-    expect([limiter.admit(0), limiter.admit(0), limiter.admit(0)]).toEqual([Admission.Accept, Admission.Accept, Admission.RejectFirst]);
+    expect([limiter.admit(0), limiter.admit(0), limiter.admit(0)]).toEqual([
+      Admission.Accept,
+      Admission.Accept,
+      Admission.RejectFirst,
+    ]);
     // 300 ms at 10/s: three tokens back, minus the one owed; capped at the burst.
     expect(limiter.admit(300)).toBe(Admission.Accept);
     expect(limiter.admit(300)).toBe(Admission.Accept);

@@ -71,7 +71,13 @@ export function useRedisCluster(tag: string) {
     /** A hub joined to the cluster, ready. */
     async node(options: RedisBackplaneOptions = {}): Promise<HubServer> {
       const started = await startHubServer({
-        backplane: new RedisBackplane({ url: redis!.url, keyPrefix: this.prefix, leaseTtl: 1500, heartbeatInterval: 250, ...options }),
+        backplane: new RedisBackplane({
+          url: redis!.url,
+          keyPrefix: this.prefix,
+          leaseTtl: 1500,
+          heartbeatInterval: 250,
+          ...options,
+        }),
       });
       nodes.push(started);
       await started.hub.ready;

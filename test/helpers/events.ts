@@ -1,5 +1,10 @@
 import type { EventEmitter } from 'eventemitter3';
-import type { PeerConnectionManager, PeerConnectionManagerEvents, SignallingClient, SignallingClientEvents } from '../../src/client.js';
+import type {
+  PeerConnectionManager,
+  PeerConnectionManagerEvents,
+  SignallingClient,
+  SignallingClientEvents,
+} from '../../src/client.js';
 import type { HubEvents, SignallingHub } from '../../src/index.js';
 
 type FirstArg<F> = F extends (arg: infer A, ...rest: never[]) => unknown ? A : undefined;
@@ -13,11 +18,10 @@ type EventsOf<E> = E extends SignallingClient
       : never;
 
 /** The first argument of the next `event` from `emitter`; rejects after `timeoutMs`. */
-export function nextEvent<E extends SignallingClient | PeerConnectionManager | SignallingHub, K extends keyof EventsOf<E> & string>(
-  emitter: E,
-  event: K,
-  timeoutMs = 5000,
-): Promise<FirstArg<EventsOf<E>[K]>> {
+export function nextEvent<
+  E extends SignallingClient | PeerConnectionManager | SignallingHub,
+  K extends keyof EventsOf<E> & string,
+>(emitter: E, event: K, timeoutMs = 5000): Promise<FirstArg<EventsOf<E>[K]>> {
   const loose = emitter as unknown as EventEmitter<string>;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

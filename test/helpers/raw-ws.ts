@@ -55,7 +55,10 @@ export class RawWsClient {
    * One client frame: FIN and `opcode` in the first byte unless `first` overrides it,
    * masked with `mask` (a zero-length mask sends it unmasked).
    */
-  static frame(payload: string | Buffer, { opcode = 1, first, mask = randomBytes(4) }: { opcode?: number; first?: number; mask?: Buffer } = {}): Buffer {
+  static frame(
+    payload: string | Buffer,
+    { opcode = 1, first, mask = randomBytes(4) }: { opcode?: number; first?: number; mask?: Buffer } = {},
+  ): Buffer {
     const data = typeof payload === 'string' ? Buffer.from(payload) : payload;
     const length = data.length;
     const extended = length < 126 ? 0 : length < 65536 ? 2 : 8;

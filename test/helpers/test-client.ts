@@ -39,9 +39,7 @@ export class TestClient {
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
-      socket.once('unexpected-response', (_request, response) =>
-        reject(new Error(`unexpected response ${response.statusCode}`)),
-      );
+      socket.once('unexpected-response', (_request, response) => reject(new Error(`unexpected response ${response.statusCode}`)));
     });
     return client;
   }

@@ -43,9 +43,21 @@ describe('bad input', () => {
     ['offer without payload', { type: 'offer', name: 'bystander-b' }, { code: 'invalid-message', target: 'bystander-b' }],
     ['answer without payload', { type: 'answer', name: 'bystander-b' }, { code: 'invalid-message', request: 'answer' }],
     ['candidate without payload', { type: 'candidate', name: 'bystander-b' }, { code: 'invalid-message' }],
-    ['offer to nobody', { type: 'offer', offer: {}, name: 'nobody' }, { code: 'peer-not-found', target: 'nobody', message: 'Peer not found: nobody' }],
-    ['leave to nobody (crashes the tutorial server)', { type: 'leave', name: 'nobody' }, { code: 'peer-not-found', target: 'nobody' }],
-    ['a target named __proto__', { type: 'candidate', candidate: 1, name: '__proto__' }, { code: 'peer-not-found', target: '__proto__' }],
+    [
+      'offer to nobody',
+      { type: 'offer', offer: {}, name: 'nobody' },
+      { code: 'peer-not-found', target: 'nobody', message: 'Peer not found: nobody' },
+    ],
+    [
+      'leave to nobody (crashes the tutorial server)',
+      { type: 'leave', name: 'nobody' },
+      { code: 'peer-not-found', target: 'nobody' },
+    ],
+    [
+      'a target named __proto__',
+      { type: 'candidate', candidate: 1, name: '__proto__' },
+      { code: 'peer-not-found', target: '__proto__' },
+    ],
   ];
 
   it.each(cases)('answers %s with an error and keeps serving', async (_label, input, expected) => {

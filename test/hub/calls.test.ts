@@ -87,6 +87,10 @@ describe('call bookkeeping and the close handler', () => {
     await callee.nextOf('offer');
     caller.close();
     await callee.nextOf('leave');
-    expect(await callee.request({ type: 'leave', name: 'caller' })).toMatchObject({ type: 'error', code: 'peer-not-found', target: 'caller' });
+    expect(await callee.request({ type: 'leave', name: 'caller' })).toMatchObject({
+      type: 'error',
+      code: 'peer-not-found',
+      target: 'caller',
+    });
   });
 });

@@ -14,9 +14,15 @@ describe('the published package', () => {
   let app: string;
   beforeAll(() => {
     app = mkdtempSync(join(tmpdir(), 'signalling-hub-app-'));
-    const tarball = execFileSync(npm, ['pack', '--silent', '--pack-destination', app], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+    const tarball = execFileSync(npm, ['pack', '--silent', '--pack-destination', app], { cwd: root, encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!;
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true, type: 'module' }));
-    execFileSync(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', join(app, tarball)], { cwd: app, stdio: 'ignore' });
+    execFileSync(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', join(app, tarball)], {
+      cwd: app,
+      stdio: 'ignore',
+    });
   }, 120_000);
   afterAll(() => {
     if (app) rmSync(app, { recursive: true, force: true });
@@ -62,7 +68,9 @@ const { SignallingClient } = require('signalling-hub/client');
 const { RedisBackplane } = require('signalling-hub/redis');
 console.log([typeof SignallingHub, typeof attach, typeof SignallingClient, typeof RedisBackplane, CloseCode.LoginTimeout].join(' '));`;
     writeFileSync(join(app, 'check.cjs'), script);
-    expect(execFileSync(process.execPath, ['check.cjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe('function function function function 4408');
+    expect(execFileSync(process.execPath, ['check.cjs'], { cwd: app, encoding: 'utf8' }).trim()).toBe(
+      'function function function function 4408',
+    );
     const bin = join(app, 'node_modules', '.bin', 'signalling-hub');
     expect(execFileSync(bin, ['--help'], { cwd: app, encoding: 'utf8' })).toMatch(/Usage: signalling-hub/);
   });

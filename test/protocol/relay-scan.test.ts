@@ -44,7 +44,17 @@ function checkAgreement(input: string): boolean {
 }
 
 const samples = [
-  { type: 'candidate', candidate: { candidate: 'candidate:842163049 1 udp 1677729535 192.0.2.3 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sI9j network-cost 999', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'sI9j' }, name: 'UserB' },
+  {
+    type: 'candidate',
+    candidate: {
+      candidate:
+        'candidate:842163049 1 udp 1677729535 192.0.2.3 46154 typ srflx raddr 0.0.0.0 rport 0 generation 0 ufrag sI9j network-cost 999',
+      sdpMid: '0',
+      sdpMLineIndex: 0,
+      usernameFragment: 'sI9j',
+    },
+    name: 'UserB',
+  },
   { type: 'offer', offer: { type: 'offer', sdp: 'v=0\r\no=- 46117317 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' }, name: 'Zoë 🦊' },
   { type: 'answer', answer: { type: 'answer', sdp: 'v=0\r\n"quoted"\\back' }, name: '__proto__' },
   { type: 'candidate', candidate: null, name: 'x' },
@@ -122,7 +132,10 @@ describe('scanRelay, the relay fast path', () => {
             parsed = undefined;
           }
           expect(scanRelay(bytes, out)).toBe(parsed !== undefined);
-          if (parsed !== undefined) expect(Buffer.from(bytes.subarray(out.payloadStart, out.payloadEnd)).toString()).toBe(JSON.stringify((parsed as { candidate: string }).candidate));
+          if (parsed !== undefined)
+            expect(Buffer.from(bytes.subarray(out.payloadStart, out.payloadEnd)).toString()).toBe(
+              JSON.stringify((parsed as { candidate: string }).candidate),
+            );
           checked++;
         }
       }
@@ -132,7 +145,34 @@ describe('scanRelay, the relay fast path', () => {
 
   it('never accepts what JSON.parse rejects or reads differently (100k mutations)', () => {
     const next = random(20261123);
-    const alphabet = ['"', '\\', '{', '}', '[', ']', ',', ':', ' ', '\n', '0', '1', '-', '.', 'e', 'u', 'a', 'n', 't', 'r', 'f', 'l', '\u0000', '\ud83e', '\udd8a', 'é'];
+    const alphabet = [
+      '"',
+      '\\',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      ' ',
+      '\n',
+      '0',
+      '1',
+      '-',
+      '.',
+      'e',
+      'u',
+      'a',
+      'n',
+      't',
+      'r',
+      'f',
+      'l',
+      '\u0000',
+      '\ud83e',
+      '\udd8a',
+      'é',
+    ];
     let accepted = 0;
     for (let round = 0; round < 100_000; round++) {
       let text = JSON.stringify(samples[Math.floor(next() * samples.length)]);

@@ -15,7 +15,9 @@ describe('attach() beside socket.io on one http.Server', () => {
     // Attached first, so it sees socket.io's upgrades before socket.io does.
     const attachment = attach(hub, server, { path: '/signalling' });
     const socketIo = new SocketIoServer(server);
-    socketIo.on('connection', (socket) => socket.on('ping-me', (text: string, reply: (answer: string) => void) => reply(`pong ${text}`)));
+    socketIo.on('connection', (socket) =>
+      socket.on('ping-me', (text: string, reply: (answer: string) => void) => reply(`pong ${text}`)),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
 

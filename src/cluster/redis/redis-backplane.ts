@@ -13,7 +13,6 @@ const BATCH = 500;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 
-
 /**
  * A {@link Backplane} through Redis: several hub processes share one name
  * space and relay offer, answer, candidate and leave to each other's peers.
@@ -105,16 +104,25 @@ export class RedisBackplane implements Backplane {
     this.runner = new ScriptRunner(client, options.commandTimeout);
     this.batcher = new ForwardBatcher(this.runner, this.keys.prefix, this.nodeId, (error) => this.reportCommandError(error));
     const subscriber = (this.subscriber = client.duplicate());
-    this.lease = new NodeLease(this.runner, this.keys, this.nodeId, this.token, options.leaseTtl, options.heartbeatInterval, options.reapBatch, {
-      watched: () => host.remoteNodes(),
-      lost: (state) => {
-        if (state === 2) this.report(new Error(`Another process holds node id ${this.nodeId}: node ids must be unique`));
-        else void this.resync();
+    this.lease = new NodeLease(
+      this.runner,
+      this.keys,
+      this.nodeId,
+      this.token,
+      options.leaseTtl,
+      options.heartbeatInterval,
+      options.reapBatch,
+      {
+        watched: () => host.remoteNodes(),
+        lost: (state) => {
+          if (state === 2) this.report(new Error(`Another process holds node id ${this.nodeId}: node ids must be unique`));
+          else void this.resync();
+        },
+        nodeDown: (nodeId) => host.nodeDown(nodeId),
+        failed: (error) => this.reportCommandError(error),
+        beat: () => this.retryReleases(),
       },
-      nodeDown: (nodeId) => host.nodeDown(nodeId),
-      failed: (error) => this.reportCommandError(error),
-      beat: () => this.retryReleases(),
-    });
+    );
     this.detach.push(
       this.watch(client, () => {
         if (!this.started) return;

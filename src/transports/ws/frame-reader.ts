@@ -119,7 +119,8 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
     const data = first === FIN_TEXT || first === FIN_BINARY;
     const control = first >= CLOSE && first <= 0x8a && length <= 125;
     // ws closes the connection for what it must refuse, and assembles fragments.
-    if ((second & MASKED) === 0 || length > state.maxPayload || !(data || control)) return handOver(this, state, chunk.subarray(i));
+    if ((second & MASKED) === 0 || length > state.maxPayload || !(data || control))
+      return handOver(this, state, chunk.subarray(i));
     const end = i + header + length;
     if (end > n) {
       needs = end - i;
