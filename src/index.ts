@@ -4,5 +4,5 @@ export type { HubEvents, ProtocolErrorEvent } from './core/events.js';
 export type { Peer, PeerLeft, LeaveReason } from './core/peer.js';
 export type { Transport, TransportSession, ConnectionInfo, UpgradeRequest } from './core/transport.js';
 export { SignallingHubError, InvalidOptionError, HubClosedError } from './core/errors.js';
-export type { Backplane, BackplaneHost, Envelope, ClaimResult, ForwardResult } from './cluster/backplane.js';
+export type { Backplane, BackplaneHost, Envelope, ClaimResult, ForwardResult } from './core/backplane.js';
 export * from './protocol/index.js';

@@ -1,4 +1,4 @@
-import type { Backplane } from '../cluster/backplane.js';
+import type { Backplane } from '../core/backplane.js';
 import { RedisBackplane } from '../cluster/redis/redis-backplane.js';
 import type { SignallingHub } from '../core/hub.js';
 

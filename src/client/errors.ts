@@ -16,13 +16,13 @@ export class LoginError extends SignallingHubError {
     readonly reason: LoginErrorReason,
     message: string,
   ) {
-    super(message);
+    super('SH_ERR_LOGIN', message);
   }
 }
 
 /** A relay was sent while the client is not logged in (and not reconnecting). */
 export class NotLoggedInError extends SignallingHubError {
   constructor() {
-    super('Not logged in: call login() first');
+    super('SH_ERR_NOT_LOGGED_IN', 'Not logged in: call login() first');
   }
 }

@@ -1,3 +1,5 @@
+import type { BackplaneState } from './backplane.js';
+import type { SignallingHubError } from './errors.js';
 import type { Peer, PeerLeft } from './peer.js';
 
 /** A client sent something the hub answered with an error (for observing, e.g. metrics). */
@@ -21,5 +23,9 @@ export interface HubEvents {
   /** A client's message was refused with an `error` reply or a failed login. */
   'protocol-error': (event: ProtocolErrorEvent) => void;
   /** Something failed inside the hub or its backplane, or a host hook threw. The hub keeps serving. */
-  error: (error: Error) => void;
+  error: (error: SignallingHubError) => void;
+  /** A degraded mode worth one log line (e.g. the ws adapter's fast path could not engage). */
+  warning: (warning: SignallingHubError) => void;
+  /** The backplane connected, lost its connection, or closed. */
+  'backplane-state': (state: BackplaneState) => void;
 }

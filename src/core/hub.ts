@@ -1,7 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
-import type { BackplaneHost } from '../cluster/backplane.js';
+import type { BackplaneHost } from './backplane.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { Connection, ConnectionState } from './connection.js';
+import { registerAdapterHost } from './adapter-host.js';
 import { HubClosedError, toError } from './errors.js';
 import type { HubEvents } from './events.js';
 import { login } from './login.js';
@@ -38,6 +39,10 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   constructor(options?: HubOptions) {
     super();
     this.options = resolveHubOptions(options);
+    registerAdapterHost(this, {
+      reportError: (error) => this.reportError(error),
+      warn: (warning) => this.emit('warning', warning),
+    });
     this.router = new Router(this.options.backplane);
     const backplane = this.options.backplane;
     if (backplane === undefined) {
@@ -49,6 +54,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
         nodeDown: (nodeId) => this.router.nodeDown(nodeId),
         remoteNodes: () => this.router.remoteNodes(),
         error: (error) => this.reportError(error),
+        stateChanged: (state) => this.emit('backplane-state', state),
       };
       this.ready = backplane.start(host);
       // `ready` is for hosts that await it; failures also reach the error event.
@@ -79,6 +85,11 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       );
     }
     return connection;
+  }
+
+  /** Whether `close()` was called: the hub refuses new connections and `attach()`. */
+  get closed(): boolean {
+    return this.closing;
   }
 
   /** Logged-in peers on this node. */

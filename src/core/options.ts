@@ -1,4 +1,15 @@
-import type { Backplane } from '../cluster/backplane.js';
+import type { Backplane } from './backplane.js';
+import {
+  type Check,
+  either,
+  func,
+  integer,
+  nested,
+  positiveNumber,
+  resolveOptions,
+  withMethods,
+  describeValue,
+} from './option-check.js';
 import { InvalidOptionError } from './errors.js';
 import type { UpgradeRequest } from './transport.js';
 
@@ -39,7 +50,7 @@ export interface HubOptions {
    */
   validateName?: (name: string) => boolean;
   /**
-   * Longest name, in UTF-16 code units.
+   * Longest name, in UTF-16 code units (a whole number from 1 to 4096).
    * @default 128
    */
   maxNameLength?: number;
@@ -53,16 +64,26 @@ export interface HubOptions {
   /**
    * Per-connection rate limit, or `false` for none. Over the limit a message
    * is dropped with a `rate-limited` error; a client that keeps sending for a
-   * further `burst` messages is closed with 4429.
+   * further `burst` messages is closed with 4429. An object must give both
+   * fields.
    * @default { messagesPerSecond: 1000, burst: 2000 }
    */
   rateLimit?: RateLimitOptions | false;
   /**
-   * Bytes that may be queued to a connection that does not read before it is
-   * closed with 4507, when the transport reports `bufferedAmount`.
+   * Bytes that may be queued to a connection, when the transport reports
+   * `bufferedAmount`. Past it, relays to the connection are dropped and
+   * their senders told `peer-congested`: a fast sender slows nobody down
+   * and disconnects nobody.
    * @default 1048576
    */
   maxBufferedBytes?: number;
+  /**
+   * Milliseconds a connection's queue may stay above `maxBufferedBytes`
+   * before it is closed with 4507 (it has stopped reading). A client that
+   * reads, however slowly, drains its queue and is never closed for it.
+   * @default 10000
+   */
+  slowConsumerTimeout?: number;
   /**
    * Milliseconds a connection may stay without a successful login before it
    * is closed with 4408. `0` disables the timeout.
@@ -75,6 +96,12 @@ export interface HubOptions {
    * @default 64
    */
   maxPendingMessages?: number;
+  /**
+   * Bytes of messages kept while a login is being decided (each is copied
+   * compactly); past it, messages are answered with `login-pending`.
+   * @default 131072
+   */
+  maxPendingBytes?: number;
   /**
    * Calls per peer whose other side is told `leave` when the peer goes. A
    * peer may talk to more names; calls past this number are not tracked.
@@ -91,52 +118,84 @@ export interface HubOptions {
 
 /** Options with every default filled in. */
 export interface ResolvedHubOptions {
-  authenticate: HubOptions['authenticate'];
-  validateName: HubOptions['validateName'];
-  maxNameLength: number;
-  maxMessageBytes: number;
-  rateLimit: RateLimitOptions | false;
-  maxBufferedBytes: number;
-  loginTimeout: number;
-  maxPendingMessages: number;
-  maxCallsPerPeer: number;
-  backplane: Backplane | undefined;
+  readonly authenticate: HubOptions['authenticate'];
+  readonly validateName: HubOptions['validateName'];
+  readonly maxNameLength: number;
+  readonly maxMessageBytes: number;
+  readonly rateLimit: Readonly<RateLimitOptions> | false;
+  readonly maxBufferedBytes: number;
+  readonly slowConsumerTimeout: number;
+  readonly loginTimeout: number;
+  readonly maxPendingMessages: number;
+  readonly maxPendingBytes: number;
+  readonly maxCallsPerPeer: number;
+  readonly backplane: Backplane | undefined;
 }
 
-function positive(option: string, value: number | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new InvalidOptionError(option, `expected a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(value)}`);
+/** Longest timer Node (and browsers) can arm: 2^31 - 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The hub's defaults, one object (as `ws` spreads its defaults over the options). */
+export const hubDefaults: ResolvedHubOptions = Object.freeze({
+  authenticate: undefined,
+  validateName: undefined,
+  maxNameLength: 128,
+  maxMessageBytes: 65536,
+  rateLimit: Object.freeze({ messagesPerSecond: 1000, burst: 2000 }),
+  maxBufferedBytes: 1048576,
+  slowConsumerTimeout: 10000,
+  loginTimeout: 30000,
+  maxPendingMessages: 64,
+  maxPendingBytes: 131072,
+  maxCallsPerPeer: 256,
+  backplane: undefined,
+});
+
+const rateLimitCheck: Check<Readonly<RateLimitOptions> | false> = either(
+  (value) => value === false,
+  () => false as const,
+  (value, option) => {
+    if (typeof value !== 'object' || value === null) {
+      throw new InvalidOptionError(option, 'false or { messagesPerSecond, burst }', describeValue(value));
+    }
+    const fields = value as Record<string, unknown>;
+    for (const field of ['messagesPerSecond', 'burst']) {
+      if (fields[field] === undefined) {
+        throw new InvalidOptionError(`${option}.${field}`, 'a value (a rate limit object gives both fields)', 'undefined');
+      }
+    }
+    return Object.freeze(
+      nested<RateLimitOptions>(
+        'rateLimit',
+        { messagesPerSecond: 1000, burst: 2000 },
+        { messagesPerSecond: positiveNumber, burst: integer(1) },
+      )(value, option),
+    );
+  },
+);
+
+const hubChecks: { readonly [K in keyof ResolvedHubOptions]-?: Check<ResolvedHubOptions[K]> } = {
+  authenticate: func(),
+  validateName: func(),
+  maxNameLength: integer(1, 4096),
+  // Room for a login message at least; at most what one WebSocket frame may reasonably carry.
+  maxMessageBytes: integer(64, 2 ** 30),
+  rateLimit: rateLimitCheck,
+  maxBufferedBytes: integer(1024),
+  slowConsumerTimeout: integer(0, MAX_TIMER_MS),
+  loginTimeout: integer(0, MAX_TIMER_MS),
+  maxPendingMessages: integer(0),
+  maxPendingBytes: integer(0),
+  maxCallsPerPeer: integer(0),
+  backplane: withMethods<Backplane>('a Backplane', ['start', 'claim', 'release', 'forward', 'close']),
+};
+
+/** Fills in defaults and throws {@link InvalidOptionError} on an unknown option or a value that cannot work. */
+export function resolveHubOptions(options?: unknown): ResolvedHubOptions {
+  const resolved = resolveOptions<ResolvedHubOptions>('SignallingHub', options, hubDefaults, hubChecks);
+  const backplane = resolved.backplane;
+  if (backplane !== undefined && (typeof backplane.nodeId !== 'string' || backplane.nodeId === '')) {
+    throw new InvalidOptionError('backplane.nodeId', 'a non-empty string', describeValue(backplane.nodeId));
   }
-  return value;
-}
-
-function hookOrUndefined<T>(option: string, value: T | undefined): T | undefined {
-  if (value !== undefined && typeof value !== 'function') {
-    throw new InvalidOptionError(option, 'expected a function');
-  }
-  return value;
-}
-
-/** Fills in defaults and throws {@link InvalidOptionError} on a value that cannot work. */
-export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions {
-  const rate = options.rateLimit;
-  return {
-    authenticate: hookOrUndefined('authenticate', options.authenticate),
-    validateName: hookOrUndefined('validateName', options.validateName),
-    maxNameLength: positive('maxNameLength', options.maxNameLength, 128),
-    maxMessageBytes: positive('maxMessageBytes', options.maxMessageBytes, 65536),
-    rateLimit:
-      rate === false
-        ? false
-        : {
-            messagesPerSecond: positive('rateLimit.messagesPerSecond', rate?.messagesPerSecond, 1000),
-            burst: positive('rateLimit.burst', rate?.burst, 2000),
-          },
-    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, 1048576),
-    loginTimeout: positive('loginTimeout', options.loginTimeout, 30000, true),
-    maxPendingMessages: positive('maxPendingMessages', options.maxPendingMessages, 64, true),
-    maxCallsPerPeer: positive('maxCallsPerPeer', options.maxCallsPerPeer, 256, true),
-    backplane: options.backplane,
-  };
+  return Object.freeze(resolved);
 }

@@ -1,4 +1,4 @@
-import type { Backplane, Envelope } from '../cluster/backplane.js';
+import type { Backplane, Envelope } from './backplane.js';
 import { encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';

@@ -10,8 +10,15 @@ export interface Transport {
    * returning. Must not throw once the connection is closing.
    */
   send(message: string | Uint8Array): void;
-  /** Close the connection with a WebSocket close code and a short reason. */
+  /**
+   * Close the connection with a WebSocket close code and a reason of at most
+   * 123 UTF-8 bytes (the hub cuts longer ones with `limitCloseReason`). If it
+   * throws, the hub reports a `TransportError` and calls {@link terminate}:
+   * a connection the hub let go of must not stay open.
+   */
   close(code: number, reason: string): void;
+  /** Drop the connection at once, without a closing handshake. Used when `close()` threw. */
+  terminate?(): void;
   /**
    * Bytes queued for this connection and not yet written, when the transport
    * can tell. The hub closes a connection whose queue passes `maxBufferedBytes`.

@@ -2,7 +2,7 @@
  * WebSocket close codes the hub uses. 1000–1015 are the standard codes; the
  * hub's own follow graphql-ws: 4000 + the nearest HTTP status.
  *
- * Close reasons are kept under 123 bytes, as RFC 6455 requires.
+ * Close reasons are cut to 123 UTF-8 bytes (`limitCloseReason`), as RFC 6455 requires.
  */
 export enum CloseCode {
   /** The hub, or the adapter's path, is shutting down. */
@@ -15,10 +15,18 @@ export enum CloseCode {
   LoginTimeout = 4408,
   /** Another connection logged in with this connection's name and resume token. */
   Replaced = 4409,
+  /**
+   * The cluster found this connection's name held on another node too (after
+   * a backplane outage split it); this connection lost the name. Log in again.
+   */
+  ClaimLost = 4410,
   /** The connection kept sending after its rate limit was exceeded. */
   TooManyMessages = 4429,
   /** An unexpected error inside the hub. */
   InternalError = 4500,
-  /** The connection stopped reading: more than `maxBufferedBytes` are queued to it. */
+  /**
+   * The connection stopped reading: more than `maxBufferedBytes` stayed queued
+   * to it for `slowConsumerTimeout` ms.
+   */
   SlowConsumer = 4507,
 }

@@ -13,6 +13,11 @@ export enum ErrorCode {
   NotLoggedIn = 'not-logged-in',
   /** The target name is logged in nowhere. */
   PeerNotFound = 'peer-not-found',
+  /**
+   * The target is not reading fast enough: more than `maxBufferedBytes` are
+   * queued to it, so this relay was dropped. Send it again later.
+   */
+  PeerCongested = 'peer-congested',
   /** The target is on another node and the cluster backplane is unreachable. */
   BackplaneUnavailable = 'backplane-unavailable',
   /** The frame is larger than `maxMessageBytes`. */

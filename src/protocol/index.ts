@@ -1,4 +1,5 @@
 export { CloseCode } from './close-codes.js';
+export { limitCloseReason, MAX_CLOSE_REASON_BYTES } from './close-reason.js';
 export { ErrorCode, LoginFailure } from './error-codes.js';
 export type {
   ClientMessage,

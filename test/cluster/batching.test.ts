@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Envelope } from '../../src/cluster/backplane.js';
+import type { Envelope } from '../../src/core/backplane.js';
 import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/redis/envelope-codec.js';
 import { loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
 import type { TestClient } from '../helpers/test-client.js';

@@ -41,12 +41,12 @@ describe('the core without a transport library', () => {
   });
 
   it('closes with 4507 when the transport reports too many queued bytes', () => {
-    const hub = new SignallingHub({ maxBufferedBytes: 10 });
+    const hub = new SignallingHub({ maxBufferedBytes: 1024 });
     const a = connect(hub);
     const b = connect(hub);
     a.send({ type: 'login', name: 'a' });
     b.send({ type: 'login', name: 'b' });
-    b.transport.bufferedAmount = 11;
+    b.transport.bufferedAmount = 1025;
     a.send({ type: 'candidate', candidate: 1, name: 'b' });
     expect(b.transport.closedWith?.[0]).toBe(4507);
     expect(hub.getPeer('b')).toBeUndefined();

@@ -1,4 +1,4 @@
-import type { Envelope, ForwardResult } from '../backplane.js';
+import type { Envelope, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
 import { encodeFramedEnvelope } from './envelope-codec.js';
 import { FORWARD } from './scripts.js';

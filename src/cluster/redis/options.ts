@@ -86,7 +86,7 @@ export interface ResolvedRedisBackplaneOptions {
 function positive(option: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError(option, `expected a positive number, got ${String(value)}`);
+    throw new InvalidOptionError(option, 'a positive number', String(value));
   }
   return value;
 }
@@ -98,18 +98,18 @@ const badNodeId = /[\s\u0000-\u001f\u007f-\u009f]/;
 export function resolveRedisBackplaneOptions(options: RedisBackplaneOptions = {}): ResolvedRedisBackplaneOptions {
   const nodeId = options.nodeId ?? globalThis.crypto.randomUUID();
   if (typeof nodeId !== 'string' || nodeId.length === 0 || nodeId.length > 128 || badNodeId.test(nodeId)) {
-    throw new InvalidOptionError('nodeId', 'expected 1–128 characters without whitespace or control characters');
+    throw new InvalidOptionError('nodeId', '1–128 characters without whitespace or control characters', String(nodeId));
   }
   const keyPrefix = options.keyPrefix ?? 'signalling-hub:';
-  if (typeof keyPrefix !== 'string') throw new InvalidOptionError('keyPrefix', 'expected a string');
+  if (typeof keyPrefix !== 'string') throw new InvalidOptionError('keyPrefix', 'a string', typeof keyPrefix);
   const leaseTtl = positive('leaseTtl', options.leaseTtl, 5000);
   const heartbeatInterval = positive('heartbeatInterval', options.heartbeatInterval, 1500);
   if (heartbeatInterval >= leaseTtl) {
-    throw new InvalidOptionError('heartbeatInterval', `must be shorter than leaseTtl (${leaseTtl} ms), got ${heartbeatInterval}`);
+    throw new InvalidOptionError('heartbeatInterval', `less than leaseTtl (${leaseTtl} ms)`, String(heartbeatInterval));
   }
   const client = options.client;
   if (client !== undefined && (typeof client !== 'object' || typeof client.sendCommand !== 'function')) {
-    throw new InvalidOptionError('client', 'expected a node-redis client');
+    throw new InvalidOptionError('client', 'a node-redis client', typeof client);
   }
   return {
     url: options.url ?? 'redis://127.0.0.1:6379',

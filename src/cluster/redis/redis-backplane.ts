@@ -1,5 +1,5 @@
 import { toError } from '../../core/errors.js';
-import type { Backplane, BackplaneHost, ClaimResult, Envelope, ForwardResult } from '../backplane.js';
+import type { Backplane, BackplaneHost, ClaimResult, Envelope, ForwardResult } from '../../core/backplane.js';
 import { RedisOfflineError, type RedisClientLike, ScriptRunner, whenReady } from './client.js';
 import { decodeEnvelopes } from './envelope-codec.js';
 import { ForwardBatcher } from './forward-batcher.js';

@@ -124,7 +124,7 @@ function originAllowed(options: AttachOptions, request: IncomingMessage): boolea
  */
 export function attach(hub: SignallingHub, server: Server, options: AttachOptions = {}): Attachment {
   const path = options.path ?? '/';
-  if (!path.startsWith('/')) throw new InvalidOptionError('path', `must start with "/", got ${path}`);
+  if (!path.startsWith('/')) throw new InvalidOptionError('path', 'a path starting with "/"', JSON.stringify(path));
   const heartbeatInterval = options.heartbeatInterval ?? 30000;
   const closeTimeout = options.closeTimeout ?? 2000;
   const maxPayload = options.maxPayload ?? hub.options.maxMessageBytes;

@@ -26,6 +26,16 @@ export type ForwardResult =
   | { delivered: true; /** The node that holds the target. */ node: string }
   | { delivered: false; reason: 'not-found' | 'unavailable' };
 
+/** Where a backplane is in its life. */
+export type BackplaneState = 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+/** A backplane's health, for `hub.stats()`, `/readyz` and metrics. */
+export interface BackplaneStatus {
+  readonly state: BackplaneState;
+  /** Round trip of the last successful heartbeat, in milliseconds. */
+  readonly roundTripMs: number | undefined;
+}
+
 /** What the hub offers its backplane. */
 export interface BackplaneHost {
   /** An envelope from another node for a peer on this one. Returns false if the peer is not here. */
@@ -38,6 +48,8 @@ export interface BackplaneHost {
   remoteNodes(): Iterable<string>;
   /** A backplane failure the host may want to log. */
   error(error: Error): void;
+  /** The backplane's state changed (the hub emits `backplane-state`). */
+  stateChanged(state: BackplaneState): void;
 }
 
 /**
@@ -58,4 +70,6 @@ export interface Backplane {
   forward(envelope: Envelope): Promise<ForwardResult>;
   /** Releases this node's names and disconnects. */
   close(): Promise<void>;
+  /** Current health; optional for custom backplanes (then reported as `connected` once started). */
+  status?(): BackplaneStatus;
 }
