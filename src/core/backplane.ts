@@ -40,8 +40,15 @@ export interface BackplaneStatus {
 export interface BackplaneHost {
   /** An envelope from another node for a peer on this one. Returns false if the peer is not here. */
   deliver(envelope: Envelope): boolean;
-  /** Names held on this node, for re-asserting them after the bus lost its state. */
-  localNames(): Iterable<string>;
+  /** Names held on this node with their claim ids, for re-asserting them after the bus lost its state. */
+  localClaims(): Iterable<readonly [name: string, claimId: string]>;
+  /**
+   * The cluster holds `name` for another node although this node's claim
+   * `claimId` still serves it (the two were split by an outage): the local
+   * connection holding that claim is closed with 4410 so one holder remains.
+   * Ignored when the claim id is no longer the local holder's.
+   */
+  claimLost(name: string, claimId: string): void;
   /** Node `nodeId` is gone: its peers' call partners here are told `leave`. */
   nodeDown(nodeId: string): void;
   /** Ids of the other nodes that local peers are in calls with: the nodes whose death matters here. */
@@ -62,10 +69,17 @@ export interface Backplane {
   readonly nodeId: string;
   /** Connects; called once by the hub's constructor. */
   start(host: BackplaneHost): Promise<void>;
-  /** Claims `name` for this node; exactly one of racing claims wins. */
-  claim(name: string): Promise<ClaimResult>;
-  /** Gives a name claimed by this node back. */
-  release(name: string): void;
+  /**
+   * Claims `name` for this node under `claimId` (unique per login); exactly
+   * one of racing claims on any nodes wins. A later claim of the same name on
+   * this node replaces the earlier one's id.
+   */
+  claim(name: string, claimId: string): Promise<ClaimResult>;
+  /**
+   * Gives `name` back if it is still held under `claimId`: a late release of
+   * an earlier login never frees the claim of a later one (fencing).
+   */
+  release(name: string, claimId: string): void;
   /** Sends an envelope to the node that holds `envelope.to`, in order per sender. */
   forward(envelope: Envelope): Promise<ForwardResult>;
   /** Releases this node's names and disconnects. */

@@ -44,6 +44,8 @@ export class Connection implements TransportSession, Peer {
    * that left is not kept in memory by those that talked to it.
    */
   lastTarget: WeakRef<Connection> | undefined;
+  /** Id of this login's cluster claim: a late release of an earlier login never frees a later one. */
+  claimId = '';
   /** Resume token of the current login. */
   token = '';
   data: unknown = undefined;

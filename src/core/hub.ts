@@ -50,7 +50,12 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     } else {
       const host: BackplaneHost = {
         deliver: (envelope) => this.router.deliver(envelope),
-        localNames: () => this.joinedNames(),
+        localClaims: () => this.joinedClaims(),
+        claimLost: (name, claimId) => {
+          const holder = this.router.names.get(name);
+          if (holder !== undefined && holder.claimId === claimId)
+            holder.close(CloseCode.ClaimLost, 'name claimed on another node', 'claim-lost');
+        },
         nodeDown: (nodeId) => this.router.nodeDown(nodeId),
         remoteNodes: () => this.router.remoteNodes(),
         error: (error) => this.reportError(error),
@@ -193,9 +198,9 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     this.emit('error', toError(error));
   }
 
-  private *joinedNames(): IterableIterator<string> {
+  private *joinedClaims(): IterableIterator<readonly [string, string]> {
     for (const [name, connection] of this.router.names) {
-      if (connection.state === ConnectionState.Joined) yield name;
+      if (connection.state === ConnectionState.Joined) yield [name, connection.claimId];
     }
   }
 }

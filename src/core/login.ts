@@ -76,20 +76,23 @@ export async function login(hub: SignallingHub, connection: Connection, message:
   if (!mayReplace(holder)) return settle(LoginFailure.NameTaken, `Name is taken: ${wanted}`);
   router.reserve(wanted, connection);
   connection.name = wanted;
+  // A take-over keeps the holder's claim (this node already holds the name in the cluster).
+  const claimId = holder !== undefined ? holder.claimId : newToken();
+  connection.claimId = claimId;
   if (holder !== undefined) {
     // Take-over: this node already holds the cluster claim, so it carries over.
     holder.close(CloseCode.Replaced, 'replaced by a new login with the resume token', 'replaced');
   } else if (options.backplane !== undefined) {
     let claim;
     try {
-      claim = await options.backplane.claim(wanted);
+      claim = await options.backplane.claim(wanted, claimId);
     } catch (error) {
       hub.reportError(error);
       claim = 'unavailable' as const;
     }
     if (connection.state !== ConnectionState.LoggingIn) {
       // Closed meanwhile: the claim must not outlive the connection.
-      if (claim === 'claimed') options.backplane.release(wanted);
+      if (claim === 'claimed') options.backplane.release(wanted, claimId);
       return;
     }
     if (claim !== 'claimed') {

@@ -11,7 +11,9 @@ export type LeaveReason =
   /** The connection stopped reading. */
   | 'slow-consumer'
   /** The hub closed. */
-  | 'hub-closed';
+  | 'hub-closed'
+  /** The cluster found the name held on another node too, and this holder lost it (4410). */
+  | 'claim-lost';
 
 /** A logged-in peer as the host sees it. */
 export interface Peer {

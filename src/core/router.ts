@@ -30,7 +30,7 @@ export class Router {
   release(name: string, connection: Connection, claimed: boolean): void {
     if (this.names.get(name) !== connection) return;
     this.names.delete(name);
-    if (claimed) this.backplane?.release(name);
+    if (claimed) this.backplane?.release(name, connection.claimId);
   }
 
   /** Relays a frame from a joined connection to `target`, wherever it is. */

@@ -163,7 +163,7 @@ export class RedisBackplane implements Backplane {
   }
 
   /** Claims `name` for this node: exactly one of racing claims on any nodes gets `claimed`. */
-  async claim(name: string): Promise<ClaimResult> {
+  async claim(name: string, _claimId: string): Promise<ClaimResult> {
     const runner = this.runner;
     if (this.closed || !this.started || runner === undefined || !runner.ready) return 'unavailable';
     this.unreleased.delete(name);
@@ -192,7 +192,7 @@ export class RedisBackplane implements Backplane {
   }
 
   /** Gives `name` back. Fire and forget; a release lost while Redis is away is redone when it returns. */
-  release(name: string): void {
+  release(name: string, _claimId: string): void {
     this.held.delete(name);
     if (this.closed || this.runner === undefined || !this.runner.ready) return;
     this.releaseNames([name]).catch((error: unknown) => {
@@ -336,7 +336,7 @@ export class RedisBackplane implements Backplane {
       this.report(new Error(`Another process holds node id ${this.nodeId}: node ids must be unique`));
       return;
     }
-    for (const name of this.host!.localNames()) this.held.add(name);
+    for (const [name] of this.host!.localClaims()) this.held.add(name);
     const names = [...this.held];
     for (let start = 0; start < names.length; start += BATCH) {
       const taken = await this.claimNames(names.slice(start, start + BATCH));
