@@ -3,6 +3,25 @@ export type { HubOptions, ResolvedHubOptions, AuthenticateContext, RateLimitOpti
 export type { HubEvents, ProtocolErrorEvent } from './core/events.js';
 export type { Peer, PeerLeft, LeaveReason } from './core/peer.js';
 export type { Transport, TransportSession, ConnectionInfo, UpgradeRequest } from './core/transport.js';
-export { SignallingHubError, InvalidOptionError, HubClosedError } from './core/errors.js';
-export type { Backplane, BackplaneHost, Envelope, ClaimResult, ForwardResult } from './core/backplane.js';
+export {
+  SignallingHubError,
+  InvalidOptionError,
+  InvalidArgumentError,
+  HubClosedError,
+  HookError,
+  BackplaneError,
+  TransportError,
+  type SignallingHubErrorCode,
+} from './core/errors.js';
+export { hubDefaults } from './core/options.js';
+export type { HubStats, RelayCounts } from './core/stats.js';
+export type {
+  Backplane,
+  BackplaneHost,
+  BackplaneState,
+  BackplaneStatus,
+  Envelope,
+  ClaimResult,
+  ForwardResult,
+} from './core/backplane.js';
 export * from './protocol/index.js';

@@ -1,12 +1,16 @@
+import { limitCloseReason } from '../protocol/close-reason.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeError, encodeLoginRefused, encodeRelay, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { type RelayScan, scanRelay, targetIs, targetOf } from '../protocol/relay-scan.js';
 import { decodeUtf8 } from '../protocol/utf8.js';
-import type { SignallingHub } from './hub.js';
+import { TransportError } from './errors.js';
+import type { ResolvedHubOptions } from './options.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
+import type { Router } from './router.js';
+import { HubCounters, utf8Length } from './stats.js';
 import type { Transport, TransportSession, UpgradeRequest } from './transport.js';
 
 export enum ConnectionState {
@@ -20,55 +24,94 @@ export enum ConnectionState {
   Closed,
 }
 
+/**
+ * What a connection needs from its hub, and nothing more: the hub's options,
+ * the router, the counters, and the hub's side of logins, departures and
+ * reports. The hub builds one per hub; connections never see the hub itself.
+ */
+export interface ConnectionHost {
+  readonly options: ResolvedHubOptions;
+  readonly router: Router;
+  readonly counters: HubCounters;
+  /** The backplane's node id, for peer views. */
+  readonly nodeId: string | undefined;
+  /** Whether the hub is closing (logins are refused). */
+  readonly closing: boolean;
+  /** Runs the login flow for a login message. */
+  login(connection: Connection, message: Record<string, unknown>): void;
+  /** A login succeeded: emit `peer-joined`. */
+  joined(connection: Connection): void;
+  /** A connection is gone; `wasJoined` tells whether it held a name (partners hear `leave`, `peer-left` is emitted). */
+  left(connection: Connection, why: LeaveReason, code: number | undefined, wasJoined: boolean): void;
+  protocolError(connection: Connection, code: `${ErrorCode}` | `${LoginFailure}`, message: string): void;
+  reportError(error: unknown): void;
+}
+
 /** Reused by every relay that takes the fast path (nothing in between can re-enter it). */
 const scanned: RelayScan = { type: 'candidate', targetStart: 0, targetEnd: 0, payloadStart: 0, payloadEnd: 0 };
+
+const utf8 = new TextEncoder();
 
 /** Partner node of a call: `null` when the partner is on this node. */
 export type PartnerNode = string | null;
 
 /**
  * One client connection: its state, its name, its calls. Parsing and
- * dispatch happen here; what crosses connections goes through the hub's router.
+ * dispatch happen here; what crosses connections goes through the router.
+ * Only the connection's own methods change its state.
  */
-export class Connection implements TransportSession, Peer {
-  state = ConnectionState.Open;
+export class Connection implements TransportSession {
+  private currentState = ConnectionState.Open;
+  /** The name held or being claimed (set from the claim on; `undefined` before). */
   name: string = undefined as unknown as string;
   /** The name JSON-encoded once, for building relayed frames. */
   nameJson = '';
   /** `,"name":<nameJson>}` as UTF-8, made on the first fast-path relay (idle peers never need it). */
-  relaySuffix: Uint8Array | undefined;
+  private relaySuffix: Uint8Array | undefined;
   /**
    * The local peer this one last relayed to: candidates trickle to one peer, so the next relay
    * usually goes there too and needs no name decoding or lookup. Still joined means it still
    * holds that name (a name changes holder only through a new connection). Weak, so a peer
    * that left is not kept in memory by those that talked to it.
    */
-  lastTarget: WeakRef<Connection> | undefined;
+  private lastTarget: WeakRef<Connection> | undefined;
   /** Id of this login's cluster claim: a late release of an earlier login never frees a later one. */
   claimId = '';
-  /** Resume token of the current login. */
+  /** Resume token of the current login: sent in the login reply, compared on a take-over, shown nowhere else. */
   token = '';
-  data: unknown = undefined;
+  private data: unknown = undefined;
+  private joinedAt = 0;
+  private view: Peer | undefined;
   /** Held only until login: the host's `authenticate` may read it. */
   request: UpgradeRequest | undefined;
   /** Peers in a call with this one (offer/answer exchanged, no leave since). Created on the first call. */
   partners: Map<string, PartnerNode> | undefined;
-  /** Messages that arrived while a login was being decided. */
-  pending: Array<string | Uint8Array> | undefined;
-  loginTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Messages that arrived while a login was being decided: compact copies, bounded in count and bytes. */
+  private pending: Uint8Array[] | undefined;
+  private pendingBytes = 0;
+  private loginTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the transport's queue was first seen over `maxBufferedBytes` (0: it is not). */
+  private congestedSince = 0;
 
   constructor(
-    readonly hub: SignallingHub,
+    private readonly host: ConnectionHost,
     readonly id: number,
-    readonly transport: Transport,
+    private readonly transport: Transport,
     readonly remoteAddress: string | undefined,
     private readonly limiter: RateLimiter | undefined,
   ) {}
 
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  // --- TransportSession: what the adapter calls ---
+
   receive(message: string | Uint8Array): void {
-    if (this.state === ConnectionState.Closed) return;
+    if (this.currentState === ConnectionState.Closed) return;
+    this.host.counters.bytesIn += typeof message === 'string' ? utf8Length(message) : message.length;
     if (this.limiter !== undefined && !this.admit()) return;
-    if (this.state === ConnectionState.LoggingIn) {
+    if (this.currentState === ConnectionState.LoggingIn) {
       this.hold(message);
       return;
     }
@@ -76,29 +119,158 @@ export class Connection implements TransportSession, Peer {
   }
 
   receiveBinary(): void {
-    if (this.state === ConnectionState.Closed) return;
+    if (this.currentState === ConnectionState.Closed) return;
     if (this.limiter !== undefined && !this.admit()) return;
     this.fail(ErrorCode.BinaryNotSupported, 'Binary frames are not supported: send JSON text');
   }
 
   closed(code?: number): void {
-    if (this.state === ConnectionState.Closed) return;
-    this.hub.release(this, 'closed', code);
+    this.release('closed', code);
+  }
+
+  // --- Life cycle: the only places the state changes ---
+
+  /** Arms the login timeout (the hub calls it once, right after creating the connection). */
+  armLoginTimeout(ms: number): void {
+    if (ms > 0) this.loginTimer = setTimeout(() => this.close(CloseCode.LoginTimeout, 'no login in time', 'closed'), ms);
+  }
+
+  /** Open → LoggingIn: later messages are held until the login is decided. */
+  beginLogin(): void {
+    if (this.currentState === ConnectionState.Open) this.currentState = ConnectionState.LoggingIn;
+  }
+
+  /** The login is claiming `name` under `claimId` (the router has reserved it for this connection). */
+  claiming(name: string, claimId: string): void {
+    this.name = name;
+    this.claimId = claimId;
+  }
+
+  /** LoggingIn → Open: the login was refused; held messages run. */
+  refuseLogin(reason: `${LoginFailure}`, message: string): void {
+    if (this.currentState !== ConnectionState.LoggingIn) return;
+    this.currentState = ConnectionState.Open;
+    this.name = undefined as unknown as string;
+    this.claimId = '';
+    this.refuse(reason, message);
+    this.drainPending();
+  }
+
+  /** LoggingIn → Open without a reply (the login ended without a decision, e.g. nothing to claim). */
+  endLogin(): void {
+    if (this.currentState !== ConnectionState.LoggingIn) return;
+    this.currentState = ConnectionState.Open;
+    this.drainPending();
+  }
+
+  /** LoggingIn → Joined under the name being claimed; sends `reply` (the login success) before held messages run. */
+  join(token: string, data: unknown, reply: string): void {
+    if (this.currentState !== ConnectionState.LoggingIn) return;
+    this.currentState = ConnectionState.Joined;
+    this.nameJson = JSON.stringify(this.name);
+    this.relaySuffix = undefined;
+    this.token = token;
+    this.data = data;
+    this.joinedAt = Date.now();
+    this.view = undefined;
+    this.request = undefined;
+    this.clearLoginTimer();
+    this.host.counters.logins++;
+    this.send(reply);
+    this.host.joined(this);
+    this.drainPending();
   }
 
   /** Closes the connection from the hub's side and releases what it held. */
   close(code: number, reason: string, why: LeaveReason): void {
-    if (this.state === ConnectionState.Closed) return;
-    this.hub.release(this, why, code);
-    this.transport.close(code, reason);
+    if (this.currentState === ConnectionState.Closed) return;
+    this.release(why, code);
+    try {
+      this.transport.close(code, limitCloseReason(reason));
+    } catch (error) {
+      // A connection the hub let go of must not stay open: drop it.
+      this.host.reportError(new TransportError(`The transport failed to close a connection (${code}); it was terminated`, error));
+      try {
+        this.transport.terminate?.();
+      } catch (terminateError) {
+        this.host.reportError(new TransportError('The transport failed to terminate a connection', terminateError));
+      }
+    }
   }
 
-  /** Sends a frame; closes the connection if the frame piles up unread. */
+  /** → Closed: releases the name, the timers and what was held. Idempotent. */
+  private release(why: LeaveReason, code: number | undefined): void {
+    const previous = this.currentState;
+    if (previous === ConnectionState.Closed) return;
+    this.currentState = ConnectionState.Closed;
+    this.clearLoginTimer();
+    this.request = undefined;
+    this.pending = undefined;
+    this.pendingBytes = 0;
+    HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
+    this.host.left(this, why, code, previous === ConnectionState.Joined);
+  }
+
+  private clearLoginTimer(): void {
+    if (this.loginTimer !== undefined) clearTimeout(this.loginTimer);
+    this.loginTimer = undefined;
+  }
+
+  // --- What the host sees ---
+
+  /** The read-only view of this peer for the host (made once per login, on first use). */
+  peer(): Peer {
+    return (this.view ??= Object.freeze({
+      id: this.id,
+      name: this.name,
+      data: this.data,
+      remoteAddress: this.remoteAddress,
+      node: this.host.nodeId,
+      joinedAt: this.joinedAt,
+    }));
+  }
+
+  /** Bytes queued to this connection and not yet written, when the transport can tell. */
+  get queuedBytes(): number {
+    return this.transport.bufferedAmount ?? 0;
+  }
+
+  // --- Sending ---
+
+  /** Sends a reply (login, error): always written; a queue that stays over the limit closes the connection. */
   send(frame: string | Uint8Array): void {
-    const transport = this.transport;
-    transport.send(frame);
-    const queued = transport.bufferedAmount;
-    if (queued !== undefined && queued > this.hub.options.maxBufferedBytes) {
+    this.write(frame);
+    const queued = this.transport.bufferedAmount;
+    if (queued !== undefined && queued > this.host.options.maxBufferedBytes) this.congested();
+  }
+
+  /**
+   * Delivers a relayed frame unless the connection's queue is over
+   * `maxBufferedBytes`: then it is dropped (the caller tells the sender
+   * `peer-congested`) and returns false. A fast sender thus never gets a
+   * slow reader disconnected; only a queue that stays full does (4507).
+   */
+  deliver(frame: string | Uint8Array): boolean {
+    const queued = this.transport.bufferedAmount;
+    if (queued !== undefined && queued > this.host.options.maxBufferedBytes) {
+      this.congested();
+      return false;
+    }
+    this.congestedSince = 0;
+    this.write(frame);
+    return true;
+  }
+
+  private write(frame: string | Uint8Array): void {
+    this.host.counters.bytesOut += typeof frame === 'string' ? utf8Length(frame) : frame.length;
+    this.transport.send(frame);
+  }
+
+  /** The queue is over the limit: close once it has stayed there for `slowConsumerTimeout`. */
+  private congested(): void {
+    const now = Date.now();
+    if (this.congestedSince === 0) this.congestedSince = now;
+    if (now - this.congestedSince >= this.host.options.slowConsumerTimeout) {
       this.close(CloseCode.SlowConsumer, 'too much data queued: the client is not reading', 'slow-consumer');
     }
   }
@@ -106,30 +278,25 @@ export class Connection implements TransportSession, Peer {
   /** Replies with an `error` and reports it to the host. */
   fail(code: `${ErrorCode}`, message: string, request?: string, target?: string): void {
     this.send(encodeError(code, message, request, target));
-    this.hub.protocolError(this, code, message);
+    this.host.protocolError(this, code, message);
   }
 
   /** Replies with a refused login and reports it to the host. */
   refuse(reason: `${LoginFailure}`, message: string): void {
+    HubCounters.bump(this.host.counters.loginRefusals, reason);
     this.send(encodeLoginRefused(reason, message));
-    this.hub.protocolError(this, reason, message);
+    this.host.protocolError(this, reason, message);
   }
 
-  /** Runs the messages held during a login, until one starts another login. */
-  drain(): void {
-    const held = this.pending;
-    while (held !== undefined && held.length > 0 && this.state !== ConnectionState.LoggingIn) {
-      if (this.state === ConnectionState.Closed) return;
-      this.handle(held.shift()!);
-    }
-  }
-
+  /** Records a call partner (bounded by `maxCallsPerPeer`). */
   addPartner(name: string, node: PartnerNode): void {
     let partners = this.partners;
     if (partners === undefined) partners = this.partners = new Map();
-    else if (partners.size >= this.hub.options.maxCallsPerPeer && !partners.has(name)) return;
+    else if (partners.size >= this.host.options.maxCallsPerPeer && !partners.has(name)) return;
     partners.set(name, node);
   }
+
+  // --- Receiving ---
 
   private admit(): boolean {
     switch (this.limiter!.admit(Date.now())) {
@@ -146,19 +313,38 @@ export class Connection implements TransportSession, Peer {
     }
   }
 
+  /**
+   * Keeps a message until the login is decided. Copied compactly: the adapter
+   * may reuse its buffer once receive() returns, and a slice would keep a whole
+   * read buffer alive (a string could be a slice of a larger one too).
+   */
   private hold(message: string | Uint8Array): void {
+    const copy = typeof message === 'string' ? utf8.encode(message) : new Uint8Array(message);
     const held = (this.pending ??= []);
-    if (held.length >= this.hub.options.maxPendingMessages) {
+    const { maxPendingMessages, maxPendingBytes } = this.host.options;
+    if (held.length >= maxPendingMessages || this.pendingBytes + copy.length > maxPendingBytes) {
       this.fail(ErrorCode.LoginPending, 'Too many messages while the login is being decided: wait for the login reply');
       return;
     }
-    // The adapter may reuse the bytes once receive() returns.
-    held.push(typeof message === 'string' ? message : message.slice());
+    held.push(copy);
+    this.pendingBytes += copy.length;
+  }
+
+  /** Runs the messages held during a login, until one starts another login. */
+  private drainPending(): void {
+    const held = this.pending;
+    while (held !== undefined && held.length > 0 && this.currentState !== ConnectionState.LoggingIn) {
+      if (this.currentState === ConnectionState.Closed) return;
+      const message = held.shift()!;
+      this.pendingBytes -= message.length;
+      this.handle(message);
+    }
   }
 
   private handle(message: string | Uint8Array): void {
-    if (message.length > this.hub.options.maxMessageBytes) {
-      this.fail(ErrorCode.MessageTooLarge, `Message too large: the limit is ${this.hub.options.maxMessageBytes} bytes`);
+    const { options, router } = this.host;
+    if (message.length > options.maxMessageBytes) {
+      this.fail(ErrorCode.MessageTooLarge, `Message too large: the limit is ${options.maxMessageBytes} bytes`);
       return;
     }
     if (typeof message === 'string') {
@@ -166,15 +352,15 @@ export class Connection implements TransportSession, Peer {
       return;
     }
     // Well-formed relays are forwarded as bytes, without decoding or JSON; anything else, errors included, is parsed.
-    if (this.state === ConnectionState.Joined && scanRelay(message, scanned)) {
+    if (this.currentState === ConnectionState.Joined && scanRelay(message, scanned)) {
       const type = scanned.type;
       const suffix = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson));
       const frame = encodeRelayBytes(type, message, scanned.payloadStart, scanned.payloadEnd, suffix);
       const last = this.lastTarget?.deref();
       if (last !== undefined && last.state === ConnectionState.Joined && targetIs(message, scanned, last.name)) {
-        this.hub.router.relayLocal(this, type, last, frame);
+        router.relayLocal(this, type, last, frame);
       } else {
-        const target = this.hub.router.relay(this, type, targetOf(message, scanned), frame);
+        const target = router.relay(this, type, targetOf(message, scanned), frame);
         this.lastTarget = target === undefined ? undefined : new WeakRef(target);
       }
       return;
@@ -204,20 +390,22 @@ export class Connection implements TransportSession, Peer {
         this.relay(type, fields);
         return;
       case 'login':
-        this.hub.login(this, fields);
+        this.host.login(this, fields);
         return;
       case undefined:
         this.fail(ErrorCode.InvalidMessage, 'Invalid message: it has no "type"');
         return;
-      default: {
-        const shown = typeof type === 'string' ? type : JSON.stringify(type);
-        this.fail(ErrorCode.UnknownType, `Command not found: ${shown}`, shown);
-      }
+      default:
+        if (typeof type !== 'string') {
+          this.fail(ErrorCode.InvalidMessage, `Invalid message: "type" must be a string, got ${JSON.stringify(type)}`);
+          return;
+        }
+        this.fail(ErrorCode.UnknownType, `Command not found: ${type}`, type);
     }
   }
 
   private relay(type: RelayType, fields: Record<string, unknown>): void {
-    if (this.state !== ConnectionState.Joined) {
+    if (this.currentState !== ConnectionState.Joined) {
       this.fail(ErrorCode.NotLoggedIn, `Not logged in: log in before sending ${type}`, type);
       return;
     }
@@ -235,6 +423,6 @@ export class Connection implements TransportSession, Peer {
       }
       payload = JSON.stringify(value);
     }
-    this.hub.router.relay(this, type, target, encodeRelay(type, payload, this.nameJson));
+    this.host.router.relay(this, type, target, encodeRelay(type, payload, this.nameJson));
   }
 }

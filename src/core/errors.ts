@@ -5,6 +5,8 @@
 export type SignallingHubErrorCode =
   /** An option has a wrong type, value or name. */
   | 'SH_ERR_INVALID_OPTION'
+  /** A method was called with an argument of the wrong type or value (a JavaScript caller). */
+  | 'SH_ERR_INVALID_ARGUMENT'
   /** The hub was used after `close()`. */
   | 'SH_ERR_HUB_CLOSED'
   /** A second `attach()` for a server and path already served. */
@@ -53,6 +55,23 @@ export class InvalidOptionError extends SignallingHubError {
     hint = '',
   ) {
     super('SH_ERR_INVALID_OPTION', `Invalid option ${option}: expected ${expected}, got ${given}${hint}`);
+  }
+}
+
+/** A method got an argument it cannot work with (JavaScript callers pass anything). */
+export class InvalidArgumentError extends SignallingHubError {
+  constructor(
+    /** The parameter's name. */
+    readonly argument: string,
+    expected: string,
+    given: string,
+    cause?: unknown,
+  ) {
+    super(
+      'SH_ERR_INVALID_ARGUMENT',
+      `Invalid argument ${argument}: expected ${expected}, got ${given}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import type { ErrorCode, LoginFailure } from '../protocol/error-codes.js';
 import type { BackplaneState } from './backplane.js';
 import type { SignallingHubError } from './errors.js';
 import type { Peer, PeerLeft } from './peer.js';
@@ -9,7 +10,7 @@ export interface ProtocolErrorEvent {
   /** The peer's name, when it is logged in. */
   readonly name: string | undefined;
   /** The `code` of the error reply, or the login failure `reason`. */
-  readonly code: string;
+  readonly code: `${ErrorCode}` | `${LoginFailure}`;
   /** The human-readable message of the reply. */
   readonly message: string;
 }

@@ -1,15 +1,17 @@
 import { EventEmitter } from 'eventemitter3';
-import type { BackplaneHost } from './backplane.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { Connection, ConnectionState } from './connection.js';
 import { registerAdapterHost } from './adapter-host.js';
-import { HubClosedError, toError } from './errors.js';
+import type { BackplaneHost, BackplaneState } from './backplane.js';
+import { Connection, type ConnectionHost, ConnectionState } from './connection.js';
+import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
 import type { HubEvents } from './events.js';
 import { login } from './login.js';
+import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
-import type { LeaveReason, Peer } from './peer.js';
+import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
+import { HubCounters, type HubStats } from './stats.js';
 import type { ConnectionInfo, Transport, TransportSession } from './transport.js';
 
 /**
@@ -25,76 +27,119 @@ import type { ConnectionInfo, Transport, TransportSession } from './transport.js
  * ```
  */
 export class SignallingHub extends EventEmitter<HubEvents> {
-  /** The options in force, defaults filled in. */
+  /** The options in force, defaults filled in (frozen). */
   readonly options: ResolvedHubOptions;
   /** Resolves once the backplane (if any) is connected; rejects if it could not start. */
   readonly ready: Promise<void>;
-  /** @internal */
-  readonly router: Router;
-  /** @internal */
-  closing = false;
+  private readonly router: Router;
+  private readonly counters = new HubCounters();
+  private readonly host: ConnectionHost;
+  private closing = false;
   private readonly connections = new Set<Connection>();
   private nextId = 1;
+  private backplaneState: BackplaneState | 'none';
 
+  /** @throws {@link InvalidOptionError} for an unknown option or a value it cannot work with. */
   constructor(options?: HubOptions) {
     super();
     this.options = resolveHubOptions(options);
-    registerAdapterHost(this, {
-      reportError: (error) => this.reportError(error),
-      warn: (warning) => this.emit('warning', warning),
-    });
-    this.router = new Router(this.options.backplane);
+    const reportError = (error: unknown) => this.emit('error', toError(error));
+    this.router = new Router(this.options.backplane, this.counters, reportError);
+    registerAdapterHost(this, { reportError, warn: (warning) => this.emit('warning', warning) });
+    const hub = this;
+    this.host = {
+      options: this.options,
+      router: this.router,
+      counters: this.counters,
+      nodeId: this.options.backplane?.nodeId,
+      get closing() {
+        return hub.closing;
+      },
+      login: (connection, message) => {
+        login(this.host, connection, message).catch((error: unknown) => {
+          reportError(error);
+          connection.close(CloseCode.InternalError, 'internal error', 'closed');
+        });
+      },
+      joined: (connection) => {
+        if (this.listenerCount('peer-joined') > 0) this.emit('peer-joined', connection.peer());
+      },
+      left: (connection, why, code, wasJoined) => {
+        this.connections.delete(connection);
+        const name = connection.name;
+        if (name === undefined) return;
+        this.router.release(name, connection, wasJoined);
+        if (!wasJoined) return;
+        this.router.notifyPartners(connection);
+        this.emit('peer-left', { name, reason: why, code, peer: connection.peer() });
+      },
+      protocolError: (connection, code, message) => {
+        HubCounters.bump(this.counters.protocolErrors, code);
+        if (this.listenerCount('protocol-error') > 0) {
+          this.emit('protocol-error', { id: connection.id, name: connection.name, code, message });
+        }
+      },
+      reportError,
+    };
     const backplane = this.options.backplane;
     if (backplane === undefined) {
+      this.backplaneState = 'none';
       this.ready = Promise.resolve();
     } else {
-      const host: BackplaneHost = {
+      this.backplaneState = 'connecting';
+      const backplaneHost: BackplaneHost = {
         deliver: (envelope) => this.router.deliver(envelope),
         localClaims: () => this.joinedClaims(),
         claimLost: (name, claimId) => {
-          const holder = this.router.names.get(name);
-          if (holder !== undefined && holder.claimId === claimId)
+          const holder = this.router.holder(name);
+          if (holder !== undefined && holder.claimId === claimId) {
             holder.close(CloseCode.ClaimLost, 'name claimed on another node', 'claim-lost');
+          }
         },
         nodeDown: (nodeId) => this.router.nodeDown(nodeId),
         remoteNodes: () => this.router.remoteNodes(),
-        error: (error) => this.reportError(error),
-        stateChanged: (state) => this.emit('backplane-state', state),
+        error: reportError,
+        stateChanged: (state) => {
+          if (state === this.backplaneState) return;
+          this.backplaneState = state;
+          this.emit('backplane-state', state);
+        },
       };
-      this.ready = backplane.start(host);
+      this.ready = backplane.start(backplaneHost).then(() => {
+        // A custom backplane that reports no states is connected once started.
+        if (backplane.status === undefined) backplaneHost.stateChanged('connected');
+      });
       // `ready` is for hosts that await it; failures also reach the error event.
-      this.ready.catch((error: unknown) => this.reportError(error));
+      this.ready.catch(reportError);
     }
+  }
+
+  /** Whether `close()` was called: the hub refuses new connections, and `attach()` refuses it. */
+  get closed(): boolean {
+    return this.closing;
   }
 
   /**
    * Hands the hub a new connection. Adapters call this; the returned session
    * is fed every frame and told when the connection closes. After `close()`,
    * the connection is closed at once with 1001.
+   * @throws {@link InvalidArgumentError} when `transport` lacks `send` or `close`.
    */
   open(transport: Transport, info: ConnectionInfo = {}): TransportSession {
+    if (typeof transport?.send !== 'function' || typeof transport.close !== 'function') {
+      throw new InvalidArgumentError('transport', 'an object with send() and close()', describeValue(transport));
+    }
     const { rateLimit, loginTimeout } = this.options;
     const limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
-    const connection = new Connection(this, this.nextId++, transport, info.remoteAddress, limiter);
+    const connection = new Connection(this.host, this.nextId++, transport, info.remoteAddress, limiter);
     if (this.closing) {
-      connection.state = ConnectionState.Closed;
-      transport.close(CloseCode.GoingAway, 'hub closed');
+      connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
       return connection;
     }
     connection.request = info.request;
     this.connections.add(connection);
-    if (loginTimeout > 0) {
-      connection.loginTimer = setTimeout(
-        () => connection.close(CloseCode.LoginTimeout, 'no login in time', 'closed'),
-        loginTimeout,
-      );
-    }
+    connection.armLoginTimeout(loginTimeout);
     return connection;
-  }
-
-  /** Whether `close()` was called: the hub refuses new connections and `attach()`. */
-  get closed(): boolean {
-    return this.closing;
   }
 
   /** Logged-in peers on this node. */
@@ -104,32 +149,40 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     return count;
   }
 
-  /** The logged-in peers on this node. */
+  /** The logged-in peers on this node, as read-only views. */
   *peers(): IterableIterator<Peer> {
     for (const connection of this.router.names.values()) {
-      if (connection.state === ConnectionState.Joined) yield connection;
+      if (connection.state === ConnectionState.Joined) yield connection.peer();
     }
   }
 
   /** The peer holding `name` on this node, if any. */
   getPeer(name: string): Peer | undefined {
-    const connection = this.router.names.get(name);
-    return connection?.state === ConnectionState.Joined ? connection : undefined;
+    if (typeof name !== 'string') return undefined;
+    const connection = this.router.holder(name);
+    return connection?.state === ConnectionState.Joined ? connection.peer() : undefined;
   }
 
   /**
    * Sends a message of the host's own to the peer holding `name`, on this
    * node or, through the backplane, on another. Resolves to whether it was
-   * delivered. Throws {@link HubClosedError} after `close()`.
+   * delivered (false also when the peer is not reading fast enough: see
+   * `maxBufferedBytes`).
+   * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
+   * `name` that is not a string or a `message` that is not a JSON-serialisable object.
    */
   async send(name: string, message: object): Promise<boolean> {
     if (this.closing) throw new HubClosedError();
-    const frame = JSON.stringify(message);
-    const local = this.router.names.get(name);
-    if (local?.state === ConnectionState.Joined) {
-      local.send(frame);
-      return true;
+    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
+    let frame: string;
+    try {
+      if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new TypeError('not an object');
+      frame = JSON.stringify(message);
+    } catch (error) {
+      throw new InvalidArgumentError('message', 'a JSON-serialisable object', describeValue(message), error);
     }
+    const local = this.router.holder(name);
+    if (local?.state === ConnectionState.Joined) return local.deliver(frame);
     const backplane = this.options.backplane;
     if (backplane === undefined || local !== undefined) return false;
     const result = await backplane.forward({ kind: 'message', from: '', fromNode: backplane.nodeId, to: name, frame });
@@ -138,13 +191,41 @@ export class SignallingHub extends EventEmitter<HubEvents> {
 
   /**
    * Closes the connection of the peer holding `name` on this node with 4403
-   * and `reason`. Its call partners hear `leave`. Returns whether it was here.
+   * and `reason` (cut to 123 UTF-8 bytes). Its call partners hear `leave`.
+   * Returns whether it was here.
+   * @throws {@link InvalidArgumentError} when `name` or `reason` is not a string.
    */
   disconnect(name: string, reason = 'disconnected by the server'): boolean {
-    const connection = this.router.names.get(name);
+    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
+    if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
+    const connection = this.router.holder(name);
     if (connection?.state !== ConnectionState.Joined) return false;
     connection.close(CloseCode.Forbidden, reason, 'disconnected');
     return true;
+  }
+
+  /** Counters and gauges of this hub for dashboards and metrics (see {@link HubStats}). */
+  stats(): HubStats {
+    const c = this.counters;
+    let queuedBytes = 0;
+    for (const connection of this.connections) queuedBytes += connection.queuedBytes;
+    const status = this.options.backplane?.status?.();
+    const relays = {} as Record<keyof typeof c.relays, { local: number; crossNode: number }>;
+    for (const type of Object.keys(c.relays) as Array<keyof typeof c.relays>) relays[type] = { ...c.relays[type] };
+    return {
+      peers: this.size,
+      connections: this.connections.size,
+      logins: c.logins,
+      loginRefusals: { ...c.loginRefusals },
+      relays,
+      relaysFromCluster: c.relaysFromCluster,
+      protocolErrors: { ...c.protocolErrors },
+      closes: { ...c.closes },
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      queuedBytes,
+      backplane: { state: status?.state ?? this.backplaneState, roundTripMs: status?.roundTripMs },
+    };
   }
 
   /**
@@ -156,46 +237,6 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     this.closing = true;
     for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
     await this.options.backplane?.close();
-  }
-
-  /** @internal A login started by a connection. */
-  login(connection: Connection, message: Record<string, unknown>): void {
-    login(this, connection, message).catch((error: unknown) => {
-      this.reportError(error);
-      connection.close(CloseCode.InternalError, 'internal error', 'closed');
-    });
-  }
-
-  /** @internal */
-  joined(connection: Connection): void {
-    this.emit('peer-joined', connection);
-  }
-
-  /** @internal Releases everything a closing connection held. */
-  release(connection: Connection, why: LeaveReason, code: number | undefined): void {
-    const wasJoined = connection.state === ConnectionState.Joined;
-    connection.state = ConnectionState.Closed;
-    this.connections.delete(connection);
-    if (connection.loginTimer !== undefined) clearTimeout(connection.loginTimer);
-    connection.loginTimer = undefined;
-    connection.request = undefined;
-    connection.pending = undefined;
-    const name = connection.name;
-    if (name === undefined) return;
-    this.router.release(name, connection, wasJoined);
-    if (!wasJoined) return;
-    this.router.notifyPartners(connection);
-    this.emit('peer-left', { name, reason: why, code, peer: connection });
-  }
-
-  /** @internal */
-  protocolError(connection: Connection, code: string, message: string): void {
-    this.emit('protocol-error', { id: connection.id, name: connection.name, code, message });
-  }
-
-  /** @internal */
-  reportError(error: unknown): void {
-    this.emit('error', toError(error));
   }
 
   private *joinedClaims(): IterableIterator<readonly [string, string]> {

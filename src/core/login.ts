@@ -3,11 +3,21 @@ import { encodeLoginSuccess } from '../protocol/encode.js';
 import { LoginFailure } from '../protocol/error-codes.js';
 import { checkName } from '../protocol/names.js';
 import { type Connection, ConnectionState } from './connection.js';
-import type { SignallingHub } from './hub.js';
+import { HookError } from './errors.js';
+import type { ResolvedHubOptions } from './options.js';
+import type { Router } from './router.js';
 
-/** A fresh resume token. `crypto.randomUUID` exists in Node ≥ 19, Deno, Bun and browsers. */
-function newToken(): string {
+/** A fresh unguessable id (resume tokens, claim ids). `crypto.randomUUID` exists in Node ≥ 19, Deno, Bun and browsers. */
+export function newToken(): string {
   return globalThis.crypto.randomUUID();
+}
+
+/** What the login flow needs from the hub. */
+export interface LoginHost {
+  readonly options: ResolvedHubOptions;
+  readonly router: Router;
+  readonly closing: boolean;
+  reportError(error: unknown): void;
 }
 
 /**
@@ -15,12 +25,18 @@ function newToken(): string {
  * resume token), the host's `authenticate`, then the cluster claim. While any
  * of it is pending, the connection holds further messages in order.
  */
-export async function login(hub: SignallingHub, connection: Connection, message: Record<string, unknown>): Promise<void> {
+export async function login(hub: LoginHost, connection: Connection, message: Record<string, unknown>): Promise<void> {
   const { options, router } = hub;
   const name = message.name;
-  const problem =
-    checkName(name, options.maxNameLength) ??
-    (options.validateName !== undefined && !options.validateName(name as string) ? 'refused by the name rule' : undefined);
+  let problem = checkName(name, options.maxNameLength);
+  if (problem === undefined && options.validateName !== undefined) {
+    try {
+      if (options.validateName(name as string) === false) problem = 'refused by the name rule';
+    } catch (error) {
+      hub.reportError(new HookError('validateName', error));
+      problem = 'refused by the name rule';
+    }
+  }
   if (problem !== undefined) {
     connection.refuse(LoginFailure.InvalidName, `Invalid name: ${problem}`);
     return;
@@ -37,22 +53,13 @@ export async function login(hub: SignallingHub, connection: Connection, message:
   }
   const token = typeof message.token === 'string' ? message.token : undefined;
   const mayReplace = (holder: Connection | undefined) =>
-    holder === undefined || (token !== undefined && holder.state === ConnectionState.Joined && holder.token === token);
+    holder === undefined || (token !== undefined && holder.state === ConnectionState.Joined && sameToken(holder.token, token));
   if (!mayReplace(router.holder(wanted))) {
     connection.refuse(LoginFailure.NameTaken, `Name is taken: ${wanted}`);
     return;
   }
 
-  connection.state = ConnectionState.LoggingIn;
-  const settle = (failure?: LoginFailure, text?: string) => {
-    if (connection.state !== ConnectionState.LoggingIn) return;
-    if (failure !== undefined) {
-      connection.state = ConnectionState.Open;
-      connection.refuse(failure, text!);
-    }
-    connection.drain();
-  };
-
+  connection.beginLogin();
   let data: unknown;
   if (options.authenticate !== undefined) {
     try {
@@ -62,25 +69,23 @@ export async function login(hub: SignallingHub, connection: Connection, message:
         request: connection.request,
         remoteAddress: connection.remoteAddress,
       });
-      if (verdict === false) return settle(LoginFailure.Unauthorized, 'Login refused by the server');
+      if (verdict === false) return connection.refuseLogin(LoginFailure.Unauthorized, 'Login refused by the server');
       if (typeof verdict === 'object' && verdict !== null) data = verdict;
     } catch (error) {
-      hub.reportError(error);
-      return settle(LoginFailure.Unauthorized, 'Login refused by the server');
+      hub.reportError(new HookError('authenticate', error));
+      return connection.refuseLogin(LoginFailure.Unauthorized, 'Login refused by the server');
     }
     if (connection.state !== ConnectionState.LoggingIn) return;
   }
 
   // Checked again: another login may have taken the name while authenticate ran.
   const holder = router.holder(wanted);
-  if (!mayReplace(holder)) return settle(LoginFailure.NameTaken, `Name is taken: ${wanted}`);
+  if (!mayReplace(holder)) return connection.refuseLogin(LoginFailure.NameTaken, `Name is taken: ${wanted}`);
   router.reserve(wanted, connection);
-  connection.name = wanted;
   // A take-over keeps the holder's claim (this node already holds the name in the cluster).
   const claimId = holder !== undefined ? holder.claimId : newToken();
-  connection.claimId = claimId;
+  connection.claiming(wanted, claimId);
   if (holder !== undefined) {
-    // Take-over: this node already holds the cluster claim, so it carries over.
     holder.close(CloseCode.Replaced, 'replaced by a new login with the resume token', 'replaced');
   } else if (options.backplane !== undefined) {
     let claim;
@@ -91,30 +96,25 @@ export async function login(hub: SignallingHub, connection: Connection, message:
       claim = 'unavailable' as const;
     }
     if (connection.state !== ConnectionState.LoggingIn) {
-      // Closed meanwhile: the claim must not outlive the connection.
+      // Closed meanwhile: the claim must not outlive the connection (fenced: a later login's claim stays).
       if (claim === 'claimed') options.backplane.release(wanted, claimId);
       return;
     }
     if (claim !== 'claimed') {
       router.release(wanted, connection, false);
-      connection.name = undefined as unknown as string;
       return claim === 'taken'
-        ? settle(LoginFailure.NameTaken, `Name is taken: ${wanted}`)
-        : settle(LoginFailure.BackplaneUnavailable, 'Cannot log in: the cluster backplane is unavailable');
+        ? connection.refuseLogin(LoginFailure.NameTaken, `Name is taken: ${wanted}`)
+        : connection.refuseLogin(LoginFailure.BackplaneUnavailable, 'Cannot log in: the cluster backplane is unavailable');
     }
   }
+  const fresh = newToken();
+  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh));
+}
 
-  connection.nameJson = JSON.stringify(wanted);
-  connection.relaySuffix = undefined;
-  connection.token = newToken();
-  connection.data = data;
-  connection.request = undefined;
-  connection.state = ConnectionState.Joined;
-  if (connection.loginTimer !== undefined) {
-    clearTimeout(connection.loginTimer);
-    connection.loginTimer = undefined;
-  }
-  connection.send(encodeLoginSuccess(wanted, connection.token));
-  hub.joined(connection);
-  connection.drain();
+/** Compares two tokens in time that does not depend on where they differ. */
+function sameToken(a: string, b: string): boolean {
+  if (a.length !== b.length || a.length === 0) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

@@ -15,7 +15,10 @@ export type LeaveReason =
   /** The cluster found the name held on another node too, and this holder lost it (4410). */
   | 'claim-lost';
 
-/** A logged-in peer as the host sees it. */
+/**
+ * A logged-in peer as the host sees it: a frozen snapshot made at login,
+ * never the connection itself (no resume token, no transport).
+ */
 export interface Peer {
   /** Connection id, unique within this hub. */
   readonly id: number;
@@ -25,6 +28,10 @@ export interface Peer {
   readonly data: unknown;
   /** The peer's address, when the transport reported it. */
   readonly remoteAddress: string | undefined;
+  /** The id of the cluster node serving the peer (the backplane's `nodeId`); `undefined` without a backplane. */
+  readonly node: string | undefined;
+  /** When the login succeeded, in milliseconds since the epoch. */
+  readonly joinedAt: number;
 }
 
 /** Payload of `peer-left`. */

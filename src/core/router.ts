@@ -1,9 +1,10 @@
 import type { Backplane, Envelope } from './backplane.js';
-import { encodeLeave } from '../protocol/encode.js';
+import { encodeError, encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
-import { decodeUtf8 } from '../protocol/utf8.js';
+import { decodeUtf8, isWellFormed } from '../protocol/utf8.js';
 import { type Connection, ConnectionState, type PartnerNode } from './connection.js';
+import type { HubCounters } from './stats.js';
 
 /**
  * Who holds which name, and how a frame reaches a name: the local map first,
@@ -14,7 +15,11 @@ export class Router {
   /** Names held or being claimed on this node. */
   readonly names = new Map<string, Connection>();
 
-  constructor(private readonly backplane: Backplane | undefined) {}
+  constructor(
+    private readonly backplane: Backplane | undefined,
+    private readonly counters: HubCounters,
+    private readonly reportError: (error: unknown) => void,
+  ) {}
 
   /** The local connection holding `name`, joined or still logging in. */
   holder(name: string): Connection | undefined {
@@ -41,10 +46,13 @@ export class Router {
       return local;
     }
     const backplane = this.backplane;
-    if (backplane === undefined || local !== undefined) {
+    // A name with a lone surrogate is held nowhere (names must be well-formed), and UTF-8 on the
+    // way to the backplane would turn it into another name (U+FFFD).
+    if (backplane === undefined || local !== undefined || !isWellFormed(target)) {
       from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
       return;
     }
+    this.counters.relays[type].crossNode++;
     // Envelopes carry text; fast-path bytes live only until the next relay.
     const text = typeof frame === 'string' ? frame : decodeUtf8(frame);
     backplane.forward({ kind: type, from: from.name, fromNode: backplane.nodeId, to: target, frame: text }).then(
@@ -63,7 +71,7 @@ export class Router {
         }
       },
       (error: unknown) => {
-        from.hub.reportError(error);
+        this.reportError(error);
         if (from.state === ConnectionState.Joined) {
           from.fail(ErrorCode.BackplaneUnavailable, `Cannot reach ${target}: the cluster backplane is unavailable`, type, target);
         }
@@ -73,7 +81,11 @@ export class Router {
 
   /** Relays a frame between two joined connections of this node. */
   relayLocal(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void {
-    to.send(frame);
+    this.counters.relays[type].local++;
+    if (!to.deliver(frame)) {
+      from.fail(ErrorCode.PeerCongested, `${to.name} is not reading fast enough: the message was dropped`, type, to.name);
+      return;
+    }
     this.recordCall(from, type, to.name, null);
     this.recordCall(to, type, from.name, null);
   }
@@ -82,7 +94,24 @@ export class Router {
   deliver(envelope: Envelope): boolean {
     const local = this.names.get(envelope.to);
     if (local === undefined || local.state !== ConnectionState.Joined) return false;
-    local.send(envelope.frame);
+    // A `leave` always goes through: it is small, and a partner that misses it keeps a dead call.
+    if (envelope.kind === 'leave') local.send(envelope.frame);
+    else if (!local.deliver(envelope.frame)) {
+      // Dropped like a local relay to a congested peer; the sender, on its node, is told.
+      if (envelope.kind !== 'message' && this.backplane !== undefined) {
+        const error = encodeError(
+          ErrorCode.PeerCongested,
+          `${envelope.to} is not reading fast enough: the message was dropped`,
+          envelope.kind,
+          envelope.to,
+        );
+        this.backplane
+          .forward({ kind: 'message', from: '', fromNode: this.backplane.nodeId, to: envelope.from, frame: error })
+          .catch((failure: unknown) => this.reportError(failure));
+      }
+      return true;
+    }
+    this.counters.relaysFromCluster++;
     if (envelope.kind !== 'message') this.recordCall(local, envelope.kind, envelope.from, envelope.fromNode);
     return true;
   }
@@ -102,7 +131,7 @@ export class Router {
       } else if (this.backplane !== undefined) {
         this.backplane
           .forward({ kind: 'leave', from: gone.name, fromNode: this.backplane.nodeId, to: name, frame })
-          .catch((error: unknown) => gone.hub.reportError(error));
+          .catch((error: unknown) => this.reportError(error));
       }
     }
   }

@@ -41,3 +41,36 @@ export interface HubStats {
   /** The backplane's health; `state` is `'none'` without one. */
   readonly backplane: { readonly state: BackplaneState | 'none'; readonly roundTripMs: number | undefined };
 }
+
+/** The hub's counters, written by connections and the router; read by `hub.stats()`. */
+export class HubCounters {
+  logins = 0;
+  readonly loginRefusals: Record<string, number> = {};
+  readonly relays: Record<RelayType, { local: number; crossNode: number }> = {
+    offer: { local: 0, crossNode: 0 },
+    answer: { local: 0, crossNode: 0 },
+    candidate: { local: 0, crossNode: 0 },
+    leave: { local: 0, crossNode: 0 },
+  };
+  relaysFromCluster = 0;
+  readonly protocolErrors: Record<string, number> = {};
+  readonly closes: Record<string, number> = {};
+  bytesIn = 0;
+  bytesOut = 0;
+
+  static bump(counts: Record<string, number>, key: string): void {
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+}
+
+/** UTF-8 length of `text` without encoding it. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) continue;
+    // 2 bytes below U+0800; 3 for the rest of the BMP; a surrogate pair is 4 bytes for 2 units.
+    bytes += unit < 0x800 ? 1 : unit >= 0xd800 && unit <= 0xdbff ? 1 : 2;
+  }
+  return bytes;
+}

@@ -40,8 +40,8 @@ describe('the core without a transport library', () => {
     void hub.close();
   });
 
-  it('closes with 4507 when the transport reports too many queued bytes', () => {
-    const hub = new SignallingHub({ maxBufferedBytes: 1024 });
+  it('closes with 4507 when the transport reports too many queued bytes (slowConsumerTimeout 0)', () => {
+    const hub = new SignallingHub({ maxBufferedBytes: 1024, slowConsumerTimeout: 0 });
     const a = connect(hub);
     const b = connect(hub);
     a.send({ type: 'login', name: 'a' });
