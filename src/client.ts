@@ -1,7 +1,9 @@
 /**
  * `signalling-hub/client`: a typed client of the hub's protocol for browsers
  * and Node, and an optional helper that drives one `RTCPeerConnection` per
- * remote peer over it.
+ * remote peer over it. Its types need no DOM library: the WebRTC objects are
+ * declared structurally ({@link PeerConnectionLike}…), and with the DOM
+ * library loaded the manager hands back the DOM's own types.
  *
  * @example
  * ```ts
@@ -17,10 +19,16 @@
  * @module
  */
 export { SignallingClient } from './client/signalling-client.js';
-export type { SignallingClientOptions } from './client/options.js';
+export {
+  clientDefaults,
+  type ResolvedClientOptions,
+  type SendRateOptions,
+  type SignallingClientOptions,
+} from './client/options.js';
 export type {
   ClientState,
   CloseEvent,
+  DroppedEvent,
   IceCandidateInit,
   LoginEvent,
   ReconnectingEvent,
@@ -32,11 +40,29 @@ export type {
 export { LoginError, NotLoggedInError, type LoginErrorReason } from './client/errors.js';
 export {
   PeerConnectionManager,
+  peerConnectionManagerDefaults,
   type PeerCloseReason,
   type PeerConnectionManagerEvents,
   type PeerConnectionManagerOptions,
+  type ResolvedPeerConnectionManagerOptions,
 } from './client/peer-connection-manager.js';
-export { SignallingHubError } from './core/errors.js';
+export type {
+  DataChannelInit,
+  DataChannelLike,
+  DataChannelOf,
+  EventHandler,
+  IceCandidateLike,
+  IceServer,
+  MediaStreamLike,
+  MediaStreamTrackLike,
+  PeerConnectionConfiguration,
+  PeerConnectionConstructor,
+  PeerConnectionLike,
+  PlatformPeerConnection,
+  SessionDescriptionLike,
+  TrackEventOf,
+} from './client/webrtc.js';
+export { InvalidOptionError, SignallingHubError, type SignallingHubErrorCode } from './core/errors.js';
 export type { ErrorMessage } from './protocol/messages.js';
 export { ErrorCode, LoginFailure } from './protocol/error-codes.js';
 export { CloseCode } from './protocol/close-codes.js';

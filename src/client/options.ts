@@ -1,26 +1,39 @@
+import { type Check, boolean, either, func, integer, nested, positiveNumber, resolveOptions } from '../core/option-check.js';
 import type { WebSocketConstructor } from './types.js';
 
-/** Options of {@link SignallingClient}. */
+/** Longest timer browsers and Node can arm: 2^31 - 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The client's own pace for relays (a token bucket), so that it stays under the hub's rate limit. */
+export interface SendRateOptions {
+  /** Sustained relays per second. */
+  messagesPerSecond: number;
+  /** Relays that may go at once (e.g. the held ones right after a reconnection) before the sustained rate applies. */
+  burst: number;
+}
+
+/** Options of {@link SignallingClient}. Every one is optional; unknown ones are refused. */
 export interface SignallingClientOptions {
   /**
    * The WebSocket class. Pass `WebSocket` from the `ws` package on Node 20,
    * which has no global one.
    * @default globalThis.WebSocket
    */
-  WebSocket?: WebSocketConstructor;
+  WebSocket?: WebSocketConstructor | undefined;
   /**
    * Connect and log in again under the same name (with the resume token)
    * when the connection is lost after a login. The client does not reconnect
    * after `close()`, nor when the server kicked it (4403), another connection
-   * took its name over (4409), it was rate-limited (4429), or an automatic
-   * login was refused for good (`name-taken`, `unauthorized`, `invalid-name`).
+   * took its name over (4409), it was rate-limited (4429) other than while
+   * sending the relays it held, or an automatic login was refused for good
+   * (`name-taken`, `unauthorized`, `invalid-name`).
    * @default true
    */
   reconnect?: boolean;
   /**
-   * Milliseconds before the first reconnection attempt; each further attempt
-   * doubles it, up to `maxReconnectDelay`. Each delay is jittered between half
-   * and all of its value.
+   * Milliseconds before the first reconnection attempt (a whole number ≥ 1);
+   * each further attempt doubles it, up to `maxReconnectDelay`. Each delay is
+   * jittered between half and all of its value.
    * @default 500
    */
   reconnectDelay?: number;
@@ -30,7 +43,8 @@ export interface SignallingClientOptions {
    */
   maxReconnectDelay?: number;
   /**
-   * Reconnection attempts in a row before the client gives up and closes.
+   * Reconnection attempts in a row before the client gives up and closes (a
+   * whole number ≥ 0, or `Infinity`).
    * @default Infinity
    */
   maxReconnectAttempts?: number;
@@ -46,19 +60,90 @@ export interface SignallingClientOptions {
    * @default Math.random
    */
   random?: () => number;
+  /**
+   * Relays held at most: while reconnecting, and while `sendRate` makes them
+   * wait. When a new one does not fit, held `candidate`s go first (oldest
+   * first; they are the least useful once late), then the oldest relays; each
+   * one dropped is reported by a `dropped` event.
+   * @default 512
+   */
+  maxOutboxMessages?: number;
+  /**
+   * Bytes (UTF-8, as sent) of the relays held at most; see `maxOutboxMessages`.
+   * A single relay larger than this is dropped at once.
+   * @default 524288
+   */
+  maxOutboxBytes?: number;
+  /**
+   * The client's own pace for relays, well under the hub's default limit
+   * (1000/s, bursts of 2000) so that sending the relays held during a
+   * reconnection cannot get the connection closed with 4429. Lower it for a
+   * hub with a lower `rateLimit`; `false` sends at once. Missing fields take
+   * the defaults. Should the hub still close with 4429 while (or within 2 s
+   * after) the client sends relays it held, the client reconnects, halves its
+   * pace for the rest of the session and goes on with the relays not yet sent.
+   * @default { messagesPerSecond: 100, burst: 200 }
+   */
+  sendRate?: Partial<SendRateOptions> | false;
 }
 
-export type ResolvedClientOptions = Required<Omit<SignallingClientOptions, 'WebSocket'>> &
-  Pick<SignallingClientOptions, 'WebSocket'>;
+/** {@link SignallingClientOptions} with every default filled in. */
+export interface ResolvedClientOptions {
+  readonly WebSocket: WebSocketConstructor | undefined;
+  readonly reconnect: boolean;
+  readonly reconnectDelay: number;
+  readonly maxReconnectDelay: number;
+  readonly maxReconnectAttempts: number;
+  readonly loginTimeout: number;
+  readonly random: () => number;
+  readonly maxOutboxMessages: number;
+  readonly maxOutboxBytes: number;
+  readonly sendRate: Readonly<SendRateOptions> | false;
+}
 
-export function resolveClientOptions(options: SignallingClientOptions): ResolvedClientOptions {
-  return {
-    WebSocket: options.WebSocket,
-    reconnect: options.reconnect ?? true,
-    reconnectDelay: options.reconnectDelay ?? 500,
-    maxReconnectDelay: options.maxReconnectDelay ?? 10000,
-    maxReconnectAttempts: options.maxReconnectAttempts ?? Infinity,
-    loginTimeout: options.loginTimeout ?? 10000,
-    random: options.random ?? Math.random,
-  };
+const sendRateDefaults: Readonly<SendRateOptions> = Object.freeze({ messagesPerSecond: 100, burst: 200 });
+
+/**
+ * The defaults of {@link SignallingClientOptions}, one object (each option is
+ * documented there with its `@default`).
+ */
+export const clientDefaults: ResolvedClientOptions = Object.freeze({
+  WebSocket: undefined,
+  reconnect: true,
+  reconnectDelay: 500,
+  maxReconnectDelay: 10000,
+  maxReconnectAttempts: Infinity,
+  loginTimeout: 10000,
+  random: Math.random,
+  maxOutboxMessages: 512,
+  maxOutboxBytes: 524288,
+  sendRate: sendRateDefaults,
+});
+
+const delay = integer(1, MAX_TIMER_MS);
+
+const clientChecks: { readonly [K in keyof ResolvedClientOptions]-?: Check<ResolvedClientOptions[K]> } = {
+  WebSocket: func(),
+  reconnect: boolean,
+  reconnectDelay: delay,
+  maxReconnectDelay: delay,
+  maxReconnectAttempts: either(
+    (value) => value === Infinity,
+    () => Infinity,
+    integer(0),
+  ),
+  loginTimeout: delay,
+  random: func(),
+  maxOutboxMessages: integer(1),
+  maxOutboxBytes: integer(1),
+  sendRate: either(
+    (value) => value === false,
+    () => false as const,
+    nested<SendRateOptions>('sendRate', sendRateDefaults, { messagesPerSecond: positiveNumber, burst: integer(1) }),
+  ),
+};
+
+/** Fills in defaults; throws `InvalidOptionError` on an unknown option or a value that cannot work. */
+export function resolveClientOptions(options: unknown): ResolvedClientOptions {
+  return resolveOptions<ResolvedClientOptions>('SignallingClient', options, clientDefaults, clientChecks);
 }

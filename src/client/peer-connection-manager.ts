@@ -1,8 +1,17 @@
 import { EventEmitter } from 'eventemitter3';
-import { toError } from '../core/errors.js';
+import { InvalidOptionError, toError } from '../core/errors.js';
+import { type Check, describeValue, func, integer, resolveOptions } from '../core/option-check.js';
 import type { ErrorMessage } from '../protocol/messages.js';
 import type { SignallingClient } from './signalling-client.js';
 import type { IceCandidateInit, SessionDescriptionInit } from './types.js';
+import type {
+  DataChannelOf,
+  PeerConnectionConfiguration,
+  PeerConnectionConstructor,
+  PeerConnectionLike,
+  PlatformPeerConnection,
+  TrackEventOf,
+} from './webrtc.js';
 
 /** Why a peer's connection was closed. */
 export type PeerCloseReason =
@@ -17,46 +26,88 @@ export type PeerCloseReason =
   /** `close()` closed every connection. */
   | 'closed';
 
-/** Events of {@link PeerConnectionManager}, typed for `manager.on()`. */
-export interface PeerConnectionManagerEvents {
+/**
+ * Events of {@link PeerConnectionManager}, typed for `manager.on()`. `C` is
+ * the connection type: the DOM's `RTCPeerConnection` in a browser project,
+ * that of the `RTCPeerConnection` option when one is given.
+ */
+export interface PeerConnectionManagerEvents<C extends PeerConnectionLike = PlatformPeerConnection> {
   /**
    * A connection to `peer` was created, by `call()` (`initiator: true`) or
    * for an incoming offer. Listeners run before negotiation starts: add
    * tracks and data channels here.
    */
-  connection: (event: { peer: string; connection: RTCPeerConnection; initiator: boolean }) => void;
+  connection: (event: { peer: string; connection: C; initiator: boolean }) => void;
   /** The remote peer opened a data channel. */
-  datachannel: (event: { peer: string; channel: RTCDataChannel }) => void;
+  datachannel: (event: { peer: string; channel: DataChannelOf<C> }) => void;
   /** A remote media track arrived. */
-  track: (event: { peer: string; track: MediaStreamTrack; streams: readonly MediaStream[] }) => void;
+  track: (event: { peer: string; track: TrackEventOf<C>['track']; streams: TrackEventOf<C>['streams'] }) => void;
   /** The connection's `connectionState` changed. */
-  state: (event: { peer: string; state: RTCPeerConnectionState }) => void;
+  state: (event: { peer: string; state: C['connectionState'] }) => void;
   /** The connection to `peer` was closed and forgotten. */
   closed: (event: { peer: string; reason: PeerCloseReason }) => void;
   /** Negotiation with `peer` failed; the connection is closed with reason `failed`. */
   error: (event: { peer: string; error: Error }) => void;
 }
 
-/** Options of {@link PeerConnectionManager}. */
-export interface PeerConnectionManagerOptions {
+/** Options of {@link PeerConnectionManager}. Every one is optional; unknown ones are refused. */
+export interface PeerConnectionManagerOptions<C extends PeerConnectionLike = PlatformPeerConnection> {
   /**
    * The `RTCPeerConnection` class, e.g. `RTCPeerConnection` from `@roamhq/wrtc` in Node.
    * @default globalThis.RTCPeerConnection
    */
-  RTCPeerConnection?: new (configuration?: RTCConfiguration) => RTCPeerConnection;
+  RTCPeerConnection?: PeerConnectionConstructor<C> | undefined;
   /**
    * Configuration of every connection (ICE servers…).
    * @default {}
    */
-  configuration?: RTCConfiguration;
+  configuration?: PeerConnectionConfiguration;
+  /**
+   * ICE candidates held per peer while they arrive before its remote
+   * description (a whole number ≥ 0). Past it, later ones are dropped: the
+   * first ones are kept, as an ICE agent sends its most direct (host)
+   * candidates first, and a flood cannot push them out.
+   * @default 256
+   */
+  maxEarlyCandidates?: number;
 }
 
+/** {@link PeerConnectionManagerOptions} with every default filled in. */
+export interface ResolvedPeerConnectionManagerOptions {
+  readonly RTCPeerConnection: PeerConnectionConstructor<PeerConnectionLike> | undefined;
+  readonly configuration: Readonly<PeerConnectionConfiguration>;
+  readonly maxEarlyCandidates: number;
+}
+
+/**
+ * The defaults of {@link PeerConnectionManagerOptions}, one object (each
+ * option is documented there with its `@default`).
+ */
+export const peerConnectionManagerDefaults: ResolvedPeerConnectionManagerOptions = Object.freeze({
+  RTCPeerConnection: undefined,
+  configuration: Object.freeze({}),
+  maxEarlyCandidates: 256,
+});
+
+const peerConnectionManagerChecks: {
+  readonly [K in keyof ResolvedPeerConnectionManagerOptions]-?: Check<ResolvedPeerConnectionManagerOptions[K]>;
+} = {
+  RTCPeerConnection: func(),
+  configuration: (value, option) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidOptionError(option, 'an RTCConfiguration object', describeValue(value));
+    }
+    return value;
+  },
+  maxEarlyCandidates: integer(0),
+};
+
 interface PeerEntry {
-  readonly connection: RTCPeerConnection;
+  readonly connection: PeerConnectionLike;
   /** Signalling for this peer, handled one message at a time in arrival order. */
   chain: Promise<void>;
-  /** Candidates that arrived before the remote description. */
-  readonly early: RTCIceCandidateInit[];
+  /** Candidates that arrived before the remote description (at most `maxEarlyCandidates`). */
+  readonly early: IceCandidateInit[];
   closed: boolean;
 }
 
@@ -69,6 +120,10 @@ interface PeerEntry {
  * When both sides call each other at once, the side whose name sorts first
  * rolls its own offer back and answers ("perfect negotiation").
  *
+ * `C` is the connection type: the DOM's `RTCPeerConnection` in a project with
+ * the DOM library, that of the `RTCPeerConnection` option when one is given,
+ * else the structural {@link PeerConnectionLike}.
+ *
  * @example
  * ```ts
  * const calls = new PeerConnectionManager(client);
@@ -76,10 +131,13 @@ interface PeerEntry {
  * const chat = calls.call('bob').createDataChannel('chat');
  * ```
  */
-export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEvents> {
+export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerConnection> extends EventEmitter<
+  PeerConnectionManagerEvents<C>
+> {
   private readonly peers = new Map<string, PeerEntry>();
-  private readonly PeerConnection: new (configuration?: RTCConfiguration) => RTCPeerConnection;
-  private readonly configuration: RTCConfiguration;
+  private readonly PeerConnection: PeerConnectionConstructor<PeerConnectionLike>;
+  private readonly configuration: PeerConnectionConfiguration;
+  private readonly maxEarlyCandidates: number;
   private readonly clientListeners: {
     offer: (event: { from: string; offer: SessionDescriptionInit }) => void;
     answer: (event: { from: string; answer: SessionDescriptionInit }) => void;
@@ -91,15 +149,28 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
   constructor(
     /** The client the signalling goes through. */
     readonly client: SignallingClient,
-    options: PeerConnectionManagerOptions = {},
+    options: PeerConnectionManagerOptions<C> = {},
   ) {
     super();
-    const PeerConnection = options.RTCPeerConnection ?? globalThis.RTCPeerConnection;
+    const resolved = resolveOptions<ResolvedPeerConnectionManagerOptions>(
+      'PeerConnectionManager',
+      options,
+      peerConnectionManagerDefaults,
+      peerConnectionManagerChecks,
+    );
+    const PeerConnection =
+      resolved.RTCPeerConnection ??
+      (globalThis as { RTCPeerConnection?: PeerConnectionConstructor<PeerConnectionLike> }).RTCPeerConnection;
     if (PeerConnection === undefined) {
-      throw new TypeError('No RTCPeerConnection: pass the RTCPeerConnection option (e.g. from @roamhq/wrtc)');
+      throw new InvalidOptionError(
+        'RTCPeerConnection',
+        'an RTCPeerConnection class (this environment has none: pass one, e.g. from @roamhq/wrtc)',
+        'undefined',
+      );
     }
     this.PeerConnection = PeerConnection;
-    this.configuration = options.configuration ?? {};
+    this.configuration = resolved.configuration;
+    this.maxEarlyCandidates = resolved.maxEarlyCandidates;
     this.clientListeners = {
       offer: ({ from, offer }) => this.onOffer(from, offer),
       answer: ({ from, answer }) => this.enqueue(from, (entry) => this.onAnswer(entry, answer)),
@@ -121,8 +192,8 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
   }
 
   /** The connection to `peer`, if there is one. */
-  get(peer: string): RTCPeerConnection | undefined {
-    return this.peers.get(peer)?.connection;
+  get(peer: string): C | undefined {
+    return this.peers.get(peer)?.connection as C | undefined;
   }
 
   /** Names of the peers with a connection. */
@@ -136,16 +207,16 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
    * tracks added to the returned connection (or in `connection` listeners)
    * are part of it. Calling a peer that already has a connection returns it.
    */
-  call(peer: string): RTCPeerConnection {
+  call(peer: string): C {
     const existing = this.peers.get(peer);
-    if (existing !== undefined) return existing.connection;
+    if (existing !== undefined) return existing.connection as C;
     const entry = this.open(peer, true);
     this.enqueue(peer, async () => {
       const connection = entry.connection;
       await connection.setLocalDescription(await connection.createOffer());
-      if (!entry.closed) this.client.offer(peer, connection.localDescription!.toJSON() as SessionDescriptionInit);
+      if (!entry.closed) this.client.offer(peer, description(connection));
     });
-    return entry.connection;
+    return entry.connection as C;
   }
 
   /** Ends the call with `peer`: tells it `leave` and closes the connection. */
@@ -169,6 +240,8 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
   private open(peer: string, initiator: boolean): PeerEntry {
     const connection = new this.PeerConnection(this.configuration);
     const entry: PeerEntry = { connection, chain: Promise.resolve(), early: [], closed: false };
+    // The events carry the connection's own types (C), which the structural ones stand for here.
+    const emit = this.emit.bind(this) as (event: keyof PeerConnectionManagerEvents<C>, payload: object) => boolean;
     this.peers.set(peer, entry);
     connection.onicecandidate = (event) => {
       const candidate = event.candidate;
@@ -183,15 +256,15 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
         }),
       );
     };
-    connection.ondatachannel = (event) => this.emit('datachannel', { peer, channel: event.channel });
-    connection.ontrack = (event) => this.emit('track', { peer, track: event.track, streams: event.streams });
+    connection.ondatachannel = (event) => emit('datachannel', { peer, channel: event.channel });
+    connection.ontrack = (event) => emit('track', { peer, track: event.track, streams: event.streams });
     connection.onconnectionstatechange = () => {
       if (entry.closed) return;
       const state = connection.connectionState;
-      this.emit('state', { peer, state });
+      emit('state', { peer, state });
       if (state === 'failed') this.closePeer(peer, 'failed');
     };
-    this.emit('connection', { peer, connection, initiator });
+    emit('connection', { peer, connection, initiator });
     return entry;
   }
 
@@ -208,7 +281,7 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
       await connection.setRemoteDescription(offer);
       await this.flushEarly(entry);
       await connection.setLocalDescription(await connection.createAnswer());
-      if (!entry.closed) this.client.answer(from, connection.localDescription!.toJSON() as SessionDescriptionInit);
+      if (!entry.closed) this.client.answer(from, description(connection));
     });
   }
 
@@ -221,8 +294,9 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
 
   private async onCandidate(entry: PeerEntry, candidate: IceCandidateInit | null): Promise<void> {
     if (candidate === null) return;
-    if (entry.connection.remoteDescription === null) entry.early.push(candidate);
-    else await entry.connection.addIceCandidate(candidate);
+    if (entry.connection.remoteDescription === null) {
+      if (entry.early.length < this.maxEarlyCandidates) entry.early.push(candidate);
+    } else await entry.connection.addIceCandidate(candidate);
   }
 
   private async flushEarly(entry: PeerEntry): Promise<void> {
@@ -276,4 +350,10 @@ export class PeerConnectionManager extends EventEmitter<PeerConnectionManagerEve
     entry.connection.close();
     this.emit('closed', { peer, reason });
   }
+}
+
+/** The local description to send: `type` and `sdp` (what `toJSON()` gives, without relying on it). */
+function description(connection: PeerConnectionLike): SessionDescriptionInit {
+  const { type, sdp } = connection.localDescription!;
+  return { type, sdp };
 }

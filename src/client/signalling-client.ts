@@ -4,13 +4,19 @@ import { LoginFailure } from '../protocol/error-codes.js';
 import type { LoginRefused, LoginRequest, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
 import { backoffDelay } from './backoff.js';
 import { LoginError, NotLoggedInError } from './errors.js';
-import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
+import {
+  type ResolvedClientOptions,
+  type SendRateOptions,
+  type SignallingClientOptions,
+  resolveClientOptions,
+} from './options.js';
 import type {
   ClientState,
   IceCandidateInit,
   LoginEvent,
   SessionDescriptionInit,
   SignallingClientEvents,
+  WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
 
@@ -25,6 +31,32 @@ const finalCloseCodes: ReadonlySet<number> = new Set([CloseCode.Forbidden, Close
 
 /** Refusals of an automatic login that may pass on a later attempt. */
 const transientFailures: ReadonlySet<string> = new Set([LoginFailure.BackplaneUnavailable, LoginFailure.HubClosing]);
+
+/**
+ * How long after the client has sent the last relay it held a 4429 from the
+ * hub is still blamed on that replay (and the client reconnects), in ms.
+ */
+const REPLAY_GRACE_MS = 2000;
+
+/** A relay waiting in the outbox. */
+interface Held {
+  readonly frame: string;
+  /** UTF-8 bytes of `frame`. */
+  readonly bytes: number;
+  readonly type: RelayRequest['type'];
+  readonly to: string;
+}
+
+/** UTF-8 length of `text` (JSON text: no lone surrogates). */
+function utf8Length(text: string): number {
+  let length = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // Two bytes up to U+07FF, three for the rest of the BMP; a surrogate pair is two units of two bytes each.
+    if (unit > 0x7f) length += unit > 0x7ff && (unit < 0xd800 || unit > 0xdfff) ? 2 : 1;
+  }
+  return length;
+}
 
 /** A login waiting for its reply: one `login()` asked for, or an automatic one after a reconnection. */
 interface WantedLogin {
@@ -41,8 +73,9 @@ interface WantedLogin {
  * peer that sent it. After a lost connection it reconnects with backoff and
  * logs in again under the same name with the resume token, so a stale
  * connection the server has not noticed yet does not make the name "taken"
- * (peers/peerjs#1289). Relays sent while it reconnects are held and sent
- * after that login.
+ * (peers/peerjs#1289). Relays sent while it reconnects are held (up to
+ * `maxOutboxMessages` and `maxOutboxBytes`) and sent after that login, in
+ * order, at the pace of `sendRate`.
  *
  * @example
  * ```ts
@@ -66,13 +99,26 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private loginTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
-  /** Relays sent while reconnecting, in order. */
-  private outbox: string[] = [];
+  /** Relays not sent yet (while reconnecting, or waiting for the pace), in order. */
+  private outbox: Held[] = [];
+  private outboxBytes = 0;
+  private drainTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The current pace: `sendRate`, halved after each 4429 caused by a replay. */
+  private rate: Readonly<SendRateOptions> | false;
+  /** Tokens of the pace's bucket, as of `refilledAt` (a `Date.now()`). */
+  private tokens = 0;
+  private refilledAt = 0;
+  /** The last relay held over a reconnection, while they are being sent (the replay). */
+  private replayLast: Held | undefined;
+  /** Until when (a `Date.now()`) a 4429 is still blamed on the last replay. */
+  private replayGraceEnd = 0;
 
   constructor(url: string, options: SignallingClientOptions = {}) {
     super();
     this.url = url;
     this.options = resolveClientOptions(options);
+    this.rate = this.options.sendRate;
+    this.tokens = this.rate === false ? 0 : this.rate.burst;
   }
 
   /** Where the client is in its life. */
@@ -134,7 +180,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.clearReconnectTimer();
     this.settleWanted(new LoginError('connection-closed', 'The client was closed'));
     this.stayOnline = false;
-    this.outbox = [];
+    this.clearOutbox();
+    this.rate = this.options.sendRate;
     const socket = this.socket;
     this.socket = undefined;
     const previous = this.currentState;
@@ -150,10 +197,87 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   }
 
   private relay(message: RelayRequest): void {
+    if (!this.stayOnline) throw new NotLoggedInError();
     const frame = JSON.stringify(message);
-    if (this.currentState === 'logged-in') this.socket!.send(frame);
-    else if (this.stayOnline) this.outbox.push(frame);
-    else throw new NotLoggedInError();
+    if (this.outbox.length === 0 && this.canSend() && this.take() === 0) {
+      this.socket!.send(frame);
+      return;
+    }
+    this.hold({ frame, bytes: utf8Length(frame), type: message.type, to: message.name });
+    this.drain();
+  }
+
+  private canSend(): boolean {
+    return this.currentState === 'logged-in' && this.socket?.readyState === OPEN;
+  }
+
+  /** Puts a relay in the outbox, making room: held candidates go first, then the oldest relays. */
+  private hold(held: Held): void {
+    const { maxOutboxMessages, maxOutboxBytes } = this.options;
+    // One relay larger than the whole outbox goes alone, without emptying the outbox first.
+    if (held.bytes > maxOutboxBytes) {
+      this.emit('dropped', { type: held.type, to: held.to });
+      return;
+    }
+    this.outbox.push(held);
+    this.outboxBytes += held.bytes;
+    while (this.outbox.length > maxOutboxMessages || this.outboxBytes > maxOutboxBytes) {
+      const candidate = this.outbox.findIndex((entry) => entry.type === 'candidate');
+      const index = candidate === -1 ? 0 : candidate;
+      const [gone] = this.outbox.splice(index, 1);
+      this.outboxBytes -= gone!.bytes;
+      if (gone === this.replayLast) {
+        this.replayLast = this.outbox[index - 1];
+        if (this.replayLast === undefined) this.replayed();
+      }
+      this.emit('dropped', { type: gone!.type, to: gone!.to });
+    }
+  }
+
+  /** Sends held relays while the connection and the pace allow, then waits for the next token. */
+  private drain(): void {
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    while (this.outbox.length > 0 && this.canSend()) {
+      const wait = this.take();
+      if (wait > 0) {
+        this.drainTimer = setTimeout(() => this.drain(), wait);
+        return;
+      }
+      const held = this.outbox.shift()!;
+      this.outboxBytes -= held.bytes;
+      this.socket!.send(held.frame);
+      if (held === this.replayLast) this.replayed();
+    }
+  }
+
+  /** The relays held over a reconnection are sent: the session is back, a later loss counts attempts afresh. */
+  private replayed(): void {
+    this.replayLast = undefined;
+    this.replayGraceEnd = Date.now() + REPLAY_GRACE_MS;
+    this.attempt = 0;
+  }
+
+  /** Takes a token of the pace: 0 when there was one, else the milliseconds until there is. */
+  private take(): number {
+    const rate = this.rate;
+    if (rate === false) return 0;
+    const now = Date.now();
+    this.tokens = Math.min(rate.burst, this.tokens + (Math.max(0, now - this.refilledAt) * rate.messagesPerSecond) / 1000);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / rate.messagesPerSecond));
+  }
+
+  private clearOutbox(): void {
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    this.outbox = [];
+    this.outboxBytes = 0;
+    this.replayLast = undefined;
   }
 
   private startLogin(): void {
@@ -173,7 +297,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   }
 
   private connect(): void {
-    const WebSocketClass = this.options.WebSocket ?? globalThis.WebSocket;
+    const WebSocketClass = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (WebSocketClass === undefined) {
       clearTimeout(this.loginTimer);
       this.settleWanted(
@@ -241,7 +365,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.emit('error', message);
         return;
       default:
-        this.emit('message', message as Record<string, unknown>);
+        this.emit('message', message);
     }
   }
 
@@ -254,10 +378,10 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       this.session = { name: reply.name, token: reply.token };
       this.stayOnline = true;
       this.currentState = 'logged-in';
-      this.attempt = 0;
-      const held = this.outbox;
-      this.outbox = [];
-      for (const frame of held) this.socket!.send(frame);
+      // Attempts are counted afresh once the held relays are sent (a 4429 while sending them is an attempt too).
+      this.replayLast = this.outbox[this.outbox.length - 1];
+      if (this.replayLast === undefined) this.attempt = 0;
+      this.drain();
       const event: LoginEvent = { name: reply.name, resumed: wanted.automatic };
       this.emit('login', event);
       wanted.resolve?.(event);
@@ -294,16 +418,35 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   /** The connection is gone: reconnect or close for good. */
   private lost(code: number, reason: string, error?: LoginError): void {
     clearTimeout(this.loginTimer);
+    clearTimeout(this.drainTimer);
     this.settleWanted(new LoginError('connection-closed', `The connection closed (${code}) before the login reply`));
+    // A 4429 while (or just after) sending the relays held over a reconnection is the client's own
+    // doing, not the app flooding: slow down and carry on rather than lose the session.
+    const replayFlood =
+      code === (CloseCode.TooManyMessages as number) && (this.replayLast !== undefined || Date.now() < this.replayGraceEnd);
+    this.replayLast = undefined;
+    this.replayGraceEnd = 0;
+    if (replayFlood) this.slowDown();
     const reconnecting =
-      this.stayOnline && this.options.reconnect && !finalCloseCodes.has(code) && this.attempt < this.options.maxReconnectAttempts;
+      this.stayOnline &&
+      this.options.reconnect &&
+      (replayFlood || !finalCloseCodes.has(code)) &&
+      this.attempt < this.options.maxReconnectAttempts;
     if (!reconnecting) {
       this.stayOnline = false;
-      this.outbox = [];
+      this.clearOutbox();
     }
     this.currentState = reconnecting ? 'reconnecting' : 'closed';
     this.emit('close', error === undefined ? { code, reason, reconnecting } : { code, reason, reconnecting, error });
     if (reconnecting) this.scheduleReconnect();
+  }
+
+  /** Halves the pace (at least one relay a second, bursts of one). */
+  private slowDown(): void {
+    const rate = this.rate;
+    if (rate === false) return;
+    this.rate = { messagesPerSecond: Math.max(1, rate.messagesPerSecond / 2), burst: Math.max(1, Math.floor(rate.burst / 2)) };
+    this.tokens = Math.min(this.tokens, this.rate.burst);
   }
 
   private scheduleReconnect(): void {

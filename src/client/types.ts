@@ -75,6 +75,14 @@ export interface ReconnectingEvent {
   delay: number;
 }
 
+/** Payload of the `dropped` event: a held relay that was given up because the outbox was full. */
+export interface DroppedEvent {
+  /** The relay's type. */
+  type: 'offer' | 'answer' | 'candidate' | 'leave';
+  /** The peer it was for. */
+  to: string;
+}
+
 /** Events of {@link SignallingClient}, typed for `client.on()`. */
 export interface SignallingClientEvents {
   /** The WebSocket opened (the login is sent next). */
@@ -97,4 +105,9 @@ export interface SignallingClientEvents {
   close: (event: CloseEvent) => void;
   /** A reconnection attempt is scheduled. */
   reconnecting: (event: ReconnectingEvent) => void;
+  /**
+   * A held relay was dropped: the outbox (`maxOutboxMessages`, `maxOutboxBytes`)
+   * was full. Held candidates go first, then the oldest relays.
+   */
+  dropped: (event: DroppedEvent) => void;
 }

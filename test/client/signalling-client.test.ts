@@ -13,7 +13,7 @@ const answer = { type: 'answer' as const, sdp: 'v=0 answer' };
 const candidate = { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 };
 
 describe('SignallingClient against a real hub', () => {
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
