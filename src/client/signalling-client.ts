@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { CloseCode } from '../protocol/close-codes.js';
 import { LoginFailure } from '../protocol/error-codes.js';
 import type { LoginRefused, LoginRequest, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
+import { utf8Length } from '../protocol/utf8.js';
 import { backoffDelay } from './backoff.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import {
@@ -47,16 +48,6 @@ interface Held {
   readonly to: string;
 }
 
-/** UTF-8 length of `text` (JSON text: no lone surrogates). */
-function utf8Length(text: string): number {
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    // Two bytes up to U+07FF, three for the rest of the BMP; a surrogate pair is two units of two bytes each.
-    if (unit > 0x7f) length += unit > 0x7ff && (unit < 0xd800 || unit > 0xdfff) ? 2 : 1;
-  }
-  return length;
-}
 
 /** A login waiting for its reply: one `login()` asked for, or an automatic one after a reconnection. */
 interface WantedLogin {

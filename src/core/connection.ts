@@ -4,13 +4,13 @@ import { encodeError, encodeLoginRefused, encodeRelay, encodeRelayBytes, encodeR
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { type RelayScan, scanRelay, targetIs, targetOf } from '../protocol/relay-scan.js';
-import { decodeUtf8 } from '../protocol/utf8.js';
+import { decodeUtf8, utf8Length } from '../protocol/utf8.js';
 import { TransportError } from './errors.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
 import type { Router } from './router.js';
-import { HubCounters, utf8Length } from './stats.js';
+import { HubCounters } from './stats.js';
 import type { Transport, TransportSession, UpgradeRequest } from './transport.js';
 
 export enum ConnectionState {
@@ -37,6 +37,8 @@ export interface ConnectionHost {
   readonly nodeId: string | undefined;
   /** Whether the hub is closing (logins are refused). */
   readonly closing: boolean;
+  /** A claim id unique in this process. */
+  nextClaimId(): string;
   /** Runs the login flow for a login message. */
   login(connection: Connection, message: Record<string, unknown>): void;
   /** A login succeeded: emit `peer-joined`. */

@@ -47,7 +47,10 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     this.router = new Router(this.options.backplane, this.counters, reportError);
     registerAdapterHost(this, { reportError, warn: (warning) => this.emit('warning', warning) });
     const hub = this;
+    // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
+    let claims = 0;
     this.host = {
+      nextClaimId: () => (++claims).toString(36),
       options: this.options,
       router: this.router,
       counters: this.counters,

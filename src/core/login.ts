@@ -17,6 +17,8 @@ export interface LoginHost {
   readonly options: ResolvedHubOptions;
   readonly router: Router;
   readonly closing: boolean;
+  /** A claim id unique in this process (cheaper to keep per peer than a UUID). */
+  nextClaimId(): string;
   reportError(error: unknown): void;
 }
 
@@ -83,7 +85,7 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
   if (!mayReplace(holder)) return connection.refuseLogin(LoginFailure.NameTaken, `Name is taken: ${wanted}`);
   router.reserve(wanted, connection);
   // A take-over keeps the holder's claim (this node already holds the name in the cluster).
-  const claimId = holder !== undefined ? holder.claimId : newToken();
+  const claimId = holder !== undefined ? holder.claimId : hub.nextClaimId();
   connection.claiming(wanted, claimId);
   if (holder !== undefined) {
     holder.close(CloseCode.Replaced, 'replaced by a new login with the resume token', 'replaced');

@@ -62,15 +62,3 @@ export class HubCounters {
     counts[key] = (counts[key] ?? 0) + 1;
   }
 }
-
-/** UTF-8 length of `text` without encoding it. */
-export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) continue;
-    // 2 bytes below U+0800; 3 for the rest of the BMP; a surrogate pair is 4 bytes for 2 units.
-    bytes += unit < 0x800 ? 1 : unit >= 0xd800 && unit <= 0xdbff ? 1 : 2;
-  }
-  return bytes;
-}

@@ -1,0 +1,13 @@
+import { expect, it } from 'vitest';
+import { utf8Length } from '../../src/protocol/utf8.js';
+
+it('utf8Length matches Buffer.byteLength, lone surrogates and pairs included', () => {
+  const alphabet = ['a', 'é', '€', '😀', '\uD800', '\uDC00', '\uDBFF\uDFFF', 'z', '\u07FF', '\u0800'];
+  let seed = 12345;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % alphabet.length;
+  for (let n = 0; n < 20000; n++) {
+    let text = '';
+    for (let k = 0; k < 8; k++) text += alphabet[next()];
+    expect(utf8Length(text)).toBe(Buffer.byteLength(text));
+  }
+});
