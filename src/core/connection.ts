@@ -1,11 +1,19 @@
 import { limitCloseReason } from '../protocol/close-reason.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { encodeError, encodeLoginRefused, encodeRelay, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
+import {
+  encodeError,
+  encodeIceServers,
+  encodeLoginRefused,
+  encodeRelay,
+  encodeRelayBytes,
+  encodeRelaySuffix,
+} from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { type RelayScan, scanRelay, targetIs, targetOf } from '../protocol/relay-scan.js';
 import { decodeUtf8, utf8Length } from '../protocol/utf8.js';
-import { TransportError } from './errors.js';
+import { HookError, TransportError } from './errors.js';
+import type { IceServerSource } from './ice-servers.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
@@ -39,6 +47,8 @@ export interface ConnectionHost {
   readonly closing: boolean;
   /** A claim id unique in this process. */
   nextClaimId(): string;
+  /** Where peers' ICE servers come from, when the hub hands them out. */
+  readonly iceServerSource: IceServerSource | undefined;
   /** Runs the login flow for a login message. */
   login(connection: Connection, message: Record<string, unknown>): void;
   /** A login succeeded: emit `peer-joined`. */
@@ -94,6 +104,8 @@ export class Connection implements TransportSession {
   private loginTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the transport's queue was first seen over `maxBufferedBytes` (0: it is not). */
   private congestedSince = 0;
+  /** Pushes fresh ICE servers (TURN credentials) before the last ones expire. */
+  private iceTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -179,8 +191,33 @@ export class Connection implements TransportSession {
     this.clearLoginTimer();
     this.host.counters.logins++;
     this.send(reply);
+    this.armIceRefresh();
     this.host.joined(this);
     this.drainPending();
+  }
+
+  private armIceRefresh(): void {
+    const after = this.host.iceServerSource?.refreshAfter;
+    if (after === undefined) return;
+    this.iceTimer = setTimeout(() => this.refreshIce(), after);
+    // A pending refresh must not keep a host process alive.
+    (this.iceTimer as { unref?: () => void }).unref?.();
+  }
+
+  private refreshIce(): void {
+    this.iceTimer = undefined;
+    this.host.iceServerSource!.servers(this.peer()).then(
+      (servers) => {
+        if (this.currentState !== ConnectionState.Joined) return;
+        this.send(encodeIceServers(servers));
+        this.armIceRefresh();
+      },
+      (error: unknown) => {
+        if (this.currentState !== ConnectionState.Joined) return;
+        this.host.reportError(new HookError('iceServers', error));
+        this.armIceRefresh();
+      },
+    );
   }
 
   /** Closes the connection from the hub's side and releases what it held. */
@@ -206,6 +243,8 @@ export class Connection implements TransportSession {
     if (previous === ConnectionState.Closed) return;
     this.currentState = ConnectionState.Closed;
     this.clearLoginTimer();
+    if (this.iceTimer !== undefined) clearTimeout(this.iceTimer);
+    this.iceTimer = undefined;
     this.request = undefined;
     this.pending = undefined;
     this.pendingBytes = 0;

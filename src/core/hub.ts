@@ -4,6 +4,7 @@ import { registerAdapterHost } from './adapter-host.js';
 import type { BackplaneHost, BackplaneState } from './backplane.js';
 import { Connection, type ConnectionHost, ConnectionState } from './connection.js';
 import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
+import { hookSource } from './ice-servers.js';
 import type { HubEvents } from './events.js';
 import { login } from './login.js';
 import { describeValue } from './option-check.js';
@@ -49,8 +50,10 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     const hub = this;
     // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
     let claims = 0;
+    const { turn, iceServers, iceServersRefreshInterval } = this.options;
     this.host = {
       nextClaimId: () => (++claims).toString(36),
+      iceServerSource: turn ?? (iceServers === undefined ? undefined : hookSource(iceServers, iceServersRefreshInterval)),
       options: this.options,
       router: this.router,
       counters: this.counters,

@@ -4,6 +4,8 @@ import { LoginFailure } from '../protocol/error-codes.js';
 import { checkName } from '../protocol/names.js';
 import { type Connection, ConnectionState } from './connection.js';
 import { HookError } from './errors.js';
+import type { IceServerSource } from './ice-servers.js';
+import type { IceServer } from '../protocol/messages.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { Router } from './router.js';
 
@@ -19,6 +21,8 @@ export interface LoginHost {
   readonly closing: boolean;
   /** A claim id unique in this process (cheaper to keep per peer than a UUID). */
   nextClaimId(): string;
+  /** Where peers' ICE servers come from, when the hub hands them out. */
+  readonly iceServerSource: IceServerSource | undefined;
   reportError(error: unknown): void;
 }
 
@@ -79,6 +83,12 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     }
     if (connection.state !== ConnectionState.LoggingIn) return;
   }
+  // Before the claim, so that no claim is held across this wait.
+  let iceServers: IceServer[] | undefined;
+  if (hub.iceServerSource !== undefined) {
+    iceServers = await iceServersFor(hub, hub.iceServerSource, connection, wanted, data);
+    if (connection.state !== ConnectionState.LoggingIn) return;
+  }
 
   // Checked again: another login may have taken the name while authenticate ran.
   const holder = router.holder(wanted);
@@ -110,7 +120,31 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     }
   }
   const fresh = newToken();
-  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh));
+  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh, iceServers));
+}
+
+/** The peer's ICE servers; a failing source is reported and the login goes on without them. */
+async function iceServersFor(
+  hub: LoginHost,
+  source: IceServerSource,
+  connection: Connection,
+  name: string,
+  data: unknown,
+): Promise<IceServer[] | undefined> {
+  const peer = {
+    id: connection.id,
+    name,
+    data,
+    remoteAddress: connection.remoteAddress,
+    node: hub.options.backplane?.nodeId,
+    joinedAt: Date.now(),
+  };
+  try {
+    return await source.servers(Object.freeze(peer));
+  } catch (error) {
+    hub.reportError(new HookError('iceServers', error));
+    return undefined;
+  }
 }
 
 /** Compares two tokens in time that does not depend on where they differ. */

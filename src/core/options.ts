@@ -1,4 +1,5 @@
 import type { Backplane } from './backplane.js';
+import { type IceServerSource, type IceServersHook, type TurnOptions, turnSource } from './ice-servers.js';
 import {
   type Check,
   either,
@@ -109,6 +110,30 @@ export interface HubOptions {
    */
   maxCallsPerPeer?: number;
   /**
+   * TURN credentials issued by the hub (TURN REST API scheme, as coturn's
+   * `use-auth-secret`): every successful login reply carries `iceServers`
+   * with a credential valid for `ttl` seconds, and fresh ones are pushed as
+   * `{"type":"ice-servers"}` at about 80% of it. The secret never leaves the
+   * hub. Exclusive with `iceServers`.
+   * @default undefined
+   */
+  turn?: TurnOptions;
+  /**
+   * ICE servers from any other provider (a hosted TURN API, STUN only): called
+   * at each login (and every `iceServersRefreshInterval` ms while the peer is
+   * connected); its result goes to the peer as `iceServers`. A throw or
+   * rejection is reported on `error` and the peer gets no `iceServers`.
+   * Exclusive with `turn`.
+   * @default undefined
+   */
+  iceServers?: IceServersHook;
+  /**
+   * With the `iceServers` hook: milliseconds between pushes of fresh servers
+   * to each connected peer; `0` never refreshes.
+   * @default 0
+   */
+  iceServersRefreshInterval?: number;
+  /**
    * Carries names and messages between hub processes (e.g. the Redis one
    * from `signalling-hub/redis`). Without it the hub is a single node.
    * @default undefined
@@ -129,6 +154,10 @@ export interface ResolvedHubOptions {
   readonly maxPendingMessages: number;
   readonly maxPendingBytes: number;
   readonly maxCallsPerPeer: number;
+  /** The `turn` option as a credential source: its secrets are sealed inside, never readable here. */
+  readonly turn: IceServerSource | undefined;
+  readonly iceServers: IceServersHook | undefined;
+  readonly iceServersRefreshInterval: number;
   readonly backplane: Backplane | undefined;
 }
 
@@ -148,6 +177,9 @@ export const hubDefaults: ResolvedHubOptions = Object.freeze({
   maxPendingMessages: 64,
   maxPendingBytes: 131072,
   maxCallsPerPeer: 256,
+  turn: undefined,
+  iceServers: undefined,
+  iceServersRefreshInterval: 0,
   backplane: undefined,
 });
 
@@ -187,12 +219,18 @@ const hubChecks: { readonly [K in keyof ResolvedHubOptions]-?: Check<ResolvedHub
   maxPendingMessages: integer(0),
   maxPendingBytes: integer(0),
   maxCallsPerPeer: integer(0),
+  turn: (value, option) => turnSource(value, option),
+  iceServers: func(),
+  iceServersRefreshInterval: integer(0, MAX_TIMER_MS),
   backplane: withMethods<Backplane>('a Backplane', ['start', 'claim', 'release', 'forward', 'close']),
 };
 
 /** Fills in defaults and throws {@link InvalidOptionError} on an unknown option or a value that cannot work. */
 export function resolveHubOptions(options?: unknown): ResolvedHubOptions {
   const resolved = resolveOptions<ResolvedHubOptions>('SignallingHub', options, hubDefaults, hubChecks);
+  if (resolved.turn !== undefined && resolved.iceServers !== undefined) {
+    throw new InvalidOptionError('iceServers', 'no iceServers hook when turn is given (the two are exclusive)', 'a function');
+  }
   const backplane = resolved.backplane;
   if (backplane !== undefined && (typeof backplane.nodeId !== 'string' || backplane.nodeId === '')) {
     throw new InvalidOptionError('backplane.nodeId', 'a non-empty string', describeValue(backplane.nodeId));

@@ -1,5 +1,5 @@
 import type { ErrorCode, LoginFailure } from './error-codes.js';
-import type { RelayType } from './messages.js';
+import type { IceServer, RelayType } from './messages.js';
 
 /*
  * Outgoing frames are built by concatenation: the fixed parts are constants and
@@ -69,8 +69,12 @@ export function encodeLeave(senderJson: string): string {
   return '{"type":"leave","name":' + senderJson + '}';
 }
 
-export function encodeLoginSuccess(name: string, token: string): string {
-  return JSON.stringify({ type: 'login', success: true, name, token });
+export function encodeLoginSuccess(name: string, token: string, iceServers?: readonly IceServer[]): string {
+  return JSON.stringify({ type: 'login', success: true, name, token, iceServers });
+}
+
+export function encodeIceServers(iceServers: readonly IceServer[]): string {
+  return JSON.stringify({ type: 'ice-servers', iceServers });
 }
 
 export function encodeLoginRefused(reason: `${LoginFailure}`, message: string): string {

@@ -4,6 +4,8 @@ export { ErrorCode, LoginFailure } from './error-codes.js';
 export type {
   ClientMessage,
   ErrorMessage,
+  IceServer,
+  IceServersUpdate,
   LoginRefused,
   LoginRequest,
   LoginSuccess,

@@ -32,6 +32,25 @@ export interface LoginSuccess {
   name: string;
   /** Secret that lets a reconnecting client take this name over from a connection that has not been noticed dead yet. */
   token: string;
+  /**
+   * STUN/TURN servers for this peer's `RTCPeerConnection`s, when the hub is
+   * configured with `turn` or an `iceServers` hook. TURN credentials expire;
+   * fresh ones arrive in {@link IceServersUpdate} before they do.
+   */
+  iceServers?: IceServer[];
+}
+
+/** One entry of `RTCConfiguration.iceServers`. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** `{"type":"ice-servers","iceServers":[…]}`: fresh STUN/TURN servers, pushed before the previous credentials expire. */
+export interface IceServersUpdate {
+  type: 'ice-servers';
+  iceServers: IceServer[];
 }
 
 /** Reply to a refused login. The connection may try again. */
@@ -64,4 +83,4 @@ export interface ErrorMessage {
 }
 
 /** Any message the hub sends to a client. */
-export type ServerMessage = LoginSuccess | LoginRefused | RelayedMessage | ErrorMessage;
+export type ServerMessage = LoginSuccess | LoginRefused | RelayedMessage | ErrorMessage | IceServersUpdate;
