@@ -1,3 +1,5 @@
+import { type Server, type Socket, createServer, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis.js';
 import { type HubServer, startHubServer } from './hub-server.js';
@@ -84,4 +86,72 @@ export function useRedisCluster(tag: string) {
       return started;
     },
   };
+}
+
+/**
+ * A loopback TCP proxy to Redis that can be frozen: while frozen, bytes in
+ * both directions are held (the connections stay open), as for a node that
+ * stalls or is cut off without its sockets closing. `thaw()` lets them through
+ * in order.
+ */
+export interface FreezableProxy {
+  /** `redis://127.0.0.1:<port>` */
+  url: string;
+  freeze(): void;
+  thaw(): void;
+  close(): Promise<void>;
+}
+
+export async function startFreezableProxy(targetPort: number): Promise<FreezableProxy> {
+  let frozen = false;
+  const held: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const relay = (from: Socket, to: Socket) =>
+    from.on('data', (chunk) => {
+      if (frozen) held.push(() => to.write(chunk));
+      else to.write(chunk);
+    });
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    relay(client, upstream);
+    relay(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    freeze() {
+      frozen = true;
+    },
+    thaw() {
+      frozen = false;
+      for (const write of held.splice(0)) write();
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Sends an offer every 100 ms until `to` receives one, for up to `withinMs`; returns how long it took. */
+export async function untilRelayed(from: TestClient, to: TestClient, target: string, withinMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    from.send({ type: 'offer', offer: { sdp: 'retry' }, name: target });
+    try {
+      await to.nextOf('offer', 100);
+      return Date.now() - started;
+    } catch {
+      if (Date.now() - started > withinMs) throw new Error(`no cross-node relay to ${target} within ${withinMs} ms`);
+    }
+  }
 }

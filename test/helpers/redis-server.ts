@@ -29,8 +29,9 @@ function inline(port: number, command: string, timeoutMs = 500): Promise<string 
 }
 
 /** Resolves once something on `port` answers `PING` with `+PONG`. */
-async function waitForPong(port: number, deadline: number): Promise<void> {
+async function waitForPong(port: number, deadline: number, gone: () => boolean): Promise<void> {
   while ((await inline(port, 'PING')) !== '+PONG') {
+    if (gone()) return; // the process is gone: its own error says why
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -58,7 +59,13 @@ export class RedisServer {
 
   static async start(): Promise<RedisServer> {
     const server = new RedisServer(await freePort());
-    await server.start();
+    try {
+      await server.start();
+    } catch (error) {
+      // Nothing left behind when it could not start: no process, no temporary directory.
+      await server.dispose();
+      throw error;
+    }
     return server;
   }
 
@@ -85,18 +92,37 @@ export class RedisServer {
     );
     this.child = child;
     let stderr = '';
-    child.stderr?.on('data', (data) => (stderr += data.toString()));
-    const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${stderr}`))),
-    );
-    exited.catch(() => {});
-    await Promise.race([waitForPong(this.port, Date.now() + 10_000), exited]);
+    child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
+    const exited = new Promise<never>((_, reject) => {
+      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${stderr}`)));
+      // ENOENT when it is not installed: one clear error instead of an uncaught one (`npm test` installs it).
+      child.once('error', (error) =>
+        reject(new Error(`cannot start redis-server (${error.message}): apt-get install -y redis-server`)),
+      );
+    });
+    let gone = false;
+    exited.catch(() => (gone = true));
+    await Promise.race([waitForPong(this.port, Date.now() + 10_000, () => gone), exited]);
   }
 
   /** Writes a snapshot that the next `start()` loads; `kill({ keepData: false })` throws it away. */
   async save(): Promise<void> {
     const reply = await inline(this.port, 'SAVE', 5000);
     if (reply !== '+OK') throw new Error(`SAVE answered ${reply}`);
+  }
+
+  /**
+   * Freezes the server with SIGSTOP: its connections stay open and nothing is
+   * answered, like a Redis that swaps or hangs. `resume()` thaws it.
+   */
+  pause(): void {
+    if (this.child?.pid === undefined) throw new Error('redis-server is not running');
+    this.child.kill('SIGSTOP');
+  }
+
+  /** Thaws a server frozen by `pause()` (SIGCONT); it answers what queued up meanwhile. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   /** Runs one inline command (e.g. `CLIENT PAUSE 1000 ALL`) and returns the reply's first line. */
@@ -108,7 +134,8 @@ export class RedisServer {
   async kill({ keepData = false } = {}): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child !== undefined && child.exitCode === null && child.signalCode === null) {
+    // A child that never started (spawn failed) has no pid and never emits `exit`.
+    if (child !== undefined && child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
       await gone;

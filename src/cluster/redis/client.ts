@@ -1,3 +1,4 @@
+import { SignallingHubError } from '../../core/errors.js';
 import { ALL_SCRIPTS, type Script } from './scripts.js';
 
 /**
@@ -11,24 +12,41 @@ export interface RedisClientLike {
   sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
   duplicate(): RedisClientLike;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  off(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+  off(event: string, listener: (...args: never[]) => void): unknown;
   destroy(): void;
 }
 
-/** Redis is not connected: the command was not sent. */
-export class RedisOfflineError extends Error {
+/** Redis is not connected: the command was not sent (`SH_ERR_REDIS_OFFLINE`). */
+export class RedisOfflineError extends SignallingHubError {
   constructor() {
-    super('Redis is not connected');
-    this.name = 'RedisOfflineError';
+    super('SH_ERR_REDIS_OFFLINE', 'Redis is not connected');
   }
 }
 
-/** Redis did not answer a command in time; it may still carry it out. */
-export class RedisTimeoutError extends Error {
+/** Redis did not answer a command in time; it may still carry it out (`SH_ERR_REDIS_TIMEOUT`). */
+export class RedisTimeoutError extends SignallingHubError {
   constructor(command: string, timeout: number) {
-    super(`Redis did not answer ${command} within ${timeout} ms`);
-    this.name = 'RedisTimeoutError';
+    super('SH_ERR_REDIS_TIMEOUT', `Redis did not answer ${command} within ${timeout} ms`);
+  }
+}
+
+/**
+ * Too many commands or bytes are already waiting for Redis to answer
+ * (`maxInFlightCommands`, `maxInFlightBytes`): the command was not sent
+ * (`SH_ERR_REDIS_BUSY`).
+ */
+export class RedisBusyError extends SignallingHubError {
+  constructor(
+    /** Commands waiting for an answer when this one was refused. */
+    readonly inFlightCommands: number,
+    /** Bytes of those commands. */
+    readonly inFlightBytes: number,
+  ) {
+    super(
+      'SH_ERR_REDIS_BUSY',
+      `Redis has not answered ${inFlightCommands} commands (${inFlightBytes} bytes) yet: further commands are refused until it does`,
+    );
   }
 }
 
@@ -47,55 +65,134 @@ export async function whenReady(client: RedisClientLike): Promise<void> {
 }
 
 /**
+ * Which budget a command draws on. Forwards (cross-node messages, the bulk of
+ * the traffic) may not use the last few slots and bytes, so that a flood of
+ * messages can never starve the heartbeat, claims and releases (`control`).
+ */
+export type Lane = 'forward' | 'control';
+
+/** UTF-8 length of a command as sent (arguments only; the RESP framing adds a few bytes each). */
+function sizeOf(args: readonly string[]): number {
+  let bytes = 0;
+  for (const arg of args) bytes += Buffer.byteLength(arg);
+  return bytes;
+}
+
+/**
  * Runs the backplane's Lua scripts on one connection. Every command is sent
- * at once or refused: when the client is not ready it fails fast with
- * {@link RedisOfflineError} instead of waiting in an offline queue, and a sent
- * command gives up after `timeout` ms.
+ * at once or refused:
+ *
+ * - when the client is not ready it fails fast with {@link RedisOfflineError}
+ *   instead of waiting in an offline queue;
+ * - when `maxCommands` commands or `maxBytes` bytes already wait for Redis
+ *   (a stalled Redis keeps its TCP connection open, so nothing else would stop
+ *   them piling up in the client), it fails fast with {@link RedisBusyError};
+ * - a sent command gives up after `timeout` ms ({@link RedisTimeoutError}),
+ *   but keeps counting as in flight until Redis answers it or the connection
+ *   drops, because until then the client holds it in memory.
  */
 export class ScriptRunner {
+  /** Commands sent and not answered yet (timed-out ones included). */
+  inFlightCommands = 0;
+  /** Their bytes. */
+  inFlightBytes = 0;
+  /**
+   * Redis's clock minus `performance.now()`, in ms, estimated from heartbeats:
+   * lets a command carry the Redis time after which it must not take effect.
+   */
+  clockOffset: number | undefined;
+  private readonly forwardCommands: number;
+  private readonly forwardBytes: number;
+
   constructor(
     private readonly client: RedisClientLike,
     private readonly timeout: number,
-  ) {}
+    private readonly maxCommands: number,
+    private readonly maxBytes: number,
+  ) {
+    this.forwardCommands = maxCommands - Math.min(16, Math.floor(maxCommands / 4));
+    this.forwardBytes = maxBytes - Math.floor(maxBytes / 8);
+  }
 
   get ready(): boolean {
     return this.client.isReady;
+  }
+
+  /** Whether a forward would be refused now for lack of room. */
+  get forwardsBlocked(): boolean {
+    return this.inFlightCommands >= this.forwardCommands || this.inFlightBytes >= this.forwardBytes;
+  }
+
+  /** Whether a control command (heartbeat, claim, release) would be refused now for lack of room. */
+  get controlBlocked(): boolean {
+    return this.inFlightCommands >= this.maxCommands;
+  }
+
+  /** Bytes one forward call may carry at most: batches are cut to fit well inside the forward budget. */
+  get forwardBatchBytes(): number {
+    return Math.min(1 << 20, Math.floor(this.forwardBytes / 4));
+  }
+
+  /**
+   * The Redis time (ms) after which a command sent now has been answered
+   * `unavailable` here, so it must not take effect: `'0'` (no deadline) until
+   * the clock offset is known.
+   */
+  deadline(): string {
+    const offset = this.clockOffset;
+    return offset === undefined ? '0' : String(Math.floor(performance.now() + offset + this.timeout));
   }
 
   /**
    * Runs `script`. Its first write happens synchronously, so calls keep their
    * order on the connection (the ordering guarantee for one sender rests on it).
    */
-  run(script: Script, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  run(script: Script, keys: readonly string[], args: readonly string[], lane: Lane = 'control'): Promise<unknown> {
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
     const tail = [String(keys.length), ...keys, ...args];
-    return this.send(['EVALSHA', script.sha, ...tail]).catch((error: unknown) => {
+    return this.send(['EVALSHA', script.sha, ...tail], lane).catch((error: unknown) => {
       // Redis restarted or SCRIPT FLUSH: `load()` runs on every reconnection,
       // this covers whatever slipped in before it.
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.send(['EVAL', script.source, ...tail]);
+      if (!this.client.isReady) throw new RedisOfflineError();
+      return this.send(['EVAL', script.source, ...tail], lane);
     });
   }
 
   /** Loads every script; sent first on a fresh connection so that later EVALSHAs find them. */
   load(): Promise<unknown> {
-    return Promise.all(ALL_SCRIPTS.map((s) => this.send(['SCRIPT', 'LOAD', s.source])));
+    return Promise.all(ALL_SCRIPTS.map((s) => this.send(['SCRIPT', 'LOAD', s.source], 'control')));
   }
 
   /** Runs a plain command (for presence queries). */
   command(args: string[]): Promise<unknown> {
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
-    return this.send(args);
+    return this.send(args, 'control');
   }
 
   /**
-   * node-redis's own `timeout` stops counting once a command is written, so
-   * a Redis that accepts the bytes but does not answer (paused, overloaded,
-   * a half-open connection) would leave it pending forever: race a timer.
-   * A late reply still arrives and is ignored.
+   * node-redis's own `timeout` would drop a written command from its count
+   * while the connection still waits for its answer, so the backplane times
+   * commands itself: a Redis that accepts the bytes but does not answer
+   * (paused, overloaded, a half-open connection) is raced by a timer, and a
+   * late reply still arrives and is ignored.
    */
-  private send(args: string[]): Promise<unknown> {
-    const reply = this.client.sendCommand(args, { timeout: this.timeout });
+  private send(args: string[], lane: Lane): Promise<unknown> {
+    const bytes = sizeOf(args);
+    const commands = this.inFlightCommands;
+    const refused =
+      lane === 'forward'
+        ? commands >= this.forwardCommands || this.inFlightBytes + bytes > this.forwardBytes
+        : commands >= this.maxCommands || (commands > 0 && this.inFlightBytes + bytes > this.maxBytes);
+    if (refused) return Promise.reject(new RedisBusyError(commands, this.inFlightBytes));
+    this.inFlightCommands++;
+    this.inFlightBytes += bytes;
+    const settled = () => {
+      this.inFlightCommands--;
+      this.inFlightBytes -= bytes;
+    };
+    const reply = this.client.sendCommand(args);
+    reply.then(settled, settled);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new RedisTimeoutError(args[0]!, this.timeout)), this.timeout);

@@ -19,7 +19,8 @@ interface Pending {
 
 /**
  * Collects the envelopes forwarded in one event-loop turn and sends them in
- * one FORWARD call (one per {@link MAX_BATCH}), which publishes once per
+ * one FORWARD call (one per {@link MAX_BATCH} envelopes or
+ * {@link ScriptRunner.forwardBatchBytes} bytes), which publishes once per
  * destination node: a Redis round trip, a command timer and a PUBLISH per
  * turn instead of per message. Calls are written in the order envelopes were
  * given, on one connection, so one sender's envelopes keep their order.
@@ -53,15 +54,37 @@ export class ForwardBatcher {
     const queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
-    if (queue.length <= MAX_BATCH) this.send(queue);
-    else for (let start = 0; start < queue.length; start += MAX_BATCH) this.send(queue.slice(start, start + MAX_BATCH));
+    const limit = this.runner.forwardBatchBytes;
+    let batch: Pending[] = [];
+    let args: string[] = [];
+    let length = 0;
+    for (const pending of queue) {
+      const framed = encodeFramedEnvelope(pending.envelope);
+      // In UTF-16 units (no encoding here): a batch's UTF-8 bytes are at most three times its limit.
+      const size = framed.length + pending.envelope.to.length;
+      if (batch.length > 0 && (batch.length === MAX_BATCH || length + size > limit)) {
+        this.send(batch, args);
+        batch = [];
+        args = [];
+        length = 0;
+      }
+      batch.push(pending);
+      args.push(pending.envelope.to, framed);
+      length += size;
+    }
+    this.send(batch, args);
   }
 
-  private send(batch: Pending[]): void {
-    const args = [this.prefix, this.nodeId];
-    for (const { envelope } of batch) args.push(envelope.to, encodeFramedEnvelope(envelope));
-    this.runner.run(FORWARD, [], args).then(
+  private send(batch: Pending[], envelopes: string[]): void {
+    // The deadline is taken as the call is written: past it, Redis drops the whole call.
+    const args = [this.prefix, this.nodeId, this.runner.deadline(), ...envelopes];
+    this.runner.run(FORWARD, [], args, 'forward').then(
       (reply) => {
+        if (reply === -2) {
+          // Redis ran it after this node gave up on it: nothing was published.
+          for (const pending of batch) pending.resolve(UNAVAILABLE);
+          return;
+        }
         const [holders, published] = reply as [string[], Array<string | number>];
         const outcome = new Map<string, ForwardResult>();
         for (let i = 0; i < published.length; i += 2) {

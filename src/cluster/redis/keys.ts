@@ -4,7 +4,8 @@
  *
  * - `<prefix>node:<id>`  a node's lease: a string with a TTL, refreshed by its heartbeat.
  * - `<prefix>nodes`      a set of node ids that have held a lease (pruned once a lease is gone).
- * - `<prefix>name:<n>`   the id of the node holding name `n` (no TTL: it lives as long as that node's lease).
+ * - `<prefix>name:<n>`   `<node id> <claim id>` of the login holding name `n` (no TTL: it lives as long as
+ *                        that node's lease; the claim id fences releases).
  * - `<prefix>names:<id>` a set of the names node `id` holds (for releasing them in one go and for presence).
  * - `<prefix>relay:<id>` the pub/sub channel node `id` receives envelopes on.
  */
@@ -13,6 +14,8 @@ export const NODES = 'nodes';
 export const NAME = 'name:';
 export const NAMES = 'names:';
 export const RELAY = 'relay:';
+/** Between the node id and the claim id in a name key's value (node ids hold no whitespace). */
+export const CLAIM_SEPARATOR = ' ';
 
 /** The keys and channel of one node under one prefix. */
 export class Keys {

@@ -13,7 +13,7 @@ export interface LeaseWatcher {
   lost(state: 0 | 2): void;
   /** A watched node's lease is gone. */
   nodeDown(nodeId: string): void;
-  /** A beat failed (Redis down or slow); the next one tries again. */
+  /** A beat failed (Redis down, slow or busy); the next one tries again. */
   failed(error: unknown): void;
   /** After every successful beat. */
   beat(): void;
@@ -25,8 +25,13 @@ export interface LeaseWatcher {
  * beat depends on the number of nodes, never on the number of peers: names
  * live as long as the lease (socket.io's cluster adapter does the same with
  * a 5 s heartbeat and a 10 s timeout).
+ *
+ * Each beat also measures the round trip and reads Redis's clock, from which
+ * commands get their deadlines (see {@link ScriptRunner.deadline}).
  */
 export class NodeLease {
+  /** Round trip of the last successful beat, in ms. */
+  roundTripMs: number | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private beating = false;
   private connectedAt = Date.now();
@@ -40,6 +45,7 @@ export class NodeLease {
     private readonly leaseTtl: number,
     private readonly heartbeatInterval: number,
     private readonly reapBatch: number,
+    private readonly commandTimeout: number,
     private readonly watcher: LeaseWatcher,
   ) {}
 
@@ -57,12 +63,21 @@ export class NodeLease {
   /** Refreshes the lease once; with `check`, also reports dead watched nodes and reaps. */
   async refresh(check = false): Promise<LeaseState> {
     const watched = check ? [...this.watcher.watched()] : [];
+    const sentAt = performance.now();
     const reply = (await this.runner.run(
       HEARTBEAT,
       [this.keys.lease, this.keys.nodes],
       [this.nodeId, this.token, String(this.leaseTtl), this.keys.prefix, check ? '1' : '0', String(this.reapBatch), ...watched],
-    )) as [number, string[]];
-    const [state, dead] = reply;
+    )) as [number, string[], string, string];
+    const receivedAt = performance.now();
+    const [state, dead, seconds, microseconds] = reply;
+    const roundTrip = receivedAt - sentAt;
+    this.roundTripMs = roundTrip;
+    // The midpoint of the round trip is within roundTrip / 2 of when Redis read
+    // its clock; a slow beat would give a poor estimate, so keep the last good one.
+    if (this.runner.clockOffset === undefined || roundTrip <= this.commandTimeout / 4) {
+      this.runner.clockOffset = Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) - (sentAt + receivedAt) / 2;
+    }
     for (const nodeId of dead) this.watcher.nodeDown(nodeId);
     return state as LeaseState;
   }
@@ -80,7 +95,9 @@ export class NodeLease {
   }
 
   private async tick(): Promise<void> {
-    if (this.beating || !this.runner.ready) return;
+    // Skipped while Redis is unreachable or has too much to answer already:
+    // beats would only pile up. A lease that lapses meanwhile is found by the next beat.
+    if (this.beating || !this.runner.ready || this.runner.controlBlocked) return;
     this.beating = true;
     try {
       const state = await this.refresh(Date.now() - this.connectedAt >= this.leaseTtl);

@@ -1,4 +1,6 @@
 import { InvalidOptionError } from '../../core/errors.js';
+import { type Check, describeValue, integer, resolveOptions, string, withMethods } from '../../core/option-check.js';
+import { MAX_TIMER_MS } from '../../core/options.js';
 import type { RedisClientLike } from './client.js';
 
 /** Options of {@link RedisBackplane}. Give `url` or `client`; every other one is optional. */
@@ -26,31 +28,33 @@ export interface RedisBackplaneOptions {
    */
   keyPrefix?: string;
   /**
-   * This node's id, unique in the cluster. `start()` fails while a live lease
+   * This node's id, unique in the cluster: 1–128 characters without
+   * whitespace or control characters. `start()` fails while a live lease
    * holds it, so a node restarted with a fixed id must wait `leaseTtl` (until
    * then its old call partners have not been told `leave`).
    * @default a random UUID
    */
   nodeId?: string;
   /**
-   * Lifetime of this node's lease in ms. A node that stops refreshing it
-   * (SIGKILL, a frozen process, a lost network) is dead after this long: its
-   * names are free and, within one more `heartbeatInterval`, its call
-   * partners on other nodes hear `leave`. The defaults detect a SIGKILLed
-   * node within 6.5 s (10 s is the promise, with room for a slow Redis).
+   * Lifetime of this node's lease in ms (a whole number). A node that stops
+   * refreshing it (SIGKILL, a frozen process, a lost network) is dead after
+   * this long: its names are free and, within one more `heartbeatInterval`,
+   * its call partners on other nodes hear `leave`. The defaults detect a
+   * SIGKILLed node within 6.5 s (10 s is the promise, with room for a slow Redis).
    * @default 5000
    */
   leaseTtl?: number;
   /**
    * How often, in ms, the node refreshes its lease and checks the leases of
-   * the nodes its peers are in calls with. Keep it well under `leaseTtl`
-   * (a third or less) so a slow round trip does not expire a live node.
+   * the nodes its peers are in calls with. Must be below `leaseTtl` (a third
+   * or less is wise, so a slow round trip does not expire a live node).
    * @default 1500
    */
   heartbeatInterval?: number;
   /**
    * Milliseconds a Redis command may take before the claim or forward that
-   * sent it is answered `unavailable`.
+   * sent it is answered `unavailable`. Such a command does not take effect if
+   * Redis runs it later than that (it carries a deadline in Redis time).
    * @default 1000
    */
   commandTimeout?: number;
@@ -69,57 +73,95 @@ export interface RedisBackplaneOptions {
    * @default 1000
    */
   reapBatch?: number;
+  /**
+   * Commands that may wait for Redis's answer at once. A Redis that stalls
+   * with its connection open (paused, swapping, overloaded) answers nothing,
+   * and without a cap every cross-node message would pile up in memory; past
+   * it, messages are answered `backplane-unavailable`, logins
+   * `backplane-unavailable` and heartbeats skipped, without sending anything.
+   * Cross-node messages may use all but the last `min(16, maxInFlightCommands / 4)`
+   * slots, kept for heartbeats, claims and releases. A command counts until
+   * Redis answers it, even after `commandTimeout` gave up on it.
+   * @default 1024
+   */
+  maxInFlightCommands?: number;
+  /**
+   * Bytes of commands (their arguments as UTF-8) that may wait for Redis's
+   * answer at once; past it, as for `maxInFlightCommands`. Cross-node messages
+   * may use seven eighths of it, so a single message larger than that is
+   * never forwarded (answered `backplane-unavailable`).
+   * @default 8388608
+   */
+  maxInFlightBytes?: number;
 }
 
+/** The options in force, every default filled in. */
 export interface ResolvedRedisBackplaneOptions {
-  url: string;
-  client: RedisClientLike | undefined;
-  keyPrefix: string;
-  nodeId: string;
-  leaseTtl: number;
-  heartbeatInterval: number;
-  commandTimeout: number;
-  reconnectMaxDelay: number;
-  reapBatch: number;
+  readonly url: string;
+  readonly client: RedisClientLike | undefined;
+  readonly keyPrefix: string;
+  readonly nodeId: string;
+  readonly leaseTtl: number;
+  readonly heartbeatInterval: number;
+  readonly commandTimeout: number;
+  readonly reconnectMaxDelay: number;
+  readonly reapBatch: number;
+  readonly maxInFlightCommands: number;
+  readonly maxInFlightBytes: number;
 }
 
-function positive(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError(option, 'a positive number', String(value));
-  }
-  return value;
-}
+/**
+ * The defaults of {@link RedisBackplaneOptions}, one object (each option's
+ * `@default` says the same). `nodeId` is `undefined` here: every backplane
+ * draws a random UUID.
+ */
+export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: undefined }> =
+  Object.freeze({
+    url: 'redis://127.0.0.1:6379',
+    client: undefined,
+    keyPrefix: 'signalling-hub:',
+    nodeId: undefined,
+    leaseTtl: 5000,
+    heartbeatInterval: 1500,
+    commandTimeout: 1000,
+    reconnectMaxDelay: 1000,
+    reapBatch: 1000,
+    maxInFlightCommands: 1024,
+    maxInFlightBytes: 8 * 1024 * 1024,
+  });
 
-// Node ids go into keys, channels and the tab-separated envelope header.
-const badNodeId = /[\s\u0000-\u001f\u007f-\u009f]/;
+type Given = Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: string | undefined };
 
-/** Fills in defaults; throws {@link InvalidOptionError} on a value that cannot work. */
-export function resolveRedisBackplaneOptions(options: RedisBackplaneOptions = {}): ResolvedRedisBackplaneOptions {
-  const nodeId = options.nodeId ?? globalThis.crypto.randomUUID();
-  if (typeof nodeId !== 'string' || nodeId.length === 0 || nodeId.length > 128 || badNodeId.test(nodeId)) {
-    throw new InvalidOptionError('nodeId', '1–128 characters without whitespace or control characters', String(nodeId));
+// Node ids go into keys, channels, name values (`<node id> <claim id>`) and the tab-separated envelope header.
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const nodeIdPattern = /^[^\s\u0000-\u001f\u007f-\u009f]{1,128}$/;
+
+const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
+  url: string('a redis:// or rediss:// URL', /^rediss?:\/\//i),
+  client: withMethods<RedisClientLike>('a node-redis client', ['sendCommand', 'duplicate', 'connect', 'on', 'off', 'destroy']),
+  keyPrefix: string(),
+  nodeId: string('1–128 characters without whitespace or control characters', nodeIdPattern),
+  leaseTtl: integer(10, MAX_TIMER_MS),
+  heartbeatInterval: integer(1, MAX_TIMER_MS),
+  commandTimeout: integer(1, MAX_TIMER_MS),
+  reconnectMaxDelay: integer(1, MAX_TIMER_MS),
+  reapBatch: integer(1, 1_000_000),
+  maxInFlightCommands: integer(4),
+  maxInFlightBytes: integer(65536),
+};
+
+/**
+ * Fills in defaults; throws {@link InvalidOptionError} on an unknown option
+ * (with a suggestion) or a value that cannot work.
+ */
+export function resolveRedisBackplaneOptions(options?: unknown): ResolvedRedisBackplaneOptions {
+  const resolved = resolveOptions<Given>('RedisBackplane', options, redisBackplaneDefaults, checks);
+  if (resolved.heartbeatInterval >= resolved.leaseTtl) {
+    throw new InvalidOptionError(
+      'heartbeatInterval',
+      `less than leaseTtl (${resolved.leaseTtl} ms)`,
+      describeValue(resolved.heartbeatInterval),
+    );
   }
-  const keyPrefix = options.keyPrefix ?? 'signalling-hub:';
-  if (typeof keyPrefix !== 'string') throw new InvalidOptionError('keyPrefix', 'a string', typeof keyPrefix);
-  const leaseTtl = positive('leaseTtl', options.leaseTtl, 5000);
-  const heartbeatInterval = positive('heartbeatInterval', options.heartbeatInterval, 1500);
-  if (heartbeatInterval >= leaseTtl) {
-    throw new InvalidOptionError('heartbeatInterval', `less than leaseTtl (${leaseTtl} ms)`, String(heartbeatInterval));
-  }
-  const client = options.client;
-  if (client !== undefined && (typeof client !== 'object' || typeof client.sendCommand !== 'function')) {
-    throw new InvalidOptionError('client', 'a node-redis client', typeof client);
-  }
-  return {
-    url: options.url ?? 'redis://127.0.0.1:6379',
-    client,
-    keyPrefix,
-    nodeId,
-    leaseTtl,
-    heartbeatInterval,
-    commandTimeout: positive('commandTimeout', options.commandTimeout, 1000),
-    reconnectMaxDelay: positive('reconnectMaxDelay', options.reconnectMaxDelay, 1000),
-    reapBatch: Math.floor(positive('reapBatch', options.reapBatch, 1000)),
-  };
+  return Object.freeze({ ...resolved, nodeId: resolved.nodeId ?? globalThis.crypto.randomUUID() });
 }

@@ -1,6 +1,15 @@
-import { toError } from '../../core/errors.js';
-import type { Backplane, BackplaneHost, ClaimResult, Envelope, ForwardResult } from '../../core/backplane.js';
-import { RedisOfflineError, type RedisClientLike, ScriptRunner, whenReady } from './client.js';
+import { BackplaneError, SignallingHubError } from '../../core/errors.js';
+import type {
+  Backplane,
+  BackplaneHost,
+  BackplaneState,
+  BackplaneStatus,
+  ClaimResult,
+  Envelope,
+  ForwardResult,
+} from '../../core/backplane.js';
+import { isWellFormed } from '../../protocol/utf8.js';
+import { RedisBusyError, RedisOfflineError, RedisTimeoutError, type RedisClientLike, ScriptRunner, whenReady } from './client.js';
 import { decodeEnvelopes } from './envelope-codec.js';
 import { ForwardBatcher } from './forward-batcher.js';
 import { Keys } from './keys.js';
@@ -12,6 +21,19 @@ import { CLAIM, LEAVE, RELEASE } from './scripts.js';
 const BATCH = 500;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
+const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
+
+/** CLAIM's answers other than the names taken. */
+const NO_LEASE = -1;
+const EXPIRED = -2;
+
+/** {@link RedisBackplane.status}: the port's status and how much waits for Redis. */
+export interface RedisBackplaneStatus extends BackplaneStatus {
+  /** Commands sent and not answered yet (at most `maxInFlightCommands`). */
+  readonly inFlightCommands: number;
+  /** Their bytes (at most `maxInFlightBytes`, but for one control command larger than it). */
+  readonly inFlightBytes: number;
+}
 
 /**
  * A {@link Backplane} through Redis: several hub processes share one name
@@ -20,15 +42,19 @@ const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
  * - Names are claimed atomically (a Lua script: exactly one of racing logins
  *   on any nodes wins) and tied to this node's lease, a key with a TTL that a
  *   heartbeat refreshes; a name whose node's lease lapsed counts as free.
+ *   Each claim carries the login's claim id, and a release removes the name
+ *   only under that id (fencing).
  * - Envelopes for peers on other nodes, gathered per event-loop turn, go
  *   through one Lua call that finds each holder's node and PUBLISHes once
  *   per node: one round trip on one connection, so one sender's messages
  *   stay in order. Delivery is at most once.
  * - Each heartbeat checks the leases of the nodes this node's peers are in
  *   calls with; when one lapses, those peers hear `leave`.
- * - While Redis is unreachable, claims and cross-node sends are answered
- *   `unavailable` at once; relaying between peers of one node goes on. When
- *   Redis is back (even empty), the node re-asserts its lease and names.
+ * - While Redis is unreachable, or too many commands already wait for it,
+ *   claims and cross-node sends are answered `unavailable` at once; relaying
+ *   between peers of one node goes on. When Redis is back (even empty), the
+ *   node re-asserts its lease and names; a name another node took meanwhile
+ *   is lost here: its local holder is closed with 4410.
  *
  * Needs the `redis` package (≥ 5), an optional peer dependency. Failures are
  * reported through the hub's `error` event; it never writes to the console.
@@ -61,12 +87,23 @@ export class RedisBackplane implements Backplane {
   private ownsClient = false;
   private started = false;
   private closed = false;
-  /** Names this node has claimed or is claiming: what it re-asserts when Redis lost them. */
-  private readonly held = new Set<string>();
-  /** Releases that were sent but may not have happened (timed out); retried on the next heartbeat. */
-  private readonly unreleased = new Set<string>();
+  private state: BackplaneState = 'connecting';
+  /** Whether each connection is up, as its events last said. */
+  private commandUp = false;
+  private subscriberUp = false;
+  /** The last heartbeat was sent and not answered in time (Redis stalled with the connection open). */
+  private beatFailing = false;
+  /** Names this node has claimed or is claiming, with their claim ids: what it re-asserts when Redis lost them. */
+  private readonly held = new Map<string, string>();
+  /** Claims that may have taken effect although they were not confirmed (timed out, or released while Redis was away): released, fenced by their id, after the next heartbeat. */
+  private readonly unreleased = new Map<string, string>();
   private syncing: Promise<void> | undefined;
   private syncAgain = false;
+  /** A re-assertion is owed: one failed, or a heartbeat's answer was lost (it may have re-created a lapsed lease unseen). */
+  private syncPending = false;
+  /** Busy and timeout errors are reported once until Redis answers a heartbeat again. */
+  private busyReported = false;
+  private timeoutReported = false;
 
   constructor(options: RedisBackplaneOptions = {}) {
     this.options = resolveRedisBackplaneOptions(options);
@@ -81,15 +118,16 @@ export class RedisBackplane implements Backplane {
    * held by another live process, or if `close()` comes first.
    */
   async start(host: BackplaneHost): Promise<void> {
-    if (this.host !== undefined) throw new Error('RedisBackplane.start() was called twice: a backplane serves one hub');
+    if (this.host !== undefined) throw new BackplaneError('RedisBackplane.start() was called twice: a backplane serves one hub');
     this.host = host;
+    host.stateChanged(this.state);
     const { options } = this;
     let client = options.client;
     if (client === undefined) {
       // Loaded here, not at the top, so that importing this module (the CLI
       // does) does not need `redis` installed until a backplane starts.
       const { createClient } = await import('redis');
-      if (this.closed) throw new Error('RedisBackplane was closed before it started');
+      if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
       client = createClient({
         url: options.url,
         // Commands fail at once while Redis is away instead of piling up and
@@ -101,51 +139,76 @@ export class RedisBackplane implements Backplane {
       this.ownsClient = true;
     }
     this.client = client;
-    this.runner = new ScriptRunner(client, options.commandTimeout);
-    this.batcher = new ForwardBatcher(this.runner, this.keys.prefix, this.nodeId, (error) => this.reportCommandError(error));
+    const runner = (this.runner = new ScriptRunner(
+      client,
+      options.commandTimeout,
+      options.maxInFlightCommands,
+      options.maxInFlightBytes,
+    ));
+    this.batcher = new ForwardBatcher(runner, this.keys.prefix, this.nodeId, (error) => this.reportCommandError(error));
     const subscriber = (this.subscriber = client.duplicate());
     this.lease = new NodeLease(
-      this.runner,
+      runner,
       this.keys,
       this.nodeId,
       this.token,
       options.leaseTtl,
       options.heartbeatInterval,
       options.reapBatch,
+      options.commandTimeout,
       {
         watched: () => host.remoteNodes(),
         lost: (state) => {
-          if (state === 2) this.report(new Error(`Another process holds node id ${this.nodeId}: node ids must be unique`));
+          if (state === 2)
+            this.report(new BackplaneError(`Another process holds node id ${this.nodeId}: node ids must be unique`));
           else void this.resync();
         },
         nodeDown: (nodeId) => host.nodeDown(nodeId),
-        failed: (error) => this.reportCommandError(error),
-        beat: () => this.retryReleases(),
+        failed: (error) => {
+          if (!(error instanceof RedisOfflineError) && !(error instanceof RedisBusyError)) {
+            // Sent but not answered in time: Redis may still run it, and if the
+            // lease had lapsed, re-create it without this node ever seeing state 0.
+            this.beatFailing = true;
+            this.syncPending = true;
+            this.updateState();
+          }
+          this.reportCommandError(error);
+        },
+        beat: () => {
+          this.beatFailing = false;
+          this.timeoutReported = false;
+          if (!runner.forwardsBlocked) this.busyReported = false;
+          this.updateState();
+          if (this.syncPending) void this.resync();
+          this.retryReleases();
+        },
       },
     );
     this.detach.push(
-      this.watch(client, () => {
+      this.watch(client, 'command', () => {
         if (!this.started) return;
         this.lease!.connected();
         // First on the fresh connection, so that the EVALSHAs behind it find their scripts.
-        this.runner!.load().catch((error: unknown) => this.reportCommandError(error));
+        runner.load().catch((error: unknown) => this.reportCommandError(error));
         void this.resync();
       }),
-      this.watch(subscriber, () => {}),
+      this.watch(subscriber, 'subscriber', () => {}),
     );
     const stillOpen = () => {
-      if (this.closed) throw new Error('RedisBackplane was closed before it started');
+      if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
     };
     try {
       await whenReady(client);
+      this.commandUp = true;
       stillOpen();
-      await this.runner.load();
+      await runner.load();
       stillOpen();
       await subscriber.connect();
+      this.subscriberUp = true;
       // node-redis subscribes again by itself after every reconnection.
       await subscriber.subscribe(this.keys.channel, (message) => this.receive(message));
       if ((await this.lease.refresh()) === 2) {
-        throw new Error(`Node id ${this.nodeId} is held by a live node; wait ${options.leaseTtl} ms or pick another id`);
+        throw new BackplaneError(`Node id ${this.nodeId} is held by a live node; wait ${options.leaseTtl} ms or pick another id`);
       }
       this.lease.connected();
       // A node restarted with a fixed id may find names of its former self.
@@ -156,61 +219,103 @@ export class RedisBackplane implements Backplane {
       await this.close();
       subscriber.destroy();
       if (this.ownsClient) client.destroy();
-      throw error;
+      throw error instanceof SignallingHubError
+        ? error
+        : new BackplaneError(`Could not join the cluster: ${messageOf(error)}`, error);
     }
     this.started = true;
+    this.updateState();
     this.lease.start();
   }
 
-  /** Claims `name` for this node: exactly one of racing claims on any nodes gets `claimed`. */
-  async claim(name: string, _claimId: string): Promise<ClaimResult> {
+  /**
+   * Claims `name` for this node under `claimId`: exactly one of racing claims
+   * on any nodes gets `claimed`. A later claim of the name on this node
+   * replaces the earlier one's id.
+   */
+  async claim(name: string, claimId: string): Promise<ClaimResult> {
+    // UTF-8 would turn a lone surrogate into U+FFFD: two names, one key. The hub refuses such names first.
+    if (!isWellFormed(name)) throw new BackplaneError(`Cannot claim ${JSON.stringify(name)}: names must be well-formed Unicode`);
     const runner = this.runner;
     if (this.closed || !this.started || runner === undefined || !runner.ready) return 'unavailable';
-    this.unreleased.delete(name);
-    this.held.add(name);
+    this.held.set(name, claimId);
     try {
-      let taken = await this.claimNames([name]);
-      if (taken === undefined) {
+      let result = await this.claimNames([[name, claimId]]);
+      if (result === NO_LEASE) {
         // This node's lease had lapsed, so its other names may be gone too: re-assert them all first.
-        this.held.delete(name);
+        this.forget(name, claimId);
         await this.resync();
-        this.held.add(name);
-        taken = await this.claimNames([name]);
+        if (this.closed) return 'unavailable';
+        this.held.set(name, claimId);
+        result = await this.claimNames([[name, claimId]]);
       }
-      if (taken !== undefined && taken.length === 0) return 'claimed';
-      this.held.delete(name);
-      return taken === undefined ? 'unavailable' : 'taken';
+      if (typeof result === 'number') {
+        this.forget(name, claimId);
+        return 'unavailable';
+      }
+      // Either way no earlier claim of this node on the name is left in Redis.
+      this.unreleased.delete(name);
+      if (result.length === 0) return 'claimed';
+      this.forget(name, claimId);
+      return 'taken';
     } catch (error) {
-      this.held.delete(name);
-      if (!(error instanceof RedisOfflineError)) {
-        // A timed-out claim may still happen in Redis: give it back later.
-        this.unreleased.add(name);
-        this.reportCommandError(error);
-      }
+      this.forget(name, claimId);
+      // A claim that was sent may still happen in Redis (within its deadline): give it back later.
+      if (!(error instanceof RedisOfflineError) && !(error instanceof RedisBusyError)) this.unreleased.set(name, claimId);
+      this.reportCommandError(error);
       return 'unavailable';
     }
   }
 
-  /** Gives `name` back. Fire and forget; a release lost while Redis is away is redone when it returns. */
-  release(name: string, _claimId: string): void {
-    this.held.delete(name);
-    if (this.closed || this.runner === undefined || !this.runner.ready) return;
-    this.releaseNames([name]).catch((error: unknown) => {
-      if (!this.held.has(name)) this.unreleased.add(name);
+  /**
+   * Gives `name` back if Redis still holds it under `claimId`. Fire and
+   * forget; a release lost while Redis is away or slow is redone when it answers.
+   */
+  release(name: string, claimId: string): void {
+    this.forget(name, claimId);
+    if (this.closed) return;
+    if (this.runner === undefined || !this.runner.ready) {
+      this.unreleased.set(name, claimId);
+      return;
+    }
+    this.releaseNames([[name, claimId]]).catch((error: unknown) => {
+      if (this.held.get(name) !== claimId) this.unreleased.set(name, claimId);
       this.reportCommandError(error);
     });
   }
 
   /**
    * Sends an envelope to the node holding `envelope.to`: `not-found` when no
-   * live node holds it, `unavailable` when Redis is unreachable or the
-   * holder's subscription is down. At most once; in order per sender.
+   * live node holds it, `unavailable` when Redis is unreachable, too much
+   * already waits for it, or the holder's subscription is down. At most
+   * once; in order per sender.
    */
   forward(envelope: Envelope): Promise<ForwardResult> {
+    // A name with a lone surrogate can be held by nobody; in UTF-8 it would reach the U+FFFD one.
+    if (!isWellFormed(envelope.to)) return Promise.resolve(NOT_FOUND);
     const runner = this.runner;
     if (this.closed || runner === undefined || !runner.ready) return Promise.resolve(UNAVAILABLE);
+    if (runner.forwardsBlocked) {
+      this.reportCommandError(new RedisBusyError(runner.inFlightCommands, runner.inFlightBytes));
+      return Promise.resolve(UNAVAILABLE);
+    }
     // Sent at the end of this event-loop turn with the others forwarded in it.
     return this.batcher!.add(envelope);
+  }
+
+  /**
+   * Health, for `hub.stats()`, `/readyz` and metrics. `connected` means both
+   * Redis connections are up and the last heartbeat was answered in time;
+   * `disconnected`, that one is down or Redis stalls (claims and cross-node
+   * sends are then answered `unavailable`).
+   */
+  status(): RedisBackplaneStatus {
+    return {
+      state: this.state,
+      roundTripMs: this.lease?.roundTripMs,
+      inFlightCommands: this.runner?.inFlightCommands ?? 0,
+      inFlightBytes: this.runner?.inFlightBytes ?? 0,
+    };
   }
 
   /** Ids of the nodes whose lease is current. Rejects while Redis is unreachable. */
@@ -263,34 +368,63 @@ export class RedisBackplane implements Backplane {
     if (this.ownsClient) this.client?.destroy();
     for (const detach of this.detach) detach();
     this.detach = [];
+    this.updateState();
   }
 
-  /** Reports a client's connection errors once per outage (node-redis emits one per reconnection attempt). */
-  private watch(client: RedisClientLike, onReady: () => void): () => void {
+  /** Reports a client's connection errors once per outage (node-redis emits one per reconnection attempt) and tracks its state. */
+  private watch(client: RedisClientLike, which: 'command' | 'subscriber', onReady: () => void): () => void {
     let down = false;
-    const error = (cause: unknown) => {
-      if (down || this.closed) return;
-      down = true;
-      this.report(cause);
+    const mark = (up: boolean) => {
+      if (which === 'command') this.commandUp = up;
+      else this.subscriberUp = up;
+      this.updateState();
     };
+    const error = (cause: unknown) => {
+      if (this.closed) return;
+      // Some errors (a reply that could not be parsed) leave the connection up.
+      const up = client.isReady;
+      mark(up);
+      if (down) return;
+      down = !up;
+      this.report(new BackplaneError(`The Redis ${which} connection failed: ${messageOf(cause)}`, cause));
+    };
+    const lost = () => mark(false);
     const ready = () => {
       down = false;
+      mark(true);
       onReady();
     };
     client.on('error', error);
     client.on('ready', ready);
+    client.on('reconnecting', lost);
+    client.on('end', lost);
     return () => {
       // Our own clients keep a listener: node-redis throws on an unhandled 'error'.
       if (client === this.subscriber || this.ownsClient) return;
       client.off('error', error);
       client.off('ready', ready);
+      client.off('reconnecting', lost);
+      client.off('end', lost);
     };
+  }
+
+  private updateState(): void {
+    let next: BackplaneState;
+    if (this.closed) next = 'closed';
+    else if (!this.started) return;
+    else {
+      const up = this.commandUp && this.subscriberUp && this.client!.isReady && this.subscriber!.isReady && !this.beatFailing;
+      next = up ? 'connected' : 'disconnected';
+    }
+    if (next === this.state) return;
+    this.state = next;
+    this.host?.stateChanged(next);
   }
 
   private receive(text: string): void {
     const envelopes = decodeEnvelopes(text);
     if (envelopes === undefined) {
-      this.report(new Error(`Ignored a malformed envelope on ${this.keys.channel}`));
+      this.report(new BackplaneError(`Ignored a malformed envelope on ${this.keys.channel}`));
       return;
     }
     const host = this.host;
@@ -298,22 +432,39 @@ export class RedisBackplane implements Backplane {
     for (const envelope of envelopes) host?.deliver(envelope);
   }
 
-  /** The names live nodes hold, or `undefined` when this node's lease is gone. */
-  private async claimNames(names: string[]): Promise<string[] | undefined> {
-    const reply = await this.runner!.run(CLAIM, [this.keys.lease, this.keys.names], [this.nodeId, this.keys.prefix, ...names]);
-    return reply === -1 ? undefined : (reply as string[]);
+  /** Drops `name` from the held names if it is still held under `claimId`. */
+  private forget(name: string, claimId: string): void {
+    if (this.held.get(name) === claimId) this.held.delete(name);
   }
 
-  private releaseNames(names: string[]): Promise<unknown> {
-    return this.runner!.run(RELEASE, [this.keys.names], [this.nodeId, this.keys.prefix, ...names]);
+  /** The names live nodes hold, {@link NO_LEASE} when this node's lease is gone, {@link EXPIRED} when Redis ran it too late. */
+  private async claimNames(
+    claims: ReadonlyArray<readonly [string, string]>,
+  ): Promise<string[] | typeof NO_LEASE | typeof EXPIRED> {
+    const args = [this.nodeId, this.keys.prefix, this.runner!.deadline()];
+    for (const [name, claimId] of claims) args.push(name, claimId);
+    const reply = await this.runner!.run(CLAIM, [this.keys.lease, this.keys.names], args);
+    return reply === NO_LEASE || reply === EXPIRED ? reply : (reply as string[]);
   }
 
-  /** Re-asserts the lease and every held name, and releases names Redis still has for this node but it no longer holds. */
+  /** Releases names held under the given claim ids (`''`: under any claim of this node). */
+  private releaseNames(claims: ReadonlyArray<readonly [string, string]>): Promise<unknown> {
+    const args = [this.nodeId, this.keys.prefix];
+    for (const [name, claimId] of claims) args.push(name, claimId);
+    return this.runner!.run(RELEASE, [this.keys.names], args);
+  }
+
+  /**
+   * Re-asserts the lease and every held name, closes (4410) the local
+   * holders of names another node took meanwhile, and releases names Redis
+   * still has for this node but it no longer holds.
+   */
   private resync(): Promise<void> {
     if (this.syncing !== undefined) {
       this.syncAgain = true;
       return this.syncing;
     }
+    this.syncPending = false;
     const run = async () => {
       try {
         do {
@@ -321,6 +472,8 @@ export class RedisBackplane implements Backplane {
           await this.syncOnce();
         } while (this.syncAgain && !this.closed);
       } catch (error) {
+        // Tried again after the next heartbeat Redis answers.
+        this.syncPending = true;
         this.reportCommandError(error);
       } finally {
         this.syncing = undefined;
@@ -333,35 +486,53 @@ export class RedisBackplane implements Backplane {
     const runner = this.runner!;
     if (this.closed || !runner.ready) return;
     if ((await this.lease!.refresh()) === 2) {
-      this.report(new Error(`Another process holds node id ${this.nodeId}: node ids must be unique`));
+      this.report(new BackplaneError(`Another process holds node id ${this.nodeId}: node ids must be unique`));
       return;
     }
-    for (const [name] of this.host!.localClaims()) this.held.add(name);
-    const names = [...this.held];
-    for (let start = 0; start < names.length; start += BATCH) {
-      const taken = await this.claimNames(names.slice(start, start + BATCH));
-      if (taken === undefined) {
+    // Only logged-in holders are closed for a lost name; a login still claiming hears `taken` from its own claim.
+    const local = new Map<string, string>();
+    for (const [name, claimId] of this.host!.localClaims()) {
+      local.set(name, claimId);
+      this.held.set(name, claimId);
+    }
+    const claims = [...this.held];
+    for (let start = 0; start < claims.length; start += BATCH) {
+      const batch = claims.slice(start, start + BATCH);
+      const taken = await this.claimNames(batch);
+      if (taken === NO_LEASE) {
         this.syncAgain = true;
         return;
       }
+      if (taken === EXPIRED) throw new RedisTimeoutError('EVALSHA', this.options.commandTimeout);
+      if (taken.length === 0) continue;
+      const ids = new Map(batch);
       for (const name of taken) {
-        // Another node claimed it while this one could not assert it (Redis was away or lost it).
-        this.report(new Error(`Name ${name} is held on another node too; messages from other nodes go there`));
+        const claimId = ids.get(name)!;
+        this.forget(name, claimId);
+        if (local.get(name) !== claimId) continue;
+        // Another node won the name while this one could not assert it (Redis
+        // or this node stalled past the lease, or Redis lost its data): one holder must remain.
+        this.report(
+          new BackplaneError(
+            `Name ${name} was claimed on another node while this node could not reach Redis: its holder here is closed (4410)`,
+          ),
+        );
+        this.host!.claimLost(name, claimId);
       }
     }
     const recorded = (await runner.command(['SMEMBERS', this.keys.names])) as string[];
-    const stale = recorded.filter((name) => !this.held.has(name));
+    const stale = recorded.filter((name) => !this.held.has(name)).map((name) => [name, ''] as const);
     for (let start = 0; start < stale.length; start += BATCH) await this.releaseNames(stale.slice(start, start + BATCH));
   }
 
   private retryReleases(): void {
     if (this.unreleased.size === 0) return;
-    const names = [...this.unreleased].filter((name) => !this.held.has(name));
+    const claims = [...this.unreleased].filter(([name, claimId]) => this.held.get(name) !== claimId);
     this.unreleased.clear();
-    for (let start = 0; start < names.length; start += BATCH) {
-      const batch = names.slice(start, start + BATCH);
+    for (let start = 0; start < claims.length; start += BATCH) {
+      const batch = claims.slice(start, start + BATCH);
       this.releaseNames(batch).catch((error: unknown) => {
-        for (const name of batch) if (!this.held.has(name)) this.unreleased.add(name);
+        for (const [name, claimId] of batch) if (this.held.get(name) !== claimId) this.unreleased.set(name, claimId);
         this.reportCommandError(error);
       });
     }
@@ -372,13 +543,30 @@ export class RedisBackplane implements Backplane {
     return this.runner;
   }
 
-  /** A command failure; "not connected" is already told once per outage by the client's error event. */
+  /**
+   * A command failure. "Not connected" is already told once per outage by
+   * the client's error event; "busy" and timeouts once until Redis answers a
+   * heartbeat again (a stall would otherwise report every message).
+   */
   private reportCommandError(error: unknown): void {
     if (error instanceof RedisOfflineError || this.closed) return;
+    if (error instanceof RedisBusyError) {
+      if (this.busyReported) return;
+      this.busyReported = true;
+    } else if (error instanceof RedisTimeoutError) {
+      if (this.timeoutReported) return;
+      this.timeoutReported = true;
+    }
     this.report(error);
   }
 
   private report(error: unknown): void {
-    this.host?.error(toError(error));
+    const reported =
+      error instanceof SignallingHubError ? error : new BackplaneError(`Redis backplane failure: ${messageOf(error)}`, error);
+    this.host?.error(reported);
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LEASE, NAME, NAMES, RELAY } from './keys.js';
+import { CLAIM_SEPARATOR, LEASE, NAME, NAMES, RELAY } from './keys.js';
 
 /** A Lua script with its SHA1, run by EVALSHA (EVAL when Redis lost its script cache). */
 export interface Script {
@@ -17,37 +17,81 @@ function script(source: string): Script {
  * Redis Cluster. Each runs atomically, which is what makes racing claims safe.
  */
 
+// The value of a name key is `<node id> <claim id>`: node ids hold no
+// whitespace, so the first space ends the node id. A value without a space
+// (written by an earlier version) is a bare node id.
+const ownerOf = `
+local function ownerOf(value)
+  local at = string.find(value, '${CLAIM_SEPARATOR}', 1, true)
+  if at then return string.sub(value, 1, at - 1) end
+  return value
+end
+`;
+
+// A command carries the Redis time (ms) after which its node has answered it
+// 'unavailable' (0: none): past it, it must not take effect, so that a
+// command that waited in a stalled Redis never claims a name or delivers a
+// message its sender was told failed.
+const expired = `
+local function expired(deadline)
+  deadline = tonumber(deadline)
+  if deadline == 0 then return false end
+  local now = redis.call('TIME')
+  return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > deadline
+end
+`;
+
 /**
  * Claims names for a node. KEYS: own lease, own names set. ARGV: node id,
- * prefix, names... A name is free when unset, already ours, or held by a node
- * whose lease is gone (it is taken over atomically). Returns -1 without
- * claiming when this node's own lease is gone (a claim must never hang on a
- * missing lease), else the names that live nodes hold.
+ * prefix, deadline, then a name and its claim id per name. A name is free
+ * when unset, already this node's (the claim id is replaced: a later login
+ * on this node supersedes an earlier one), or held by a node whose lease is
+ * gone (it is taken over atomically). Returns -2 without claiming when the
+ * deadline has passed, -1 when this node's own lease is gone (a claim must
+ * never hang on a missing lease), else the names that live nodes hold.
  */
-export const CLAIM = script(`
+export const CLAIM = script(`${ownerOf}${expired}
+if expired(ARGV[3]) then return -2 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local self = ARGV[1]
 local taken = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV, 2 do
   local name = ARGV[i]
   local key = ARGV[2] .. '${NAME}' .. name
-  local owner = redis.call('GET', key)
-  if owner and owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. '${LEASE}' .. owner) == 1 then
+  local value = redis.call('GET', key)
+  local owner = value and ownerOf(value)
+  if owner and owner ~= self and redis.call('EXISTS', ARGV[2] .. '${LEASE}' .. owner) == 1 then
     taken[#taken + 1] = name
   else
-    if owner and owner ~= ARGV[1] then redis.call('SREM', ARGV[2] .. '${NAMES}' .. owner, name) end
-    redis.call('SET', key, ARGV[1])
+    if owner and owner ~= self then redis.call('SREM', ARGV[2] .. '${NAMES}' .. owner, name) end
+    redis.call('SET', key, self .. '${CLAIM_SEPARATOR}' .. ARGV[i + 1])
     redis.call('SADD', KEYS[2], name)
   end
 end
 return taken
 `);
 
-/** Releases names if this node still holds them. KEYS: own names set. ARGV: node id, prefix, names... */
-export const RELEASE = script(`
-for i = 3, #ARGV do
-  local key = ARGV[2] .. '${NAME}' .. ARGV[i]
-  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
-  redis.call('SREM', KEYS[1], ARGV[i])
+/**
+ * Releases names if this node still holds them under the given claim ids
+ * (fencing: a late release of an earlier login never frees a later one's
+ * claim). KEYS: own names set. ARGV: node id, prefix, then a name and a claim
+ * id per name; an empty claim id releases whatever claim this node has on the
+ * name (for leftovers no local login holds).
+ */
+export const RELEASE = script(`${ownerOf}
+local self = ARGV[1]
+for i = 3, #ARGV, 2 do
+  local name, claim = ARGV[i], ARGV[i + 1]
+  local key = ARGV[2] .. '${NAME}' .. name
+  local value = redis.call('GET', key)
+  if value and ownerOf(value) == self then
+    if claim == '' or value == self .. '${CLAIM_SEPARATOR}' .. claim then
+      redis.call('DEL', key)
+      redis.call('SREM', KEYS[1], name)
+    end
+  else
+    redis.call('SREM', KEYS[1], name)
+  end
 end
 return 0
 `);
@@ -55,17 +99,20 @@ return 0
 /**
  * Sends envelopes to the nodes holding their targets, in one round trip so
  * that envelopes of one sender keep their order. ARGV: prefix, own node id,
- * then a target name and its framed envelope per envelope. Each holder's
- * lease is checked once, and each live holder gets one PUBLISH carrying its
- * envelopes concatenated in the order given. Returns {holders, published}:
- * per envelope the holder's id, or '' when no live node other than this one
- * holds the name; and {node, receivers, ...} per node published to.
+ * deadline, then a target name and its framed envelope per envelope. Each
+ * holder's lease is checked once, and each live holder gets one PUBLISH
+ * carrying its envelopes concatenated in the order given. Returns
+ * {holders, published}: per envelope the holder's id, or '' when no live node
+ * other than this one holds the name; and {node, receivers, ...} per node
+ * published to. Returns -2 without publishing when the deadline has passed.
  */
-export const FORWARD = script(`
+export const FORWARD = script(`${ownerOf}${expired}
+if expired(ARGV[3]) then return -2 end
 local prefix, self = ARGV[1], ARGV[2]
 local holders, live, grouped, nodes = {}, {}, {}, {}
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local owner = redis.call('GET', prefix .. '${NAME}' .. ARGV[i])
+  if owner then owner = ownerOf(owner) end
   if owner and owner ~= self then
     local alive = live[owner]
     if alive == nil then
@@ -100,13 +147,14 @@ return {holders, published}
 // Deletes up to \`limit\` names of node \`id\` (those it still holds) and drops
 // its set and registration once empty. Bounded so that reaping a node with
 // many names never blocks Redis for long; the next heartbeat goes on.
-const reap = `
+const reap = `${ownerOf}
 local function reap(prefix, nodes, id, limit)
   local set = prefix .. '${NAMES}' .. id
   local names = redis.call('SPOP', set, limit)
   for _, name in ipairs(names) do
     local key = prefix .. '${NAME}' .. name
-    if redis.call('GET', key) == id then redis.call('DEL', key) end
+    local value = redis.call('GET', key)
+    if value and ownerOf(value) == id then redis.call('DEL', key) end
   end
   if redis.call('SCARD', set) == 0 then redis.call('SREM', nodes, id) end
 end
@@ -116,13 +164,15 @@ end
  * One heartbeat: refreshes this node's lease and, when asked, reports which
  * watched nodes lost theirs and reaps names of dead nodes. KEYS: own lease,
  * nodes set. ARGV: node id, lease token, TTL ms, prefix, check ('1'/'0'),
- * reap limit, watched node ids... Returns {state, dead}: state 0 = the lease
- * was gone (Redis lost it, or this node stalled past its TTL), 1 = refreshed,
- * 2 = another process holds this node id (nothing written).
+ * reap limit, watched node ids... Returns {state, dead, seconds, microseconds}:
+ * state 0 = the lease was gone (Redis lost it, or this node stalled past its
+ * TTL), 1 = refreshed, 2 = another process holds this node id (nothing
+ * written); then Redis's clock (TIME), for command deadlines.
  */
 export const HEARTBEAT = script(`${reap}
+local now = redis.call('TIME')
 local current = redis.call('GET', KEYS[1])
-if current and current ~= ARGV[2] then return {2, {}} end
+if current and current ~= ARGV[2] then return {2, {}, now[1], now[2]} end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[1])
 local dead = {}
@@ -134,14 +184,15 @@ if ARGV[5] == '1' then
     if redis.call('EXISTS', ARGV[4] .. '${LEASE}' .. id) == 0 then reap(ARGV[4], KEYS[2], id, tonumber(ARGV[6])) end
   end
 end
-return {current and 1 or 0, dead}
+return {current and 1 or 0, dead, now[1], now[2]}
 `);
 
 /** Leaves the cluster: releases every name of this node and drops its lease. KEYS: own lease, own names set, nodes set. ARGV: node id, prefix. */
-export const LEAVE = script(`
+export const LEAVE = script(`${ownerOf}
 for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local key = ARGV[2] .. '${NAME}' .. name
-  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+  local value = redis.call('GET', key)
+  if value and ownerOf(value) == ARGV[1] then redis.call('DEL', key) end
 end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
