@@ -56,6 +56,7 @@ export class RawWsClient {
    * masked with `mask` (a zero-length mask sends it unmasked).
    */
   static frame(
+    this: void,
     payload: string | Buffer,
     { opcode = 1, first, mask = randomBytes(4) }: { opcode?: number; first?: number; mask?: Buffer } = {},
   ): Buffer {
@@ -108,11 +109,42 @@ export class RawWsClient {
   }
 
   /** Waits for the server's close frame and returns its code. */
-  async closeCode(): Promise<number> {
+  async closeCode(timeoutMs?: number): Promise<number> {
+    return (await this.closeFrame(timeoutMs)).code;
+  }
+
+  /** Waits for the server's close frame and returns its code and reason. */
+  async closeFrame(timeoutMs?: number): Promise<{ code: number; reason: string }> {
     for (;;) {
-      const frame = await this.next();
-      if (frame.opcode === 8) return frame.payload.readUInt16BE(0);
+      const frame = await this.next(timeoutMs);
+      if (frame.opcode === 8) return { code: frame.payload.readUInt16BE(0), reason: frame.payload.subarray(2).toString() };
     }
+  }
+
+  /**
+   * Reads at about `bytesPerSecond` from now on: the TCP socket is paused
+   * whenever it is ahead of that rate, so the server's queue to it grows as
+   * it would for a client on a slow link.
+   */
+  readAtMost(bytesPerSecond: number): void {
+    const start = Date.now();
+    let read = 0;
+    this.socket.on('data', (data: Buffer) => {
+      read += data.length;
+      const ahead = (read / bytesPerSecond) * 1000 - (Date.now() - start);
+      if (ahead <= 0) return;
+      this.socket.pause();
+      setTimeout(() => this.socket.resume(), ahead);
+    });
+  }
+
+  /** Stops reading at the TCP level (the kernel buffers fill, then the server's queue grows). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
   }
 
   private onData(data: Buffer): void {
@@ -137,4 +169,46 @@ export class RawWsClient {
     }
     for (const wake of this.waiters.splice(0)) wake();
   }
+}
+
+/** The server's answer to an upgrade request for `target` (any request-target: a path, `//x`, `http://host/x`). */
+export interface UpgradeAnswer {
+  /** The status line, or '' if the server closed without answering. */
+  readonly status: string;
+  /** Resolves once the server has closed the connection. */
+  readonly closed: Promise<void>;
+}
+
+/** Sends a WebSocket upgrade request for `target` over a plain TCP socket and waits for the status line. */
+export async function requestUpgrade(port: number, target: string, timeoutMs = 5000): Promise<UpgradeAnswer> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.write(
+    `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
+  const status = await new Promise<string>((resolve, reject) => {
+    let head = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer to an upgrade for ${target} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (line: string) => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      resolve(line);
+    };
+    const onData = (data: Buffer) => {
+      head += data.toString('latin1');
+      const end = head.indexOf('\r\n');
+      if (end !== -1) done(head.slice(0, end));
+    };
+    socket.on('data', onData);
+    void closed.then(() => done(head));
+  });
+  // Keep reading so that the server's close is seen.
+  socket.resume();
+  return { status, closed };
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { SignallingHub } from '../../src/index.js';
+import { SignallingHub, type SignallingHubError } from '../../src/index.js';
 import { attach } from '../../src/ws.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { TestClient } from '../helpers/test-client.js';
@@ -49,7 +49,7 @@ describe('attach() next to the host app', () => {
     const lobbyAttachment = attach(lobby, server, { path: '/lobby' });
     // The host's own WebSocket endpoint, the ws README way.
     const echo = new WebSocketServer({ noServer: true });
-    echo.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo ${data}`)));
+    echo.on('connection', (socket) => socket.on('message', (data: Buffer) => socket.send(`echo ${data.toString()}`)));
     server.on('upgrade', (request, socket, head) => {
       if (request.url === '/echo') echo.handleUpgrade(request, socket, head, (ws) => echo.emit('connection', ws, request));
     });
@@ -69,7 +69,7 @@ describe('attach() next to the host app', () => {
     const echoClient = new WebSocket(`${base}/echo`);
     const echoed = await new Promise<string>((resolve) => {
       echoClient.on('open', () => echoClient.send('hi'));
-      echoClient.on('message', (data) => resolve(data.toString()));
+      echoClient.on('message', (data: Buffer) => resolve(data.toString()));
     });
     expect(echoed).toBe('echo hi');
     echoClient.close();
@@ -115,18 +115,23 @@ describe('attach() next to the host app', () => {
     hubServer = await startHubServer(
       {},
       {
-        verifyUpgrade: async (request) => {
+        verifyUpgrade: (request) => {
           const token = new URL(request.url!, 'http://x').searchParams.get('token');
-          if (token === 'explode') throw new Error('token store down');
-          return token === 'good';
+          if (token === 'explode') return Promise.reject(new Error('token store down'));
+          return Promise.resolve(token === 'good');
         },
       },
     );
-    const errors: string[] = [];
-    hubServer.hub.on('error', (error) => errors.push(error.message));
+    const errors: SignallingHubError[] = [];
+    hubServer.hub.on('error', (error) => errors.push(error));
     expect(await upgradeStatus(`${hubServer.url}?token=bad`)).toBe(401);
     expect(await upgradeStatus(`${hubServer.url}?token=explode`)).toBe(500);
-    expect(errors).toEqual(['token store down']);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({
+      code: 'SH_ERR_HOOK_FAILED',
+      hook: 'verifyUpgrade',
+      cause: { message: 'token store down' },
+    });
     const client = await TestClient.connect(`${hubServer.url}?token=good`);
     expect(await client.login('verified')).toMatchObject({ success: true });
   });

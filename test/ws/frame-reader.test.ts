@@ -132,6 +132,22 @@ describe('frames on the wire', () => {
     again.socket.close();
   });
 
+  it.each([
+    ['a reserved opcode', [0x83, 0x80 | 126]],
+    ['RSV1 without an extension', [0xc1, 0x80 | 126]],
+    ['RSV2 and RSV3', [0xb1, 0x80 | 126]],
+    ['an unmasked frame', [0x81, 126]],
+    ['a continuation with nothing to continue', [0x80, 0x80 | 126]],
+    ['a reserved control opcode', [0x8b, 0x80 | 126]],
+    ['a control frame with a 16-bit length', [0x89, 0x80 | 126]],
+  ])('closes with 1002 on %s as soon as the first two header bytes arrive', async (_label, header) => {
+    const client = await rawPeer(`two-bytes-${header.join('-')}`);
+    // The 16-bit length marker, and the stream stops before the length bytes: ws knows enough already.
+    client.write(Buffer.from(header));
+    expect(await client.closeCode(2000)).toBe(1002);
+    await client.ended;
+  });
+
   it('completes the close handshake and ignores what follows a close frame', async () => {
     const client = await rawPeer('closer');
     const close = Buffer.alloc(2);

@@ -1,55 +1,20 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { type AdapterHost, adapterHost } from '../../core/adapter-host.js';
+import { HookError, HubClosedError, InvalidOptionError, SignallingHubError } from '../../core/errors.js';
 import type { SignallingHub } from '../../core/hub.js';
-import { InvalidOptionError } from '../../core/errors.js';
+import { describeValue } from '../../core/option-check.js';
 import { CloseCode } from '../../protocol/close-codes.js';
-import { readFramesFast } from './frame-reader.js';
+import { fastPathDisabledByEnv, fastPathSupports, FAST_PATH_WS_VERSIONS, installedWsVersion } from './fast-path.js';
+import { canReadFramesFast, readFramesFast } from './frame-reader.js';
 import { startHeartbeat } from './heartbeat.js';
-import { pathnameOf } from './pathname.js';
-import { WsTransport } from './ws-transport.js';
+import { type AttachOptions, type ResolvedAttachOptions, resolveAttachOptions } from './options.js';
+import { addRoute, refuse, type UpgradeServer } from './upgrade-dispatcher.js';
+import type { CorkableSocket } from './write-coalescer.js';
+import { WsTransport, type WsTransportContext } from './ws-transport.js';
 
-/** Options of {@link attach}. */
-export interface AttachOptions {
-  /**
-   * The URL path this hub answers upgrades on. Upgrades to other paths are
-   * left untouched for the host's other listeners.
-   * @default '/'
-   */
-  path?: string;
-  /**
-   * Browser origins allowed to connect: a list of exact `Origin` values, or a
-   * function. Others get `403 Forbidden` before the upgrade. Requests without
-   * an `Origin` header (non-browser clients) are always allowed by a list.
-   * @default undefined (every origin)
-   */
-  origins?: readonly string[] | ((origin: string | undefined, request: IncomingMessage) => boolean);
-  /**
-   * Decides, before the WebSocket handshake, whether an upgrade may proceed
-   * (cookies, a token in the query string…). Resolve `false` to answer
-   * `401 Unauthorized`; a throw answers `500` and is reported on the hub's
-   * `error` event.
-   * @default undefined
-   */
-  verifyUpgrade?: (request: IncomingMessage) => boolean | Promise<boolean>;
-  /**
-   * Milliseconds between WebSocket pings; a socket that has not answered the
-   * previous ping is terminated. `0` disables the heartbeat.
-   * @default 30000
-   */
-  heartbeatInterval?: number;
-  /**
-   * Largest frame accepted, in bytes; larger frames close the socket with 1009.
-   * @default the hub's `maxMessageBytes`
-   */
-  maxPayload?: number;
-  /**
-   * Milliseconds `close()` waits for clients to answer the 1001 close before
-   * it terminates them.
-   * @default 2000
-   */
-  closeTimeout?: number;
-}
+export type { AttachOptions } from './options.js';
 
 /** A hub attached to a server path, as returned by {@link attach}. */
 export interface Attachment {
@@ -58,8 +23,15 @@ export interface Attachment {
   /** Open WebSocket connections on this path. */
   readonly connections: number;
   /**
-   * Stops taking upgrades on the path, closes its connections with 1001
-   * (their peers leave as on any close) and resolves once they are closed.
+   * Whether the fast path is engaged (see {@link AttachOptions.fastPath}):
+   * `false` when turned off, with a ws version outside the tested range, or
+   * once a connection found ws's internals not as expected.
+   */
+  readonly fastPath: boolean;
+  /**
+   * Stops taking upgrades on the path (it may be attached again at once),
+   * closes its connections with 1001 (their peers leave as on any close) and
+   * resolves once they are closed.
    */
   close(): Promise<void>;
 }
@@ -86,8 +58,12 @@ class HubSocket extends WebSocket {
         case 'pong':
           transport.alive = true;
           return true;
+        case 'error':
+          // A framing error: ws closes with its status code next, but its `close` event says 1006.
+          transport.closeCode ??= closeCodeOf(a);
+          break;
         case 'close':
-          transport.session.closed(a as number);
+          transport.session.closed(transport.closeCode ?? (a as number));
           break;
       }
     }
@@ -97,60 +73,159 @@ class HubSocket extends WebSocket {
   }
 }
 
+/** The close code ws sends for each of its documented receiver error codes. */
+const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+};
+
+function closeCodeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('WS_ERR_')) return undefined;
+  // Every other receiver error is a protocol error (bad bits, opcode, mask, control frame).
+  return WS_ERROR_CLOSE_CODES[code] ?? 1002;
+}
+
 const transportOf = (socket: WebSocket) => (socket as HubSocket).transport;
 
 function ignore(): void {
   // A reset socket while verifyUpgrade runs: refuse() or the destroyed check handles it.
 }
 
-function refuse(socket: Duplex, status: string): void {
-  if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  socket.destroy();
+/** The hub's adapter host, or InvalidOptionError: not a hub, or a hub of another copy of the library. */
+function hostOf(hub: unknown): AdapterHost {
+  const host = typeof hub === 'object' && hub !== null ? adapterHost(hub) : undefined;
+  if (host === undefined) {
+    const given = describeValue(hub);
+    // Two copies: a hub of the CommonJS build handed to the ESM build's attach(), or two versions installed.
+    const hint = given === 'an instance of SignallingHub' ? '; this hub comes from another copy of signalling-hub' : '';
+    throw new InvalidOptionError('hub', 'a SignallingHub', given, hint);
+  }
+  return host;
 }
 
-function originAllowed(options: AttachOptions, request: IncomingMessage): boolean {
-  const allowed = options.origins;
-  if (allowed === undefined) return true;
+function checkServer(server: unknown): asserts server is UpgradeServer {
+  const methods = ['on', 'removeListener', 'listeners'];
+  if (
+    typeof server !== 'object' ||
+    server === null ||
+    methods.some((method) => typeof (server as Record<string, unknown>)[method] !== 'function')
+  ) {
+    throw new InvalidOptionError(
+      'server',
+      `an http.Server (or https, http2…: an object with ${methods.join(', ')})`,
+      describeValue(server),
+      '; with Express or Koa, pass the server that app.listen() returns (or http.createServer(app)), not the app',
+    );
+  }
+}
+
+/** Hubs already told that the fast path could not engage: they hear it once. */
+const warned = new WeakSet<object>();
+
+function warnOnce(hub: object, host: AdapterHost, message: string): void {
+  if (warned.has(hub)) return;
+  warned.add(hub);
+  host.warn(new SignallingHubError('SH_ERR_TRANSPORT', message));
+}
+
+/** Whether the fast path may engage for this attachment; warns when the ws version keeps it off. */
+function fastPathWanted(hub: object, host: AdapterHost, options: ResolvedAttachOptions): boolean {
+  if (!options.fastPath || fastPathDisabledByEnv()) return false;
+  const version = installedWsVersion();
+  if (fastPathSupports(version)) return true;
+  warnOnce(
+    hub,
+    host,
+    `ws ${version ?? '(version unknown)'} is outside the versions the ws adapter's fast path was tested with ` +
+      `(${FAST_PATH_WS_VERSIONS}): it uses ws's public API only, which is slower`,
+  );
+  return false;
+}
+
+/** ws's private `_socket`, when frames may be written to it directly. */
+function rawSocketOf(ws: WebSocket): CorkableSocket | undefined {
+  const raw = (ws as unknown as { _socket?: Partial<CorkableSocket> | null })._socket;
+  // With permessage-deflate (off here) ws may queue frames while it compresses, so only ws may write then.
+  if (raw === undefined || raw === null || ws.extensions !== '') return undefined;
+  if (typeof raw.cork !== 'function' || typeof raw.uncork !== 'function' || typeof raw.write !== 'function') return undefined;
+  return raw as CorkableSocket;
+}
+
+function originAllowed(origins: ResolvedAttachOptions['origins'], request: IncomingMessage): boolean {
+  if (origins === undefined) return true;
   const origin = request.headers.origin;
-  if (typeof allowed === 'function') return allowed(origin, request);
-  return origin === undefined || allowed.includes(origin);
+  if (typeof origins === 'function') return origins(origin, request) === true;
+  return origin === undefined || origins.includes(origin);
 }
 
 /**
  * Serves `hub` over WebSocket on `path` of the host's own `http.Server`
- * (`https`, Express's, Fastify's `server`…). It adds one `upgrade` listener
- * that touches only its own path, so several hubs, the host's own WebSocket
- * endpoints and socket.io can share one server.
+ * (`https`, Express's `app.listen()` result, Fastify's `server`…).
+ *
+ * All hubs attached to one server share one `upgrade` listener that routes
+ * by exact path. Upgrades to other paths are left to the server's other
+ * `upgrade` listeners (the host's own WebSocket endpoints, socket.io); when
+ * there are none, they are answered `404` (see
+ * {@link AttachOptions.unhandledUpgradeTimeout}).
+ *
+ * @throws `InvalidOptionError` for a `hub` that is not a SignallingHub,
+ *   a `server` that is not an http.Server, an unknown option or a bad value.
+ * @throws `HubClosedError` when the hub is closed.
+ * @throws `SignallingHubError` `SH_ERR_ALREADY_ATTACHED` when a hub
+ *   already serves this path on this server.
  */
-export function attach(hub: SignallingHub, server: Server, options: AttachOptions = {}): Attachment {
-  const path = options.path ?? '/';
-  if (!path.startsWith('/')) throw new InvalidOptionError('path', 'a path starting with "/"', JSON.stringify(path));
-  const heartbeatInterval = options.heartbeatInterval ?? 30000;
-  const closeTimeout = options.closeTimeout ?? 2000;
-  const maxPayload = options.maxPayload ?? hub.options.maxMessageBytes;
+export function attach(hub: SignallingHub, server: Server, options?: AttachOptions): Attachment {
+  const host = hostOf(hub);
+  checkServer(server);
+  const resolved = resolveAttachOptions(options);
+  if (hub.closed) throw new HubClosedError();
+  const { path, origins, verifyUpgrade, heartbeatInterval, closeTimeout } = resolved;
+  const maxPayload = resolved.maxPayload ?? hub.options.maxMessageBytes;
+  let fastPath = fastPathWanted(hub, host, resolved);
+  const context: WsTransportContext = { maxPayload, reportError: (error) => host.reportError(error) };
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, WebSocket: HubSocket });
-  const stopHeartbeat = heartbeatInterval > 0 ? startHeartbeat(wss.clients, transportOf, heartbeatInterval) : () => {};
   let closed = false;
 
   const accept = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const transport = new WsTransport(ws, maxPayload);
+      let raw: CorkableSocket | undefined;
+      if (fastPath) {
+        raw = rawSocketOf(ws);
+        if (raw === undefined || !canReadFramesFast(ws)) {
+          raw = undefined;
+          fastPath = false;
+          warnOnce(
+            hub,
+            host,
+            `ws ${installedWsVersion() ?? ''}: its internals are not as the ws adapter's fast path expects; it uses ws's public API only`,
+          );
+        }
+      }
+      const transport = new WsTransport(ws, context, raw);
       transport.session = hub.open(transport, { request, remoteAddress: request.socket.remoteAddress });
-      (ws as HubSocket).transport = transport;
-      readFramesFast(transport);
+      ws.transport = transport;
+      if (raw !== undefined) readFramesFast(transport);
     });
   };
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (pathnameOf(request.url) !== path) return;
+  const handle = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (closed) return refuse(socket, '503 Service Unavailable');
-    if (!originAllowed(options, request)) return refuse(socket, '403 Forbidden');
-    const verify = options.verifyUpgrade;
-    if (verify === undefined) return accept(request, socket, head);
+    let allowed: boolean;
+    try {
+      allowed = originAllowed(origins, request);
+    } catch (error) {
+      host.reportError(new HookError('origins', error));
+      return refuse(socket, '500 Internal Server Error');
+    }
+    if (!allowed) return refuse(socket, '403 Forbidden');
+    if (verifyUpgrade === undefined) return accept(request, socket, head);
     // Keep an error listener while the host decides, or a reset socket crashes the process.
     socket.on('error', ignore);
     Promise.resolve()
-      .then(() => verify(request))
+      .then(() => verifyUpgrade(request))
       .then(
         (ok) => {
           socket.removeListener('error', ignore);
@@ -161,22 +236,26 @@ export function attach(hub: SignallingHub, server: Server, options: AttachOption
         },
         (error: unknown) => {
           socket.removeListener('error', ignore);
-          hub.reportError(error);
+          host.reportError(new HookError('verifyUpgrade', error));
           refuse(socket, '500 Internal Server Error');
         },
       );
   };
-  server.on('upgrade', onUpgrade);
+  const removeRoute = addRoute(server, path, { handle, unhandledUpgradeTimeout: resolved.unhandledUpgradeTimeout });
+  const stopHeartbeat = heartbeatInterval > 0 ? startHeartbeat(wss.clients, transportOf, heartbeatInterval) : () => {};
 
   return {
     path,
     get connections() {
       return wss.clients.size;
     },
+    get fastPath() {
+      return fastPath;
+    },
     close() {
       if (closed) return Promise.resolve();
       closed = true;
-      server.removeListener('upgrade', onUpgrade);
+      removeRoute();
       stopHeartbeat();
       return new Promise<void>((resolve) => {
         const sockets = [...wss.clients];

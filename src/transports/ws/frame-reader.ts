@@ -17,7 +17,7 @@ export interface FrameReaderState {
   /** Where the frames go. */
   session: TransportSession;
   /** Largest frame the fast path takes; ws refuses larger ones (1009). */
-  maxPayload: number;
+  readonly maxPayload: number;
   /** A frame cut by the end of a chunk, waiting for the rest. */
   cutFrame: CutFrame | undefined;
   /** Set once ws must read the rest of the stream itself. */
@@ -38,7 +38,7 @@ interface CutFrame {
 
 /** The part of ws's (private) `Receiver` that the reader takes over. */
 interface WsReceiver {
-  write(chunk: Buffer): boolean;
+  write: (this: WsReceiver, chunk: Buffer) => boolean;
   [READER]?: FrameReaderState;
 }
 
@@ -62,18 +62,30 @@ let wsWrite: ((this: WsReceiver, chunk: Buffer) => boolean) | undefined;
  * It replaces the `write` method of ws's `Receiver` on this socket (which is
  * what ws's socket `data` listener calls), so ws's own listeners, close
  * handling and backpressure stay as they are. Returns false, changing
- * nothing, if this ws version has no such receiver. (It relies on ws 8's
- * private `_receiver`, as the transport relies on `_socket`; the tests drive
- * every kind of frame through it against the ws version installed.)
+ * nothing, if this ws version has no such receiver. It relies on ws 8's
+ * private `_receiver`, as the transport relies on `_socket`: `attach()` calls
+ * it only for the ws versions the tests drove every kind of frame through
+ * (see `FAST_PATH_WS_VERSIONS`).
  */
 export function readFramesFast(state: FrameReaderState): boolean {
-  const receiver = (state.socket as unknown as { _receiver?: WsReceiver | null })._receiver;
-  if (receiver === undefined || receiver === null || typeof receiver.write !== 'function') return false;
+  const receiver = receiverOf(state.socket);
+  if (receiver === undefined) return false;
   wsWrite ??= receiver.write;
   if (receiver.write !== wsWrite) return false;
   receiver[READER] = state;
   receiver.write = readFrames;
   return true;
+}
+
+/** Whether {@link readFramesFast} can take over this socket (ws's private receiver is where it expects it). */
+export function canReadFramesFast(socket: WebSocket): boolean {
+  const receiver = receiverOf(socket);
+  return receiver !== undefined && (wsWrite === undefined || receiver.write === wsWrite);
+}
+
+function receiverOf(socket: WebSocket): WsReceiver | undefined {
+  const receiver = (socket as unknown as { _receiver?: WsReceiver | null })._receiver;
+  return receiver !== undefined && receiver !== null && typeof receiver.write === 'function' ? receiver : undefined;
 }
 
 /** Gives ws the rest of the stream from `rest` on. */
@@ -108,19 +120,19 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
     const first = chunk[i]!;
     const second = chunk[i + 1]!;
     let length = second & 0x7f;
+    const data = first === FIN_TEXT || first === FIN_BINARY;
+    const control = first >= CLOSE && first <= 0x8a && length <= 125;
+    // Decided on the first two bytes, before any length bytes arrive: ws refuses what it must
+    // (bad opcode or bits, unmasked) as soon as it has them, assembles fragments, and answers
+    // 1009 to a 64-bit length (over any maxPayload here).
+    if ((second & MASKED) === 0 || !(data || control) || length === 127) return handOver(this, state, chunk.subarray(i));
     let header = 6; // 2 + the 4-byte mask
     if (length === 126) {
       if (n - i < 4) break;
       length = chunk.readUInt16BE(i + 2);
       header = 8;
-    } else if (length === 127) {
-      length = Infinity; // over any maxPayload here: ws answers 1009
     }
-    const data = first === FIN_TEXT || first === FIN_BINARY;
-    const control = first >= CLOSE && first <= 0x8a && length <= 125;
-    // ws closes the connection for what it must refuse, and assembles fragments.
-    if ((second & MASKED) === 0 || length > state.maxPayload || !(data || control))
-      return handOver(this, state, chunk.subarray(i));
+    if (length > state.maxPayload) return handOver(this, state, chunk.subarray(i));
     const end = i + header + length;
     if (end > n) {
       needs = end - i;

@@ -3,26 +3,60 @@ export interface CorkableSocket {
   cork(): void;
   uncork(): void;
   write(chunk: Uint8Array): boolean;
-  readonly writableCorked: number;
   readonly writableLength: number;
 }
 
-const corked: CorkableSocket[] = [];
+/** A socket written to in corked batches, and the bytes it holds corked in this tick. */
+export interface CorkedWriter {
+  readonly raw: CorkableSocket;
+  /** Bytes written to `raw` since this module corked it; 0 while it is not corked by it. */
+  corkedBytes: number;
+}
+
+/**
+ * Past this many bytes in one tick the socket is uncorked at once: the kernel
+ * takes them now, so `writableLength` soon holds only what the client has not
+ * read, not everything written in this tick (a burst of relays to a reader
+ * must not look like a reader that stopped reading).
+ */
+export const MAX_CORKED_BYTES = 64 * 1024;
+
+const corked: CorkedWriter[] = [];
 
 function flush(): void {
-  for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
+  for (let i = 0; i < corked.length; i++) {
+    const writer = corked[i]!;
+    // Listed twice if it was uncorked early and corked again in the tick: uncork it once.
+    if (writer.corkedBytes === 0) continue;
+    writer.corkedBytes = 0;
+    writer.raw.uncork();
+  }
   corked.length = 0;
 }
 
 /**
- * Corks `socket` until the end of the current tick, so that every frame
+ * Writes `frame` to the writer's socket, corked until the end of the current
+ * tick (or until {@link MAX_CORKED_BYTES} are waiting), so that every frame
  * written to it in this tick leaves in one `writev` syscall. A burst of
  * candidates read in one chunk is relayed as one write per target.
  */
-export function coalesceWrites(socket: CorkableSocket): void {
-  if (socket.writableCorked !== 0) return;
-  socket.cork();
-  if (corked.push(socket) === 1) process.nextTick(flush);
+export function writeCorked(writer: CorkedWriter, frame: Uint8Array): void {
+  const raw = writer.raw;
+  if (writer.corkedBytes === 0) {
+    raw.cork();
+    if (corked.push(writer) === 1) process.nextTick(flush);
+  }
+  raw.write(frame);
+  writer.corkedBytes += frame.length;
+  if (writer.corkedBytes >= MAX_CORKED_BYTES) {
+    writer.corkedBytes = 0;
+    raw.uncork();
+  }
+}
+
+/** Bytes queued on the writer's socket that it has offered to the kernel and the kernel has not taken. */
+export function unsentBytes(writer: CorkedWriter): number {
+  return Math.max(0, writer.raw.writableLength - writer.corkedBytes);
 }
 
 /**

@@ -1,0 +1,137 @@
+import type { IncomingMessage } from 'node:http';
+import { InvalidOptionError } from '../../core/errors.js';
+import { type Check, boolean, describeValue, func, integer, resolveOptions, string } from '../../core/option-check.js';
+import { MAX_TIMER_MS } from '../../core/options.js';
+
+/** Decides from the `Origin` header (absent for non-browser clients) whether an upgrade may proceed. */
+export type OriginCheck = (origin: string | undefined, request: IncomingMessage) => boolean;
+
+/** Options of {@link attach}. Every one is optional; unknown keys are refused. */
+export interface AttachOptions {
+  /**
+   * The URL path this hub answers upgrades on, matched exactly against the
+   * request's path (query string ignored, nothing decoded or normalised).
+   * Starts with `/`; no `?`, `#`, spaces or control characters.
+   * @default '/'
+   */
+  path?: string;
+  /**
+   * Browser origins allowed to connect: a list of exact `Origin` values as
+   * browsers send them (`https://app.example`, `http://localhost:8080`: lower
+   * case, no path or trailing slash), or a function that returns `true` to
+   * let a request in. Others get `403 Forbidden` before the upgrade. A list
+   * lets requests without an `Origin` header (non-browser clients) in. A
+   * function that throws answers `500` and is reported on the hub's `error` event.
+   * @default undefined (every origin)
+   */
+  origins?: readonly string[] | OriginCheck;
+  /**
+   * Decides, before the WebSocket handshake, whether an upgrade may proceed
+   * (cookies, a token in the query string…). Resolve `false` to answer
+   * `401 Unauthorized`; a throw answers `500` and is reported on the hub's
+   * `error` event.
+   * @default undefined
+   */
+  verifyUpgrade?: (request: IncomingMessage) => boolean | Promise<boolean>;
+  /**
+   * Milliseconds between WebSocket pings; a socket that has not answered the
+   * previous ping is terminated. `0` disables the heartbeat.
+   * @default 30000
+   */
+  heartbeatInterval?: number;
+  /**
+   * Largest frame accepted, in bytes (64 to 2^30); larger frames close the socket with 1009.
+   * @default the hub's `maxMessageBytes`
+   */
+  maxPayload?: number;
+  /**
+   * Milliseconds `close()` waits for clients to answer the 1001 close before
+   * it terminates them.
+   * @default 2000
+   */
+  closeTimeout?: number;
+  /**
+   * Upgrades to a path no hub on the server serves. With no other `upgrade`
+   * listener on the server nobody else can answer them, so they get `404` at
+   * once. With other listeners (the host's own WebSocket endpoints,
+   * socket.io) they are left to those; a socket still open after this many
+   * milliseconds that nobody has written a byte to is answered `404` and
+   * destroyed, so stray upgrades cannot pile up open sockets (engine.io does
+   * the same with its `destroyUpgradeTimeout`). A listener that takes longer
+   * before its first byte needs a larger value, or `0`: never. Hubs sharing
+   * a server share this: the largest value of theirs applies, `0` if any says `0`.
+   * @default 5000
+   */
+  unhandledUpgradeTimeout?: number;
+  /**
+   * Whether the adapter may use its fast path: it reads plain text frames
+   * itself and writes pre-framed, corked buffers, through private parts of
+   * `ws`. It engages only with the ws versions it was tested against
+   * (`>=8.21 <9`); with others the adapter keeps to ws's public API and says
+   * so once on the hub's `warning` event. The environment variable
+   * `SIGNALLING_HUB_FAST_PATH=0` also turns it off. {@link Attachment.fastPath}
+   * tells whether it engaged.
+   * @default true
+   */
+  fastPath?: boolean;
+}
+
+/** The options of {@link attach} in force, defaults filled in. */
+export interface ResolvedAttachOptions {
+  readonly path: string;
+  readonly origins: readonly string[] | OriginCheck | undefined;
+  readonly verifyUpgrade: AttachOptions['verifyUpgrade'];
+  readonly heartbeatInterval: number;
+  /** `undefined`: the hub's `maxMessageBytes`. */
+  readonly maxPayload: number | undefined;
+  readonly closeTimeout: number;
+  readonly unhandledUpgradeTimeout: number;
+  readonly fastPath: boolean;
+}
+
+/** The defaults of {@link attach}'s options. */
+export const attachDefaults: ResolvedAttachOptions = Object.freeze({
+  path: '/',
+  origins: undefined,
+  verifyUpgrade: undefined,
+  heartbeatInterval: 30000,
+  maxPayload: undefined,
+  closeTimeout: 2000,
+  unhandledUpgradeTimeout: 5000,
+  fastPath: true,
+});
+
+/** An origin as browsers serialise it: scheme://host[:port] in lower case, or `null` (opaque origins). */
+const ORIGIN = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#\s@A-Z]+|null)$/;
+
+const originsCheck: Check<readonly string[] | OriginCheck> = (value, option) => {
+  if (typeof value === 'function') return value as OriginCheck;
+  if (!Array.isArray(value)) {
+    // A lone string would be matched by substring through `includes` by an unwary reader; refuse it.
+    throw new InvalidOptionError(
+      option,
+      'an array of origins (e.g. ["https://app.example"]) or a function',
+      describeValue(value),
+    );
+  }
+  const origin = string('an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash', ORIGIN);
+  return Object.freeze(value.map((entry, index) => origin(entry, `${option}[${index}]`)));
+};
+
+const attachChecks: { readonly [K in keyof ResolvedAttachOptions]-?: Check<ResolvedAttachOptions[K]> } = {
+  // A request path never holds `?` or `#` (the query is cut off before matching), so such a path never matches.
+  path: string('a URL path starting with "/" without "?", "#", spaces or control characters', /^\/[^?#\s\p{Cc}]*$/u),
+  origins: originsCheck,
+  verifyUpgrade: func(),
+  heartbeatInterval: integer(0, MAX_TIMER_MS),
+  // ws reads 0 as "no limit": never that.
+  maxPayload: integer(64, 2 ** 30),
+  closeTimeout: integer(0, MAX_TIMER_MS),
+  unhandledUpgradeTimeout: integer(0, MAX_TIMER_MS),
+  fastPath: boolean,
+};
+
+/** Fills in defaults; throws {@link InvalidOptionError} for an unknown option or a value that cannot work. */
+export function resolveAttachOptions(options: unknown): ResolvedAttachOptions {
+  return Object.freeze(resolveOptions<ResolvedAttachOptions>('attach()', options, attachDefaults, attachChecks));
+}
