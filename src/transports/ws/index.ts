@@ -2,5 +2,3 @@ export { attach } from './attach.js';
 export type { Attachment } from './attach.js';
 export { attachDefaults } from './options.js';
 export type { AttachOptions, OriginCheck, ResolvedAttachOptions } from './options.js';
-export { WsTransport } from './ws-transport.js';
-export type { WsTransportContext } from './ws-transport.js';
