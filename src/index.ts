@@ -1,7 +1,8 @@
 export { SignallingHub } from './core/hub.js';
 export type { HubOptions, ResolvedHubOptions, AuthenticateContext, RateLimitOptions } from './core/options.js';
+export type { TurnOptions, IceServersHook } from './core/ice-servers.js';
 export type { HubEvents, ProtocolErrorEvent } from './core/events.js';
-export type { Peer, PeerLeft, LeaveReason } from './core/peer.js';
+export type { Peer, PeerLeft, PeerDropped, PeerResumed, LeaveReason } from './core/peer.js';
 export type { Transport, TransportSession, ConnectionInfo, UpgradeRequest } from './core/transport.js';
 export {
   SignallingHubError,

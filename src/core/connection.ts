@@ -28,8 +28,24 @@ export enum ConnectionState {
   LoggingIn,
   /** Logged in. */
   Joined,
+  /**
+   * The transport is gone without a clean goodbye, and the login asked to be
+   * resumable: the name stays reserved for `resumeGrace`, relays to it are
+   * parked, its partners hear nothing. A login with its token resumes it.
+   */
+  Dropped,
   /** Closed; everything it held is released. */
   Closed,
+}
+
+/** A relay (or a host message, or a `leave`) waiting for a dropped peer to resume. */
+export interface Parked {
+  readonly frame: string | Uint8Array;
+  /** The sender's name (`''` for a host message). */
+  readonly from: string;
+  /** The sender's node; `null` for this node. */
+  readonly fromNode: string | null;
+  readonly kind: RelayType | 'message';
 }
 
 /**
@@ -53,6 +69,12 @@ export interface ConnectionHost {
   login(connection: Connection, message: Record<string, unknown>): void;
   /** A login succeeded: emit `peer-joined`. */
   joined(connection: Connection): void;
+  /** A resumable peer's transport is gone: its name is reserved until `expiresAt`. */
+  dropped(connection: Connection, code: number | undefined, expiresAt: number): void;
+  /** A new connection took over this one's name, calls and parked relays (nothing is released). */
+  handedOver(connection: Connection): void;
+  /** A resume succeeded: `previous` is the peer as it was. */
+  resumed(connection: Connection, previous: Peer): void;
   /** A connection is gone; `wasJoined` tells whether it held a name (partners hear `leave`, `peer-left` is emitted). */
   left(connection: Connection, why: LeaveReason, code: number | undefined, wasJoined: boolean): void;
   protocolError(connection: Connection, code: `${ErrorCode}` | `${LoginFailure}`, message: string): void;
@@ -106,6 +128,14 @@ export class Connection implements TransportSession {
   private congestedSince = 0;
   /** Pushes fresh ICE servers (TURN credentials) before the last ones expire. */
   private iceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The login asked for resumption (`"resume":true`): a drop reserves the name instead of releasing it. */
+  resumable = false;
+  /** Relays for this peer while it is dropped, in order; taken over by the connection that resumes it. */
+  private parked: Parked[] | undefined;
+  private parkedBytes = 0;
+  private graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The connection this one resumes, between its takeover and the login reply. */
+  private predecessor: { parked: Parked[] | undefined; view: Peer } | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -122,7 +152,7 @@ export class Connection implements TransportSession {
   // --- TransportSession: what the adapter calls ---
 
   receive(message: string | Uint8Array): void {
-    if (this.currentState === ConnectionState.Closed) return;
+    if (this.currentState >= ConnectionState.Dropped) return;
     this.host.counters.bytesIn += typeof message === 'string' ? utf8Length(message) : message.length;
     if (this.limiter !== undefined && !this.admit()) return;
     if (this.currentState === ConnectionState.LoggingIn) {
@@ -133,12 +163,25 @@ export class Connection implements TransportSession {
   }
 
   receiveBinary(): void {
-    if (this.currentState === ConnectionState.Closed) return;
+    if (this.currentState >= ConnectionState.Dropped) return;
     if (this.limiter !== undefined && !this.admit()) return;
     this.fail(ErrorCode.BinaryNotSupported, 'Binary frames are not supported: send JSON text');
   }
 
   closed(code?: number): void {
+    const state = this.currentState;
+    if (state === ConnectionState.Dropped) return;
+    // A close frame with 1000/1001 is a goodbye (a tab closed); anything else may be a blip.
+    if (
+      state === ConnectionState.Joined &&
+      this.resumable &&
+      this.host.options.resumeGrace > 0 &&
+      code !== 1000 &&
+      code !== 1001
+    ) {
+      this.drop(code);
+      return;
+    }
     this.release('closed', code);
   }
 
@@ -177,9 +220,14 @@ export class Connection implements TransportSession {
     this.drainPending();
   }
 
-  /** LoggingIn → Joined under the name being claimed; sends `reply` (the login success) before held messages run. */
-  join(token: string, data: unknown, reply: string): void {
+  /**
+   * LoggingIn → Joined under the name being claimed; sends `reply` (the login
+   * success), then what was parked for the peer it resumes, then the messages
+   * it sent while logging in.
+   */
+  join(token: string, data: unknown, reply: string, resumable: boolean): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
+    this.resumable = resumable;
     this.currentState = ConnectionState.Joined;
     this.nameJson = JSON.stringify(this.name);
     this.relaySuffix = undefined;
@@ -191,9 +239,81 @@ export class Connection implements TransportSession {
     this.clearLoginTimer();
     this.host.counters.logins++;
     this.send(reply);
+    const predecessor = this.predecessor;
+    this.predecessor = undefined;
+    if (predecessor?.parked !== undefined) for (const parked of predecessor.parked) this.send(parked.frame);
     this.armIceRefresh();
-    this.host.joined(this);
+    if (predecessor === undefined) this.host.joined(this);
+    else this.host.resumed(this, predecessor.view);
     this.drainPending();
+  }
+
+  /**
+   * Hands this peer's name, calls and parked relays to `successor` (a login
+   * with the resume token): nobody hears `leave`. If this connection is still
+   * open it is closed with 4409.
+   */
+  handOver(successor: Connection): void {
+    const state = this.currentState;
+    if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return;
+    this.currentState = ConnectionState.Closed;
+    this.clearTimers();
+    successor.partners = this.partners;
+    successor.predecessor = { parked: this.parked, view: this.peer() };
+    this.partners = undefined;
+    this.parked = undefined;
+    this.parkedBytes = 0;
+    this.host.handedOver(this);
+    if (state === ConnectionState.Joined) {
+      HubCounters.bump(this.host.counters.closes, String(CloseCode.Replaced));
+      this.closeTransport(CloseCode.Replaced, 'resumed by a new connection');
+    }
+  }
+
+  /** Joined → Dropped: the name stays reserved for `resumeGrace`; the peer may resume. */
+  private drop(code: number | undefined): void {
+    this.currentState = ConnectionState.Dropped;
+    this.clearTimers();
+    this.congestedSince = 0;
+    HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
+    const grace = this.host.options.resumeGrace;
+    this.graceTimer = setTimeout(() => this.expire(), grace);
+    this.host.dropped(this, code, Date.now() + grace);
+  }
+
+  /**
+   * Joined → Dropped on the hub's initiative (a drain): the client is told to
+   * reconnect and resume (4503). Returns false, changing nothing, when the
+   * peer cannot resume.
+   */
+  dropToResume(reason: string): boolean {
+    if (this.currentState !== ConnectionState.Joined || !this.resumable || this.host.options.resumeGrace === 0) return false;
+    this.drop(CloseCode.Reconnect);
+    this.closeTransport(CloseCode.Reconnect, reason);
+    return true;
+  }
+
+  /** The grace passed without a resume: partners hear `leave`, senders of parked relays hear `peer-gone`. */
+  private expire(): void {
+    this.graceTimer = undefined;
+    if (this.currentState !== ConnectionState.Dropped) return;
+    const parked = this.parked;
+    this.parked = undefined;
+    this.parkedBytes = 0;
+    if (parked !== undefined) this.host.router.expired(this, parked);
+    this.release('resume-expired', undefined);
+  }
+
+  /** Parks a frame for this dropped peer; false when its bounds are reached (a `leave` always fits). */
+  park(frame: string | Uint8Array, from: string, fromNode: string | null, kind: Parked['kind']): boolean {
+    const size = frame.length;
+    const { resumeMaxMessages, resumeMaxBytes } = this.host.options;
+    const parked = (this.parked ??= []);
+    if (kind !== 'leave' && (parked.length >= resumeMaxMessages || this.parkedBytes + size > resumeMaxBytes)) return false;
+    // Fast-path frames live in a reused buffer: keep a copy.
+    parked.push({ frame: typeof frame === 'string' ? frame : frame.slice(), from, fromNode, kind });
+    this.parkedBytes += size;
+    return true;
   }
 
   private armIceRefresh(): void {
@@ -220,10 +340,15 @@ export class Connection implements TransportSession {
     );
   }
 
-  /** Closes the connection from the hub's side and releases what it held. */
+  /** Closes the connection from the hub's side and releases what it held (a dropped peer's reservation too). */
   close(code: number, reason: string, why: LeaveReason): void {
-    if (this.currentState === ConnectionState.Closed) return;
+    const state = this.currentState;
+    if (state === ConnectionState.Closed) return;
     this.release(why, code);
+    if (state !== ConnectionState.Dropped) this.closeTransport(code, reason);
+  }
+
+  private closeTransport(code: number, reason: string): void {
     try {
       this.transport.close(code, limitCloseReason(reason));
     } catch (error) {
@@ -242,14 +367,24 @@ export class Connection implements TransportSession {
     const previous = this.currentState;
     if (previous === ConnectionState.Closed) return;
     this.currentState = ConnectionState.Closed;
-    this.clearLoginTimer();
-    if (this.iceTimer !== undefined) clearTimeout(this.iceTimer);
-    this.iceTimer = undefined;
+    this.clearTimers();
     this.request = undefined;
     this.pending = undefined;
     this.pendingBytes = 0;
-    HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
-    this.host.left(this, why, code, previous === ConnectionState.Joined);
+    this.parked = undefined;
+    this.parkedBytes = 0;
+    // A dropped peer's close was counted when it dropped.
+    if (previous !== ConnectionState.Dropped)
+      HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
+    this.host.left(this, why, code, previous === ConnectionState.Joined || previous === ConnectionState.Dropped);
+  }
+
+  private clearTimers(): void {
+    this.clearLoginTimer();
+    if (this.iceTimer !== undefined) clearTimeout(this.iceTimer);
+    this.iceTimer = undefined;
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
   }
 
   private clearLoginTimer(): void {

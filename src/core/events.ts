@@ -1,7 +1,7 @@
 import type { ErrorCode, LoginFailure } from '../protocol/error-codes.js';
 import type { BackplaneState } from './backplane.js';
 import type { SignallingHubError } from './errors.js';
-import type { Peer, PeerLeft } from './peer.js';
+import type { Peer, PeerDropped, PeerLeft, PeerResumed } from './peer.js';
 
 /** A client sent something the hub answered with an error (for observing, e.g. metrics). */
 export interface ProtocolErrorEvent {
@@ -21,6 +21,14 @@ export interface HubEvents {
   'peer-joined': (peer: Peer) => void;
   /** A logged-in connection is gone; its name is free again. */
   'peer-left': (event: PeerLeft) => void;
+  /**
+   * A resumable peer's connection ended without a goodbye: its name stays
+   * reserved, its partners hear nothing yet. `peer-resumed` or, after
+   * `resumeGrace`, `peer-left` (reason `resume-expired`) follows.
+   */
+  'peer-dropped': (event: PeerDropped) => void;
+  /** A peer took its name back with its token: its calls go on; nobody heard `leave`. */
+  'peer-resumed': (event: PeerResumed) => void;
   /** A client's message was refused with an `error` reply or a failed login. */
   'protocol-error': (event: ProtocolErrorEvent) => void;
   /** Something failed inside the hub or its backplane, or a host hook threw. The hub keeps serving. */

@@ -36,6 +36,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   private readonly counters = new HubCounters();
   private readonly host: ConnectionHost;
   private closing = false;
+  private draining: (() => void) | undefined;
   private readonly connections = new Set<Connection>();
   private nextId = 1;
   private backplaneState: BackplaneState | 'none';
@@ -59,7 +60,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       counters: this.counters,
       nodeId: this.options.backplane?.nodeId,
       get closing() {
-        return hub.closing;
+        return hub.closing || hub.draining !== undefined;
       },
       login: (connection, message) => {
         login(this.host, connection, message).catch((error: unknown) => {
@@ -70,14 +71,28 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       joined: (connection) => {
         if (this.listenerCount('peer-joined') > 0) this.emit('peer-joined', connection.peer());
       },
+      dropped: (connection, code, expiresAt) => {
+        this.connections.delete(connection);
+        if (this.listenerCount('peer-dropped') > 0) this.emit('peer-dropped', { peer: connection.peer(), code, expiresAt });
+        this.settleDrain();
+      },
+      handedOver: (connection) => {
+        this.connections.delete(connection);
+      },
+      resumed: (connection, previous) => {
+        if (this.listenerCount('peer-resumed') > 0) this.emit('peer-resumed', { peer: connection.peer(), previous });
+      },
       left: (connection, why, code, wasJoined) => {
         this.connections.delete(connection);
         const name = connection.name;
-        if (name === undefined) return;
-        this.router.release(name, connection, wasJoined);
-        if (!wasJoined) return;
-        this.router.notifyPartners(connection);
-        this.emit('peer-left', { name, reason: why, code, peer: connection.peer() });
+        if (name !== undefined) {
+          this.router.release(name, connection, wasJoined);
+          if (wasJoined) {
+            this.router.notifyPartners(connection);
+            this.emit('peer-left', { name, reason: why, code, peer: connection.peer() });
+          }
+        }
+        this.settleDrain();
       },
       protocolError: (connection, code, message) => {
         HubCounters.bump(this.counters.protocolErrors, code);
@@ -125,6 +140,11 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     return this.closing;
   }
 
+  /** Whether `drain()` or `close()` was called: adapters refuse new connections (the ws adapter answers 503). */
+  get accepting(): boolean {
+    return !this.closing && this.draining === undefined;
+  }
+
   /**
    * Hands the hub a new connection. Adapters call this; the returned session
    * is fed every frame and told when the connection closes. After `close()`,
@@ -138,7 +158,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     const { rateLimit, loginTimeout } = this.options;
     const limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
     const connection = new Connection(this.host, this.nextId++, transport, info.remoteAddress, limiter);
-    if (this.closing) {
+    if (!this.accepting) {
       connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
       return connection;
     }
@@ -189,6 +209,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     }
     const local = this.router.holder(name);
     if (local?.state === ConnectionState.Joined) return local.deliver(frame);
+    if (local?.state === ConnectionState.Dropped) return local.park(frame, '', null, 'message');
     const backplane = this.options.backplane;
     if (backplane === undefined || local !== undefined) return false;
     const result = await backplane.forward({ kind: 'message', from: '', fromNode: backplane.nodeId, to: name, frame });
@@ -205,7 +226,8 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
     if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
     const connection = this.router.holder(name);
-    if (connection?.state !== ConnectionState.Joined) return false;
+    // A dropped peer's reservation ends too.
+    if (connection?.state !== ConnectionState.Joined && connection?.state !== ConnectionState.Dropped) return false;
     connection.close(CloseCode.Forbidden, reason, 'disconnected');
     return true;
   }
@@ -235,19 +257,62 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * Closes every connection with 1001 (call partners elsewhere hear `leave`),
-   * refuses new ones, and closes the backplane. Idempotent.
+   * Drains the hub for a restart or a deploy: refuses new connections and
+   * logins; tells every resumable peer to reconnect and resume (close 4503:
+   * its name stays reserved for `resumeGrace`, behind a load balancer it
+   * resumes on another node) and closes the others with 1001 (their partners
+   * hear `leave`); then waits until every connection and reservation is gone
+   * (resumed or expired) or `timeout` ms passed, and closes the hub.
+   * Idempotent; `close()` during a drain ends it at once.
+   */
+  async drain(options: { timeout?: number } = {}): Promise<void> {
+    const timeout = options?.timeout ?? this.options.resumeGrace + 5000;
+    if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
+      throw new InvalidArgumentError('options.timeout', 'a non-negative number of milliseconds', describeValue(timeout));
+    }
+    if (this.closing) return;
+    if (this.draining === undefined) {
+      const drained = new Promise<void>((resolve) => (this.draining = resolve));
+      for (const connection of [...this.connections]) {
+        if (!connection.dropToResume('server restarting: reconnect and resume')) {
+          connection.close(CloseCode.GoingAway, 'server going away', 'hub-closed');
+        }
+      }
+      this.settleDrain();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+      clearTimeout(timer);
+    }
+    await this.close();
+  }
+
+  /** Resolves a drain once nothing is left: no connection, no reserved name. */
+  private settleDrain(): void {
+    if (this.draining === undefined || this.connections.size > 0) return;
+    for (const connection of this.router.names.values()) if (connection.state === ConnectionState.Dropped) return;
+    this.draining();
+  }
+
+  /**
+   * Closes every connection with 1001 and ends every reservation (call
+   * partners, here and on other nodes, hear `leave`), refuses new
+   * connections, and closes the backplane. Idempotent.
    */
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
+    for (const connection of [...this.router.names.values()]) {
+      if (connection.state === ConnectionState.Dropped) connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
+    }
+    this.draining?.();
     await this.options.backplane?.close();
   }
 
   private *joinedClaims(): IterableIterator<readonly [string, string]> {
     for (const [name, connection] of this.router.names) {
-      if (connection.state === ConnectionState.Joined) yield [name, connection.claimId];
+      if (connection.state === ConnectionState.Joined || connection.state === ConnectionState.Dropped)
+        yield [name, connection.claimId];
     }
   }
 }

@@ -58,8 +58,12 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     return;
   }
   const token = typeof message.token === 'string' ? message.token : undefined;
+  // A token takes over a stale connection, or a dropped one still within its grace.
   const mayReplace = (holder: Connection | undefined) =>
-    holder === undefined || (token !== undefined && holder.state === ConnectionState.Joined && sameToken(holder.token, token));
+    holder === undefined ||
+    (token !== undefined &&
+      (holder.state === ConnectionState.Joined || holder.state === ConnectionState.Dropped) &&
+      sameToken(holder.token, token));
   if (!mayReplace(router.holder(wanted))) {
     connection.refuse(LoginFailure.NameTaken, `Name is taken: ${wanted}`);
     return;
@@ -98,7 +102,9 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
   const claimId = holder !== undefined ? holder.claimId : hub.nextClaimId();
   connection.claiming(wanted, claimId);
   if (holder !== undefined) {
-    holder.close(CloseCode.Replaced, 'replaced by a new login with the resume token', 'replaced');
+    // A resumable peer's take-over is a resume: its calls and parked relays carry over and nobody hears `leave`.
+    if (holder.resumable) holder.handOver(connection);
+    else holder.close(CloseCode.Replaced, 'replaced by a new login with the resume token', 'replaced');
   } else if (options.backplane !== undefined) {
     let claim;
     try {
@@ -120,7 +126,7 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     }
   }
   const fresh = newToken();
-  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh, iceServers));
+  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh, iceServers), message.resume === true);
 }
 
 /** The peer's ICE servers; a failing source is reported and the login goes on without them. */

@@ -110,6 +110,25 @@ export interface HubOptions {
    */
   maxCallsPerPeer?: number;
   /**
+   * Milliseconds a resumable peer's name stays reserved after its connection
+   * ended without a goodbye (no close frame, a heartbeat timeout, a drain):
+   * its partners hear nothing, relays to it are parked, and a login with its
+   * token and `"resume":true` takes it all back. A peer is resumable when its
+   * login said `"resume":true`. `0` disables resumption.
+   * @default 15000
+   */
+  resumeGrace?: number;
+  /**
+   * Relays parked per dropped peer; past it, senders get `peer-congested`.
+   * @default 256
+   */
+  resumeMaxMessages?: number;
+  /**
+   * Bytes of relays parked per dropped peer; past it, senders get `peer-congested`.
+   * @default 262144
+   */
+  resumeMaxBytes?: number;
+  /**
    * TURN credentials issued by the hub (TURN REST API scheme, as coturn's
    * `use-auth-secret`): every successful login reply carries `iceServers`
    * with a credential valid for `ttl` seconds, and fresh ones are pushed as
@@ -154,6 +173,9 @@ export interface ResolvedHubOptions {
   readonly maxPendingMessages: number;
   readonly maxPendingBytes: number;
   readonly maxCallsPerPeer: number;
+  readonly resumeGrace: number;
+  readonly resumeMaxMessages: number;
+  readonly resumeMaxBytes: number;
   /** The `turn` option as a credential source: its secrets are sealed inside, never readable here. */
   readonly turn: IceServerSource | undefined;
   readonly iceServers: IceServersHook | undefined;
@@ -177,6 +199,9 @@ export const hubDefaults: ResolvedHubOptions = Object.freeze({
   maxPendingMessages: 64,
   maxPendingBytes: 131072,
   maxCallsPerPeer: 256,
+  resumeGrace: 15000,
+  resumeMaxMessages: 256,
+  resumeMaxBytes: 262144,
   turn: undefined,
   iceServers: undefined,
   iceServersRefreshInterval: 0,
@@ -219,6 +244,9 @@ const hubChecks: { readonly [K in keyof ResolvedHubOptions]-?: Check<ResolvedHub
   maxPendingMessages: integer(0),
   maxPendingBytes: integer(0),
   maxCallsPerPeer: integer(0),
+  resumeGrace: integer(0, MAX_TIMER_MS),
+  resumeMaxMessages: integer(0),
+  resumeMaxBytes: integer(0),
   turn: (value, option) => turnSource(value, option),
   iceServers: func(),
   iceServersRefreshInterval: integer(0, MAX_TIMER_MS),

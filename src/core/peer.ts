@@ -13,7 +13,9 @@ export type LeaveReason =
   /** The hub closed. */
   | 'hub-closed'
   /** The cluster found the name held on another node too, and this holder lost it (4410). */
-  | 'claim-lost';
+  | 'claim-lost'
+  /** The peer dropped and did not resume within `resumeGrace`. */
+  | 'resume-expired';
 
 /**
  * A logged-in peer as the host sees it: a frozen snapshot made at login,
@@ -44,4 +46,22 @@ export interface PeerLeft {
   readonly code: number | undefined;
   /** The peer as it was. */
   readonly peer: Peer;
+}
+
+/** Payload of `peer-dropped`: a resumable peer's connection ended without a goodbye. */
+export interface PeerDropped {
+  /** The peer as it was; its name stays reserved. */
+  readonly peer: Peer;
+  /** The close code, when the connection closed with one (4503 for a drain). */
+  readonly code: number | undefined;
+  /** When the reservation ends unless the peer resumes, in milliseconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+/** Payload of `peer-resumed`: a dropped (or stale) peer came back with its token. */
+export interface PeerResumed {
+  /** The peer on its new connection. */
+  readonly peer: Peer;
+  /** The peer as it was before. */
+  readonly previous: Peer;
 }

@@ -3,7 +3,7 @@ import { encodeError, encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { decodeUtf8, isWellFormed } from '../protocol/utf8.js';
-import { type Connection, ConnectionState, type PartnerNode } from './connection.js';
+import { type Connection, ConnectionState, type Parked, type PartnerNode } from './connection.js';
 import type { HubCounters } from './stats.js';
 
 /**
@@ -44,6 +44,10 @@ export class Router {
     if (local !== undefined && local.state === ConnectionState.Joined) {
       this.relayLocal(from, type, local, frame);
       return local;
+    }
+    if (local?.state === ConnectionState.Dropped) {
+      this.park(from, type, local, frame);
+      return undefined;
     }
     const backplane = this.backplane;
     // A name with a lone surrogate is held nowhere (names must be well-formed), and UTF-8 on the
@@ -90,9 +94,68 @@ export class Router {
     this.recordCall(to, type, from.name, null);
   }
 
+  /** A relay for a dropped peer: parked until it resumes; the sender hears `peer-congested` when its bounds are reached. */
+  private park(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void {
+    this.counters.relays[type].local++;
+    if (!to.park(frame, from.name, null, type)) {
+      from.fail(
+        ErrorCode.PeerCongested,
+        `${to.name} is reconnecting and too much is held for it: the message was dropped`,
+        type,
+        to.name,
+      );
+      return;
+    }
+    this.recordCall(from, type, to.name, null);
+    this.recordCall(to, type, from.name, null);
+  }
+
+  /** A dropped peer did not resume: each sender of a parked relay hears `peer-gone` once. */
+  expired(gone: Connection, parked: readonly Parked[]): void {
+    const told = new Set<string>();
+    for (const { from, fromNode, kind } of parked) {
+      if (kind === 'leave' || kind === 'message' || from === '') continue;
+      const key = `${fromNode ?? ''}\t${from}`;
+      if (told.has(key)) continue;
+      told.add(key);
+      const message = `${gone.name} did not come back in time: a message held for it was not delivered`;
+      if (fromNode === null) {
+        const sender = this.names.get(from);
+        if (sender?.state === ConnectionState.Joined) sender.fail(ErrorCode.PeerGone, message, kind, gone.name);
+      } else {
+        this.tellRemote(from, encodeError(ErrorCode.PeerGone, message, kind, gone.name));
+      }
+    }
+  }
+
+  /** Sends a frame of the hub's own to a peer on another node. */
+  private tellRemote(to: string, frame: string): void {
+    const backplane = this.backplane;
+    if (backplane === undefined) return;
+    backplane
+      .forward({ kind: 'message', from: '', fromNode: backplane.nodeId, to, frame })
+      .catch((error: unknown) => this.reportError(error));
+  }
+
   /** An envelope from another node: hand it to the local peer. */
   deliver(envelope: Envelope): boolean {
     const local = this.names.get(envelope.to);
+    if (local?.state === ConnectionState.Dropped) {
+      if (!local.park(envelope.frame, envelope.from, envelope.fromNode, envelope.kind) && envelope.kind !== 'message') {
+        this.tellRemote(
+          envelope.from,
+          encodeError(
+            ErrorCode.PeerCongested,
+            `${envelope.to} is reconnecting and too much is held for it: the message was dropped`,
+            envelope.kind,
+            envelope.to,
+          ),
+        );
+      } else if (envelope.kind !== 'message') {
+        this.recordCall(local, envelope.kind, envelope.from, envelope.fromNode);
+      }
+      return true;
+    }
     if (local === undefined || local.state !== ConnectionState.Joined) return false;
     // A `leave` always goes through: it is small, and a partner that misses it keeps a dead call.
     if (envelope.kind === 'leave') local.send(envelope.frame);
@@ -105,9 +168,7 @@ export class Router {
           envelope.kind,
           envelope.to,
         );
-        this.backplane
-          .forward({ kind: 'message', from: '', fromNode: this.backplane.nodeId, to: envelope.from, frame: error })
-          .catch((failure: unknown) => this.reportError(failure));
+        this.tellRemote(envelope.from, error);
       }
       return true;
     }
@@ -125,9 +186,10 @@ export class Router {
     for (const [name, node] of partners) {
       if (node === null) {
         const local = this.names.get(name);
-        if (local === undefined || local.state !== ConnectionState.Joined) continue;
+        if (local === undefined) continue;
         local.partners?.delete(gone.name);
-        local.send(frame);
+        if (local.state === ConnectionState.Joined) local.send(frame);
+        else if (local.state === ConnectionState.Dropped) local.park(frame, gone.name, null, 'leave');
       } else if (this.backplane !== undefined) {
         this.backplane
           .forward({ kind: 'leave', from: gone.name, fromNode: this.backplane.nodeId, to: name, frame })
@@ -140,11 +202,13 @@ export class Router {
   nodeDown(nodeId: string): void {
     for (const connection of this.names.values()) {
       const partners = connection.partners;
-      if (partners === undefined || connection.state !== ConnectionState.Joined) continue;
+      if (partners === undefined) continue;
       for (const [name, node] of partners) {
         if (node !== nodeId) continue;
         partners.delete(name);
-        connection.send(encodeLeave(JSON.stringify(name)));
+        const leave = encodeLeave(JSON.stringify(name));
+        if (connection.state === ConnectionState.Joined) connection.send(leave);
+        else if (connection.state === ConnectionState.Dropped) connection.park(leave, name, nodeId, 'leave');
       }
     }
   }

@@ -25,6 +25,12 @@ export enum CloseCode {
   /** An unexpected error inside the hub. */
   InternalError = 4500,
   /**
+   * The server is going away (a drain for a restart or a deploy): reconnect
+   * (a load balancer picks another node) and resume with the token; the
+   * name stays reserved for `resumeGrace`.
+   */
+  Reconnect = 4503,
+  /**
    * The connection stopped reading: more than `maxBufferedBytes` stayed queued
    * to it for `slowConsumerTimeout` ms.
    */

@@ -18,6 +18,11 @@ export enum ErrorCode {
    * queued to it, so this relay was dropped. Send it again later.
    */
   PeerCongested = 'peer-congested',
+  /**
+   * The target dropped and did not resume within `resumeGrace`: a relay that
+   * was held for it was never delivered (one error per sender and target).
+   */
+  PeerGone = 'peer-gone',
   /** The target is on another node and the cluster backplane is unreachable. */
   BackplaneUnavailable = 'backplane-unavailable',
   /** The frame is larger than `maxMessageBytes`. */

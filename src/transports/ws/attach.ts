@@ -212,7 +212,7 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
   };
 
   const handle = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (closed) return refuse(socket, '503 Service Unavailable');
+    if (closed || !hub.accepting) return refuse(socket, '503 Service Unavailable');
     let allowed: boolean;
     try {
       allowed = originAllowed(origins, request);
@@ -231,7 +231,7 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
           socket.removeListener('error', ignore);
           if (socket.destroyed) return;
           if (ok !== true) return refuse(socket, '401 Unauthorized');
-          if (closed) return refuse(socket, '503 Service Unavailable');
+          if (closed || !hub.accepting) return refuse(socket, '503 Service Unavailable');
           accept(request, socket, head);
         },
         (error: unknown) => {

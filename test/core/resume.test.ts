@@ -1,0 +1,263 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type HubOptions,
+  type PeerDropped,
+  type PeerLeft,
+  type PeerResumed,
+  SignallingHub,
+  type Transport,
+} from '../../src/index.js';
+import { until } from '../helpers/events.js';
+import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { TestClient } from '../helpers/test-client.js';
+
+class RecordingTransport implements Transport {
+  readonly frames: Array<Record<string, unknown>> = [];
+  closedWith: [number, string] | undefined;
+  send(message: string | Uint8Array): void {
+    this.frames.push(
+      JSON.parse(typeof message === 'string' ? message : new TextDecoder().decode(message)) as Record<string, unknown>,
+    );
+  }
+  close(code: number, reason: string): void {
+    this.closedWith = [code, reason];
+  }
+  types(): string[] {
+    return this.frames.map((frame) => frame.type as string);
+  }
+}
+
+const hubs: SignallingHub[] = [];
+function newHub(options?: HubOptions) {
+  const hub = new SignallingHub(options);
+  hubs.push(hub);
+  const events = { dropped: [] as PeerDropped[], resumed: [] as PeerResumed[], left: [] as PeerLeft[] };
+  hub.on('peer-dropped', (event) => events.dropped.push(event));
+  hub.on('peer-resumed', (event) => events.resumed.push(event));
+  hub.on('peer-left', (event) => events.left.push(event));
+  return { hub, events };
+}
+
+function connect(hub: SignallingHub) {
+  const transport = new RecordingTransport();
+  const session = hub.open(transport);
+  const send = (message: object) => session.receive(JSON.stringify(message));
+  return { transport, session, send };
+}
+
+/** Logs in and returns the connection with its token. */
+function join(hub: SignallingHub, name: string, extra: object = {}) {
+  const client = connect(hub);
+  client.send({ type: 'login', name, ...extra });
+  const reply = client.transport.frames.at(-1)!;
+  expect(reply).toMatchObject({ type: 'login', success: true });
+  return { ...client, token: reply.token as string };
+}
+
+/** A call between a resumable `alice` and a classic `bob`. */
+function call(hub: SignallingHub) {
+  const alice = join(hub, 'alice', { resume: true });
+  const bob = join(hub, 'bob');
+  alice.send({ type: 'offer', offer: { sdp: 'o' }, name: 'bob' });
+  bob.send({ type: 'answer', answer: { sdp: 'a' }, name: 'alice' });
+  return { alice, bob };
+}
+
+afterEach(async () => {
+  for (const hub of hubs.splice(0)) await hub.close();
+});
+
+describe('resuming a dropped peer', () => {
+  it('tells the partners of a classic (non-resumable) peer `leave` at once when it drops', () => {
+    const { hub } = newHub();
+    const bob = join(hub, 'bob');
+    const carol = join(hub, 'carol');
+    bob.send({ type: 'offer', offer: {}, name: 'carol' });
+    bob.session.closed(1006);
+    expect(carol.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'bob' });
+    expect(hub.getPeer('bob')).toBeUndefined();
+  });
+
+  it('keeps a dropped peer’s name and calls, parks relays to it, and hands them over on resume before anything newer', () => {
+    const { hub, events } = newHub();
+    const { alice, bob } = call(hub);
+    const bobFrames = bob.transport.frames.length;
+    alice.session.closed(1006);
+    expect(events.dropped).toEqual([expect.objectContaining({ peer: expect.objectContaining({ name: 'alice' }), code: 1006 })]);
+    expect(events.left).toEqual([]);
+    expect(bob.transport.frames).toHaveLength(bobFrames);
+    // The name is reserved: another login gets name-taken, a wrong token too.
+    const mallory = connect(hub);
+    mallory.send({ type: 'login', name: 'alice' });
+    mallory.send({ type: 'login', name: 'alice', token: 'guess', resume: true });
+    expect(mallory.transport.frames.map((frame) => frame.reason)).toEqual(['name-taken', 'name-taken']);
+    // Relays to it are parked, in order.
+    bob.send({ type: 'candidate', candidate: { c: 1 }, name: 'alice' });
+    bob.session.receive(new TextEncoder().encode('{"type":"candidate","candidate":{"c":2},"name":"alice"}'));
+    void hub.send('alice', { type: 'notice', text: 'host message' });
+    expect(bob.transport.frames).toHaveLength(bobFrames);
+
+    const back = connect(hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    expect(back.transport.frames[0]).toMatchObject({ type: 'login', success: true, name: 'alice' });
+    expect(back.transport.frames[0]!.token).not.toBe(alice.token);
+    expect(back.transport.frames.slice(1)).toEqual([
+      { type: 'candidate', candidate: { c: 1 }, name: 'bob' },
+      { type: 'candidate', candidate: { c: 2 }, name: 'bob' },
+      { type: 'notice', text: 'host message' },
+    ]);
+    expect(events.resumed).toEqual([
+      expect.objectContaining({
+        peer: expect.objectContaining({ name: 'alice' }),
+        previous: expect.objectContaining({ name: 'alice' }),
+      }),
+    ]);
+    expect(events.left).toEqual([]);
+    // The call is still tracked: when the resumed alice closes for good, bob hears leave.
+    back.session.closed(1000);
+    expect(bob.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'alice' });
+    // The old token was single-use.
+    const again = connect(hub);
+    again.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    expect(again.transport.frames[0]).toMatchObject({ success: true });
+    expect(again.transport.frames).toHaveLength(1);
+  });
+
+  it('resumes over a stale connection that is still open: it is closed 4409 and nobody hears leave', () => {
+    const { hub, events } = newHub();
+    const { alice, bob } = call(hub);
+    const bobFrames = bob.transport.frames.length;
+    const back = connect(hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    expect(back.transport.frames[0]).toMatchObject({ success: true });
+    expect(alice.transport.closedWith?.[0]).toBe(4409);
+    expect(bob.transport.frames).toHaveLength(bobFrames);
+    expect(events.left).toEqual([]);
+    expect(events.resumed).toHaveLength(1);
+    bob.send({ type: 'candidate', candidate: 3, name: 'alice' });
+    expect(back.transport.frames.at(-1)).toEqual({ type: 'candidate', candidate: 3, name: 'bob' });
+  });
+
+  it('ends at once on a clean close (1000 or 1001): partners hear leave', () => {
+    const { hub, events } = newHub();
+    for (const code of [1000, 1001]) {
+      const { alice, bob } = call(hub);
+      alice.session.closed(code);
+      expect(bob.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'alice' });
+      expect(events.left.at(-1)).toMatchObject({ name: 'alice', reason: 'closed', code });
+      bob.session.closed(1000);
+    }
+    expect(events.dropped).toEqual([]);
+  });
+
+  it('after the grace: partners hear leave, peer-left says resume-expired, each sender of a parked relay hears peer-gone once', async () => {
+    const { hub, events } = newHub({ resumeGrace: 100 });
+    const { alice, bob } = call(hub);
+    const carol = join(hub, 'carol');
+    alice.session.closed(1006);
+    bob.send({ type: 'candidate', candidate: 1, name: 'alice' });
+    bob.send({ type: 'candidate', candidate: 2, name: 'alice' });
+    carol.send({ type: 'offer', offer: {}, name: 'alice' });
+    await until(() => events.left.length === 1, 'the expiry', 2000);
+    expect(events.left[0]).toMatchObject({ name: 'alice', reason: 'resume-expired' });
+    expect(bob.transport.frames.slice(-2)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'peer-gone', target: 'alice', request: 'candidate' }),
+      { type: 'leave', name: 'alice' },
+    ]);
+    expect(bob.transport.frames.filter((frame) => frame.code === 'peer-gone')).toHaveLength(1);
+    // Carol's offer made a call with alice: she hears peer-gone, then leave.
+    expect(carol.transport.frames.slice(-2)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'peer-gone', target: 'alice', request: 'offer' }),
+      { type: 'leave', name: 'alice' },
+    ]);
+    // The name is free again; the old token is worthless.
+    const back = connect(hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    expect(back.transport.frames[0]).toMatchObject({ success: true });
+  });
+
+  it('bounds what is parked per dropped peer: past it senders get peer-congested', () => {
+    const { hub } = newHub({ resumeMaxMessages: 2 });
+    const { alice, bob } = call(hub);
+    alice.session.closed(1006);
+    for (let i = 0; i < 3; i++) bob.send({ type: 'candidate', candidate: i, name: 'alice' });
+    expect(bob.transport.frames.at(-1)).toMatchObject({ type: 'error', code: 'peer-congested', target: 'alice' });
+  });
+
+  it('resumeGrace 0 disables it: a resumable peer that drops leaves at once', () => {
+    const { hub, events } = newHub({ resumeGrace: 0 });
+    const { alice, bob } = call(hub);
+    alice.session.closed(1006);
+    expect(bob.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'alice' });
+    expect(events.dropped).toEqual([]);
+  });
+
+  it('hub.disconnect ends a reservation', () => {
+    const { hub, events } = newHub();
+    const { alice, bob } = call(hub);
+    alice.session.closed(1006);
+    expect(hub.disconnect('alice')).toBe(true);
+    expect(events.left).toEqual([expect.objectContaining({ name: 'alice', reason: 'disconnected' })]);
+    expect(bob.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'alice' });
+  });
+});
+
+describe('hub.drain()', () => {
+  it('closes resumable peers with 4503 keeping their names, others with 1001, refuses newcomers, and resolves once resumed or expired', async () => {
+    const { hub, events } = newHub({ resumeGrace: 300 });
+    const { alice, bob } = call(hub);
+    const idle = connect(hub);
+    const drained = hub.drain({ timeout: 5000 });
+    expect(alice.transport.closedWith?.[0]).toBe(4503);
+    expect(bob.transport.closedWith?.[0]).toBe(1001);
+    expect(idle.transport.closedWith?.[0]).toBe(1001);
+    expect(hub.accepting).toBe(false);
+    expect(events.dropped.map((event) => [event.peer.name, event.code])).toEqual([['alice', 4503]]);
+    const late = connect(hub);
+    expect(late.transport.closedWith?.[0]).toBe(1001);
+    await drained;
+    expect(events.left.map((event) => [event.name, event.reason])).toEqual([
+      ['bob', 'hub-closed'],
+      ['alice', 'resume-expired'],
+    ]);
+    expect(hub.closed).toBe(true);
+  });
+
+  it('resolves at the timeout when reservations remain', async () => {
+    const { hub } = newHub({ resumeGrace: 60_000 });
+    call(hub);
+    const started = Date.now();
+    await hub.drain({ timeout: 100 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(hub.closed).toBe(true);
+  });
+});
+
+describe('resume over ws', () => {
+  let server: HubServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it('a peer whose socket is destroyed resumes on a new socket; its partner hears nothing and gets its relay through', async () => {
+    server = await startHubServer();
+    const alice = await TestClient.connect(server.url);
+    const bob = await TestClient.connect(server.url);
+    const { token } = await alice.login('alice', { resume: true });
+    await bob.login('bob');
+    alice.send({ type: 'offer', offer: { sdp: 'o' }, name: 'bob' });
+    await bob.nextOf('offer');
+    // No close frame: the TCP connection just goes.
+    alice.socket.terminate();
+    await until(() => server!.hub.getPeer('alice') === undefined, 'the drop');
+    bob.send({ type: 'answer', answer: { sdp: 'a' }, name: 'alice' });
+    const back = await TestClient.connect(server.url);
+    expect(await back.login('alice', { token, resume: true })).toMatchObject({ success: true });
+    expect(await back.nextOf('answer')).toEqual({ type: 'answer', answer: { sdp: 'a' }, name: 'bob' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(bob.inbox.filter((frame) => frame.type === 'leave')).toEqual([]);
+    back.close();
+    bob.close();
+  });
+});
