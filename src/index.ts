@@ -24,5 +24,8 @@ export type {
   Envelope,
   ClaimResult,
   ForwardResult,
+  RemotePeer,
+  ResumeGrant,
+  ResumeResult,
 } from './core/backplane.js';
 export * from './protocol/index.js';

@@ -6,8 +6,12 @@ import type { RelayType } from '../protocol/messages.js';
  * re-encoding.
  */
 export interface Envelope {
-  /** A protocol relay, or `message` for a host's `hub.send()`. */
-  kind: RelayType | 'message';
+  /**
+   * A protocol relay, `message` for a host's `hub.send()` (or an error the
+   * hub sends a sender on another node), or `moved`: the peer `from` now
+   * lives on `fromNode` (after a resume there); nothing reaches the client.
+   */
+  kind: RelayType | 'message' | 'moved';
   /** The sender's name (`''` for a host message). */
   from: string;
   /** The sender's node. */
@@ -17,6 +21,33 @@ export interface Envelope {
   /** The text frame the target receives. */
   frame: string;
 }
+
+/** A peer as another node describes it in a resume grant (no `data`: it stays on its node). */
+export interface RemotePeer {
+  readonly id: number;
+  readonly name: string;
+  readonly remoteAddress: string | undefined;
+  readonly node: string | undefined;
+  readonly joinedAt: number;
+}
+
+/** What the node that held a resumable peer hands to the node where it resumes. */
+export interface ResumeGrant {
+  /** The peer as it was. */
+  readonly previous: RemotePeer;
+  /** Relays held for the peer, oldest first (`to` is the peer). */
+  readonly parked: readonly Envelope[];
+  /** The peer's call partners and the node each is on. */
+  readonly partners: ReadonlyArray<readonly [name: string, node: string]>;
+}
+
+/**
+ * Outcome of a resume through the backplane: `not-held` when no live node
+ * holds the name (log in afresh), `refused` when its holder refused the token.
+ */
+export type ResumeResult =
+  | { readonly resumed: true; readonly grant: ResumeGrant }
+  | { readonly resumed: false; readonly reason: 'not-held' | 'refused' | 'unavailable' };
 
 /** Outcome of claiming a name cluster-wide. */
 export type ClaimResult = 'claimed' | 'taken' | 'unavailable';
@@ -57,6 +88,15 @@ export interface BackplaneHost {
   error(error: Error): void;
   /** The backplane's state changed (the hub emits `backplane-state`). */
   stateChanged(state: BackplaneState): void;
+  /**
+   * Another node asks to resume `name` with `token`. When the local holder is
+   * resumable and the token matches, it is set aside (relays to it now go
+   * through the backplane) and its claim id and grant are returned; the
+   * backplane must then move the claim and call {@link handOverSettled}.
+   */
+  handOverRequested(name: string, token: string): { readonly claimId: string; readonly grant: ResumeGrant } | undefined;
+  /** The claim of `name` moved to the resuming node (`true`; the local holder goes, no `leave`) or did not (`false`; it stays). */
+  handOverSettled(name: string, committed: boolean): void;
 }
 
 /**
@@ -86,4 +126,12 @@ export interface Backplane {
   close(): Promise<void>;
   /** Current health; optional for custom backplanes (then reported as `connected` once started). */
   status?(): BackplaneStatus;
+  /**
+   * Resumes `name`, held by a resumable peer on another node, for a login on
+   * this one with `token`: the holder's node checks the token, and the claim
+   * moves here under `claimId` atomically with the grant's delivery, so relays
+   * that reach the name after the move come after the held ones. Optional:
+   * without it, a resume works on the node that holds the name only.
+   */
+  resume?(name: string, token: string, claimId: string): Promise<ResumeResult>;
 }

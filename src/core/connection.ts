@@ -14,6 +14,7 @@ import { type RelayScan, scanRelay, targetIs, targetOf } from '../protocol/relay
 import { decodeUtf8, utf8Length } from '../protocol/utf8.js';
 import { HookError, TransportError } from './errors.js';
 import type { IceServerSource } from './ice-servers.js';
+import type { ResumeGrant } from './backplane.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
@@ -34,6 +35,11 @@ export enum ConnectionState {
    * parked, its partners hear nothing. A login with its token resumes it.
    */
   Dropped,
+  /**
+   * Handing its name over to a resume on another node: relays to it go
+   * through the backplane (to wherever the name is once the move is done).
+   */
+  Transferring,
   /** Closed; everything it held is released. */
   Closed,
 }
@@ -135,7 +141,9 @@ export class Connection implements TransportSession {
   private parkedBytes = 0;
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** The connection this one resumes, between its takeover and the login reply. */
-  private predecessor: { parked: Parked[] | undefined; view: Peer } | undefined;
+  private predecessor: { parked: readonly Parked[] | undefined; view: Peer } | undefined;
+  /** While transferring: the state to return to if the move fails, and when the grace would have ended. */
+  private transfer: { state: ConnectionState.Joined | ConnectionState.Dropped; graceEnds: number } | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -171,6 +179,12 @@ export class Connection implements TransportSession {
   closed(code?: number): void {
     const state = this.currentState;
     if (state === ConnectionState.Dropped) return;
+    if (state === ConnectionState.Transferring) {
+      // The old socket of a peer resuming elsewhere went: the transfer goes on; if it fails, it is dropped.
+      if (this.transfer?.state === ConnectionState.Joined)
+        this.transfer = { state: ConnectionState.Dropped, graceEnds: Date.now() + this.host.options.resumeGrace };
+      return;
+    }
     // A close frame with 1000/1001 is a goodbye (a tab closed); anything else may be a blip.
     if (
       state === ConnectionState.Joined &&
@@ -277,8 +291,75 @@ export class Connection implements TransportSession {
     this.congestedSince = 0;
     HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
     const grace = this.host.options.resumeGrace;
-    this.graceTimer = setTimeout(() => this.expire(), grace);
+    this.armGrace(Date.now() + grace);
     this.host.dropped(this, code, Date.now() + grace);
+  }
+
+  private graceEnds = 0;
+
+  private armGrace(ends: number): void {
+    this.graceEnds = ends;
+    this.graceTimer = setTimeout(() => this.expire(), Math.max(0, ends - Date.now()));
+  }
+
+  /**
+   * Joined or Dropped → Transferring, for a resume on node `nodeId`'s peer:
+   * returns what the resuming node takes over (held relays and partners, with
+   * node ids filled in for this node).
+   */
+  beginTransfer(nodeId: string): ResumeGrant | undefined {
+    const state = this.currentState;
+    if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return undefined;
+    this.transfer = { state, graceEnds: this.graceEnds };
+    this.currentState = ConnectionState.Transferring;
+    if (this.graceTimer !== undefined) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const decoder = new TextDecoder();
+    const parked = (this.parked ?? []).map((entry) => ({
+      kind: entry.kind,
+      from: entry.from,
+      fromNode: entry.fromNode ?? nodeId,
+      to: this.name,
+      frame: typeof entry.frame === 'string' ? entry.frame : decoder.decode(entry.frame),
+    }));
+    const partners: Array<readonly [string, string]> = [];
+    for (const [name, node] of this.partners ?? []) partners.push([name, node ?? nodeId]);
+    const { id, remoteAddress, joinedAt } = this.peer();
+    return { previous: { id, name: this.name, remoteAddress, node: nodeId, joinedAt }, parked, partners };
+  }
+
+  /** The transfer ended: the name moved (this connection goes without `leave`) or it did not (back as it was). */
+  settleTransfer(committed: boolean): void {
+    const transfer = this.transfer;
+    if (this.currentState !== ConnectionState.Transferring || transfer === undefined) return;
+    this.transfer = undefined;
+    if (!committed) {
+      this.currentState = transfer.state;
+      if (transfer.state === ConnectionState.Dropped) this.armGrace(transfer.graceEnds);
+      return;
+    }
+    this.currentState = ConnectionState.Closed;
+    this.clearTimers();
+    this.partners = undefined;
+    this.parked = undefined;
+    this.parkedBytes = 0;
+    this.host.handedOver(this);
+    if (transfer.state === ConnectionState.Joined) {
+      HubCounters.bump(this.host.counters.closes, String(CloseCode.Replaced));
+      this.closeTransport(CloseCode.Replaced, 'resumed on another node');
+    }
+  }
+
+  /** Before `join()`: this login resumes a peer that another node handed over. */
+  resumeFrom(grant: ResumeGrant, localNode: string): void {
+    this.partners = new Map(grant.partners.map(([name, node]) => [name, node === localNode ? null : node]));
+    const parked = grant.parked.map((entry) => ({
+      frame: entry.frame,
+      from: entry.from,
+      fromNode: entry.fromNode === localNode ? null : entry.fromNode,
+      kind: entry.kind as Parked['kind'],
+    }));
+    this.predecessor = { parked, view: Object.freeze({ ...grant.previous, data: undefined }) };
   }
 
   /**
@@ -344,8 +425,13 @@ export class Connection implements TransportSession {
   close(code: number, reason: string, why: LeaveReason): void {
     const state = this.currentState;
     if (state === ConnectionState.Closed) return;
+    const open =
+      state === ConnectionState.Transferring
+        ? this.transfer?.state !== ConnectionState.Dropped
+        : state !== ConnectionState.Dropped;
+    this.transfer = undefined;
     this.release(why, code);
-    if (state !== ConnectionState.Dropped) this.closeTransport(code, reason);
+    if (open) this.closeTransport(code, reason);
   }
 
   private closeTransport(code: number, reason: string): void {
@@ -368,15 +454,16 @@ export class Connection implements TransportSession {
     if (previous === ConnectionState.Closed) return;
     this.currentState = ConnectionState.Closed;
     this.clearTimers();
+    this.transfer = undefined;
     this.request = undefined;
     this.pending = undefined;
     this.pendingBytes = 0;
     this.parked = undefined;
     this.parkedBytes = 0;
     // A dropped peer's close was counted when it dropped.
-    if (previous !== ConnectionState.Dropped)
+    if (previous !== ConnectionState.Dropped && previous !== ConnectionState.Transferring)
       HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
-    this.host.left(this, why, code, previous === ConnectionState.Joined || previous === ConnectionState.Dropped);
+    this.host.left(this, why, code, previous >= ConnectionState.Joined);
   }
 
   private clearTimers(): void {

@@ -6,7 +6,7 @@ import { Connection, type ConnectionHost, ConnectionState } from './connection.j
 import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
 import { hookSource } from './ice-servers.js';
 import type { HubEvents } from './events.js';
-import { login } from './login.js';
+import { login, sameToken } from './login.js';
 import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import type { Peer } from './peer.js';
@@ -78,8 +78,13 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       },
       handedOver: (connection) => {
         this.connections.delete(connection);
+        // Handed to another node: the name is no longer here (its claim moved with it, so nothing is released).
+        if (this.router.holder(connection.name) === connection) this.router.names.delete(connection.name);
+        this.settleDrain();
       },
       resumed: (connection, previous) => {
+        // Resumed from another node: its partners must know where its `leave` will come from.
+        if (previous.node !== this.options.backplane?.nodeId) this.router.movedHere(connection);
         if (this.listenerCount('peer-resumed') > 0) this.emit('peer-resumed', { peer: connection.peer(), previous });
       },
       left: (connection, why, code, wasJoined) => {
@@ -120,6 +125,16 @@ export class SignallingHub extends EventEmitter<HubEvents> {
         nodeDown: (nodeId) => this.router.nodeDown(nodeId),
         remoteNodes: () => this.router.remoteNodes(),
         error: reportError,
+        handOverRequested: (name, token) => {
+          const holder = this.router.holder(name);
+          if (holder === undefined || !holder.resumable || !sameToken(holder.token, token)) return undefined;
+          const grant = holder.beginTransfer(backplane.nodeId);
+          return grant === undefined ? undefined : { claimId: holder.claimId, grant };
+        },
+        handOverSettled: (name, committed) => {
+          const holder = this.router.holder(name);
+          if (holder?.state === ConnectionState.Transferring) holder.settleTransfer(committed);
+        },
         stateChanged: (state) => {
           if (state === this.backplaneState) return;
           this.backplaneState = state;

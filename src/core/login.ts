@@ -5,6 +5,7 @@ import { checkName } from '../protocol/names.js';
 import { type Connection, ConnectionState } from './connection.js';
 import { HookError } from './errors.js';
 import type { IceServerSource } from './ice-servers.js';
+import type { ClaimResult, ResumeGrant } from './backplane.js';
 import type { IceServer } from '../protocol/messages.js';
 import type { ResolvedHubOptions } from './options.js';
 import type { Router } from './router.js';
@@ -58,6 +59,7 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     return;
   }
   const token = typeof message.token === 'string' ? message.token : undefined;
+  const resumable = message.resume === true;
   // A token takes over a stale connection, or a dropped one still within its grace.
   const mayReplace = (holder: Connection | undefined) =>
     holder === undefined ||
@@ -106,18 +108,33 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     if (holder.resumable) holder.handOver(connection);
     else holder.close(CloseCode.Replaced, 'replaced by a new login with the resume token', 'replaced');
   } else if (options.backplane !== undefined) {
-    let claim;
+    const backplane = options.backplane;
+    let claim: ClaimResult;
+    let grant: ResumeGrant | undefined;
     try {
-      claim = await options.backplane.claim(wanted, claimId);
+      // A resume of a name held on another node: its holder checks the token and hands over.
+      const resumed =
+        resumable && token !== undefined && backplane.resume !== undefined
+          ? await backplane.resume(wanted, token, claimId)
+          : undefined;
+      if (resumed?.resumed === true) {
+        grant = resumed.grant;
+        claim = 'claimed';
+      } else if (resumed !== undefined && resumed.reason !== 'not-held') {
+        claim = resumed.reason === 'refused' ? 'taken' : 'unavailable';
+      } else {
+        claim = connection.state === ConnectionState.LoggingIn ? await backplane.claim(wanted, claimId) : 'unavailable';
+      }
     } catch (error) {
       hub.reportError(error);
-      claim = 'unavailable' as const;
+      claim = 'unavailable';
     }
     if (connection.state !== ConnectionState.LoggingIn) {
       // Closed meanwhile: the claim must not outlive the connection (fenced: a later login's claim stays).
-      if (claim === 'claimed') options.backplane.release(wanted, claimId);
+      if (claim === 'claimed') backplane.release(wanted, claimId);
       return;
     }
+    if (grant !== undefined) connection.resumeFrom(grant, backplane.nodeId);
     if (claim !== 'claimed') {
       router.release(wanted, connection, false);
       return claim === 'taken'
@@ -126,7 +143,7 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     }
   }
   const fresh = newToken();
-  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh, iceServers), message.resume === true);
+  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh, iceServers), resumable);
 }
 
 /** The peer's ICE servers; a failing source is reported and the login goes on without them. */
@@ -154,7 +171,7 @@ async function iceServersFor(
 }
 
 /** Compares two tokens in time that does not depend on where they differ. */
-function sameToken(a: string, b: string): boolean {
+export function sameToken(a: string, b: string): boolean {
   if (a.length !== b.length || a.length === 0) return false;
   let difference = 0;
   for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);

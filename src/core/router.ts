@@ -51,8 +51,13 @@ export class Router {
     }
     const backplane = this.backplane;
     // A name with a lone surrogate is held nowhere (names must be well-formed), and UTF-8 on the
-    // way to the backplane would turn it into another name (U+FFFD).
-    if (backplane === undefined || local !== undefined || !isWellFormed(target)) {
+    // way to the backplane would turn it into another name (U+FFFD). A name being handed over to
+    // another node goes through the backplane, which delivers it wherever the name ends up.
+    if (
+      backplane === undefined ||
+      (local !== undefined && local.state !== ConnectionState.Transferring) ||
+      !isWellFormed(target)
+    ) {
       from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
       return;
     }
@@ -140,6 +145,16 @@ export class Router {
   /** An envelope from another node: hand it to the local peer. */
   deliver(envelope: Envelope): boolean {
     const local = this.names.get(envelope.to);
+    if (envelope.kind === 'moved') {
+      // A call partner resumed on another node: that is where its `leave` will come from.
+      if (local?.partners?.has(envelope.from) === true) local.partners.set(envelope.from, envelope.fromNode);
+      return local !== undefined;
+    }
+    if (local?.state === ConnectionState.Transferring) {
+      // Sent before the name moved: on to wherever it is now.
+      this.backplane?.forward(envelope).catch((error: unknown) => this.reportError(error));
+      return true;
+    }
     if (local?.state === ConnectionState.Dropped) {
       if (!local.park(envelope.frame, envelope.from, envelope.fromNode, envelope.kind) && envelope.kind !== 'message') {
         this.tellRemote(
@@ -186,13 +201,33 @@ export class Router {
     for (const [name, node] of partners) {
       if (node === null) {
         const local = this.names.get(name);
-        if (local === undefined) continue;
+        if (local === undefined || local.state === ConnectionState.Transferring) {
+          // It may have resumed on another node just now: the backplane finds it, if anywhere.
+          this.backplane
+            ?.forward({ kind: 'leave', from: gone.name, fromNode: this.backplane.nodeId, to: name, frame })
+            .catch((error: unknown) => this.reportError(error));
+          continue;
+        }
         local.partners?.delete(gone.name);
         if (local.state === ConnectionState.Joined) local.send(frame);
         else if (local.state === ConnectionState.Dropped) local.park(frame, gone.name, null, 'leave');
       } else if (this.backplane !== undefined) {
         this.backplane
           .forward({ kind: 'leave', from: gone.name, fromNode: this.backplane.nodeId, to: name, frame })
+          .catch((error: unknown) => this.reportError(error));
+      }
+    }
+  }
+
+  /** A peer resumed here from another node: its partners learn where it is now. */
+  movedHere(connection: Connection): void {
+    const backplane = this.backplane;
+    for (const [name, node] of connection.partners ?? []) {
+      if (node === null) {
+        this.names.get(name)?.partners?.set(connection.name, null);
+      } else if (backplane !== undefined) {
+        backplane
+          .forward({ kind: 'moved', from: connection.name, fromNode: backplane.nodeId, to: name, frame: '' })
           .catch((error: unknown) => this.reportError(error));
       }
     }

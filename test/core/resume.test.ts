@@ -9,6 +9,7 @@ import {
 } from '../../src/index.js';
 import { until } from '../helpers/events.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { MemoryBus } from '../helpers/memory-backplane.js';
 import { TestClient } from '../helpers/test-client.js';
 
 class RecordingTransport implements Transport {
@@ -259,5 +260,115 @@ describe('resume over ws', () => {
     expect(bob.inbox.filter((frame) => frame.type === 'leave')).toEqual([]);
     back.close();
     bob.close();
+  });
+});
+
+/** Logs in through a backplane (the claim is asynchronous). */
+async function joinAsync(hub: SignallingHub, name: string, extra: object = {}) {
+  const client = connect(hub);
+  client.send({ type: 'login', name, ...extra });
+  await until(() => client.transport.frames.length > 0, `the login of ${name}`);
+  const reply = client.transport.frames.at(-1)!;
+  expect(reply).toMatchObject({ type: 'login', success: true });
+  return { ...client, token: reply.token as string };
+}
+
+describe('resuming on another node (the core over an in-memory backplane)', () => {
+  async function cluster() {
+    const bus = new MemoryBus();
+    const one = newHub({ backplane: bus.backplane('one') });
+    const two = newHub({ backplane: bus.backplane('two') });
+    await Promise.all([one.hub.ready, two.hub.ready]);
+    const three = newHub({ backplane: bus.backplane('three') });
+    await three.hub.ready;
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+    return { bus, one, two, three, settle };
+  }
+
+  it('a peer dropped on node one resumes on node two: held relays follow, its partner hears nothing, the call goes on', async () => {
+    const { one, two, settle } = await cluster();
+    const alice = await joinAsync(one.hub, 'alice', { resume: true });
+    const bob = await joinAsync(two.hub, 'bob');
+    alice.send({ type: 'offer', offer: { sdp: 'o' }, name: 'bob' });
+    await settle();
+    bob.send({ type: 'answer', answer: { sdp: 'a' }, name: 'alice' });
+    await settle();
+    expect(alice.transport.frames.at(-1)).toMatchObject({ type: 'answer', name: 'bob' });
+    alice.session.closed(1006);
+    bob.send({ type: 'candidate', candidate: 1, name: 'alice' });
+    await settle();
+    const back = connect(two.hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    await until(() => back.transport.frames.length >= 2, 'the resume on node two');
+    expect(back.transport.frames[0]).toMatchObject({ type: 'login', success: true });
+    expect(back.transport.frames[1]).toEqual({ type: 'candidate', candidate: 1, name: 'bob' });
+    expect(one.hub.stats().connections).toBe(0);
+    expect(one.events.left).toEqual([]);
+    expect(two.events.resumed).toEqual([
+      expect.objectContaining({
+        previous: expect.objectContaining({ name: 'alice', node: 'one' }),
+        peer: expect.objectContaining({ node: 'two' }),
+      }),
+    ]);
+    // Relays now go to node two, locally.
+    bob.send({ type: 'candidate', candidate: 2, name: 'alice' });
+    expect(back.transport.frames.at(-1)).toEqual({ type: 'candidate', candidate: 2, name: 'bob' });
+    expect(bob.transport.frames.filter((frame) => frame.type === 'leave')).toEqual([]);
+    // The call is tracked on node two: a clean close tells bob.
+    back.session.closed(1000);
+    expect(bob.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'alice' });
+  });
+
+  it('resumes over a stale connection still open on the other node (closed 4409, no leave), and refuses a wrong token', async () => {
+    const { one, two, settle } = await cluster();
+    const alice = await joinAsync(one.hub, 'alice', { resume: true });
+    const carol = await joinAsync(one.hub, 'carol');
+    carol.send({ type: 'offer', offer: {}, name: 'alice' });
+    const thief = connect(two.hub);
+    thief.send({ type: 'login', name: 'alice', token: 'not-the-token', resume: true });
+    await until(() => thief.transport.frames.length === 1, 'the refusal');
+    expect(thief.transport.frames[0]).toMatchObject({ success: false, reason: 'name-taken' });
+    const back = connect(two.hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    await until(() => back.transport.frames.length >= 1, 'the resume');
+    expect(back.transport.frames[0]).toMatchObject({ success: true });
+    expect(alice.transport.closedWith?.[0]).toBe(4409);
+    // carol (node one) is told where alice went; her relays reach alice on node two.
+    carol.send({ type: 'candidate', candidate: 'c', name: 'alice' });
+    await settle();
+    expect(back.transport.frames.at(-1)).toEqual({ type: 'candidate', candidate: 'c', name: 'carol' });
+    expect(carol.transport.frames.filter((frame) => frame.type === 'leave')).toEqual([]);
+    back.session.closed(1000);
+    await settle();
+    expect(carol.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'alice' });
+  });
+
+  it('tells the partners on other nodes where the peer went, so the death of its old node is no leave', async () => {
+    const { bus, one, two, three, settle } = await cluster();
+    const alice = await joinAsync(one.hub, 'alice', { resume: true });
+    const erin = await joinAsync(one.hub, 'erin');
+    const dave = await joinAsync(three.hub, 'dave');
+    dave.send({ type: 'offer', offer: {}, name: 'alice' });
+    dave.send({ type: 'offer', offer: {}, name: 'erin' });
+    await settle();
+    alice.session.closed(1006);
+    const back = connect(two.hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    await until(() => back.transport.frames.length >= 1, 'the resume');
+    await settle();
+    bus.nodeDown('one');
+    // erin was on node one: dave hears her leave; alice moved to node two: no leave for her.
+    expect(dave.transport.frames.filter((frame) => frame.type === 'leave')).toEqual([{ type: 'leave', name: 'erin' }]);
+  });
+
+  it('a resume with an old token after the name was released logs in afresh', async () => {
+    const { one, two } = await cluster();
+    const alice = await joinAsync(one.hub, 'alice', { resume: true });
+    alice.session.closed(1000);
+    const back = connect(two.hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    await until(() => back.transport.frames.length === 1, 'the login');
+    expect(back.transport.frames[0]).toMatchObject({ success: true });
+    expect(two.events.resumed).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import type { Envelope } from '../../core/backplane.js';
  * serves every envelope sent to that node in one event-loop turn.
  */
 
-const kinds = new Set<string>(['offer', 'answer', 'candidate', 'leave', 'message']);
+const kinds = new Set<string>(['offer', 'answer', 'candidate', 'leave', 'message', 'moved']);
 
 export function encodeEnvelope(envelope: Envelope): string {
   return `${envelope.kind}\t${envelope.fromNode}\t${envelope.from}\t${envelope.to}\t${envelope.frame}`;
