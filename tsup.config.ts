@@ -4,7 +4,13 @@ import { defineConfig } from 'tsup';
 // `npm run build` empties dist/ first.
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', ws: 'src/ws.ts', client: 'src/client.ts', redis: 'src/redis.ts' },
+    entry: {
+      index: 'src/index.ts',
+      ws: 'src/ws.ts',
+      client: 'src/client.ts',
+      redis: 'src/redis.ts',
+      prometheus: 'src/prometheus.ts',
+    },
     format: ['esm', 'cjs'],
     dts: true,
     sourcemap: true,

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-import { parseCliArgs, usage } from './cli/args.js';
+import { parseCliArgs, UsageError, usage } from './cli/args.js';
+import { checkRedisPackage } from './cli/cluster.js';
+import { createLogger, type Logger } from './cli/log.js';
 import { startStandalone } from './cli/server.js';
+import { packageVersion } from './cli/version.js';
 
 async function main(): Promise<void> {
   let options;
   try {
-    options = parseCliArgs(process.argv.slice(2));
+    options = parseCliArgs(process.argv.slice(2), process.env);
   } catch (error) {
-    process.stderr.write(`signalling-hub: ${(error as Error).message}\n\n${usage}`);
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`signalling-hub: ${error.message} (see signalling-hub --help)\n`);
     process.exitCode = 2;
     return;
   }
@@ -15,24 +19,47 @@ async function main(): Promise<void> {
     process.stdout.write(usage);
     return;
   }
-  const running = await startStandalone(options);
-  running.hub.on('error', (error) => process.stderr.write(`signalling-hub: ${error.message}\n`));
-  process.stdout.write(`signalling-hub listening on ${running.url}\n`);
+  const version = packageVersion();
+  if (options.version) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  const log = createLogger({ level: options.logLevel, format: options.logFormat });
+  fatal = log;
+  if (options.redis !== undefined) await checkRedisPackage();
+  const running = await startStandalone(options, log);
+  log.info(`listening on ${running.url}`, {
+    demo: running.demoUrl,
+    address: running.address,
+    metrics: options.metrics ? `${running.demoUrl}metrics` : undefined,
+    version,
+  });
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn('stopping at once', { signal });
+      process.exit(1);
+    }
     stopping = true;
-    process.stdout.write(`signalling-hub: ${signal}, shutting down\n`);
+    log.info('shutting down', { signal, peers: running.hub.size });
     running.close().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: unknown) => {
+        log.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
     );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** Where a failure to start is told: the logger once it exists. */
+let fatal: Logger | undefined;
+
 main().catch((error: unknown) => {
-  process.stderr.write(`signalling-hub: ${error instanceof Error ? error.message : String(error)}\n`);
+  const message = `cannot start: ${error instanceof Error ? error.message : String(error)}`;
+  if (fatal !== undefined) fatal.error(message);
+  else process.stderr.write(`signalling-hub: ${message}\n`);
   process.exit(1);
 });

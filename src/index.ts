@@ -29,3 +29,5 @@ export type {
   ResumeResult,
 } from './core/backplane.js';
 export * from './protocol/index.js';
+export { healthHandler, readinessCheck } from './ops/health.js';
+export type { HealthSource, HealthHandlerOptions, ReadinessOptions, Readiness } from './ops/health.js';

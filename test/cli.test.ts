@@ -1,66 +1,195 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { parseCliArgs } from '../src/cli/args.js';
+import { buildCli, CliProcess } from './helpers/cli-process.js';
+import { freePort } from './helpers/redis-server.js';
 import { TestClient } from './helpers/test-client.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const root = fileURLToPath(new URL('..', import.meta.url));
+const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string };
 
-/** Starts the built CLI and resolves with the URL it prints. */
-function startCli(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`CLI did not start: ${output}`)), 10000);
-    const onData = (data: Buffer) => {
-      output += data.toString();
-      const match = /listening on (ws:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1]!, output: () => output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`CLI exited with ${code}: ${output}`)));
-  });
-}
+/** Every flag of the CLI, with the default `--help` must show (undefined: none shown). */
+const everyFlag: Array<[string, string | undefined]> = [
+  ['port', '9090; env PORT'],
+  ['host', 'every interface; env HOST'],
+  ['path', '/; env SIGNALLING_HUB_PATH'],
+  ['redis', 'none (one node); env SIGNALLING_HUB_REDIS'],
+  ['origins', 'any; env SIGNALLING_HUB_ORIGINS'],
+  ['rate-limit', '1000:2000; env SIGNALLING_HUB_RATE_LIMIT'],
+  ['max-message-bytes', '65536; env SIGNALLING_HUB_MAX_MESSAGE_BYTES'],
+  ['login-timeout', '30000; env SIGNALLING_HUB_LOGIN_TIMEOUT'],
+  ['heartbeat', '30000; env SIGNALLING_HUB_HEARTBEAT'],
+  ['metrics', 'off; env SIGNALLING_HUB_METRICS'],
+  ['log-format', 'text; env SIGNALLING_HUB_LOG_FORMAT'],
+  ['log-level', 'info; env SIGNALLING_HUB_LOG_LEVEL'],
+  ['version', undefined],
+  ['help', undefined],
+];
 
 describe('the signalling-hub CLI', () => {
-  const children: ChildProcess[] = [];
-  beforeAll(() => {
-    if (!existsSync(cli)) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does it)');
+  let built: Awaited<ReturnType<typeof buildCli>>;
+  let cli: string;
+  const processes: CliProcess[] = [];
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    built = await buildCli();
+    cli = built.script;
+  }, 60_000);
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await Promise.all(processes.splice(0).map((process) => process.kill()));
   });
-  afterEach(() => {
-    for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  afterAll(() => built?.remove());
+
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+  async function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
+    const node = await CliProcess.start(cli, ['--port', '0', '--host', '127.0.0.1', ...args], 15_000, env);
+    processes.push(node);
+    return node;
+  }
+
+  async function connect(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
+    const client = await TestClient.connect(url, options);
+    clients.push(client);
+    return client;
+  }
+
+  it('prints its version with --version and -v', () => {
+    for (const flag of ['--version', '-v']) {
+      const result = run([flag]);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe(`${version}\n`);
+    }
   });
 
-  it('prints usage for --help', () => {
-    const result = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
+  it('--help lists every flag with its default and its environment variable', () => {
+    const result = run(['--help']);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/Usage: signalling-hub/);
-    expect(result.stdout).toMatch(/--port/);
+    expect(result.stdout).toMatch(/^Usage: signalling-hub \[options\]/);
+    const text = result.stdout.replace(/\s+/g, ' ');
+    for (const [flag, notes] of everyFlag) {
+      expect(text).toContain(`--${flag}`);
+      if (notes !== undefined) expect(text).toMatch(new RegExp(`--${flag} .*?\\(default: ${notes.replace(/[()|]/g, '\\$&')}\\)`));
+    }
+    expect(result.stdout.match(/\(default: /g)).toHaveLength(everyFlag.filter(([, notes]) => notes !== undefined).length);
   });
 
   it.each([
-    [['--port', 'abc'], /--port must be/],
-    [['--port', '70000'], /--port must be/],
-    [['--path', 'no-slash'], /--path must start/],
-    [['--bogus'], /bogus/],
-  ])('refuses %j with exit code 2 and a message', (args, message) => {
-    const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    [['--port', 'abc'], {}, /^signalling-hub: --port must be 0–65535, got abc/],
+    [['--port', '70000'], {}, /--port must be 0–65535/],
+    [['--path', 'no-slash'], {}, /--path must be a path starting with "\/"/],
+    [['--bogus'], {}, /unknown option --bogus/],
+    [['--prot', '1'], {}, /unknown option --prot; did you mean --port\?/],
+    [['--max-message-bytes', 'lots'], {}, /--max-message-bytes must be a whole number from 64 to \d+, got "lots"/],
+    [['--login-timeout=-5'], {}, /--login-timeout must be a whole number from 0 to \d+, got -5/],
+    [['--rate-limit', '0'], {}, /--rate-limit rate must be a positive finite number, got 0/],
+    [['--rate-limit', '10:0'], {}, /--rate-limit burst must be a whole number ≥ 1, got 0/],
+    [['--rate-limit', 'fast'], {}, /--rate-limit rate must be a positive finite number, got "fast"/],
+    [['--heartbeat', '1.5'], {}, /--heartbeat must be a whole number from 0 to \d+, got 1.5/],
+    [['--origins', 'https://App.example/'], {}, /--origins must be an origin as browsers send it/],
+    [['--log-level', 'loud'], {}, /--log-level must be error, warn, info, debug, got "loud"/],
+    [['--log-format', 'xml'], {}, /--log-format must be text or json/],
+    [['--redis', 'localhost:6379'], {}, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+    [[], { PORT: 'eighty' }, /^signalling-hub: PORT must be 0–65535, got eighty/],
+    [[], { SIGNALLING_HUB_LOGIN_TIMEOUT: 'soon' }, /SIGNALLING_HUB_LOGIN_TIMEOUT must be a whole number/],
+    [[], { SIGNALLING_HUB_METRICS: 'maybe' }, /SIGNALLING_HUB_METRICS must be 1, true, yes, on, 0, false, no or off/],
+  ])('refuses %j %j with exit code 2 and one line', (args, env, message) => {
+    const result = run(args, env);
     expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);
   });
 
+  it('defaults to port 9090, every interface, path / and the hub defaults', () => {
+    expect(parseCliArgs([])).toMatchObject({
+      port: 9090,
+      host: undefined,
+      path: '/',
+      hub: {},
+      heartbeat: undefined,
+      metrics: false,
+      logFormat: 'text',
+      logLevel: 'info',
+      help: false,
+      version: false,
+    });
+  });
+
+  it('takes every flag from the environment, and a flag wins over its variable', () => {
+    const env = {
+      PORT: '1234',
+      HOST: '::1',
+      SIGNALLING_HUB_PATH: '/env',
+      SIGNALLING_HUB_REDIS: 'redis://:secret@127.0.0.1:6379',
+      SIGNALLING_HUB_ORIGINS: 'https://a.example, https://b.example',
+      SIGNALLING_HUB_RATE_LIMIT: '50',
+      SIGNALLING_HUB_MAX_MESSAGE_BYTES: '4096',
+      SIGNALLING_HUB_LOGIN_TIMEOUT: '0',
+      SIGNALLING_HUB_HEARTBEAT: '5000',
+      SIGNALLING_HUB_METRICS: 'true',
+      SIGNALLING_HUB_LOG_FORMAT: 'json',
+      SIGNALLING_HUB_LOG_LEVEL: 'debug',
+    };
+    expect(parseCliArgs([], env)).toEqual({
+      port: 1234,
+      host: '::1',
+      path: '/env',
+      redis: 'redis://:secret@127.0.0.1:6379',
+      origins: ['https://a.example', 'https://b.example'],
+      hub: { rateLimit: { messagesPerSecond: 50, burst: 100 }, maxMessageBytes: 4096, loginTimeout: 0 },
+      heartbeat: 5000,
+      metrics: true,
+      logFormat: 'json',
+      logLevel: 'debug',
+      help: false,
+      version: false,
+    });
+    const flags = ['--port', '80', '--path', '/flag', '--rate-limit', 'off', '--log-level', 'warn', '--metrics'];
+    expect(parseCliArgs(flags, { ...env, SIGNALLING_HUB_METRICS: '0' })).toMatchObject({
+      port: 80,
+      host: '::1',
+      path: '/flag',
+      hub: { rateLimit: false, maxMessageBytes: 4096 },
+      metrics: true,
+      logLevel: 'warn',
+    });
+  });
+
+  it('listens where PORT, HOST and SIGNALLING_HUB_PATH say, unless a flag says otherwise', async () => {
+    const port = await freePort();
+    const node = await CliProcess.start(cli, ['--path', '/flag'], 15_000, {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SIGNALLING_HUB_PATH: '/env',
+    });
+    processes.push(node);
+    expect(node.url).toBe(`ws://127.0.0.1:${port}/flag`);
+    expect(await (await connect(node.url)).login('UserA')).toMatchObject({ success: true });
+  });
+
+  it('names the WebSocket URL, the demo URL and the real bind address in its ready line', async () => {
+    const node = await start(['--path', '/signal']);
+    const port = new URL(node.url).port;
+    const ready = node.lines().find((line) => line.includes('listening on'))!;
+    expect(ready).toMatch(
+      new RegExp(
+        `^\\S+Z INFO  listening on ws://127\\.0\\.0\\.1:${port}/signal demo=http://127\\.0\\.0\\.1:${port}/ address=127\\.0\\.0\\.1:${port} version=${version.replace(/\./g, '\\.')}$`,
+      ),
+    );
+  });
+
   it('serves a tutorial conversation, 404s other paths, and shuts down cleanly on SIGTERM', async () => {
-    const { child, url } = await startCli(['--port', '0', '--host', '127.0.0.1', '--path', '/signal']);
-    children.push(child);
-    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/signal$/);
-    const a = await TestClient.connect(url);
-    const b = await TestClient.connect(url);
+    const node = await start(['--path', '/signal']);
+    expect(node.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/signal$/);
+    const a = await connect(node.url);
+    const b = await connect(node.url);
     expect(await a.login('UserA')).toMatchObject({ success: true });
     expect(await b.login('UserB')).toMatchObject({ success: true });
     a.send({ type: 'offer', offer: { sdp: 'o' }, name: 'UserB' });
@@ -70,20 +199,183 @@ describe('the signalling-hub CLI', () => {
     expect(await a.request('garbage')).toMatchObject({ type: 'error', code: 'invalid-json' });
 
     const status = await new Promise<number>((resolve) => {
-      const stray = new WebSocket(url.replace('/signal', '/elsewhere'));
+      const stray = new WebSocket(node.url.replace('/signal', '/elsewhere'));
       stray.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
       stray.on('error', () => {});
     });
     expect(status).toBe(404);
 
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    child.kill('SIGTERM');
+    await node.kill('SIGTERM');
     expect((await a.closed).code).toBe(1001);
     expect((await b.closed).code).toBe(1001);
-    expect(await exited).toBe(0);
+    expect((await node.exited).code).toBe(0);
   });
 
-  it('defaults to port 9090, every interface and path /', () => {
-    expect(parseCliArgs([])).toMatchObject({ port: 9090, host: undefined, path: '/', help: false });
+  it('applies the hub options given on the command line', async () => {
+    const node = await start([
+      '--max-message-bytes',
+      '200',
+      '--login-timeout',
+      '300',
+      '--rate-limit',
+      '1:1',
+      '--origins',
+      'https://ok.example',
+      '--heartbeat',
+      '100',
+    ]);
+    // Rate limit: one message, then `rate-limited`.
+    const a = await connect(node.url);
+    expect(await a.login('UserA')).toMatchObject({ success: true });
+    expect(await a.request({ type: 'offer', offer: {}, name: 'nobody' })).toMatchObject({ code: 'rate-limited' });
+    // Largest message: above 200 bytes the connection is closed with 1009.
+    const big = await connect(node.url);
+    big.send({ type: 'login', name: 'x'.repeat(300) });
+    expect((await big.closed).code).toBe(1009);
+    // Login timeout: 300 ms without a login closes with 4408.
+    const idle = await connect(node.url);
+    expect((await idle.closed).code).toBe(4408);
+    // Origins: another browser origin is refused before the upgrade.
+    const refused = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(node.url, { headers: { origin: 'https://evil.example' } });
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('error', () => {});
+    });
+    expect(refused).toBe(403);
+    // Heartbeat: pings every 100 ms.
+    const pinged = await new Promise<boolean>((resolve, reject) => {
+      const socket = new WebSocket(node.url, { headers: { origin: 'https://ok.example' } });
+      socket.once('ping', () => {
+        socket.close();
+        resolve(true);
+      });
+      socket.once('error', reject);
+    });
+    expect(pinged).toBe(true);
+  });
+
+  it('logs one text line per start, join, leave, refused login and shutdown, on stderr, and no token', async () => {
+    const node = await start([]);
+    const a = await connect(node.url);
+    const b = await connect(node.url);
+    const login = await a.login('Alice Smith');
+    expect(await b.login('Alice Smith')).toMatchObject({ success: false, reason: 'name-taken' });
+    expect(await a.request('garbage')).toMatchObject({ code: 'invalid-json' });
+    a.close(1000);
+    await expect.poll(() => node.output).toContain('peer left');
+    await node.kill('SIGTERM');
+    const lines = node.lines().map((line) => line.replace(/^\S+Z /, ''));
+    expect(lines).toEqual([
+      expect.stringMatching(/^INFO {2}listening on ws:/),
+      expect.stringMatching(/^INFO {2}peer joined name="Alice Smith" id=1 address=127\.0\.0\.1$/),
+      'INFO  login refused reason=name-taken id=2',
+      'INFO  peer left name="Alice Smith" id=1 reason=closed code=1000',
+      'INFO  shutting down signal=SIGTERM peers=0',
+    ]);
+    expect(node.output).not.toContain(String(login.token));
+  });
+
+  it('logs JSON lines with --log-format json, protocol errors at debug, and only warnings and errors at --log-level warn', async () => {
+    const node = await start(['--log-format', 'json', '--log-level', 'debug']);
+    const a = await connect(node.url);
+    expect(await a.login('UserA')).toMatchObject({ success: true });
+    expect(await a.request('garbage')).toMatchObject({ code: 'invalid-json' });
+    await expect.poll(() => node.output).toContain('protocol error');
+    const entries = node.lines().map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const entry of entries) expect(Object.keys(entry).slice(0, 3)).toEqual(['time', 'level', 'msg']);
+    expect(entries[0]).toMatchObject({ level: 'info', version });
+    expect(entries[0]!.msg).toMatch(/^listening on ws:/);
+    expect(entries[1]).toMatchObject({ level: 'info', msg: 'peer joined', name: 'UserA', id: 1 });
+    expect(entries[2]).toMatchObject({ level: 'debug', msg: 'protocol error', code: 'invalid-json', id: 1, name: 'UserA' });
+
+    // At --log-level warn a quiet start prints nothing: wait for it through /healthz.
+    const port = await freePort();
+    const quiet = spawn(process.execPath, [cli, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    quiet.stdout.on('data', (data: Buffer) => (output += data.toString()));
+    quiet.stderr.on('data', (data: Buffer) => (output += data.toString()));
+    const exited = new Promise((resolve) => quiet.once('exit', resolve));
+    try {
+      await expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status, { timeout: 15_000 })
+        .toBe(200);
+      const b = await connect(`ws://127.0.0.1:${port}/`);
+      expect(await b.login('UserB')).toMatchObject({ success: true });
+    } finally {
+      quiet.kill('SIGTERM');
+      await exited;
+    }
+    expect(output).toBe('');
+  });
+
+  it('answers GET /healthz and /readyz, and /readyz says 503 once it shuts down', async () => {
+    const node = await start([]);
+    const live = await fetch(`${node.origin}/healthz`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${node.origin}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { hub: 'open', server: 'listening', backplane: 'none' } });
+    expect((await fetch(`${node.origin}/readyz`, { method: 'POST' })).status).toBe(405);
+
+    // A client that does not answer the close handshake keeps the shutdown going for a while.
+    const stuck = await connect(node.url);
+    expect(await stuck.login('Stuck')).toMatchObject({ success: true });
+    stuck.pauseReading();
+    node.child.kill('SIGTERM');
+    await expect.poll(() => node.output).toContain('shutting down');
+    const draining = await fetch(`${node.origin}/readyz`);
+    expect(draining.status).toBe(503);
+    expect(await draining.json()).toMatchObject({ status: 'not-ready', checks: { hub: 'shutting-down' } });
+    expect((await node.exited).code).toBe(0);
+  });
+
+  it('serves GET /metrics only with --metrics, and its counters move with real traffic', async () => {
+    const plain = await start([]);
+    expect((await fetch(`${plain.origin}/metrics`)).status).toBe(404);
+
+    const node = await start(['--metrics']);
+    const scrape = async () => {
+      const response = await fetch(`${node.origin}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const values = new Map<string, number>();
+      for (const line of (await response.text()).split('\n')) {
+        const match = /^(\w+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+        if (match) values.set(match[1]!, Number(match[2]));
+      }
+      return values;
+    };
+    const before = await scrape();
+    expect(before.get('signalling_hub_peers')).toBe(0);
+    expect(before.get('signalling_hub_logins_total')).toBe(0);
+    expect(before.get('signalling_hub_backplane_state{state="none"}')).toBe(1);
+    expect(before.get('process_resident_memory_bytes')).toBeGreaterThan(0);
+
+    const a = await connect(node.url);
+    const b = await connect(node.url);
+    await a.login('UserA');
+    await b.login('UserB');
+    expect(await (await connect(node.url)).login('UserA')).toMatchObject({ success: false });
+    for (let i = 0; i < 3; i++) a.send({ type: 'candidate', candidate: { i }, name: 'UserB' });
+    for (let i = 0; i < 3; i++) await b.nextOf('candidate');
+    expect(await a.request('garbage')).toMatchObject({ code: 'invalid-json' });
+
+    const after = await scrape();
+    expect(after.get('signalling_hub_peers')).toBe(2);
+    expect(after.get('signalling_hub_connections')).toBe(3);
+    expect(after.get('signalling_hub_logins_total')).toBe(2);
+    expect(after.get('signalling_hub_login_refusals_total{reason="name-taken"}')).toBe(1);
+    expect(after.get('signalling_hub_relays_total{type="candidate",scope="local"}')).toBe(3);
+    expect(after.get('signalling_hub_protocol_errors_total{code="invalid-json"}')).toBe(1);
+    expect(after.get('signalling_hub_received_bytes_total')).toBeGreaterThan(before.get('signalling_hub_received_bytes_total')!);
+    expect(after.get('signalling_hub_sent_bytes_total')).toBeGreaterThan(before.get('signalling_hub_sent_bytes_total')!);
+    // Never a peer's name in a label.
+    expect([...after.keys()].join('\n')).not.toMatch(/User[AB]/);
+
+    b.close(1000);
+    await expect.poll(async () => (await scrape()).get('signalling_hub_closes_total{code="1000"}')).toBe(1);
   });
 });

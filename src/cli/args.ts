@@ -1,49 +1,296 @@
 import { parseArgs } from 'node:util';
+import { InvalidOptionError } from '../core/errors.js';
+import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions } from '../core/options.js';
+import { suggest } from '../core/option-check.js';
+import { attachDefaults, resolveAttachOptions } from '../transports/ws/options.js';
 
-/** What the command line asked for. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+export type LogFormat = 'text' | 'json';
+export const logLevels: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+/** What the command line (and the environment) asked for. */
 export interface CliOptions {
   port: number;
   host: string | undefined;
   path: string;
   /** Redis URL of the cluster backplane; undefined for a single node. */
   redis?: string | undefined;
+  /** Allowed browser origins; undefined for any. */
+  origins?: readonly string[] | undefined;
+  /** Hub options from the command line (only those given). */
+  hub: Pick<HubOptions, 'rateLimit' | 'maxMessageBytes' | 'loginTimeout'>;
+  /** WebSocket ping interval in ms (`attach()`'s `heartbeatInterval`); undefined for its default. */
+  heartbeat?: number | undefined;
+  /** Serve Prometheus metrics at `GET /metrics`. */
+  metrics: boolean;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
   help: boolean;
+  version: boolean;
 }
 
-export const usage = `Usage: signalling-hub [options]
+interface Flag {
+  readonly name: string;
+  readonly short?: string;
+  readonly boolean?: true;
+  /** The environment variable; none for --help and --version. */
+  readonly env?: string;
+  readonly value?: string;
+  readonly default?: string;
+  readonly help: string;
+}
+
+const defaultRateLimit =
+  hubDefaults.rateLimit === false ? 'off' : `${hubDefaults.rateLimit.messagesPerSecond}:${hubDefaults.rateLimit.burst}`;
+
+/** Every flag, once: parsing, environment variables and `--help` come from this list. */
+const flagList: Flag[] = [
+  { name: 'port', env: 'PORT', value: '<n>', default: '9090', help: 'TCP port to listen on; 0 picks a free one' },
+  { name: 'host', env: 'HOST', value: '<addr>', default: 'every interface', help: 'address to bind, e.g. 127.0.0.1' },
+  { name: 'path', value: '<path>', default: '/', help: 'URL path of WebSocket connections' },
+  {
+    name: 'redis',
+    value: '<url>',
+    default: 'none (one node)',
+    help: 'join a cluster of hubs through Redis (needs the redis package)',
+  },
+  {
+    name: 'origins',
+    value: '<list>',
+    default: 'any',
+    help: 'Origin values browsers may connect from, comma-separated',
+  },
+  {
+    name: 'rate-limit',
+    value: '<rate>[:<burst>]',
+    default: defaultRateLimit,
+    help: 'messages per second per connection, and burst (twice the rate if left out); off disables',
+  },
+  {
+    name: 'max-message-bytes',
+    value: '<n>',
+    default: String(hubDefaults.maxMessageBytes),
+    help: 'largest message a client may send',
+  },
+  {
+    name: 'login-timeout',
+    value: '<ms>',
+    default: String(hubDefaults.loginTimeout),
+    help: 'time to log in before the connection is closed (4408); 0 disables',
+  },
+  {
+    name: 'heartbeat',
+    value: '<ms>',
+    default: String(attachDefaults.heartbeatInterval),
+    help: 'WebSocket ping interval (a client that missed a pong is dropped); 0 disables',
+  },
+  { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
+  { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
+  { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
+  { name: 'version', short: 'v', boolean: true, help: 'print the version' },
+  { name: 'help', short: 'h', boolean: true, help: 'show this help' },
+];
+const flags: readonly Flag[] = flagList.map((flag) =>
+  flag.env === undefined && flag.short === undefined ? { ...flag, env: envName(flag.name) } : flag,
+);
+
+function envName(flag: string): string {
+  return `SIGNALLING_HUB_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+function usageText(): string {
+  const rows = flags.map((flag) => {
+    const left = `${flag.short === undefined ? '    ' : `-${flag.short}, `}--${flag.name}${flag.value === undefined ? '' : ` ${flag.value}`}`;
+    const notes = [flag.default === undefined ? '' : `default: ${flag.default}`, flag.env === undefined ? '' : `env ${flag.env}`]
+      .filter((note) => note !== '')
+      .join('; ');
+    return `  ${left.padEnd(36)}${flag.help}${notes === '' ? '' : `\n  ${' '.repeat(36)}(${notes})`}`;
+  });
+  return `Usage: signalling-hub [options]
 
 Runs a WebRTC signalling server speaking the classic tutorial protocol
-({"type":"login","name":...}, offer, answer, candidate, leave).
+({"type":"login","name":...}, offer, answer, candidate, leave), with a demo
+page at /, GET /healthz, GET /readyz and, with --metrics, GET /metrics.
 
-Options:
-  --port <n>     TCP port to listen on (default 9090; 0 picks a free one)
-  --host <addr>  address to bind (default: every interface)
-  --path <path>  URL path for WebSocket connections (default /)
-  --redis <url>  join a cluster of hubs through Redis, e.g. redis://127.0.0.1:6379
-                 (names are shared and messages relayed across every hub using it)
-  -h, --help     show this help
+Options (each also from its environment variable; a flag wins over it):
+${rows.join('\n')}
+
+Logs go to stderr, one line per event. Stops cleanly on SIGINT or SIGTERM.
 `;
+}
 
-/** Parses argv; throws an Error whose message is fit for the user on bad input. */
-export function parseCliArgs(argv: string[]): CliOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      path: { type: 'string' },
-      redis: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const port = values.port === undefined ? 9090 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0–65535, got ${values.port}`);
-  const path = values.path ?? '/';
-  if (!path.startsWith('/')) throw new Error(`--path must start with "/", got ${path}`);
-  const redis = values.redis;
-  if (redis !== undefined && !/^rediss?:\/\//.test(redis))
-    throw new Error(`--redis must be a redis:// or rediss:// URL, got ${redis}`);
-  return { port, host: values.host, path, redis, help: values.help ?? false };
+export const usage = usageText();
+
+/** A bad command line or environment: the message is one line fit for the user. */
+export class UsageError extends Error {}
+
+const booleanWords: Record<string, boolean> = {
+  '1': true,
+  true: true,
+  yes: true,
+  on: true,
+  '0': false,
+  false: false,
+  no: false,
+  off: false,
+  '': false,
+};
+
+/** A number when `text` looks like one, else the text (so that the check reports what was typed). */
+function numeric(text: string): number | string {
+  return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
+}
+
+/** Flag names of the hub's and attach()'s options, for error messages. */
+const optionFlags: Record<string, string> = {
+  maxMessageBytes: 'max-message-bytes',
+  loginTimeout: 'login-timeout',
+  rateLimit: 'rate-limit',
+  'rateLimit.messagesPerSecond': 'rate-limit',
+  'rateLimit.burst': 'rate-limit',
+  heartbeatInterval: 'heartbeat',
+  path: 'path',
+  origins: 'origins',
+};
+
+function parseRateLimit(text: string): RateLimitOptions | false | string {
+  if (/^(off|false|none)$/i.test(text.trim())) return false;
+  const match = /^\s*([^:\s]+)\s*(?::\s*([^:\s]+)\s*)?$/.exec(text);
+  if (match === null) return text;
+  const messagesPerSecond = numeric(match[1]!);
+  const burst =
+    match[2] === undefined
+      ? typeof messagesPerSecond === 'number'
+        ? Math.max(1, Math.ceil(messagesPerSecond * 2))
+        : 1
+      : numeric(match[2]);
+  return { messagesPerSecond, burst } as RateLimitOptions;
+}
+
+/**
+ * Parses argv, with values of flags not given taken from `env` (`PORT`,
+ * `HOST`, `SIGNALLING_HUB_*`). Throws {@link UsageError} with a one-line
+ * message on bad input.
+ */
+export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOptions {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: Object.fromEntries(
+        flags.map((flag) => [
+          flag.name,
+          flag.short === undefined ? { type: flag.boolean ? 'boolean' : 'string' } : { type: 'boolean', short: flag.short },
+        ]),
+      ),
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((error as Error).message)?.[1];
+    if (unknown !== undefined) {
+      const close = suggest(
+        unknown.replace(/^-+/, ''),
+        flags.map((flag) => flag.name),
+      );
+      throw new UsageError(`unknown option ${unknown}${close === undefined ? '' : `; did you mean --${close}?`}`);
+    }
+    const message = (error as Error).message.split('\n')[0]!.replace(/^Option '(.*?)'/, '$1');
+    throw new UsageError(message);
+  }
+
+  /** Where a value came from, for error messages. */
+  const source: Record<string, string> = {};
+  const get = (name: string): string | undefined => {
+    const flag = flags.find((entry) => entry.name === name)!;
+    const given = values[name];
+    if (typeof given === 'string') {
+      source[name] = `--${name}`;
+      return given;
+    }
+    const fromEnv = flag.env === undefined ? undefined : env[flag.env];
+    if (fromEnv !== undefined && fromEnv !== '') {
+      source[name] = flag.env!;
+      return fromEnv;
+    }
+    return undefined;
+  };
+  const getBoolean = (name: string): boolean => {
+    if (values[name] === true) return true;
+    const flag = flags.find((entry) => entry.name === name)!;
+    const fromEnv = flag.env === undefined ? undefined : env[flag.env];
+    if (fromEnv === undefined) return false;
+    const value = booleanWords[fromEnv.trim().toLowerCase()];
+    if (value === undefined)
+      throw new UsageError(`${flag.env} must be 1, true, yes, on, 0, false, no or off, got ${JSON.stringify(fromEnv)}`);
+    return value;
+  };
+  const bad = (name: string, expected: string, given: string): UsageError =>
+    new UsageError(`${source[name] ?? `--${name}`} must be ${expected}, got ${given}`);
+
+  const portText = get('port');
+  const port = portText === undefined ? 9090 : Number(portText);
+  if (portText !== undefined && (!/^\d+$/.test(portText.trim()) || port > 65535)) throw bad('port', '0–65535', portText);
+
+  const host = get('host');
+  const path = get('path') ?? '/';
+  if (!path.startsWith('/')) throw bad('path', 'a path starting with "/"', path);
+  const redis = get('redis');
+  if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis))
+    throw bad('redis', 'a redis:// or rediss:// URL', redis.replace(/\/\/[^@/]*@/, '//'));
+
+  const originsText = get('origins');
+  const origins =
+    originsText === undefined
+      ? undefined
+      : originsText
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter((origin) => origin !== '');
+
+  const hub: CliOptions['hub'] = {};
+  const rateLimit = get('rate-limit');
+  if (rateLimit !== undefined) {
+    const parsed = parseRateLimit(rateLimit);
+    if (typeof parsed === 'string') throw bad('rate-limit', '<rate>[:<burst>] or off', JSON.stringify(parsed));
+    hub.rateLimit = parsed;
+  }
+  const maxMessageBytes = get('max-message-bytes');
+  if (maxMessageBytes !== undefined) hub.maxMessageBytes = numeric(maxMessageBytes) as number;
+  const loginTimeout = get('login-timeout');
+  if (loginTimeout !== undefined) hub.loginTimeout = numeric(loginTimeout) as number;
+  const heartbeatText = get('heartbeat');
+  const heartbeat = heartbeatText === undefined ? undefined : (numeric(heartbeatText) as number);
+
+  // The hub's and attach()'s own checks: one source of truth for what a value may be.
+  try {
+    resolveHubOptions(hub);
+    resolveAttachOptions({ path, origins, heartbeatInterval: heartbeat });
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    const option = error.option.replace(/\[\d+\]$/, '');
+    const name = optionFlags[option] ?? option;
+    const part = option === 'rateLimit.messagesPerSecond' ? ' rate' : option === 'rateLimit.burst' ? ' burst' : '';
+    throw new UsageError(`${source[name] ?? `--${name}`}${part} must be ${error.expected}, got ${error.given}`);
+  }
+
+  const logFormat = get('log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw bad('log-format', 'text or json', JSON.stringify(logFormat));
+  const logLevel = get('log-level') ?? 'info';
+  if (!logLevels.includes(logLevel as LogLevel)) throw bad('log-level', logLevels.join(', '), JSON.stringify(logLevel));
+
+  return {
+    port,
+    host,
+    path,
+    redis,
+    origins,
+    hub,
+    heartbeat,
+    metrics: getBoolean('metrics'),
+    logFormat,
+    logLevel: logLevel as LogLevel,
+    help: values.help === true,
+    version: values.version === true,
+  };
 }

@@ -5,13 +5,34 @@ import type { SignallingHub } from '../core/hub.js';
 /** How long the CLI waits for Redis at start before giving up with a clear message. */
 const CONNECT_TIMEOUT_MS = 5_000;
 
+/** The one line the CLI prints when `--redis` is given and the `redis` package cannot be loaded. */
+export const REDIS_MISSING =
+  '--redis needs the redis package, which is not installed next to signalling-hub: ' +
+  'run `npx -p signalling-hub -p redis signalling-hub --redis URL`, or `npm install redis` where signalling-hub is installed';
+
+/**
+ * Loads `redis` (an optional peer dependency) up front, so that a missing
+ * package is one clear line instead of an import failure later.
+ */
+export async function checkRedisPackage(): Promise<void> {
+  try {
+    await import('redis');
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && /'redis'/.test(message ?? '')) {
+      throw new Error(REDIS_MISSING, { cause: error });
+    }
+    throw error;
+  }
+}
+
 /** The backplane `--redis` asks for, if any. */
 export function cliBackplane(url: string | undefined): Backplane | undefined {
   return url === undefined ? undefined : new RedisBackplane({ url });
 }
 
 /** A URL fit for an error message: no password. */
-function shown(url: string): string {
+export function shown(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');
 }
 
@@ -35,8 +56,9 @@ export async function joinCluster(hub: SignallingHub, url: string | undefined): 
     ]);
   } catch (error) {
     await hub.close();
-    const cause = last ?? (error as Error);
-    throw new Error(`cannot join the cluster through Redis at ${shown(url)}: ${cause.message || cause.name}`);
+    // The backplane's last error says more than the timeout.
+    const reason = last ?? (error as Error);
+    throw new Error(`cannot join the cluster through Redis at ${shown(url)}: ${reason.message || reason.name}`, { cause: error });
   } finally {
     clearTimeout(timer);
     hub.off('error', remember);

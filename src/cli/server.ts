@@ -1,12 +1,16 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { SignallingHub } from '../core/hub.js';
+import { healthHandler } from '../ops/health.js';
+import { METRICS_CONTENT_TYPE } from '../ops/metrics.js';
+import { LoginFailure } from '../protocol/error-codes.js';
 import { attach, type Attachment } from '../transports/ws/attach.js';
 import { pathnameOf } from '../transports/ws/pathname.js';
 import type { CliOptions } from './args.js';
+import { cliBackplane, joinCluster, shown } from './cluster.js';
 import { demoHandler } from './demo.js';
-import { cliBackplane, joinCluster } from './cluster.js';
+import type { Logger } from './log.js';
+import { cliMetrics } from './metrics.js';
 
 /** The standalone server: a plain `http.Server` with one hub attached, built on the public API. */
 export interface StandaloneServer {
@@ -15,37 +19,117 @@ export interface StandaloneServer {
   readonly attachment: Attachment;
   /** The WebSocket URL clients connect to. */
   readonly url: string;
+  /** The demo page's URL. */
+  readonly demoUrl: string;
+  /** The address and port the server is bound to, e.g. `[::]:9090` or `127.0.0.1:9090`. */
+  readonly address: string;
+  /** Marks the server as shutting down (`/readyz` answers 503), closes every connection, the hub and the server. */
   close(): Promise<void>;
 }
 
-export async function startStandalone(options: CliOptions): Promise<StandaloneServer> {
-  const hub = new SignallingHub({ backplane: cliBackplane(options.redis) });
-  await joinCluster(hub, options.redis);
-  const server = createServer(demoHandler(options.path));
-  const attachment = attach(hub, server, { path: options.path });
-  // The hub leaves other paths' upgrades alone; here nothing else serves them.
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
-    const pathname = pathnameOf(request.url);
-    if (pathname === options.path) return;
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+const loginFailures = new Set<string>(Object.values(LoginFailure));
+const alreadyLoggedIn: string = LoginFailure.AlreadyLoggedIn;
+
+/** One log line per event of the hub; never a token or a message's content. */
+function logHubEvents(hub: SignallingHub, log: Logger): void {
+  hub.on('peer-joined', (peer) => log.info('peer joined', { name: peer.name, id: peer.id, address: peer.remoteAddress }));
+  hub.on('peer-left', (event) =>
+    log.info('peer left', { name: event.name, id: event.peer.id, reason: event.reason, code: event.code }),
+  );
+  hub.on('protocol-error', (event) => {
+    // A refused login comes from a connection without a name yet (or one already logged in).
+    if (loginFailures.has(event.code) && (event.name === undefined || event.code === alreadyLoggedIn)) {
+      log.info('login refused', { reason: event.code, id: event.id });
+    } else if (log.enabled('debug')) {
+      log.debug('protocol error', { code: event.code, id: event.id, name: event.name, message: event.message });
+    }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.removeListener('error', reject);
+  hub.on('error', (error) => log.error(error.message, { code: error.code }));
+  hub.on('warning', (warning) => log.warn(warning.message, { code: warning.code }));
+  hub.on('backplane-state', (state) => {
+    if (state === 'disconnected') log.warn('backplane disconnected', { state });
+    else log.info(`backplane ${state}`, { state });
+  });
+}
+
+function formatAddress(address: AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+}
+
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const where = `${host ?? 'every interface'} port ${port}`;
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new Error(
+            `cannot listen on ${where}: it is already in use (another server runs there; choose another with --port or PORT)`,
+          ),
+        );
+      } else if (error.code === 'EACCES') {
+        reject(new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`));
+      } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+        reject(new Error(`cannot listen on ${where}: no such address on this machine`));
+      } else {
+        reject(error);
+      }
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+}
+
+/** Starts the standalone server; `log`, when given, receives one line per event of the hub. */
+export async function startStandalone(options: CliOptions, log?: Logger): Promise<StandaloneServer> {
+  const hub = new SignallingHub({ ...options.hub, backplane: cliBackplane(options.redis) });
+  if (log !== undefined) logHubEvents(hub, log);
+  if (options.redis !== undefined) log?.info('joining the cluster', { redis: shown(options.redis) });
+  await joinCluster(hub, options.redis);
+  let shuttingDown = false;
+  const demo = demoHandler(options.path);
+  const server: Server = createServer((request, response) => {
+    if (health(request, response)) return;
+    if (options.metrics && pathnameOf(request.url) === '/metrics') {
+      if (request.method !== 'GET' && request.method !== 'HEAD') {
+        response.writeHead(405, { allow: 'GET, HEAD' }).end();
+        return;
+      }
+      const body = cliMetrics(hub);
+      response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
+      response.end(request.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    demo(request, response);
+  });
+  const health = healthHandler(hub, { server, shuttingDown: () => shuttingDown });
+  let attachment: Attachment;
+  try {
+    attachment = attach(hub, server, {
+      path: options.path,
+      ...(options.origins === undefined ? {} : { origins: options.origins }),
+      ...(options.heartbeat === undefined ? {} : { heartbeatInterval: options.heartbeat }),
+    });
+    await listen(server, options.port, options.host);
+  } catch (error) {
+    await hub.close();
+    throw error;
+  }
+  const bound = server.address() as AddressInfo;
   const shownHost =
     options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
-  const url = `ws://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}${options.path}`;
+  const origin = `${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${bound.port}`;
   return {
     hub,
     server,
     attachment,
-    url,
+    url: `ws://${origin}${options.path}`,
+    demoUrl: `http://${origin}/`,
+    address: formatAddress(bound),
     async close() {
+      shuttingDown = true;
       await attachment.close();
       await hub.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -43,8 +43,12 @@ export class CliProcess {
     });
   }
 
-  static async start(script: string, args: string[], timeoutMs = 15_000): Promise<CliProcess> {
-    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts the CLI; `env` is added to the test's environment. */
+  static async start(script: string, args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
+    const child = spawn(process.execPath, [script, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let output = '';
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -53,7 +57,7 @@ export class CliProcess {
       }, timeoutMs);
       const onData = (data: Buffer) => {
         output += data.toString();
-        const match = /listening on (ws:\/\/\S+)/.exec(output);
+        const match = /listening on (ws:\/\/[^\s"]+)/.exec(output);
         if (match) {
           clearTimeout(timer);
           resolve(match[1]!.replace('localhost', '127.0.0.1'));
@@ -71,6 +75,16 @@ export class CliProcess {
     child.stdout!.on('data', (data: Buffer) => (cli.output += data.toString()));
     child.stderr!.on('data', (data: Buffer) => (cli.output += data.toString()));
     return cli;
+  }
+
+  /** The HTTP origin of the server (`http://127.0.0.1:PORT`). */
+  get origin(): string {
+    return new URL(this.url).origin.replace(/^ws:/, 'http:');
+  }
+
+  /** What the process wrote so far, as lines. */
+  lines(): string[] {
+    return this.output.split('\n').filter((line) => line !== '');
   }
 
   /** Kills the process (SIGKILL unless told otherwise) and waits until it is gone. */
