@@ -41,9 +41,12 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.info('shutting down', { signal, peers: running.hub.size });
-    running.close().then(
-      () => process.exit(0),
+    log.info('draining', { signal, peers: running.hub.size });
+    running.drain(options.drainTimeout).then(
+      () => {
+        log.info('shut down');
+        process.exit(0);
+      },
       (error: unknown) => {
         log.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
         process.exit(1);

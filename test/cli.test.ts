@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,11 @@ const everyFlag: Array<[string, string | undefined]> = [
   ['max-message-bytes', '65536; env SIGNALLING_HUB_MAX_MESSAGE_BYTES'],
   ['login-timeout', '30000; env SIGNALLING_HUB_LOGIN_TIMEOUT'],
   ['heartbeat', '30000; env SIGNALLING_HUB_HEARTBEAT'],
+  ['resume-grace', '15000; env SIGNALLING_HUB_RESUME_GRACE'],
+  ['drain-timeout', '5000 more than --resume-grace; env SIGNALLING_HUB_DRAIN_TIMEOUT'],
+  ['turn-secret', 'none; env SIGNALLING_HUB_TURN_SECRET'],
+  ['turn-url', 'none; env SIGNALLING_HUB_TURN_URL'],
+  ['turn-ttl', '3600; env SIGNALLING_HUB_TURN_TTL'],
   ['metrics', 'off; env SIGNALLING_HUB_METRICS'],
   ['log-format', 'text; env SIGNALLING_HUB_LOG_FORMAT'],
   ['log-level', 'info; env SIGNALLING_HUB_LOG_LEVEL'],
@@ -270,7 +276,8 @@ describe('the signalling-hub CLI', () => {
       expect.stringMatching(/^INFO {2}peer joined name="Alice Smith" id=1 address=127\.0\.0\.1$/),
       'INFO  login refused reason=name-taken id=2',
       'INFO  peer left name="Alice Smith" id=1 reason=closed code=1000',
-      'INFO  shutting down signal=SIGTERM peers=0',
+      'INFO  draining signal=SIGTERM peers=0',
+      'INFO  shut down',
     ]);
     expect(node.output).not.toContain(String(login.token));
   });
@@ -310,6 +317,43 @@ describe('the signalling-hub CLI', () => {
     expect(output).toBe('');
   });
 
+  it('issues TURN credentials from --turn-url and SIGNALLING_HUB_TURN_SECRET, and never shows the secret', async () => {
+    const secret = 'cli-secret-0c41e9';
+    const node = await start(
+      ['--turn-url', 'turn:127.0.0.1:3478', '--turn-url', 'turns:turn.example.com:5349', '--turn-ttl', '120'],
+      {
+        SIGNALLING_HUB_TURN_SECRET: secret,
+      },
+    );
+    const a = await connect(node.url);
+    const reply = await a.login('turnuser');
+    const [server] = reply.iceServers as Array<{ urls: string[]; username: string; credential: string }>;
+    expect(server!.urls).toEqual(['turn:127.0.0.1:3478', 'turns:turn.example.com:5349']);
+    expect(server!.username).toMatch(/^\d+:turnuser$/);
+    expect(server!.credential).toBe(createHmac('sha1', secret).update(server!.username).digest('base64'));
+    await node.kill('SIGTERM');
+    expect(node.output).not.toContain(secret);
+    const missing = run(['--turn-url', 'turn:x']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--turn-secret must be given/);
+    const bad = run(['--turn-url', 'http://x', '--turn-secret', secret]);
+    expect(bad.stderr).toMatch(/--turn-url must be/);
+    expect(bad.stderr).not.toContain(secret);
+  });
+
+  it('drains on SIGTERM: a resumable peer is told 4503 (reconnect and resume), a classic one 1001', async () => {
+    const node = await start(['--resume-grace', '300']);
+    const resumable = await connect(node.url);
+    const classic = await connect(node.url);
+    await resumable.login('keeps', { resume: true });
+    await classic.login('plain');
+    node.child.kill('SIGTERM');
+    expect((await resumable.closed).code).toBe(4503);
+    expect((await classic.closed).code).toBe(1001);
+    expect((await node.exited).code).toBe(0);
+    expect(node.output).toContain('peer dropped, may resume');
+  });
+
   it('answers GET /healthz and /readyz, and /readyz says 503 once it shuts down', async () => {
     const node = await start([]);
     const live = await fetch(`${node.origin}/healthz`);
@@ -325,10 +369,14 @@ describe('the signalling-hub CLI', () => {
     expect(await stuck.login('Stuck')).toMatchObject({ success: true });
     stuck.pauseReading();
     node.child.kill('SIGTERM');
-    await expect.poll(() => node.output).toContain('shutting down');
+    await expect.poll(() => node.output).toContain('draining');
     const draining = await fetch(`${node.origin}/readyz`);
     expect(draining.status).toBe(503);
-    expect(await draining.json()).toMatchObject({ status: 'not-ready', checks: { hub: 'shutting-down' } });
+    // Drained at once (no resumable peer), then closed while the stuck socket keeps the server up.
+    expect(await draining.json()).toMatchObject({
+      status: 'not-ready',
+      checks: { hub: expect.stringMatching(/^(draining|closed)$/) },
+    });
     expect((await node.exited).code).toBe(0);
   });
 

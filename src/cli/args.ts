@@ -18,7 +18,9 @@ export interface CliOptions {
   /** Allowed browser origins; undefined for any. */
   origins?: readonly string[] | undefined;
   /** Hub options from the command line (only those given). */
-  hub: Pick<HubOptions, 'rateLimit' | 'maxMessageBytes' | 'loginTimeout'>;
+  hub: Pick<HubOptions, 'rateLimit' | 'maxMessageBytes' | 'loginTimeout' | 'resumeGrace' | 'turn'>;
+  /** Milliseconds a drain (SIGTERM) waits for peers to resume elsewhere; undefined for the hub's default. */
+  drainTimeout?: number | undefined;
   /** WebSocket ping interval in ms (`attach()`'s `heartbeatInterval`); undefined for its default. */
   heartbeat?: number | undefined;
   /** Serve Prometheus metrics at `GET /metrics`. */
@@ -33,6 +35,8 @@ interface Flag {
   readonly name: string;
   readonly short?: string;
   readonly boolean?: true;
+  /** May be given several times (the environment variable takes a comma-separated list). */
+  readonly multiple?: true;
   /** The environment variable; none for --help and --version. */
   readonly env?: string;
   readonly value?: string;
@@ -84,6 +88,32 @@ const flagList: Flag[] = [
     default: String(attachDefaults.heartbeatInterval),
     help: 'WebSocket ping interval (a client that missed a pong is dropped); 0 disables',
   },
+  {
+    name: 'resume-grace',
+    value: '<ms>',
+    default: String(hubDefaults.resumeGrace),
+    help: 'how long a resumable peer that dropped keeps its name and calls; 0 disables resumption',
+  },
+  {
+    name: 'drain-timeout',
+    value: '<ms>',
+    default: '5000 more than --resume-grace',
+    help: 'on SIGTERM/SIGINT, how long to wait for peers to resume elsewhere before exiting',
+  },
+  {
+    name: 'turn-secret',
+    value: '<secret>',
+    default: 'none',
+    help: "issue TURN credentials signed with the TURN server's static-auth-secret (prefer the env variable)",
+  },
+  {
+    name: 'turn-url',
+    value: '<url>',
+    multiple: true,
+    default: 'none',
+    help: 'a TURN/STUN URL the credentials are for, e.g. turn:turn.example.com:3478; repeatable',
+  },
+  { name: 'turn-ttl', value: '<s>', default: '3600', help: 'lifetime of TURN credentials in seconds (refreshed at ~80%)' },
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
@@ -115,7 +145,10 @@ page at /, GET /healthz, GET /readyz and, with --metrics, GET /metrics.
 Options (each also from its environment variable; a flag wins over it):
 ${rows.join('\n')}
 
-Logs go to stderr, one line per event. Stops cleanly on SIGINT or SIGTERM.
+Logs go to stderr, one line per event. On SIGTERM or SIGINT it drains: new
+connections get 503, resumable peers are told to reconnect and resume (close
+4503; behind a load balancer they resume on another node), then it exits once
+they are gone or --drain-timeout passed. A second signal exits at once.
 `;
 }
 
@@ -149,6 +182,10 @@ const optionFlags: Record<string, string> = {
   'rateLimit.messagesPerSecond': 'rate-limit',
   'rateLimit.burst': 'rate-limit',
   heartbeatInterval: 'heartbeat',
+  resumeGrace: 'resume-grace',
+  'turn.urls': 'turn-url',
+  'turn.ttl': 'turn-ttl',
+  'turn.secret': 'turn-secret',
   path: 'path',
   origins: 'origins',
 };
@@ -180,7 +217,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
       options: Object.fromEntries(
         flags.map((flag) => [
           flag.name,
-          flag.short === undefined ? { type: flag.boolean ? 'boolean' : 'string' } : { type: 'boolean', short: flag.short },
+          flag.short === undefined
+            ? { type: flag.boolean ? 'boolean' : 'string', ...(flag.multiple ? { multiple: true } : {}) }
+            : { type: 'boolean', short: flag.short },
         ]),
       ),
       strict: true,
@@ -204,6 +243,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   const get = (name: string): string | undefined => {
     const flag = flags.find((entry) => entry.name === name)!;
     const given = values[name];
+    if (Array.isArray(given) && given.length > 0) {
+      source[name] = `--${name}`;
+      return given.join(',');
+    }
     if (typeof given === 'string') {
       source[name] = `--${name}`;
       return given;
@@ -259,6 +302,28 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   if (maxMessageBytes !== undefined) hub.maxMessageBytes = numeric(maxMessageBytes) as number;
   const loginTimeout = get('login-timeout');
   if (loginTimeout !== undefined) hub.loginTimeout = numeric(loginTimeout) as number;
+  const resumeGrace = get('resume-grace');
+  if (resumeGrace !== undefined) hub.resumeGrace = numeric(resumeGrace) as number;
+  const drainText = get('drain-timeout');
+  const drainTimeout = drainText === undefined ? undefined : Number(drainText);
+  if (drainText !== undefined && (!/^\d+$/.test(drainText.trim()) || !Number.isSafeInteger(drainTimeout)))
+    throw bad('drain-timeout', 'a whole number of milliseconds', JSON.stringify(drainText));
+  const turnSecret = get('turn-secret');
+  const turnUrls = get('turn-url');
+  const turnTtl = get('turn-ttl');
+  if (turnSecret !== undefined || turnUrls !== undefined || turnTtl !== undefined) {
+    // Never echoed: it is the TURN server's shared secret.
+    if (turnSecret === undefined) throw bad('turn-secret', 'given with --turn-url (or SIGNALLING_HUB_TURN_SECRET)', 'nothing');
+    if (turnUrls === undefined) throw bad('turn-url', 'given with --turn-secret', 'nothing');
+    hub.turn = {
+      secret: turnSecret,
+      urls: turnUrls
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url !== ''),
+      ...(turnTtl === undefined ? {} : { ttl: numeric(turnTtl) as number }),
+    };
+  }
   const heartbeatText = get('heartbeat');
   const heartbeat = heartbeatText === undefined ? undefined : (numeric(heartbeatText) as number);
 
@@ -286,6 +351,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     redis,
     origins,
     hub,
+    drainTimeout,
     heartbeat,
     metrics: getBoolean('metrics'),
     logFormat,

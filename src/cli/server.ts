@@ -25,6 +25,12 @@ export interface StandaloneServer {
   readonly address: string;
   /** Marks the server as shutting down (`/readyz` answers 503), closes every connection, the hub and the server. */
   close(): Promise<void>;
+  /**
+   * Like `close()`, but drains first (`hub.drain()`): resumable peers are told
+   * to resume elsewhere and their names stay reserved until they did, or
+   * `timeout` ms passed.
+   */
+  drain(timeout?: number): Promise<void>;
 }
 
 const loginFailures = new Set<string>(Object.values(LoginFailure));
@@ -44,6 +50,17 @@ function logHubEvents(hub: SignallingHub, log: Logger): void {
       log.debug('protocol error', { code: event.code, id: event.id, name: event.name, message: event.message });
     }
   });
+  hub.on('peer-dropped', (event) =>
+    log.info('peer dropped, may resume', {
+      name: event.peer.name,
+      id: event.peer.id,
+      code: event.code,
+      until: new Date(event.expiresAt).toISOString(),
+    }),
+  );
+  hub.on('peer-resumed', (event) =>
+    log.info('peer resumed', { name: event.peer.name, id: event.peer.id, from: event.previous.node ?? 'this node' }),
+  );
   hub.on('error', (error) => log.error(error.message, { code: error.code }));
   hub.on('warning', (warning) => log.warn(warning.message, { code: warning.code }));
   hub.on('backplane-state', (state) => {
@@ -117,6 +134,12 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
     await hub.close();
     throw error;
   }
+  const close = async () => {
+    shuttingDown = true;
+    await attachment.close();
+    await hub.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
   const bound = server.address() as AddressInfo;
   const shownHost =
     options.host === undefined || options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host;
@@ -128,11 +151,11 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
     url: `ws://${origin}${options.path}`,
     demoUrl: `http://${origin}/`,
     address: formatAddress(bound),
-    async close() {
+    close,
+    async drain(timeout) {
       shuttingDown = true;
-      await attachment.close();
-      await hub.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hub.drain(timeout === undefined ? {} : { timeout });
+      await close();
     },
   };
 }
