@@ -19,7 +19,7 @@ export class TestClient {
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     });
-    socket.on('message', (data) => {
+    socket.on('message', (data: Buffer) => {
       const frame = JSON.parse(data.toString()) as Frame;
       const index = this.waiters.findIndex((waiter) => waiter.match(frame));
       if (index === -1) {
@@ -83,7 +83,32 @@ export class TestClient {
     return this.next(undefined, timeoutMs);
   }
 
-  close(): void {
-    this.socket.close();
+  /** A clean close; `code` is what the server hears (none: 1005). */
+  close(code?: number): void {
+    this.socket.close(code);
+  }
+
+  /** Drops the connection without a closing handshake (the server sees 1006). */
+  abort(): void {
+    this.socket.terminate();
+  }
+
+  /** Sends a binary frame. */
+  sendBinary(bytes: Uint8Array): void {
+    this.socket.send(bytes, { binary: true });
+  }
+
+  /** Whether the socket is open. */
+  get isOpen(): boolean {
+    return this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Stops reading at the TCP level: the kernel buffers fill, then the server's queue grows. */
+  pauseReading(): void {
+    (this.socket as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+
+  resumeReading(): void {
+    (this.socket as unknown as { _socket: { resume(): void } })._socket.resume();
   }
 }

@@ -125,7 +125,10 @@ function readFrames(this: WsReceiver, input: Buffer): boolean {
     // Decided on the first two bytes, before any length bytes arrive: ws refuses what it must
     // (bad opcode or bits, unmasked) as soon as it has them, assembles fragments, and answers
     // 1009 to a 64-bit length (over any maxPayload here).
-    if ((second & MASKED) === 0 || !(data || control) || length === 127) return handOver(this, state, chunk.subarray(i));
+    // A close frame cannot carry 1 byte (a code is 2): ws refuses it on its length alone.
+    if ((second & MASKED) === 0 || !(data || control) || length === 127 || (first === CLOSE && length === 1)) {
+      return handOver(this, state, chunk.subarray(i));
+    }
     let header = 6; // 2 + the 4-byte mask
     if (length === 126) {
       if (n - i < 4) break;

@@ -1,19 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type HubServer, startHubServer } from '../helpers/hub-server.js';
-import { type Frame, TestClient } from '../helpers/test-client.js';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import type { Frame } from '../helpers/test-client.js';
+import type { MatrixClient, TestHub } from './factory.js';
+import { describeMatrix, sleep } from './matrix.js';
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
-const leaves = (client: TestClient) => client.inbox.filter((frame: Frame) => frame.type === 'leave');
+const settle = () => sleep(100);
+const leaves = (client: MatrixClient) => client.inbox.filter((frame: Frame) => frame.type === 'leave');
 
 /** Who hears `leave` when a connection closes: the close-handler cases the tutorial server crashes on. */
-describe('call bookkeeping and the close handler', () => {
-  let hub: HubServer;
-  let caller: TestClient;
-  let callee: TestClient;
+describeMatrix('call bookkeeping and the close handler', (factory) => {
+  let hub: TestHub;
+  let caller: MatrixClient;
+  let callee: MatrixClient;
   beforeEach(async () => {
-    hub = await startHubServer();
-    caller = await TestClient.connect(hub.url);
-    callee = await TestClient.connect(hub.url);
+    hub = await factory.start();
+    caller = await hub.connect('caller');
+    callee = await hub.connect('callee');
     await caller.login('caller');
     await callee.login('callee');
   });
@@ -25,6 +26,13 @@ describe('call bookkeeping and the close handler', () => {
     caller.send({ type: 'offer', offer: {}, name: 'callee' });
     await callee.nextOf('offer');
     caller.close();
+    expect(await callee.nextOf('leave')).toEqual({ type: 'leave', name: 'caller' });
+  });
+
+  it('tells the callee leave when the caller drops without a close handshake', async () => {
+    caller.send({ type: 'offer', offer: {}, name: 'callee' });
+    await callee.nextOf('offer');
+    caller.abort();
     expect(await callee.nextOf('leave')).toEqual({ type: 'leave', name: 'caller' });
   });
 
@@ -44,11 +52,14 @@ describe('call bookkeeping and the close handler', () => {
     expect(await caller.nextOf('leave')).toMatchObject({ name: 'callee' });
     caller.close();
     await caller.closed;
+    const gone = hub.once('peer-left');
+    if (hub.getPeer('caller') !== undefined) await gone;
+    await hub.settled();
     // The hub still serves newcomers, and both names are free.
-    const next = await TestClient.connect(hub.url);
+    const next = await hub.connect('callee');
     expect(await next.login('callee')).toMatchObject({ success: true });
     expect(await next.login('callee')).toMatchObject({ success: true });
-    const other = await TestClient.connect(hub.url);
+    const other = await hub.connect('caller');
     expect(await other.login('caller')).toMatchObject({ success: true });
   });
 
@@ -71,7 +82,7 @@ describe('call bookkeeping and the close handler', () => {
   });
 
   it('tells every partner of a peer in several calls', async () => {
-    const third = await TestClient.connect(hub.url);
+    const third = await hub.connect('callee');
     await third.login('third');
     caller.send({ type: 'offer', offer: {}, name: 'callee' });
     third.send({ type: 'offer', offer: {}, name: 'caller' });
