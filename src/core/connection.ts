@@ -65,8 +65,8 @@ export interface ConnectionHost {
   readonly counters: HubCounters;
   /** The backplane's node id, for peer views. */
   readonly nodeId: string | undefined;
-  /** Whether the hub is closing (logins are refused). */
-  readonly closing: boolean;
+  /** Whether logins are refused (the hub is closing or draining). */
+  closing(): boolean;
   /** A claim id unique in this process. */
   nextClaimId(): string;
   /** Where peers' ICE servers come from, when the hub hands them out. */

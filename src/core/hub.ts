@@ -48,7 +48,6 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     const reportError = (error: unknown) => this.emit('error', toError(error));
     this.router = new Router(this.options.backplane, this.counters, reportError);
     registerAdapterHost(this, { reportError, warn: (warning) => this.emit('warning', warning) });
-    const hub = this;
     // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
     let claims = 0;
     const { turn, iceServers, iceServersRefreshInterval } = this.options;
@@ -59,9 +58,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       router: this.router,
       counters: this.counters,
       nodeId: this.options.backplane?.nodeId,
-      get closing() {
-        return hub.closing || hub.draining !== undefined;
-      },
+      closing: () => !this.accepting,
       login: (connection, message) => {
         login(this.host, connection, message).catch((error: unknown) => {
           reportError(error);

@@ -19,7 +19,8 @@ export function newToken(): string {
 export interface LoginHost {
   readonly options: ResolvedHubOptions;
   readonly router: Router;
-  readonly closing: boolean;
+  /** Whether logins are refused (the hub is closing or draining). */
+  closing(): boolean;
   /** A claim id unique in this process (cheaper to keep per peer than a UUID). */
   nextClaimId(): string;
   /** Where peers' ICE servers come from, when the hub hands them out. */
@@ -54,7 +55,7 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     else connection.refuse(LoginFailure.AlreadyLoggedIn, `Already logged in as ${connection.name}: a connection holds one name`);
     return;
   }
-  if (hub.closing) {
+  if (hub.closing()) {
     connection.refuse(LoginFailure.HubClosing, 'The hub is shutting down');
     return;
   }

@@ -81,7 +81,7 @@ export function resolveOptions<T extends object>(
   checks: { readonly [K in keyof T]-?: Check<T[K]> },
   prefix = '',
 ): T {
-  if (given === undefined) return { ...defaults } as T;
+  if (given === undefined) return { ...defaults };
   if (!isPlainObject(given)) {
     throw new InvalidOptionError(prefix === '' ? `${component} options` : prefix.slice(0, -1), 'an object', describeValue(given));
   }

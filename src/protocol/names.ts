@@ -1,6 +1,7 @@
 import { isWellFormed } from './utf8.js';
 
 /** C0 and C1 control characters, DEL included. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const controlCharacters = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**

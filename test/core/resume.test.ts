@@ -346,7 +346,7 @@ describe('resuming on another node (the core over an in-memory backplane)', () =
   it('tells the partners on other nodes where the peer went, so the death of its old node is no leave', async () => {
     const { bus, one, two, three, settle } = await cluster();
     const alice = await joinAsync(one.hub, 'alice', { resume: true });
-    const erin = await joinAsync(one.hub, 'erin');
+    await joinAsync(one.hub, 'erin');
     const dave = await joinAsync(three.hub, 'dave');
     dave.send({ type: 'offer', offer: {}, name: 'alice' });
     dave.send({ type: 'offer', offer: {}, name: 'erin' });

@@ -274,11 +274,11 @@ describe('options (trust #10)', () => {
 
   it('refuses a backplane without a node id', () => {
     const backplane = {
-      start: async () => {},
-      claim: async () => 'claimed',
+      start: () => Promise.resolve(),
+      claim: () => Promise.resolve('claimed'),
       release() {},
-      forward: async () => ({}),
-      close: async () => {},
+      forward: () => Promise.resolve({}),
+      close: () => Promise.resolve(),
     };
     expect(() => new SignallingHub({ backplane } as unknown as HubOptions)).toThrow(/backplane\.nodeId/);
   });

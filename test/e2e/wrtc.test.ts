@@ -29,7 +29,7 @@ function nextMessage(channel: RTCDataChannel, timeoutMs = 10000): Promise<string
       'message',
       (event) => {
         clearTimeout(timer);
-        resolve(String((event as MessageEvent).data));
+        resolve(String(event.data));
       },
       { once: true },
     );
@@ -171,12 +171,14 @@ describe('real WebRTC (libwebrtc via @roamhq/wrtc) through the hub', () => {
     const complete = new Promise<void>((resolve) => {
       raw.onicecandidate = (event) => (event.candidate === null ? resolve() : gathered.push(event.candidate));
     });
-    bob.on('offer', async ({ from, offer }) => {
-      await raw.setRemoteDescription(offer);
-      await raw.setLocalDescription(await raw.createAnswer());
-      await complete;
-      for (const candidate of gathered) bob.candidate(from, candidate.toJSON());
-      bob.answer(from, raw.localDescription!.toJSON());
+    bob.on('offer', ({ from, offer }) => {
+      void (async () => {
+        await raw.setRemoteDescription(offer);
+        await raw.setLocalDescription(await raw.createAnswer());
+        await complete;
+        for (const candidate of gathered) bob.candidate(from, candidate.toJSON());
+        bob.answer(from, raw.localDescription!.toJSON());
+      })();
     });
     try {
       const outgoing = alice.calls.call('bob').createDataChannel('chat');

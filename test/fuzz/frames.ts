@@ -560,8 +560,6 @@ async function exchange(port: number, id: string, bytes: Buffer, chunks: number[
   return { replies: parseServerFrames(input), end };
 }
 
-
-
 /** Sends one byte stream (then FIN) to the reference and to `subjects`, and returns each outcome. */
 export async function compareStream(bytes: Buffer, subjects?: () => Promise<Target[]>): Promise<Record<string, Outcome>> {
   const targets = [

@@ -63,8 +63,8 @@ export class CliProcess {
           resolve(match[1]!.replace('localhost', '127.0.0.1'));
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`the CLI exited with ${code}: ${output}`));
@@ -72,8 +72,8 @@ export class CliProcess {
     });
     const cli = new CliProcess(child, url);
     cli.output = output;
-    child.stdout!.on('data', (data: Buffer) => (cli.output += data.toString()));
-    child.stderr!.on('data', (data: Buffer) => (cli.output += data.toString()));
+    child.stdout.on('data', (data: Buffer) => (cli.output += data.toString()));
+    child.stderr.on('data', (data: Buffer) => (cli.output += data.toString()));
     return cli;
   }
 

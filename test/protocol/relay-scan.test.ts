@@ -35,6 +35,7 @@ function checkAgreement(input: string): boolean {
   }
   expect(parsed.type).toBe(out.type);
   expect(parsed.name).toBe(targetOf(bytes, out));
+  // eslint-disable-next-line no-control-regex -- ASCII, control characters included
   expect(targetIs(bytes, out, parsed.name as string)).toBe(/^[\x00-\x7f]*$/.test(parsed.name as string));
   const payload = JSON.parse(bytes.subarray(out.payloadStart, out.payloadEnd).toString()) as unknown;
   if (!isDeepStrictEqual(payload, parsed[out.type])) {
