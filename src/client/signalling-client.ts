@@ -356,7 +356,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.emit('error', message);
         return;
       default:
-        this.emit('message', message);
+        this.emit('message', message as unknown as Record<string, unknown>);
     }
   }
 

@@ -135,7 +135,7 @@ export class RedisBackplane implements Backplane {
         // either way; we would rather say so at once).
         disableOfflineQueue: true,
         socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, options.reconnectMaxDelay) },
-      }) as unknown as RedisClientLike;
+      });
       this.ownsClient = true;
     }
     this.client = client;
