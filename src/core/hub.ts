@@ -80,6 +80,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
         this.settleDrain();
       },
       resumed: (connection, previous) => {
+        this.counters.resumes++;
         // Resumed from another node: its partners must know where its `leave` will come from.
         if (previous.node !== this.options.backplane?.nodeId) this.router.movedHere(connection);
         if (this.listenerCount('peer-resumed') > 0) this.emit('peer-resumed', { peer: connection.peer(), previous });
@@ -252,9 +253,13 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     const status = this.options.backplane?.status?.();
     const relays = {} as Record<keyof typeof c.relays, { local: number; crossNode: number }>;
     for (const type of Object.keys(c.relays) as Array<keyof typeof c.relays>) relays[type] = { ...c.relays[type] };
+    let droppedPeers = 0;
+    for (const connection of this.router.names.values()) if (connection.state === ConnectionState.Dropped) droppedPeers++;
     return {
       peers: this.size,
       connections: this.connections.size,
+      droppedPeers,
+      resumes: c.resumes,
       logins: c.logins,
       loginRefusals: { ...c.loginRefusals },
       relays,

@@ -20,6 +20,10 @@ export interface HubStats {
   readonly peers: number;
   /** Gauge: open connections on this node, logged in or not. */
   readonly connections: number;
+  /** Gauge: resumable peers that dropped and whose names are reserved for `resumeGrace`. */
+  readonly droppedPeers: number;
+  /** Peers that came back with their token (a take-over of a stale connection, or a resume). */
+  readonly resumes: number;
   /** Successful logins. */
   readonly logins: number;
   /** Refused logins by `reason` (`name-taken`, `unauthorized`…). */
@@ -45,6 +49,7 @@ export interface HubStats {
 /** The hub's counters, written by connections and the router; read by `hub.stats()`. */
 export class HubCounters {
   logins = 0;
+  resumes = 0;
   readonly loginRefusals: Record<string, number> = {};
   readonly relays: Record<RelayType, { local: number; crossNode: number }> = {
     offer: { local: 0, crossNode: 0 },

@@ -43,7 +43,21 @@ export const hubMetricFamilies: readonly MetricFamily[] = [
     labelNames: [],
     samples: (s) => one(s.connections),
   },
+  {
+    name: 'dropped_peers',
+    type: 'gauge',
+    help: 'Resumable peers that dropped and whose names are reserved for the resume grace.',
+    labelNames: [],
+    samples: (s) => one(s.droppedPeers),
+  },
   { name: 'logins_total', type: 'counter', help: 'Successful logins.', labelNames: [], samples: (s) => one(s.logins) },
+  {
+    name: 'resumes_total',
+    type: 'counter',
+    help: 'Peers that came back with their token.',
+    labelNames: [],
+    samples: (s) => one(s.resumes),
+  },
   {
     name: 'login_refusals_total',
     type: 'counter',

@@ -43,7 +43,9 @@ describe('signalling-hub/prometheus', () => {
     expect(metrics.names).toEqual([
       'signalling_hub_peers',
       'signalling_hub_connections',
+      'signalling_hub_dropped_peers',
       'signalling_hub_logins_total',
+      'signalling_hub_resumes_total',
       'signalling_hub_login_refusals_total',
       'signalling_hub_relays_total',
       'signalling_hub_relays_from_cluster_total',
@@ -93,7 +95,7 @@ describe('signalling-hub/prometheus', () => {
     expect(() => registerHubMetrics(hub, { registry })).toThrow(/already been registered/);
     const other = registerHubMetrics(hub, { registry, prefix: 'other_hub_' });
     expect(other.names[0]).toBe('other_hub_peers');
-    expect(registry.getMetricsAsArray()).toHaveLength(26);
+    expect(registry.getMetricsAsArray()).toHaveLength(30);
   });
 
   it('follows Prometheus naming: counters end in _total, units are base units, label names are bounded', async () => {

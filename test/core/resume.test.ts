@@ -92,6 +92,7 @@ describe('resuming a dropped peer', () => {
     mallory.send({ type: 'login', name: 'alice' });
     mallory.send({ type: 'login', name: 'alice', token: 'guess', resume: true });
     expect(mallory.transport.frames.map((frame) => frame.reason)).toEqual(['name-taken', 'name-taken']);
+    expect(hub.stats()).toMatchObject({ peers: 1, droppedPeers: 1, resumes: 0 });
     // Relays to it are parked, in order.
     bob.send({ type: 'candidate', candidate: { c: 1 }, name: 'alice' });
     bob.session.receive(new TextEncoder().encode('{"type":"candidate","candidate":{"c":2},"name":"alice"}'));
@@ -114,6 +115,7 @@ describe('resuming a dropped peer', () => {
       }),
     ]);
     expect(events.left).toEqual([]);
+    expect(hub.stats()).toMatchObject({ peers: 2, droppedPeers: 0, resumes: 1 });
     // The call is still tracked: when the resumed alice closes for good, bob hears leave.
     back.session.closed(1000);
     expect(bob.transport.frames.at(-1)).toEqual({ type: 'leave', name: 'alice' });
