@@ -48,7 +48,6 @@ interface Held {
   readonly to: string;
 }
 
-
 /** A login waiting for its reply: one `login()` asked for, or an automatic one after a reconnection. */
 interface WantedLogin {
   name: string;
