@@ -16,8 +16,8 @@ import { pathToFileURL } from 'node:url';
 export const testPrograms = [
   { command: 'redis-server', debianPackage: 'redis-server' },
   { command: 'chromium', debianPackage: 'chromium', path: '/usr/bin/chromium' },
-  // { command: 'turnserver', debianPackage: 'coturn' },
-  // { command: 'nginx', debianPackage: 'nginx', path: '/usr/sbin/nginx' },
+  { command: 'turnserver', debianPackage: 'coturn' },
+  { command: 'nginx', debianPackage: 'nginx', path: '/usr/sbin/nginx' },
 ];
 
 function executable(file) {

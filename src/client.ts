@@ -30,6 +30,7 @@ export type {
   CloseEvent,
   DroppedEvent,
   IceCandidateInit,
+  IceServersEvent,
   LoginEvent,
   ReconnectingEvent,
   SessionDescriptionInit,

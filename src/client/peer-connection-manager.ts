@@ -46,7 +46,12 @@ export interface PeerConnectionManagerEvents<C extends PeerConnectionLike = Plat
   state: (event: { peer: string; state: C['connectionState'] }) => void;
   /** The connection to `peer` was closed and forgotten. */
   closed: (event: { peer: string; reason: PeerCloseReason }) => void;
-  /** Negotiation with `peer` failed; the connection is closed with reason `failed`. */
+  /**
+   * Negotiation with `peer` failed: the connection is closed with reason
+   * `failed`. Or the hub's fresh ICE servers could not be applied to the live
+   * connection (its `setConfiguration()` threw): that call goes on with the
+   * servers it had.
+   */
   error: (event: { peer: string; error: Error }) => void;
 }
 
@@ -58,7 +63,11 @@ export interface PeerConnectionManagerOptions<C extends PeerConnectionLike = Pla
    */
   RTCPeerConnection?: PeerConnectionConstructor<C> | undefined;
   /**
-   * Configuration of every connection (ICE servers…).
+   * Configuration of every connection (ICE servers, `iceTransportPolicy`…).
+   * The hub's ICE servers (`client.iceServers`, when the hub is configured
+   * with `turn` or `iceServers`) are added after `configuration.iceServers`:
+   * a new connection gets the ones current when it is created, and live
+   * connections get fresh ones through `setConfiguration()`.
    * @default {}
    */
   configuration?: PeerConnectionConfiguration;
@@ -144,6 +153,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     candidate: (event: { from: string; candidate: IceCandidateInit | null }) => void;
     leave: (event: { from: string }) => void;
     error: (error: ErrorMessage) => void;
+    'ice-servers': () => void;
   };
 
   constructor(
@@ -181,6 +191,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
           this.closePeer(error.target, 'unreachable');
         }
       },
+      'ice-servers': () => this.refreshIceServers(),
     };
     const on = this.clientListeners;
     client
@@ -188,7 +199,8 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
       .on('answer', on.answer)
       .on('candidate', on.candidate)
       .on('leave', on.leave)
-      .on('error', on.error);
+      .on('error', on.error)
+      .on('ice-servers', on['ice-servers']);
   }
 
   /** The connection to `peer`, if there is one. */
@@ -234,11 +246,35 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     }
     const on = this.clientListeners;
     this.client.off('offer', on.offer).off('answer', on.answer).off('candidate', on.candidate).off('leave', on.leave);
-    this.client.off('error', on.error);
+    this.client.off('error', on.error).off('ice-servers', on['ice-servers']);
+  }
+
+  /** The configuration for a connection now: `configuration.iceServers` followed by the hub's current ones. */
+  private currentConfiguration(): PeerConnectionConfiguration {
+    const fromHub = this.client.iceServers;
+    if (fromHub === undefined) return this.configuration;
+    return { ...this.configuration, iceServers: [...(this.configuration.iceServers ?? []), ...fromHub] };
+  }
+
+  /**
+   * Gives live connections the hub's fresh servers, for what they gather from
+   * now on (an ICE restart, a new network). A connection that refuses
+   * (`setConfiguration()` throws in some implementations) keeps its servers;
+   * the failure is reported on `error` and the call goes on.
+   */
+  private refreshIceServers(): void {
+    const configuration = this.currentConfiguration();
+    for (const [peer, entry] of this.peers) {
+      try {
+        entry.connection.setConfiguration?.(configuration);
+      } catch (error) {
+        this.emit('error', { peer, error: toError(error) });
+      }
+    }
   }
 
   private open(peer: string, initiator: boolean): PeerEntry {
-    const connection = new this.PeerConnection(this.configuration);
+    const connection = new this.PeerConnection(this.currentConfiguration());
     const entry: PeerEntry = { connection, chain: Promise.resolve(), early: [], closed: false };
     // The events carry the connection's own types (C), which the structural ones stand for here.
     const emit = this.emit.bind(this) as (event: keyof PeerConnectionManagerEvents<C>, payload: object) => boolean;

@@ -20,6 +20,7 @@ import type {
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
+import type { IceServer } from './webrtc.js';
 
 const OPEN = 1;
 const CLOSED = 3;
@@ -102,6 +103,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private replayLast: Held | undefined;
   /** Until when (a `Date.now()`) a 4429 is still blamed on the last replay. */
   private replayGraceEnd = 0;
+  private servers: IceServer[] | undefined;
 
   constructor(url: string, options: SignallingClientOptions = {}) {
     super();
@@ -119,6 +121,17 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   /** The name of the last successful login, if any. */
   get name(): string | undefined {
     return this.session?.name;
+  }
+
+  /**
+   * The STUN/TURN servers the hub gave this client (hub option `turn` or
+   * `iceServers`): from the last login reply, replaced by each fresh set the
+   * hub pushes before the credentials expire (the `ice-servers` event says
+   * when). `undefined` when the hub sends none. Pass them to every
+   * `RTCPeerConnection` (the {@link PeerConnectionManager} does).
+   */
+  get iceServers(): IceServer[] | undefined {
+    return this.servers;
   }
 
   /**
@@ -354,8 +367,14 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       case 'error':
         this.emit('error', message);
         return;
+      case 'ice-servers': {
+        // A malformed push is ignored: the servers in hand stay valid until they expire.
+        const servers = iceServersOf(message.iceServers);
+        if (servers !== undefined) this.setIceServers(servers);
+        return;
+      }
       default:
-        this.emit('message', message as unknown as Record<string, unknown>);
+        this.emit('message', message);
     }
   }
 
@@ -367,6 +386,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (reply.success) {
       this.session = { name: reply.name, token: reply.token };
       this.stayOnline = true;
+      // Each login reply says what the servers are now (fresh credentials, or none).
+      this.setIceServers(iceServersOf(reply.iceServers));
       this.currentState = 'logged-in';
       // Attempts are counted afresh once the held relays are sent (a 4429 while sending them is an attempt too).
       this.replayLast = this.outbox[this.outbox.length - 1];
@@ -458,10 +479,31 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.reconnectTimer = undefined;
   }
 
+  private setIceServers(servers: IceServer[] | undefined): void {
+    if (servers === undefined && this.servers === undefined) return;
+    this.servers = servers;
+    this.emit('ice-servers', { iceServers: servers });
+  }
+
   /** Rejects a pending manual login; forgets an automatic one. */
   private settleWanted(error: LoginError): void {
     const wanted = this.wanted;
     this.wanted = undefined;
     wanted?.reject?.(error);
   }
+}
+
+/**
+ * `value` when it is an array of ICE servers (each with `urls`: a string or a
+ * non-empty array of strings), else `undefined`: a malformed entry would make
+ * `RTCPeerConnection` throw.
+ */
+function iceServersOf(value: unknown): IceServer[] | undefined {
+  const valid =
+    Array.isArray(value) &&
+    value.every((server: { urls?: unknown } | null) => {
+      const urls = [server?.urls].flat();
+      return urls.length > 0 && urls.every((url) => typeof url === 'string');
+    });
+  return valid ? (value as IceServer[]) : undefined;
 }

@@ -1,5 +1,6 @@
 import type { ErrorMessage } from '../protocol/messages.js';
 import type { LoginError } from './errors.js';
+import type { IceServer } from './webrtc.js';
 
 /**
  * A session description as it travels through the hub: the shape of the DOM's
@@ -83,6 +84,12 @@ export interface DroppedEvent {
   to: string;
 }
 
+/** Payload of the `ice-servers` event. */
+export interface IceServersEvent {
+  /** The hub's servers now, as `client.iceServers` has them: `undefined` when the last login reply carried none. */
+  iceServers: IceServer[] | undefined;
+}
+
 /** Events of {@link SignallingClient}, typed for `client.on()`. */
 export interface SignallingClientEvents {
   /** The WebSocket opened (the login is sent next). */
@@ -110,4 +117,10 @@ export interface SignallingClientEvents {
    * was full. Held candidates go first, then the oldest relays.
    */
   dropped: (event: DroppedEvent) => void;
+  /**
+   * The hub's STUN/TURN servers changed: a login reply carried them (or, after
+   * one that did, carried none), or the hub pushed fresh ones before the
+   * credentials expire. Emitted before `login` and before `login()` resolves.
+   */
+  'ice-servers': (event: IceServersEvent) => void;
 }

@@ -93,6 +93,8 @@ export interface PeerConnectionLike {
   setRemoteDescription(description: SessionDescriptionInit): Promise<void>;
   addIceCandidate(candidate: IceCandidateInit): Promise<void>;
   createDataChannel(label: string, init?: DataChannelInit): DataChannelLike;
+  /** Optional: without it, live connections keep the ICE servers they were created with. */
+  setConfiguration?(configuration: PeerConnectionConfiguration): void;
   close(): void;
 }
 

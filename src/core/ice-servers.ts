@@ -80,7 +80,8 @@ export function turnSource(value: unknown, option = 'turn'): IceServerSource {
   return {
     refreshAfter: Math.floor(ttl * 800),
     async servers(peer) {
-      const username = `${Math.floor(Date.now() / 1000) + ttl}:${peer.name}`;
+      // Rounded up: a credential is valid for at least `ttl` from now, so the push at 80% always comes first.
+      const username = `${Math.ceil(Date.now() / 1000) + ttl}:${peer.name}`;
       return [{ urls: [...urls], username, credential: await signer(username) }];
     },
   };

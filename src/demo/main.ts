@@ -1,7 +1,9 @@
 /*
  * The demo page: log in, call another tab, chat over a data channel and,
- * when the camera was started first, send video. Built for the browser into
- * dist/demo/ and served by the CLI at `/`.
+ * when the camera was started first, send video. With a hub that hands out
+ * TURN servers, "relay only" forces calls through them; the page shows which
+ * path each call took. Built for the browser into dist/demo/ and served by
+ * the CLI at `/`.
  */
 import { LoginError, PeerConnectionManager, SignallingClient } from '../client.js';
 
@@ -21,12 +23,16 @@ const remoteVideo = element<HTMLVideoElement>('remote');
 const log = element<HTMLUListElement>('log');
 const messageInput = element<HTMLInputElement>('message');
 const sendButton = element<HTMLButtonElement>('send');
+const relayOnly = element<HTMLInputElement>('relay-only');
+const iceStatus = element<HTMLElement>('ice');
+const pathStatus = element<HTMLSpanElement>('path');
 
 const path = document.querySelector<HTMLMetaElement>('meta[name="signalling-path"]')?.content ?? '/';
 const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
 const client = new SignallingClient(url);
-// No ICE servers: two tabs (or two machines on one LAN) connect with host candidates alone.
-const calls = new PeerConnectionManager(client);
+// No ICE servers of its own: two tabs (or two machines on one LAN) connect with host candidates
+// alone, and the manager adds the hub's STUN/TURN servers when the hub hands some out.
+let calls = createCalls();
 
 let localStream: MediaStream | undefined;
 /** The one call this page is in, if any. */
@@ -45,6 +51,44 @@ function setInCall(peer: string | undefined): void {
   hangUpButton.disabled = peer === undefined;
   callButton.disabled = peer !== undefined || client.state !== 'logged-in';
   messageInput.disabled = sendButton.disabled = true;
+  // The policy applies to new calls: it is changed between calls only.
+  relayOnly.disabled = peer !== undefined || client.iceServers === undefined;
+  if (peer === undefined) showPath(undefined);
+}
+
+function showPath(path: 'direct' | 'relayed' | undefined): void {
+  if (path === undefined) delete document.body.dataset.path;
+  else document.body.dataset.path = path;
+  pathStatus.textContent = path === undefined ? '' : path === 'relayed' ? 'path: relayed (TURN)' : 'path: direct';
+}
+
+/** Whether the call's selected candidate pair goes through a TURN relay, from getStats(). */
+async function pathOf(connection: RTCPeerConnection): Promise<'direct' | 'relayed' | undefined> {
+  type Report = {
+    type: string;
+    selectedCandidatePairId?: string;
+    selected?: boolean;
+    nominated?: boolean;
+    state?: string;
+    localCandidateId?: string;
+    remoteCandidateId?: string;
+    candidateType?: string;
+  };
+  const reports = new Map<string, Report>();
+  (await connection.getStats()).forEach((report: Report & { id: string }) => reports.set(report.id, report));
+  let pair: Report | undefined;
+  for (const report of reports.values()) {
+    if (report.type === 'transport' && report.selectedCandidatePairId !== undefined)
+      pair = reports.get(report.selectedCandidatePairId);
+  }
+  // Browsers without transport stats (Firefox) mark the pair itself.
+  for (const report of reports.values()) {
+    if (report.type === 'candidate-pair' && (report.selected || (report.nominated && report.state === 'succeeded')))
+      pair ??= report;
+  }
+  if (pair === undefined) return undefined;
+  const types = [pair.localCandidateId, pair.remoteCandidateId].map((id) => reports.get(id ?? '')?.candidateType);
+  return types.includes('relay') ? 'relayed' : 'direct';
 }
 
 function useChannel(peer: string, channel: RTCDataChannel): void {
@@ -54,6 +98,13 @@ function useChannel(peer: string, channel: RTCDataChannel): void {
     document.body.dataset.call = 'open';
     messageInput.disabled = sendButton.disabled = false;
     show(`Chat open with ${peer}`, 'info');
+    const connection = calls.get(peer);
+    if (connection !== undefined) {
+      pathOf(connection).then(
+        (path) => current?.peer === peer && showPath(path),
+        () => {},
+      );
+    }
   };
   channel.onmessage = (event) => show(`${peer}: ${String(event.data)}`, 'remote');
   channel.onclose = () => {
@@ -71,29 +122,53 @@ client.on('close', ({ reconnecting, code }) => {
   if (!reconnecting) status.textContent = `disconnected (${code})`;
 });
 client.on('error', (error) => show(`Server: ${error.message}`, 'info'));
+client.on('ice-servers', ({ iceServers }) => {
+  // The URLs only: credentials are not for display.
+  const urls = (iceServers ?? []).flatMap((server) => server.urls);
+  iceStatus.textContent = urls.length === 0 ? 'ICE servers: none from the hub' : `ICE servers from the hub: ${urls.join(', ')}`;
+  relayOnly.disabled = current !== undefined || iceServers === undefined;
+  if (iceServers === undefined) relayOnly.checked = false;
+});
 
-calls.on('connection', ({ peer, connection, initiator }) => {
-  if (current !== undefined && current.peer !== peer) {
-    // One call at a time in this demo: decline the second.
-    queueMicrotask(() => calls.hangUp(peer));
-    return;
-  }
-  current = { peer };
-  setInCall(peer);
-  show(initiator ? `Calling ${peer}…` : `Incoming call from ${peer}`, 'info');
-  for (const track of localStream?.getTracks() ?? []) connection.addTrack(track, localStream!);
+/** The manager, for the policy the switch says ("relay only": TURN candidates alone). */
+function createCalls(): PeerConnectionManager<RTCPeerConnection> {
+  const manager = new PeerConnectionManager(client, {
+    configuration: relayOnly.checked ? { iceTransportPolicy: 'relay' } : {},
+  });
+  listen(manager);
+  return manager;
+}
+
+relayOnly.addEventListener('change', () => {
+  if (current !== undefined) return;
+  calls.close();
+  calls = createCalls();
 });
-calls.on('datachannel', ({ peer, channel }) => useChannel(peer, channel));
-calls.on('track', ({ streams, track }) => {
-  remoteVideo.srcObject = streams[0] ?? new MediaStream([track]);
-});
-calls.on('closed', ({ peer, reason }) => {
-  if (current?.peer !== peer) return;
-  current = undefined;
-  remoteVideo.srcObject = null;
-  setInCall(undefined);
-  show(`Call with ${peer} ended (${reason})`, 'info');
-});
+
+function listen(manager: PeerConnectionManager<RTCPeerConnection>): void {
+  manager.on('connection', ({ peer, connection, initiator }) => {
+    if (current !== undefined && current.peer !== peer) {
+      // One call at a time in this demo: decline the second.
+      queueMicrotask(() => manager.hangUp(peer));
+      return;
+    }
+    current = { peer };
+    setInCall(peer);
+    show(initiator ? `Calling ${peer}…` : `Incoming call from ${peer}`, 'info');
+    for (const track of localStream?.getTracks() ?? []) connection.addTrack(track, localStream!);
+  });
+  manager.on('datachannel', ({ peer, channel }) => useChannel(peer, channel));
+  manager.on('track', ({ streams, track }) => {
+    remoteVideo.srcObject = streams[0] ?? new MediaStream([track]);
+  });
+  manager.on('closed', ({ peer, reason }) => {
+    if (current?.peer !== peer) return;
+    current = undefined;
+    remoteVideo.srcObject = null;
+    setInCall(undefined);
+    show(`Call with ${peer} ended (${reason})`, 'info');
+  });
+}
 
 element<HTMLFormElement>('login-form').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -28,7 +28,7 @@ describe('the test command on a fresh machine', () => {
     const lines = result.stderr.split('\n').filter((line) => line !== '');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^signalling-hub tests: missing redis-server, chromium; install with: (sudo )?apt-get install -y redis-server chromium$/,
+      /^signalling-hub tests: missing redis-server, chromium, turnserver, nginx; install with: (sudo )?apt-get install -y redis-server chromium coturn nginx$/,
     );
   });
 
