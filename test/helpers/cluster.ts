@@ -1,6 +1,7 @@
 import { type Server, type Socket, createServer, connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { HubOptions } from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis.js';
 import { type HubServer, startHubServer } from './hub-server.js';
 import { RedisServer } from './redis-server.js';
@@ -70,9 +71,10 @@ export function useRedisCluster(tag: string) {
     get prefix(): string {
       return `${tag}${round}:`;
     },
-    /** A hub joined to the cluster, ready. */
-    async node(options: RedisBackplaneOptions = {}): Promise<HubServer> {
+    /** A hub joined to the cluster, ready (`hubOptions`: the hub's own options, e.g. `resumeGrace`). */
+    async node(options: RedisBackplaneOptions = {}, hubOptions: Omit<HubOptions, 'backplane'> = {}): Promise<HubServer> {
       const started = await startHubServer({
+        ...hubOptions,
         backplane: new RedisBackplane({
           url: redis!.url,
           keyPrefix: this.prefix,
@@ -97,22 +99,44 @@ export function useRedisCluster(tag: string) {
 export interface FreezableProxy {
   /** `redis://127.0.0.1:<port>` */
   url: string;
-  freeze(): void;
-  thaw(): void;
+  /**
+   * Holds bytes both ways, only those from Redis (`'replies'`: commands still
+   * run, their answers and published messages do not come back) or only those
+   * to it (`'requests'`); on every connection (also those opened later), or
+   * only on the `connection`-th one accepted (0-based: a backplane opens its
+   * command connection first, then its subscription).
+   */
+  freeze(direction?: ProxyDirection, connection?: number): void;
+  /** Lets what was held through, in order, and stops holding (on every connection, or on one). */
+  thaw(connection?: number): void;
   close(): Promise<void>;
 }
 
+export type ProxyDirection = 'both' | 'replies' | 'requests';
+
 export async function startFreezableProxy(targetPort: number): Promise<FreezableProxy> {
-  let frozen = false;
-  const held: Array<() => void> = [];
+  interface Link {
+    frozen: ProxyDirection | undefined;
+    held: Array<() => void>;
+  }
+  let everywhere: ProxyDirection | undefined;
+  const links: Link[] = [];
   const sockets = new Set<Socket>();
-  const relay = (from: Socket, to: Socket) =>
+  const holds = (direction: ProxyDirection | undefined, reply: boolean) =>
+    direction === 'both' || (direction === 'replies' && reply) || (direction === 'requests' && !reply);
+  const relay = (link: Link, from: Socket, to: Socket, reply: boolean) =>
     from.on('data', (chunk) => {
-      if (frozen) held.push(() => to.write(chunk));
+      if (holds(link.frozen ?? everywhere, reply)) link.held.push(() => to.write(chunk));
       else to.write(chunk);
     });
+  const release = (link: Link) => {
+    link.frozen = undefined;
+    for (const write of link.held.splice(0)) write();
+  };
   const server: Server = createServer((client) => {
     const upstream = connect(targetPort, '127.0.0.1');
+    const link: Link = { frozen: undefined, held: [] };
+    links.push(link);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
       socket.on('error', () => {});
@@ -122,18 +146,23 @@ export async function startFreezableProxy(targetPort: number): Promise<Freezable
         upstream.destroy();
       });
     }
-    relay(client, upstream);
-    relay(upstream, client);
+    relay(link, client, upstream, false);
+    relay(link, upstream, client, true);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    freeze() {
-      frozen = true;
+    freeze(direction = 'both', connection) {
+      if (connection === undefined) everywhere = direction;
+      else links[connection]!.frozen = direction;
     },
-    thaw() {
-      frozen = false;
-      for (const write of held.splice(0)) write();
+    thaw(connection) {
+      if (connection === undefined) {
+        everywhere = undefined;
+        for (const link of links) release(link);
+      } else {
+        release(links[connection]!);
+      }
     },
     async close() {
       for (const socket of sockets) socket.destroy();

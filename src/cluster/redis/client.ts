@@ -139,11 +139,11 @@ export class ScriptRunner {
   /**
    * The Redis time (ms) after which a command sent now has been answered
    * `unavailable` here, so it must not take effect: `'0'` (no deadline) until
-   * the clock offset is known.
+   * the clock offset is known. `extra` ms are added to the command timeout.
    */
-  deadline(): string {
+  deadline(extra = 0): string {
     const offset = this.clockOffset;
-    return offset === undefined ? '0' : String(Math.floor(performance.now() + offset + this.timeout));
+    return offset === undefined ? '0' : String(Math.floor(performance.now() + offset + this.timeout + extra));
   }
 
   /**

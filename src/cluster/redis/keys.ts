@@ -7,13 +7,18 @@
  * - `<prefix>name:<n>`   `<node id> <claim id>` of the login holding name `n` (no TTL: it lives as long as
  *                        that node's lease; the claim id fences releases).
  * - `<prefix>names:<id>` a set of the names node `id` holds (for releasing them in one go and for presence).
- * - `<prefix>relay:<id>` the pub/sub channel node `id` receives envelopes on.
+ * - `<prefix>relay:<id>` the pub/sub channel node `id` receives envelopes and resume control messages on.
+ * - `<prefix>handed:<r>` the node a name was handed over to by resume request `r` (expires after
+ *                        {@link HANDED_TTL} ms): how a node whose hand-over answer was lost learns it took effect.
  */
 export const LEASE = 'node:';
 export const NODES = 'nodes';
 export const NAME = 'name:';
 export const NAMES = 'names:';
 export const RELAY = 'relay:';
+export const HANDED = 'handed:';
+/** Lifetime of a `handed:` record in ms: longer than any stall a hand-over's node waits out. */
+export const HANDED_TTL = 600_000;
 /** Between the node id and the claim id in a name key's value (node ids hold no whitespace). */
 export const CLAIM_SEPARATOR = ' ';
 
@@ -40,5 +45,10 @@ export class Keys {
 
   namesOf(nodeId: string): string {
     return this.prefix + NAMES + nodeId;
+  }
+
+  /** The pub/sub channel of node `nodeId`. */
+  channelOf(nodeId: string): string {
+    return this.prefix + RELAY + nodeId;
   }
 }

@@ -132,9 +132,10 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
 
 type Given = Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: string | undefined };
 
+/** What a node id may be. */
 // Node ids go into keys, channels, name values (`<node id> <claim id>`) and the tab-separated envelope header.
 // eslint-disable-next-line no-control-regex -- control characters are what it refuses
-const nodeIdPattern = /^[^\s\u0000-\u001f\u007f-\u009f]{1,128}$/;
+export const nodeIdPattern = /^[^\s\u0000-\u001f\u007f-\u009f]{1,128}$/;
 
 const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
   url: string('a redis:// or rediss:// URL', /^rediss?:\/\//i),

@@ -7,7 +7,10 @@ import type {
   ClaimResult,
   Envelope,
   ForwardResult,
+  ResumeResult,
 } from '../../core/backplane.js';
+import { encodeError, encodeLeave } from '../../protocol/encode.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { isWellFormed } from '../../protocol/utf8.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError, type RedisClientLike, ScriptRunner, whenReady } from './client.js';
 import { decodeEnvelopes } from './envelope-codec.js';
@@ -15,13 +18,53 @@ import { ForwardBatcher } from './forward-batcher.js';
 import { Keys } from './keys.js';
 import { NodeLease } from './node-lease.js';
 import { type RedisBackplaneOptions, type ResolvedRedisBackplaneOptions, resolveRedisBackplaneOptions } from './options.js';
-import { CLAIM, LEAVE, RELEASE } from './scripts.js';
+import {
+  type ResumeGranted,
+  type ResumeRequest,
+  decodeControl,
+  encodeGrant,
+  encodeHanded,
+  encodeRefused,
+  encodeRequest,
+  isControl,
+} from './resume-codec.js';
+import { CLAIM, HAND_OVER, HAND_OVER_CHECK, LEAVE, RELEASE, RESUME_REQUEST } from './scripts.js';
 
 /** Names per Lua call when many are claimed or released at once, so that no call holds Redis for long. */
 const BATCH = 500;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
+
+const NOT_HELD: ResumeResult = { resumed: false, reason: 'not-held' };
+const NOT_RESUMED: ResumeResult = { resumed: false, reason: 'unavailable' };
+
+/** Envelopes held per name while it is handed over from this node; past it they are answered `unavailable`. */
+const MAX_TRANSFER_QUEUE = 4096;
+/** Resumes answered `unavailable` here whose grant may still come (remembered to give the name back). */
+const MAX_LATE_RESUMES = 1024;
+
+/** A resume this node asked another node for. */
+interface PendingResume {
+  readonly name: string;
+  readonly claimId: string;
+  settle(result: ResumeResult): void;
+}
+
+/** A hand-over of a name from this node to the node where it resumes. */
+interface Transfer {
+  readonly id: string;
+  readonly name: string;
+  /** This node's claim id of the name. */
+  readonly claimId: string;
+  /** The resuming node. */
+  readonly to: string;
+  readonly deadline: string;
+  /** Envelopes for the name forwarded meanwhile: sent on once it is settled. */
+  readonly queue: Array<{ envelope: Envelope; resolve: (result: ForwardResult) => void }>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  done: boolean;
+}
 
 /** CLAIM's answers other than the names taken. */
 const NO_LEASE = -1;
@@ -50,6 +93,10 @@ export interface RedisBackplaneStatus extends BackplaneStatus {
  *   stay in order. Delivery is at most once.
  * - Each heartbeat checks the leases of the nodes this node's peers are in
  *   calls with; when one lapses, those peers hear `leave`.
+ * - A resumable peer dropped here can resume on another node: that node asks
+ *   this one over its channel, and one Lua call here moves the claim and
+ *   publishes the held relays and calls to it, so that relays sent after the
+ *   move arrive after them (see {@link RedisBackplane.resume}).
  * - While Redis is unreachable, or too many commands already wait for it,
  *   claims and cross-node sends are answered `unavailable` at once; relaying
  *   between peers of one node goes on. When Redis is back (even empty), the
@@ -104,6 +151,16 @@ export class RedisBackplane implements Backplane {
   /** Busy and timeout errors are reported once until Redis answers a heartbeat again. */
   private busyReported = false;
   private timeoutReported = false;
+  /** Resumes asked of other nodes and not answered yet, by request id. */
+  private readonly resumes = new Map<string, PendingResume>();
+  /** Resumes answered `unavailable` here whose grant may still come, by request id. */
+  private readonly lateResumes = new Map<string, { name: string; claimId: string; timer: ReturnType<typeof setTimeout> }>();
+  /** Names being resumed here (name → claim id): a re-assertion neither claims nor releases them. */
+  private readonly resuming = new Map<string, string>();
+  /** Envelopes for names just granted here, held until the resuming login has joined (the next turn). */
+  private readonly arriving = new Map<string, Envelope[]>();
+  /** Hand-overs from this node, by name. */
+  private readonly transfers = new Map<string, Transfer>();
 
   constructor(options: RedisBackplaneOptions = {}) {
     this.options = resolveRedisBackplaneOptions(options);
@@ -293,6 +350,14 @@ export class RedisBackplane implements Backplane {
   forward(envelope: Envelope): Promise<ForwardResult> {
     // A name with a lone surrogate can be held by nobody; in UTF-8 it would reach the U+FFFD one.
     if (!isWellFormed(envelope.to)) return Promise.resolve(NOT_FOUND);
+    if (this.transfers.size > 0) {
+      // A name being handed over (the core re-forwards what reaches its holder meanwhile): sent once the move is settled.
+      const transfer = this.transfers.get(envelope.to);
+      if (transfer !== undefined) {
+        if (transfer.queue.length >= MAX_TRANSFER_QUEUE) return Promise.resolve(UNAVAILABLE);
+        return new Promise((resolve) => transfer.queue.push({ envelope, resolve }));
+      }
+    }
     const runner = this.runner;
     if (this.closed || runner === undefined || !runner.ready) return Promise.resolve(UNAVAILABLE);
     if (runner.forwardsBlocked) {
@@ -301,6 +366,61 @@ export class RedisBackplane implements Backplane {
     }
     // Sent at the end of this event-loop turn with the others forwarded in it.
     return this.batcher!.add(envelope);
+  }
+
+  /**
+   * Resumes `name`, held by a resumable peer on another node, for a login
+   * here under `claimId`: one Lua call finds the holder's node and PUBLISHes
+   * the request on its channel; that node checks `token`, moves the claim
+   * here and PUBLISHes the grant in one Lua call. `not-held` when no live
+   * node (or this one) holds the name; `refused` when the holder refused;
+   * `unavailable` when Redis or the holder did not answer within two
+   * `commandTimeout`s (the move then cannot take effect any more, but for a
+   * grant already on its way: see docs/CLUSTER.md).
+   */
+  resume(name: string, token: string, claimId: string): Promise<ResumeResult> {
+    if (!isWellFormed(name)) throw new BackplaneError(`Cannot resume ${JSON.stringify(name)}: names must be well-formed Unicode`);
+    const runner = this.runner;
+    if (this.closed || !this.started || runner === undefined || !runner.ready) return Promise.resolve(NOT_RESUMED);
+    if (runner.controlBlocked) {
+      this.reportCommandError(new RedisBusyError(runner.inFlightCommands, runner.inFlightBytes));
+      return Promise.resolve(NOT_RESUMED);
+    }
+    const id = globalThis.crypto.randomUUID();
+    const wait = 2 * this.options.commandTimeout;
+    // The hand-over must happen well before this node gives up waiting, so that its grant is not late.
+    const deadline = runner.deadline(this.options.commandTimeout / 2);
+    const request = encodeRequest({ id, node: this.nodeId, name, token, claim: claimId, deadline });
+    return new Promise<ResumeResult>((resolve) => {
+      const settle = (result: ResumeResult) => {
+        if (!this.resumes.delete(id)) return;
+        clearTimeout(timer);
+        if (this.resuming.get(name) === claimId) this.resuming.delete(name);
+        resolve(result);
+      };
+      const timer = setTimeout(() => {
+        if (!this.resumes.has(id)) return;
+        this.rememberLate(id, name, claimId);
+        settle(NOT_RESUMED);
+      }, wait);
+      // Registered first: the grant may arrive on the subscription before the request's answer.
+      this.resumes.set(id, { name, claimId, settle });
+      this.resuming.set(name, claimId);
+      runner.run(RESUME_REQUEST, [], [this.keys.prefix, this.nodeId, runner.deadline(), name, request]).then(
+        (reply) => {
+          if (reply === EXPIRED) return settle(NOT_RESUMED);
+          const [holder, receivers] = reply as [string, number];
+          if (holder === '' || holder === this.nodeId) return settle(NOT_HELD);
+          // The holder's subscription is down: nobody will answer.
+          if (receivers === 0) settle(NOT_RESUMED);
+        },
+        (error: unknown) => {
+          this.reportCommandError(error);
+          // A request that timed out may still be published (within its deadline): its answer may still come.
+          if (!(error instanceof RedisTimeoutError)) settle(NOT_RESUMED);
+        },
+      );
+    });
   }
 
   /**
@@ -363,6 +483,16 @@ export class RedisBackplane implements Backplane {
     }
     this.held.clear();
     this.unreleased.clear();
+    for (const pending of [...this.resumes.values()]) pending.settle(NOT_RESUMED);
+    for (const late of this.lateResumes.values()) clearTimeout(late.timer);
+    this.lateResumes.clear();
+    this.arriving.clear();
+    for (const transfer of this.transfers.values()) {
+      transfer.done = true;
+      clearTimeout(transfer.timer);
+      for (const { resolve } of transfer.queue) resolve(UNAVAILABLE);
+    }
+    this.transfers.clear();
     // Everything sent before LEAVE has been answered (one connection, in order), so nothing is cut off.
     this.subscriber?.destroy();
     if (this.ownsClient) this.client?.destroy();
@@ -422,6 +552,10 @@ export class RedisBackplane implements Backplane {
   }
 
   private receive(text: string): void {
+    if (isControl(text)) {
+      this.control(text);
+      return;
+    }
     const envelopes = decodeEnvelopes(text);
     if (envelopes === undefined) {
       this.report(new BackplaneError(`Ignored a malformed envelope on ${this.keys.channel}`));
@@ -429,7 +563,273 @@ export class RedisBackplane implements Backplane {
     }
     const host = this.host;
     // In the order sent; a peer that left meanwhile: dropped (at most once).
-    for (const envelope of envelopes) host?.deliver(envelope);
+    for (const envelope of envelopes) {
+      if (this.arriving.size > 0) {
+        const waiting = this.arriving.get(envelope.to);
+        if (waiting !== undefined) {
+          waiting.push(envelope);
+          continue;
+        }
+      }
+      host?.deliver(envelope);
+    }
+  }
+
+  /** A resume control message on this node's channel (see resume-codec.ts). */
+  private control(text: string): void {
+    const message = decodeControl(text);
+    if (message === undefined) {
+      this.report(new BackplaneError(`Ignored a malformed control message on ${this.keys.channel}`));
+      return;
+    }
+    switch (message.t) {
+      case 'resume':
+        this.handOver(message);
+        return;
+      case 'resume-refused':
+        // One for a request given up on already: nothing to do.
+        this.resumes.get(message.id)?.settle({ resumed: false, reason: message.reason });
+        return;
+      case 'resume-grant':
+        this.granted(message);
+        return;
+      case 'handed': {
+        // Every envelope published here before the move has arrived: what reaches the name now goes to its new node.
+        const transfer = this.transfers.get(message.name);
+        if (transfer?.id === message.id) this.finishTransfer(transfer, true);
+        return;
+      }
+    }
+  }
+
+  /** The holder's node handed a name over to this node: the resume succeeds. */
+  private granted(message: ResumeGranted): void {
+    const { id, name, claim, grant } = message;
+    const pending = this.resumes.get(id);
+    if (pending !== undefined && pending.name === name && pending.claimId === claim) {
+      this.held.set(name, claim);
+      this.unreleased.delete(name);
+      // Envelopes published after the grant may be read before the login has joined: they wait for the next turn.
+      if (!this.arriving.has(name)) {
+        this.arriving.set(name, []);
+        setImmediate(() => this.arrived(name));
+      }
+      pending.settle({ resumed: true, grant });
+      return;
+    }
+    const late = this.lateResumes.get(id);
+    if (late === undefined || late.name !== name || late.claimId !== claim) {
+      this.report(new BackplaneError(`Ignored a resume grant for ${JSON.stringify(name)} that this node did not ask for`));
+      return;
+    }
+    this.lateResumes.delete(id);
+    clearTimeout(late.timer);
+    this.abandon(name, claim, grant);
+  }
+
+  /** The resuming login has joined (or gone): what arrived for it meanwhile is delivered, in order. */
+  private arrived(name: string): void {
+    const waiting = this.arriving.get(name);
+    this.arriving.delete(name);
+    if (waiting === undefined) return;
+    for (const envelope of waiting) this.host?.deliver(envelope);
+  }
+
+  /**
+   * A grant that came after the login here was answered `unavailable`: the
+   * peer cannot be resumed any more, so it ends as if its grace had run out.
+   * The name is given back, its partners hear `leave`, and the senders of
+   * the held relays hear `peer-gone`.
+   */
+  private abandon(name: string, claimId: string, grant: ResumeGranted['grant']): void {
+    this.report(
+      new BackplaneError(
+        `The hand-over of ${name} arrived after its resume here was answered backplane-unavailable: the name is released and its call partners hear leave`,
+      ),
+    );
+    this.release(name, claimId);
+    const told = new Set<string>();
+    for (const { kind, from, fromNode } of grant.parked) {
+      if (kind === 'leave' || kind === 'message' || kind === 'moved' || from === '') continue;
+      const key = `${fromNode}\t${from}`;
+      if (told.has(key)) continue;
+      told.add(key);
+      const message = `${name} did not come back in time: a message held for it was not delivered`;
+      this.tell(fromNode, {
+        kind: 'message',
+        from: '',
+        fromNode: this.nodeId,
+        to: from,
+        frame: encodeError(ErrorCode.PeerGone, message, kind, name),
+      });
+    }
+    const leave = encodeLeave(JSON.stringify(name));
+    for (const [partner, node] of grant.partners) {
+      this.tell(node, { kind: 'leave', from: name, fromNode: this.nodeId, to: partner, frame: leave });
+    }
+  }
+
+  /** Sends an envelope of this node's own to a peer on `node` (this one included). */
+  private tell(node: string, envelope: Envelope): void {
+    if (node === this.nodeId) this.host?.deliver(envelope);
+    else void this.forward(envelope);
+  }
+
+  private rememberLate(id: string, name: string, claimId: string): void {
+    if (this.lateResumes.size >= MAX_LATE_RESUMES) {
+      const [oldest, entry] = this.lateResumes.entries().next().value!;
+      clearTimeout(entry.timer);
+      this.lateResumes.delete(oldest);
+    }
+    // Long enough for a hand-over that was stuck in a stalled Redis (its deadline is far shorter).
+    const timer = setTimeout(() => this.lateResumes.delete(id), Math.max(30_000, 10 * this.options.commandTimeout));
+    timer.unref?.();
+    this.lateResumes.set(id, { name, claimId, timer });
+  }
+
+  /**
+   * Another node asks for a name held here. The host sets its holder aside
+   * (or refuses); then one Lua call checks that the claim is still its
+   * login's, moves it and PUBLISHes the grant to the resuming node. The move
+   * is settled with the host once this node's subscription has seen the
+   * marker the same call published (so every envelope sent here before the
+   * move has been read and passed on), or once the call says it did not happen.
+   */
+  private handOver(request: ResumeRequest): void {
+    const host = this.host;
+    const runner = this.runner;
+    if (host === undefined || runner === undefined || this.closed) return;
+    if (request.node === this.nodeId) {
+      this.report(new BackplaneError(`Ignored a resume request for ${JSON.stringify(request.name)} from this node itself`));
+      return;
+    }
+    const offered = host.handOverRequested(request.name, request.token);
+    if (offered === undefined) {
+      this.refuse(request.node, request.id, 'refused');
+      return;
+    }
+    const { name } = request;
+    const grant = encodeGrant(request.id, name, request.claim, offered.grant);
+    const limit = Math.floor(this.options.maxInFlightBytes / 4);
+    const bytes = Buffer.byteLength(grant);
+    if (bytes > limit) {
+      this.report(
+        new BackplaneError(
+          `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than maxInFlightBytes / 4 (${limit})`,
+        ),
+      );
+      host.handOverSettled(name, false);
+      this.refuse(request.node, request.id, 'unavailable');
+      return;
+    }
+    const transfer: Transfer = {
+      id: request.id,
+      name,
+      claimId: offered.claimId,
+      to: request.node,
+      deadline: request.deadline,
+      queue: [],
+      timer: undefined,
+      done: false,
+    };
+    this.transfers.set(name, transfer);
+    const args = [
+      this.keys.prefix,
+      this.nodeId,
+      offered.claimId,
+      request.node,
+      request.claim,
+      name,
+      request.deadline,
+      grant,
+      encodeHanded(request.id, name),
+      request.id,
+    ];
+    runner.run(HAND_OVER, [], args).then(
+      (reply) => {
+        if (transfer.done) return;
+        if (Array.isArray(reply)) {
+          // Moved. Nobody heard the marker (this node's subscription is down): nothing more will arrive for it.
+          if (reply[1] === 0) this.finishTransfer(transfer, true);
+          // The marker normally arrives about now; in case it was lost.
+          else transfer.timer = setTimeout(() => this.finishTransfer(transfer, true), this.options.commandTimeout);
+          return;
+        }
+        // 0: the claim is no longer this login's; -2: too late; -3, -4: the resuming node is gone or deaf.
+        this.finishTransfer(transfer, false, reply === 0 ? 'refused' : 'unavailable');
+      },
+      (error: unknown) => {
+        if (transfer.done) return;
+        this.reportCommandError(error);
+        if (error instanceof RedisOfflineError || error instanceof RedisBusyError) {
+          // Not sent.
+          this.finishTransfer(transfer, false, 'unavailable');
+        } else {
+          // Sent, answer lost: it may have taken effect, or still may until its deadline.
+          this.checkTransfer(transfer);
+        }
+      },
+    );
+  }
+
+  /** Asks Redis whether a hand-over whose answer was lost took effect, until it is certain. */
+  private checkTransfer(transfer: Transfer): void {
+    const again = () => {
+      if (!transfer.done) transfer.timer = setTimeout(attempt, this.options.heartbeatInterval);
+    };
+    const attempt = () => {
+      transfer.timer = undefined;
+      if (transfer.done || this.closed) return;
+      const runner = this.runner!;
+      if (!runner.ready || runner.controlBlocked) return again();
+      runner.run(HAND_OVER_CHECK, [], [this.keys.prefix, transfer.id, transfer.deadline]).then(
+        (reply) => {
+          if (transfer.done) return;
+          if (reply === 1) this.finishTransfer(transfer, true);
+          else if (reply === 0) this.finishTransfer(transfer, false, 'unavailable');
+          else again();
+        },
+        (error: unknown) => {
+          this.reportCommandError(error);
+          again();
+        },
+      );
+    };
+    attempt();
+  }
+
+  /**
+   * Settles a hand-over with the host and passes on what was forwarded to
+   * the name meanwhile: to its new node, or, when it stayed here, to its holder.
+   */
+  private finishTransfer(transfer: Transfer, committed: boolean, refusal?: 'refused' | 'unavailable'): void {
+    if (transfer.done) return;
+    transfer.done = true;
+    clearTimeout(transfer.timer);
+    if (this.transfers.get(transfer.name) === transfer) this.transfers.delete(transfer.name);
+    if (committed) this.forget(transfer.name, transfer.claimId);
+    this.host?.handOverSettled(transfer.name, committed);
+    if (!committed && refusal !== undefined) this.refuse(transfer.to, transfer.id, refusal);
+    for (const { envelope, resolve } of transfer.queue) {
+      if (committed) {
+        void this.forward(envelope).then(resolve);
+      } else if (envelope.fromNode === this.nodeId && (envelope.kind === 'offer' || envelope.kind === 'answer')) {
+        // Its sender is told, rather than a call being recorded with this node's id for a local partner.
+        resolve(UNAVAILABLE);
+      } else {
+        const delivered = this.host?.deliver(envelope) === true;
+        resolve(delivered ? { delivered: true, node: this.nodeId } : NOT_FOUND);
+      }
+    }
+  }
+
+  /** Answers a resume request negatively on the resuming node's channel. */
+  private refuse(node: string, id: string, reason: 'refused' | 'unavailable'): void {
+    const runner = this.runner;
+    if (runner === undefined || !runner.ready || this.closed) return;
+    runner
+      .command(['PUBLISH', this.keys.channelOf(node), encodeRefused(id, reason)])
+      .catch((error: unknown) => this.reportCommandError(error));
   }
 
   /** Drops `name` from the held names if it is still held under `claimId`. */
@@ -521,7 +921,8 @@ export class RedisBackplane implements Backplane {
       }
     }
     const recorded = (await runner.command(['SMEMBERS', this.keys.names])) as string[];
-    const stale = recorded.filter((name) => !this.held.has(name)).map((name) => [name, ''] as const);
+    // A name being resumed here may already be this node's in Redis before its grant has arrived.
+    const stale = recorded.filter((name) => !this.held.has(name) && !this.resuming.has(name)).map((name) => [name, ''] as const);
     for (let start = 0; start < stale.length; start += BATCH) await this.releaseNames(stale.slice(start, start + BATCH));
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CLAIM_SEPARATOR, LEASE, NAME, NAMES, RELAY } from './keys.js';
+import { CLAIM_SEPARATOR, HANDED, HANDED_TTL, LEASE, NAME, NAMES, RELAY } from './keys.js';
 
 /** A Lua script with its SHA1, run by EVALSHA (EVAL when Redis lost its script cache). */
 export interface Script {
@@ -199,4 +199,76 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return 0
 `);
 
-export const ALL_SCRIPTS: readonly Script[] = [CLAIM, RELEASE, FORWARD, HEARTBEAT, LEAVE];
+/**
+ * The first step of a resume across nodes, on the resuming node: finds the
+ * node holding a name and, if it is another live node, PUBLISHes the
+ * hand-over request on its channel. ARGV: prefix, own node id, deadline,
+ * name, request. Returns -2 without publishing when the deadline has passed;
+ * else {holder, receivers}: holder '' when no live node holds the name (then
+ * nothing is published), this node's id when it holds the name itself (ditto),
+ * else the holder's id and how many subscribers got the request (0: its
+ * subscription is down).
+ */
+export const RESUME_REQUEST = script(`${ownerOf}${expired}
+if expired(ARGV[3]) then return -2 end
+local prefix, self = ARGV[1], ARGV[2]
+local value = redis.call('GET', prefix .. '${NAME}' .. ARGV[4])
+if not value then return {'', 0} end
+local owner = ownerOf(value)
+if owner == self then return {owner, 0} end
+if redis.call('EXISTS', prefix .. '${LEASE}' .. owner) == 0 then return {'', 0} end
+return {owner, redis.call('PUBLISH', prefix .. '${RELAY}' .. owner, ARGV[5])}
+`);
+
+/**
+ * Hands a name over to the node where it resumes, on the node holding it, in
+ * one atomic step: the claim must still be this node's login's; the resuming
+ * node's lease must live; then the grant is PUBLISHed on the resuming node's
+ * channel, the claim moves to it (value and names sets), the hand-over's id
+ * is recorded for a while (for {@link HAND_OVER_CHECK}) and a marker is
+ * PUBLISHed on this node's own channel. Any FORWARD that runs after this
+ * publishes to the new holder after the grant; any that ran before published
+ * to this node before the marker. ARGV: prefix, own node id, own claim id,
+ * resuming node id, its claim id, name, deadline, grant, marker, request id. Returns -2
+ * when the deadline has passed, 0 when the claim is no longer this login's,
+ * -3 when the resuming node's lease is gone, -4 when nobody listens on its
+ * channel (nothing changed in these four cases), else {1, subscribers that
+ * got the marker}.
+ */
+export const HAND_OVER = script(`${expired}
+if expired(ARGV[7]) then return -2 end
+local prefix, self, to = ARGV[1], ARGV[2], ARGV[4]
+local key = prefix .. '${NAME}' .. ARGV[6]
+if redis.call('GET', key) ~= self .. '${CLAIM_SEPARATOR}' .. ARGV[3] then return 0 end
+if redis.call('EXISTS', prefix .. '${LEASE}' .. to) == 0 then return -3 end
+if redis.call('PUBLISH', prefix .. '${RELAY}' .. to, ARGV[8]) == 0 then return -4 end
+redis.call('SET', key, to .. '${CLAIM_SEPARATOR}' .. ARGV[5])
+redis.call('SREM', prefix .. '${NAMES}' .. self, ARGV[6])
+redis.call('SADD', prefix .. '${NAMES}' .. to, ARGV[6])
+redis.call('SET', prefix .. '${HANDED}' .. ARGV[10], to, 'PX', ${HANDED_TTL})
+return {1, redis.call('PUBLISH', prefix .. '${RELAY}' .. self, ARGV[9])}
+`);
+
+/**
+ * After a {@link HAND_OVER} whose answer was lost (timed out): whether it
+ * took effect. ARGV: prefix, request id, the hand-over's deadline. Returns 1
+ * when it did, 0 when it did not and its deadline has passed (it never will;
+ * without a deadline, a call sent after it on the same connection runs after
+ * it), -1 when it has not yet (ask again).
+ */
+export const HAND_OVER_CHECK = script(`${expired}
+if redis.call('EXISTS', ARGV[1] .. '${HANDED}' .. ARGV[2]) == 1 then return 1 end
+if ARGV[3] == '0' or expired(ARGV[3]) then return 0 end
+return -1
+`);
+
+export const ALL_SCRIPTS: readonly Script[] = [
+  CLAIM,
+  RELEASE,
+  FORWARD,
+  HEARTBEAT,
+  LEAVE,
+  RESUME_REQUEST,
+  HAND_OVER,
+  HAND_OVER_CHECK,
+];

@@ -1,0 +1,187 @@
+import type { Envelope, RemotePeer, ResumeGrant } from '../../core/backplane.js';
+import { isWellFormed } from '../../protocol/utf8.js';
+import { nodeIdPattern } from './options.js';
+
+/*
+ * Control messages of a resume across nodes. They share a node's channel
+ * with the envelopes (so that a grant and the relays published after it
+ * arrive in that order) and are told apart by their first character: a JSON
+ * object starts with `{`, an envelope message with a digit or a kind.
+ *
+ * - `resume`: the resuming node B asks the holder A to hand `name` over for `token`.
+ * - `resume-refused`: A's answer when it does not (`refused`: no resumable holder
+ *   with that token; `unavailable`: the hand-over failed).
+ * - `resume-grant`: published on B's channel by the script that moves the claim.
+ * - `handed`: published on A's own channel by the same script, after the grant:
+ *   once A's subscription sees it, every envelope published to A before the move has arrived.
+ *
+ * Everything read from the channel is checked: a malformed message is reported and ignored.
+ */
+
+export interface ResumeRequest {
+  readonly t: 'resume';
+  /** Random id of the request (the grant or refusal carries it back). */
+  readonly id: string;
+  /** The resuming node. */
+  readonly node: string;
+  readonly name: string;
+  readonly token: string;
+  /** The resuming login's claim id: the name's value becomes `<node> <claim>`. */
+  readonly claim: string;
+  /** Redis time (ms) after which the hand-over must not take effect (`'0'`: none). */
+  readonly deadline: string;
+}
+
+export interface ResumeRefused {
+  readonly t: 'resume-refused';
+  readonly id: string;
+  readonly reason: 'refused' | 'unavailable';
+}
+
+export interface ResumeGranted {
+  readonly t: 'resume-grant';
+  readonly id: string;
+  readonly name: string;
+  readonly claim: string;
+  readonly grant: ResumeGrant;
+}
+
+export interface HandedOver {
+  readonly t: 'handed';
+  readonly id: string;
+  readonly name: string;
+}
+
+export type ControlMessage = ResumeRequest | ResumeRefused | ResumeGranted | HandedOver;
+
+/** Longest name, token or sender accepted from another node (the hub checks names against its own, smaller limit). */
+const MAX_TEXT = 4096;
+const idPattern = /^[0-9A-Za-z-]{1,64}$/;
+// Claim ids go into the name's value after a space.
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
+const claimPattern = /^[^\s\u0000-\u001f\u007f-\u009f]{1,64}$/;
+const deadlinePattern = /^\d{1,16}$/;
+const parkedKinds = new Set<string>(['offer', 'answer', 'candidate', 'leave', 'message']);
+
+export function encodeRequest(request: Omit<ResumeRequest, 't'>): string {
+  return JSON.stringify({ t: 'resume', ...request });
+}
+
+export function encodeRefused(id: string, reason: ResumeRefused['reason']): string {
+  return JSON.stringify({ t: 'resume-refused', id, reason });
+}
+
+export function encodeHanded(id: string, name: string): string {
+  return JSON.stringify({ t: 'handed', id, name });
+}
+
+/** The grant as one JSON text: parked envelopes as `[kind, from, fromNode, frame]` (their `to` is the name). */
+export function encodeGrant(id: string, name: string, claim: string, grant: ResumeGrant): string {
+  const { id: peerId, remoteAddress, node, joinedAt } = grant.previous;
+  return JSON.stringify({
+    t: 'resume-grant',
+    id,
+    name,
+    claim,
+    grant: {
+      previous: { id: peerId, remoteAddress: remoteAddress ?? null, node: node ?? null, joinedAt },
+      parked: grant.parked.map((envelope) => [envelope.kind, envelope.from, envelope.fromNode, envelope.frame]),
+      partners: grant.partners,
+    },
+  });
+}
+
+/** Whether `text` is a control message rather than envelopes. */
+export function isControl(text: string): boolean {
+  return text.charCodeAt(0) === 123; /* { */
+}
+
+/** The control message in `text`, or `undefined` when it is not a well-formed one. */
+export function decodeControl(text: string): ControlMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value) || !isId(value.id)) return undefined;
+  switch (value.t) {
+    case 'resume': {
+      const { id, node, name, token, claim, deadline } = value;
+      if (!isNode(node) || !isName(name) || !isText(token) || token.length === 0 || !isClaim(claim)) return undefined;
+      if (typeof deadline !== 'string' || !deadlinePattern.test(deadline)) return undefined;
+      return { t: 'resume', id: id as string, node, name, token, claim, deadline };
+    }
+    case 'resume-refused':
+      if (value.reason !== 'refused' && value.reason !== 'unavailable') return undefined;
+      return { t: 'resume-refused', id: value.id as string, reason: value.reason };
+    case 'handed':
+      if (!isName(value.name)) return undefined;
+      return { t: 'handed', id: value.id as string, name: value.name };
+    case 'resume-grant': {
+      const { name, claim } = value;
+      if (!isName(name) || !isClaim(claim)) return undefined;
+      const grant = decodeGrant(value.grant, name);
+      return grant === undefined ? undefined : { t: 'resume-grant', id: value.id as string, name, claim, grant };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function decodeGrant(value: unknown, name: string): ResumeGrant | undefined {
+  if (!isObject(value) || !isObject(value.previous) || !Array.isArray(value.parked) || !Array.isArray(value.partners)) {
+    return undefined;
+  }
+  const { id, remoteAddress, node, joinedAt } = value.previous;
+  if (!Number.isSafeInteger(id) || !Number.isFinite(joinedAt)) return undefined;
+  if (remoteAddress !== null && !isText(remoteAddress)) return undefined;
+  if (node !== null && !isNode(node)) return undefined;
+  const previous: RemotePeer = {
+    id: id as number,
+    name,
+    remoteAddress: remoteAddress ?? undefined,
+    node: node ?? undefined,
+    joinedAt: joinedAt as number,
+  };
+  const parked: Envelope[] = [];
+  for (const entry of value.parked as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 4) return undefined;
+    const [kind, from, fromNode, frame] = entry as unknown[];
+    if (typeof kind !== 'string' || !parkedKinds.has(kind)) return undefined;
+    if (!isText(from) || !isNode(fromNode) || typeof frame !== 'string' || !isWellFormed(frame)) return undefined;
+    parked.push({ kind: kind as Envelope['kind'], from, fromNode, to: name, frame });
+  }
+  const partners: Array<readonly [string, string]> = [];
+  for (const entry of value.partners as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 2) return undefined;
+    const [partner, partnerNode] = entry as unknown[];
+    if (!isName(partner) || !isNode(partnerNode)) return undefined;
+    partners.push([partner, partnerNode]);
+  }
+  return { previous, parked, partners };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isId(value: unknown): boolean {
+  return typeof value === 'string' && idPattern.test(value);
+}
+
+function isNode(value: unknown): value is string {
+  return typeof value === 'string' && nodeIdPattern.test(value);
+}
+
+function isClaim(value: unknown): value is string {
+  return typeof value === 'string' && claimPattern.test(value);
+}
+
+function isText(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_TEXT && isWellFormed(value);
+}
+
+function isName(value: unknown): value is string {
+  return isText(value) && value.length > 0;
+}
