@@ -142,6 +142,11 @@ export class Connection implements TransportSession {
   private graceTimer: ReturnType<typeof setTimeout> | undefined;
   /** The connection this one resumes, between its takeover and the login reply. */
   private predecessor: { parked: readonly Parked[] | undefined; view: Peer } | undefined;
+  /**
+   * Logging in to resume a peer held on another node: relays from this node to the name are
+   * parked here until the grant arrives, so none is lost (they follow the grant's held ones).
+   */
+  resuming = false;
   /** While transferring: the state to return to if the move fails, and when the grace would have ended. */
   private transfer: { state: ConnectionState.Joined | ConnectionState.Dropped; graceEnds: number } | undefined;
 
@@ -221,6 +226,8 @@ export class Connection implements TransportSession {
   refuseLogin(reason: `${LoginFailure}`, message: string): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
     this.currentState = ConnectionState.Open;
+    this.resuming = false;
+    this.abandonParked();
     this.name = undefined as unknown as string;
     this.claimId = '';
     this.refuse(reason, message);
@@ -255,7 +262,13 @@ export class Connection implements TransportSession {
     this.send(reply);
     const predecessor = this.predecessor;
     this.predecessor = undefined;
+    this.resuming = false;
     if (predecessor?.parked !== undefined) for (const parked of predecessor.parked) this.send(parked.frame);
+    // Relays parked while a resume from another node was being decided come after the held ones.
+    const own = this.parked;
+    this.parked = undefined;
+    this.parkedBytes = 0;
+    if (own !== undefined) for (const parked of own) this.send(parked.frame);
     this.armIceRefresh();
     if (predecessor === undefined) this.host.joined(this);
     else this.host.resumed(this, predecessor.view);
@@ -385,6 +398,14 @@ export class Connection implements TransportSession {
     this.release('resume-expired', undefined);
   }
 
+  /** Relays parked for a resume that did not happen: their senders hear `peer-gone`. */
+  private abandonParked(): void {
+    const parked = this.parked;
+    this.parked = undefined;
+    this.parkedBytes = 0;
+    if (parked !== undefined) this.host.router.expired(this, parked);
+  }
+
   /** Parks a frame for this dropped peer; false when its bounds are reached (a `leave` always fits). */
   park(frame: string | Uint8Array, from: string, fromNode: string | null, kind: Parked['kind']): boolean {
     const size = frame.length;
@@ -458,6 +479,8 @@ export class Connection implements TransportSession {
     this.request = undefined;
     this.pending = undefined;
     this.pendingBytes = 0;
+    if (previous === ConnectionState.LoggingIn && this.resuming) this.abandonParked();
+    this.resuming = false;
     this.parked = undefined;
     this.parkedBytes = 0;
     // A dropped peer's close was counted when it dropped.

@@ -114,10 +114,9 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     let grant: ResumeGrant | undefined;
     try {
       // A resume of a name held on another node: its holder checks the token and hands over.
-      const resumed =
-        resumable && token !== undefined && backplane.resume !== undefined
-          ? await backplane.resume(wanted, token, claimId)
-          : undefined;
+      const resuming = resumable && token !== undefined && backplane.resume !== undefined;
+      connection.resuming = resuming;
+      const resumed = resuming ? await backplane.resume!(wanted, token, claimId) : undefined;
       if (resumed?.resumed === true) {
         grant = resumed.grant;
         claim = 'claimed';
@@ -133,6 +132,8 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     if (connection.state !== ConnectionState.LoggingIn) {
       // Closed meanwhile: the claim must not outlive the connection (fenced: a later login's claim stays).
       if (claim === 'claimed') backplane.release(wanted, claimId);
+      // A peer handed over to a connection that is gone: it is gone for everyone.
+      if (grant !== undefined) router.abandonGrant(wanted, grant);
       return;
     }
     if (grant !== undefined) connection.resumeFrom(grant, backplane.nodeId);

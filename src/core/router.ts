@@ -1,4 +1,4 @@
-import type { Backplane, Envelope } from './backplane.js';
+import type { Backplane, Envelope, ResumeGrant } from './backplane.js';
 import { encodeError, encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
@@ -45,7 +45,7 @@ export class Router {
       this.relayLocal(from, type, local, frame);
       return local;
     }
-    if (local?.state === ConnectionState.Dropped) {
+    if (local?.state === ConnectionState.Dropped || (local?.state === ConnectionState.LoggingIn && local.resuming)) {
       this.park(from, type, local, frame);
       return undefined;
     }
@@ -117,20 +117,52 @@ export class Router {
 
   /** A dropped peer did not resume: each sender of a parked relay hears `peer-gone` once. */
   expired(gone: Connection, parked: readonly Parked[]): void {
+    this.expiredFor(gone.name, parked);
+  }
+
+  private expiredFor(name: string, parked: readonly Parked[]): void {
     const told = new Set<string>();
     for (const { from, fromNode, kind } of parked) {
       if (kind === 'leave' || kind === 'message' || from === '') continue;
       const key = `${fromNode ?? ''}\t${from}`;
       if (told.has(key)) continue;
       told.add(key);
-      const message = `${gone.name} did not come back in time: a message held for it was not delivered`;
+      const message = `${name} did not come back in time: a message held for it was not delivered`;
       if (fromNode === null) {
         const sender = this.names.get(from);
-        if (sender?.state === ConnectionState.Joined) sender.fail(ErrorCode.PeerGone, message, kind, gone.name);
+        if (sender?.state === ConnectionState.Joined) sender.fail(ErrorCode.PeerGone, message, kind, name);
       } else {
-        this.tellRemote(from, encodeError(ErrorCode.PeerGone, message, kind, gone.name));
+        this.tellRemote(from, encodeError(ErrorCode.PeerGone, message, kind, name));
       }
     }
+  }
+
+  /**
+   * A resume granted by another node whose connection closed before it joined: the peer is gone
+   * after all, so its partners hear `leave` and the senders of its held relays `peer-gone`.
+   */
+  abandonGrant(name: string, grant: ResumeGrant): void {
+    const backplane = this.backplane;
+    const nameJson = JSON.stringify(name);
+    for (const [partner, node] of grant.partners) {
+      const local = node === backplane?.nodeId ? this.names.get(partner) : undefined;
+      if (local !== undefined) {
+        local.partners?.delete(name);
+        if (local.state === ConnectionState.Joined) local.send(encodeLeave(nameJson));
+        else if (local.state === ConnectionState.Dropped) local.park(encodeLeave(nameJson), name, null, 'leave');
+      } else if (backplane !== undefined) {
+        backplane
+          .forward({ kind: 'leave', from: name, fromNode: backplane.nodeId, to: partner, frame: encodeLeave(nameJson) })
+          .catch((error: unknown) => this.reportError(error));
+      }
+    }
+    const parked: Parked[] = grant.parked.map((envelope) => ({
+      frame: envelope.frame,
+      from: envelope.from,
+      fromNode: envelope.fromNode === backplane?.nodeId ? null : envelope.fromNode,
+      kind: envelope.kind === 'moved' ? 'message' : envelope.kind,
+    }));
+    this.expiredFor(name, parked);
   }
 
   /** Sends a frame of the hub's own to a peer on another node. */

@@ -363,6 +363,53 @@ describe('resuming on another node (the core over an in-memory backplane)', () =
     expect(dave.transport.frames.filter((frame) => frame.type === 'leave')).toEqual([{ type: 'leave', name: 'erin' }]);
   });
 
+  it('parks relays from the resuming node while the resume is decided, and delivers them after the held ones', async () => {
+    const { bus, one, two, settle } = await cluster();
+    const alice = await joinAsync(one.hub, 'alice', { resume: true });
+    const bob = await joinAsync(two.hub, 'bob');
+    bob.send({ type: 'offer', offer: {}, name: 'alice' });
+    await settle();
+    alice.session.closed(1006);
+    bob.send({ type: 'candidate', candidate: 'held', name: 'alice' });
+    await settle();
+    let open!: () => void;
+    bus.resumeGate = new Promise((resolve) => (open = resolve));
+    const back = connect(two.hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    bob.send({ type: 'candidate', candidate: 'during', name: 'alice' });
+    expect(bob.transport.frames.filter((frame) => frame.type === 'error')).toEqual([]);
+    open();
+    await until(() => back.transport.frames.length >= 3, 'the resume and the relays');
+    expect(back.transport.frames.map((frame) => (frame.type === 'login' ? 'login' : (frame.candidate ?? frame.type)))).toEqual([
+      'login',
+      'held',
+      'during',
+    ]);
+  });
+
+  it('a connection that closes while its resume is decided ends the peer: partners hear leave, senders peer-gone', async () => {
+    const { bus, one, two, three, settle } = await cluster();
+    const alice = await joinAsync(one.hub, 'alice', { resume: true });
+    const dave = await joinAsync(three.hub, 'dave');
+    dave.send({ type: 'offer', offer: {}, name: 'alice' });
+    await settle();
+    alice.session.closed(1006);
+    dave.send({ type: 'candidate', candidate: 1, name: 'alice' });
+    await settle();
+    let open!: () => void;
+    bus.resumeGate = new Promise((resolve) => (open = resolve));
+    const back = connect(two.hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    back.session.closed(1006);
+    open();
+    await until(() => dave.transport.frames.some((frame) => frame.type === 'leave'), 'the leave');
+    await settle();
+    expect(dave.transport.frames.slice(1)).toEqual([
+      { type: 'leave', name: 'alice' },
+      expect.objectContaining({ type: 'error', code: 'peer-gone', target: 'alice', request: 'candidate' }),
+    ]);
+  });
+
   it('a resume with an old token after the name was released logs in afresh', async () => {
     const { one, two } = await cluster();
     const alice = await joinAsync(one.hub, 'alice', { resume: true });

@@ -8,6 +8,8 @@ import type { Backplane, BackplaneHost, ClaimResult, Envelope, ForwardResult, Re
 export class MemoryBus {
   readonly names = new Map<string, { node: string; claimId: string }>();
   readonly hosts = new Map<string, BackplaneHost>();
+  /** Awaited before a resume reaches the holder's node: a test holds it to act in between. */
+  resumeGate: Promise<void> = Promise.resolve();
 
   backplane(nodeId: string): Backplane {
     return new MemoryBackplane(this, nodeId);
@@ -50,17 +52,16 @@ class MemoryBackplane implements Backplane {
     return { delivered: true, node: owner.node };
   }
 
-  resume(name: string, token: string, claimId: string): Promise<ResumeResult> {
+  async resume(name: string, token: string, claimId: string): Promise<ResumeResult> {
+    await this.bus.resumeGate;
     const owner = this.bus.names.get(name);
     const holder = owner === undefined ? undefined : this.bus.hosts.get(owner.node);
-    if (owner === undefined || holder === undefined || owner.node === this.nodeId) {
-      return Promise.resolve({ resumed: false, reason: 'not-held' });
-    }
+    if (owner === undefined || holder === undefined || owner.node === this.nodeId) return { resumed: false, reason: 'not-held' };
     const handOver = holder.handOverRequested(name, token);
-    if (handOver === undefined) return Promise.resolve({ resumed: false, reason: 'refused' });
+    if (handOver === undefined) return { resumed: false, reason: 'refused' };
     this.bus.names.set(name, { node: this.nodeId, claimId });
     holder.handOverSettled(name, true);
-    return Promise.resolve({ resumed: true, grant: handOver.grant });
+    return { resumed: true, grant: handOver.grant };
   }
 
   close(): Promise<void> {
