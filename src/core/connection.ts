@@ -87,6 +87,25 @@ export interface ConnectionHost {
   reportError(error: unknown): void;
 }
 
+/** What a connection keeps only while a login is in progress. */
+interface LoginState {
+  request: UpgradeRequest | undefined;
+  pending: Uint8Array[] | undefined;
+  pendingBytes: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** What a connection keeps only while it is dropped, handed over or resuming another node's peer. */
+interface ResumeState {
+  parked: Parked[] | undefined;
+  parkedBytes: number;
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+  graceEnds: number;
+  predecessor: { parked: readonly Parked[] | undefined; view: Peer } | undefined;
+  transfer: { state: ConnectionState.Joined | ConnectionState.Dropped; graceEnds: number } | undefined;
+  resuming: boolean;
+}
+
 /** Reused by every relay that takes the fast path (nothing in between can re-enter it). */
 const scanned: RelayScan = { type: 'candidate', targetStart: 0, targetEnd: 0, payloadStart: 0, payloadEnd: 0 };
 
@@ -122,33 +141,20 @@ export class Connection implements TransportSession {
   private data: unknown = undefined;
   private joinedAt = 0;
   private view: Peer | undefined;
-  /** Held only until login: the host's `authenticate` may read it. */
-  request: UpgradeRequest | undefined;
+
   /** Peers in a call with this one (offer/answer exchanged, no leave since). Created on the first call. */
   partners: Map<string, PartnerNode> | undefined;
-  /** Messages that arrived while a login was being decided: compact copies, bounded in count and bytes. */
-  private pending: Uint8Array[] | undefined;
-  private pendingBytes = 0;
-  private loginTimer: ReturnType<typeof setTimeout> | undefined;
+
   /** When the transport's queue was first seen over `maxBufferedBytes` (0: it is not). */
   private congestedSince = 0;
   /** Pushes fresh ICE servers (TURN credentials) before the last ones expire. */
   private iceTimer: ReturnType<typeof setTimeout> | undefined;
   /** The login asked for resumption (`"resume":true`): a drop reserves the name instead of releasing it. */
   resumable = false;
-  /** Relays for this peer while it is dropped, in order; taken over by the connection that resumes it. */
-  private parked: Parked[] | undefined;
-  private parkedBytes = 0;
-  private graceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The connection this one resumes, between its takeover and the login reply. */
-  private predecessor: { parked: readonly Parked[] | undefined; view: Peer } | undefined;
-  /**
-   * Logging in to resume a peer held on another node: relays from this node to the name are
-   * parked here until the grant arrives, so none is lost (they follow the grant's held ones).
-   */
-  resuming = false;
-  /** While transferring: the state to return to if the move fails, and when the grace would have ended. */
-  private transfer: { state: ConnectionState.Joined | ConnectionState.Dropped; graceEnds: number } | undefined;
+  /** What only a login in progress needs; dropped once it is decided (an idle peer pays one field). */
+  private ls: LoginState | undefined;
+  /** What only a dropped, transferring or resuming peer needs (an idle peer pays one field). */
+  private rs: ResumeState | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -160,6 +166,99 @@ export class Connection implements TransportSession {
 
   get state(): ConnectionState {
     return this.currentState;
+  }
+
+  // --- Rare state, kept in the two side objects (accessors cost no memory per connection) ---
+
+  /** Held only until login: the host's `authenticate` may read it. */
+  get request(): UpgradeRequest | undefined {
+    return this.ls?.request;
+  }
+  set request(request: UpgradeRequest | undefined) {
+    if (request !== undefined || this.ls !== undefined) this.login.request = request;
+  }
+  /** Messages that arrived while a login was being decided: compact copies, bounded in count and bytes. */
+  private get pending(): Uint8Array[] | undefined {
+    return this.ls?.pending;
+  }
+  private set pending(pending: Uint8Array[] | undefined) {
+    if (pending !== undefined || this.ls !== undefined) this.login.pending = pending;
+  }
+  private get pendingBytes(): number {
+    return this.ls?.pendingBytes ?? 0;
+  }
+  private set pendingBytes(bytes: number) {
+    if (bytes !== 0 || this.ls !== undefined) this.login.pendingBytes = bytes;
+  }
+  private get loginTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.ls?.timer;
+  }
+  private set loginTimer(timer: ReturnType<typeof setTimeout> | undefined) {
+    if (timer !== undefined || this.ls !== undefined) this.login.timer = timer;
+  }
+  private get login(): LoginState {
+    return (this.ls ??= { request: undefined, pending: undefined, pendingBytes: 0, timer: undefined });
+  }
+
+  /** Relays for this peer while it is dropped, in order; taken over by the connection that resumes it. */
+  private get parked(): Parked[] | undefined {
+    return this.rs?.parked;
+  }
+  private set parked(parked: Parked[] | undefined) {
+    if (parked !== undefined || this.rs !== undefined) this.resume.parked = parked;
+  }
+  private get parkedBytes(): number {
+    return this.rs?.parkedBytes ?? 0;
+  }
+  private set parkedBytes(bytes: number) {
+    if (bytes !== 0 || this.rs !== undefined) this.resume.parkedBytes = bytes;
+  }
+  private get graceTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.rs?.graceTimer;
+  }
+  private set graceTimer(timer: ReturnType<typeof setTimeout> | undefined) {
+    if (timer !== undefined || this.rs !== undefined) this.resume.graceTimer = timer;
+  }
+  private get graceEnds(): number {
+    return this.rs?.graceEnds ?? 0;
+  }
+  private set graceEnds(ends: number) {
+    if (ends !== 0 || this.rs !== undefined) this.resume.graceEnds = ends;
+  }
+  /** The connection this one resumes, between its takeover and the login reply. */
+  private get predecessor(): ResumeState['predecessor'] {
+    return this.rs?.predecessor;
+  }
+  private set predecessor(predecessor: ResumeState['predecessor']) {
+    if (predecessor !== undefined || this.rs !== undefined) this.resume.predecessor = predecessor;
+  }
+  /** While transferring: the state to return to if the move fails, and when the grace would have ended. */
+  private get transfer(): ResumeState['transfer'] {
+    return this.rs?.transfer;
+  }
+  private set transfer(transfer: ResumeState['transfer']) {
+    if (transfer !== undefined || this.rs !== undefined) this.resume.transfer = transfer;
+  }
+  /**
+   * Logging in to resume a peer held on another node: relays from this node to the name are
+   * parked here until the grant arrives, so none is lost (they follow the grant's held ones).
+   */
+  get resuming(): boolean {
+    return this.rs?.resuming === true;
+  }
+  set resuming(resuming: boolean) {
+    if (resuming || this.rs !== undefined) this.resume.resuming = resuming;
+  }
+  private get resume(): ResumeState {
+    return (this.rs ??= {
+      parked: undefined,
+      parkedBytes: 0,
+      graceTimer: undefined,
+      graceEnds: 0,
+      predecessor: undefined,
+      transfer: undefined,
+      resuming: false,
+    });
   }
 
   // --- TransportSession: what the adapter calls ---
@@ -273,6 +372,9 @@ export class Connection implements TransportSession {
     if (predecessor === undefined) this.host.joined(this);
     else this.host.resumed(this, predecessor.view);
     this.drainPending();
+    // Decided, and nothing held is left: the login's side object goes (an idle peer keeps none).
+    if (this.currentState === ConnectionState.Joined && (this.pending === undefined || this.pending.length === 0))
+      this.ls = undefined;
   }
 
   /**
@@ -307,8 +409,6 @@ export class Connection implements TransportSession {
     this.armGrace(Date.now() + grace);
     this.host.dropped(this, code, Date.now() + grace);
   }
-
-  private graceEnds = 0;
 
   private armGrace(ends: number): void {
     this.graceEnds = ends;
@@ -475,14 +575,9 @@ export class Connection implements TransportSession {
     if (previous === ConnectionState.Closed) return;
     this.currentState = ConnectionState.Closed;
     this.clearTimers();
-    this.transfer = undefined;
-    this.request = undefined;
-    this.pending = undefined;
-    this.pendingBytes = 0;
     if (previous === ConnectionState.LoggingIn && this.resuming) this.abandonParked();
-    this.resuming = false;
-    this.parked = undefined;
-    this.parkedBytes = 0;
+    this.ls = undefined;
+    this.rs = undefined;
     // A dropped peer's close was counted when it dropped.
     if (previous !== ConnectionState.Dropped && previous !== ConnectionState.Transferring)
       HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
