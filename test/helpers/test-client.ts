@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
+import { type Frame, Inbox } from './inbox.js';
 
-/** A parsed frame from the hub. */
-export type Frame = Record<string, unknown> & { type: string };
+export type { Frame };
 
 /**
  * A real `ws` client with an inbox, for tests: `next()` waits for the next
@@ -10,25 +10,17 @@ export type Frame = Record<string, unknown> & { type: string };
  */
 export class TestClient {
   readonly socket: WebSocket;
-  readonly inbox: Frame[] = [];
+  private readonly box = new Inbox();
+  /** Frames received and not taken by `next()` yet. */
+  readonly inbox: Frame[] = this.box.frames;
   readonly closed: Promise<{ code: number; reason: string }>;
-  private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
 
   private constructor(socket: WebSocket) {
     this.socket = socket;
     this.closed = new Promise((resolve) => {
       socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
     });
-    socket.on('message', (data: Buffer) => {
-      const frame = JSON.parse(data.toString()) as Frame;
-      const index = this.waiters.findIndex((waiter) => waiter.match(frame));
-      if (index === -1) {
-        this.inbox.push(frame);
-        return;
-      }
-      const [waiter] = this.waiters.splice(index, 1);
-      waiter!.resolve(frame);
-    });
+    socket.on('message', (data: Buffer) => this.box.push(JSON.parse(data.toString()) as Frame));
     socket.on('error', () => {});
   }
 
@@ -51,19 +43,7 @@ export class TestClient {
 
   /** The next frame (matching `match`, if given), already received or yet to come. */
   next(match: (frame: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
-    const index = this.inbox.findIndex(match);
-    if (index !== -1) return Promise.resolve(this.inbox.splice(index, 1)[0]!);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter.resolve !== done);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox)}`));
-      }, timeoutMs);
-      const done = (frame: Frame) => {
-        clearTimeout(timer);
-        resolve(frame);
-      };
-      this.waiters.push({ match, resolve: done });
-    });
+    return this.box.next(match, timeoutMs);
   }
 
   /** The next frame of `type`. */
