@@ -1,7 +1,6 @@
 import type { SignallingHub, Transport, TransportSession, UpgradeRequest } from '../../src/index.js';
 import { type Frame, Inbox } from './inbox.js';
 
-
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
