@@ -35,10 +35,19 @@ export type {
   ReconnectingEvent,
   SessionDescriptionInit,
   SignallingClientEvents,
+  TransportEvent,
   WebSocketConstructor,
   WebSocketLike,
 } from './client/types.js';
 export { LoginError, NotLoggedInError, type LoginErrorReason } from './client/errors.js';
+export {
+  HttpSocket,
+  type HttpSocketFetch,
+  type HttpSocketOptions,
+  type HttpSocketRequestInit,
+  type HttpSocketResponse,
+  type HttpSocketTransport,
+} from './client/http-socket.js';
 export {
   PeerConnectionManager,
   peerConnectionManagerDefaults,
@@ -56,6 +65,7 @@ export type {
   IceServer,
   MediaStreamLike,
   MediaStreamTrackLike,
+  OfferOptions,
   PeerConnectionConfiguration,
   PeerConnectionConstructor,
   PeerConnectionLike,
@@ -63,7 +73,7 @@ export type {
   SessionDescriptionLike,
   TrackEventOf,
 } from './client/webrtc.js';
-export { InvalidOptionError, SignallingHubError, type SignallingHubErrorCode } from './core/errors.js';
+export { InvalidArgumentError, InvalidOptionError, SignallingHubError, type SignallingHubErrorCode } from './core/errors.js';
 export type { ErrorMessage } from './protocol/messages.js';
 export { ErrorCode, LoginFailure } from './protocol/error-codes.js';
 export { CloseCode } from './protocol/close-codes.js';

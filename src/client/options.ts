@@ -1,4 +1,17 @@
-import { type Check, boolean, either, func, integer, nested, positiveNumber, resolveOptions } from '../core/option-check.js';
+import { InvalidOptionError } from '../core/errors.js';
+import {
+  type Check,
+  boolean,
+  describeValue,
+  either,
+  func,
+  integer,
+  nested,
+  oneOf,
+  positiveNumber,
+  resolveOptions,
+} from '../core/option-check.js';
+import type { HttpSocketOptions } from './http-socket.js';
 import type { WebSocketConstructor } from './types.js';
 
 /** Longest timer browsers and Node can arm: 2^31 - 1 ms. */
@@ -22,7 +35,9 @@ export interface SignallingClientOptions {
   WebSocket?: WebSocketConstructor | undefined;
   /**
    * Connect and log in again under the same name (with the resume token)
-   * when the connection is lost after a login. The client does not reconnect
+   * when the connection is lost after a login, or a draining server closed it
+   * (4503: after a random delay within `drainReconnectWindow`). With several
+   * URLs, a failed one is followed by the next. The client does not reconnect
    * after `close()`, nor when the server kicked it (4403), another connection
    * took its name over (4409), it was rate-limited (4429) other than while
    * sending the relays it held, or an automatic login was refused for good
@@ -30,6 +45,48 @@ export interface SignallingClientOptions {
    * @default true
    */
   reconnect?: boolean;
+  /**
+   * Log in as resumable (`"resume":true`): when the connection drops without
+   * a goodbye, or a draining server closes it with 4503, the hub keeps the
+   * name reserved for its `resumeGrace` (default 15 s), holds the relays sent
+   * to it, and tells call partners nothing; the client's automatic login with
+   * the token takes all of it back. `false` logs in the classic way: a drop
+   * ends the session at once (partners hear `leave`), and the reconnection
+   * takes the name over with the token (4409) if the hub still holds it.
+   * @default true
+   */
+  resume?: boolean;
+  /**
+   * After a draining server's 4503 ("reconnect and resume elsewhere"), the
+   * first reconnection waits a random delay in [0, this) milliseconds, so
+   * that a drained node's clients spread over the others instead of
+   * stampeding them (a whole number ≥ 0; keep it well under the hub's
+   * `resumeGrace`). Later attempts back off as usual.
+   * @default 5000
+   */
+  drainReconnectWindow?: number;
+  /**
+   * How to reach the hub. `'auto'`: WebSocket first; the hub's HTTP fallback
+   * (`HttpSocket`: Server-Sent Events or long-polling, and POSTs) when the
+   * upgrade fails while the hub answers over HTTP, the WebSocket does not
+   * open within `fallbackTimeout`, or there is no WebSocket class at all;
+   * once a login over HTTP succeeded, the client stays on HTTP. `'websocket'` or `'http'`: that one only. The
+   * `transport` getter and event say which is in use.
+   * @default 'auto'
+   */
+  transport?: 'auto' | 'websocket' | 'http';
+  /**
+   * With `transport: 'auto'`: milliseconds the WebSocket may take to open
+   * before the client falls back to HTTP.
+   * @default 4000
+   */
+  fallbackTimeout?: number;
+  /**
+   * Options of the HTTP fallback's socket (`transport` stream or poll,
+   * `headers`, `credentials`, `fetch`…).
+   * @default {}
+   */
+  http?: HttpSocketOptions;
   /**
    * Milliseconds before the first reconnection attempt (a whole number ≥ 1);
    * each further attempt doubles it, up to `maxReconnectDelay`. Each delay is
@@ -91,6 +148,11 @@ export interface SignallingClientOptions {
 export interface ResolvedClientOptions {
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly reconnect: boolean;
+  readonly resume: boolean;
+  readonly drainReconnectWindow: number;
+  readonly transport: 'auto' | 'websocket' | 'http';
+  readonly fallbackTimeout: number;
+  readonly http: HttpSocketOptions;
   readonly reconnectDelay: number;
   readonly maxReconnectDelay: number;
   readonly maxReconnectAttempts: number;
@@ -110,6 +172,11 @@ const sendRateDefaults: Readonly<SendRateOptions> = Object.freeze({ messagesPerS
 export const clientDefaults: ResolvedClientOptions = Object.freeze({
   WebSocket: undefined,
   reconnect: true,
+  resume: true,
+  drainReconnectWindow: 5000,
+  transport: 'auto',
+  fallbackTimeout: 4000,
+  http: Object.freeze({}),
   reconnectDelay: 500,
   maxReconnectDelay: 10000,
   maxReconnectAttempts: Infinity,
@@ -125,6 +192,16 @@ const delay = integer(1, MAX_TIMER_MS);
 const clientChecks: { readonly [K in keyof ResolvedClientOptions]-?: Check<ResolvedClientOptions[K]> } = {
   WebSocket: func(),
   reconnect: boolean,
+  resume: boolean,
+  drainReconnectWindow: integer(0, MAX_TIMER_MS),
+  transport: oneOf(['auto', 'websocket', 'http'] as const),
+  fallbackTimeout: delay,
+  http: (value, option) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidOptionError(option, 'an object of HttpSocket options', describeValue(value));
+    }
+    return value;
+  },
   reconnectDelay: delay,
   maxReconnectDelay: delay,
   maxReconnectAttempts: either(

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, toError } from '../core/errors.js';
-import { type Check, describeValue, func, integer, resolveOptions } from '../core/option-check.js';
+import { type Check, boolean, describeValue, func, integer, resolveOptions } from '../core/option-check.js';
 import type { ErrorMessage } from '../protocol/messages.js';
 import type { SignallingClient } from './signalling-client.js';
 import type { IceCandidateInit, SessionDescriptionInit } from './types.js';
@@ -15,13 +15,16 @@ import type {
 
 /** Why a peer's connection was closed. */
 export type PeerCloseReason =
-  /** The peer sent `leave`, or its signalling connection closed. */
+  /**
+   * The peer sent `leave`, or its session ended: its signalling connection
+   * closed (for a resumable peer: and it did not resume within the hub's grace).
+   */
   | 'leave'
   /** This side called `hangUp()`. */
   | 'hang-up'
-  /** The connection reached `failed`, or negotiation threw. */
+  /** The connection reached `failed` (again, after an ICE restart when `iceRestart` is on), or negotiation threw. */
   | 'failed'
-  /** The hub answered `peer-not-found`: the peer is not logged in. */
+  /** The hub answered `peer-not-found` (or `peer-gone`) while the connection was not connected: the peer is not logged in. */
   | 'unreachable'
   /** `close()` closed every connection. */
   | 'closed';
@@ -79,6 +82,18 @@ export interface PeerConnectionManagerOptions<C extends PeerConnectionLike = Pla
    * @default 256
    */
   maxEarlyCandidates?: number;
+  /**
+   * Restart ICE through the hub (a new offer with `iceRestart`, glare
+   * resolved as for any offer) when the path between the peers broke: after
+   * the client logs in again following a reconnection, for every connection
+   * whose ICE state is `disconnected` or `failed` (a network change usually
+   * drops both the signalling and the path); and once when a connection
+   * reaches `failed`, instead of closing it (it is closed if it fails again
+   * before it connects). `false`: no automatic restart, and `failed` closes.
+   * `restartIce()` works either way.
+   * @default true
+   */
+  iceRestart?: boolean;
 }
 
 /** {@link PeerConnectionManagerOptions} with every default filled in. */
@@ -86,6 +101,7 @@ export interface ResolvedPeerConnectionManagerOptions {
   readonly RTCPeerConnection: PeerConnectionConstructor<PeerConnectionLike> | undefined;
   readonly configuration: Readonly<PeerConnectionConfiguration>;
   readonly maxEarlyCandidates: number;
+  readonly iceRestart: boolean;
 }
 
 /**
@@ -96,6 +112,7 @@ export const peerConnectionManagerDefaults: ResolvedPeerConnectionManagerOptions
   RTCPeerConnection: undefined,
   configuration: Object.freeze({}),
   maxEarlyCandidates: 256,
+  iceRestart: true,
 });
 
 const peerConnectionManagerChecks: {
@@ -109,6 +126,7 @@ const peerConnectionManagerChecks: {
     return value;
   },
   maxEarlyCandidates: integer(0),
+  iceRestart: boolean,
 };
 
 interface PeerEntry {
@@ -118,6 +136,8 @@ interface PeerEntry {
   /** Candidates that arrived before the remote description (at most `maxEarlyCandidates`). */
   readonly early: IceCandidateInit[];
   closed: boolean;
+  /** ICE was restarted because the connection failed, and it has not connected since. */
+  restarted: boolean;
 }
 
 /**
@@ -128,6 +148,12 @@ interface PeerEntry {
  *
  * When both sides call each other at once, the side whose name sorts first
  * rolls its own offer back and answers ("perfect negotiation").
+ *
+ * Calls outlive the signalling connection: a reconnection, a resume on
+ * another node or a server restart closes none of them (only `leave`,
+ * `hangUp()`, `close()`, an unreachable peer or a failure do), and when the
+ * path between the peers broke meanwhile the manager restarts ICE through the
+ * hub (option `iceRestart`).
  *
  * `C` is the connection type: the DOM's `RTCPeerConnection` in a project with
  * the DOM library, that of the `RTCPeerConnection` option when one is given,
@@ -147,6 +173,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
   private readonly PeerConnection: PeerConnectionConstructor<PeerConnectionLike>;
   private readonly configuration: PeerConnectionConfiguration;
   private readonly maxEarlyCandidates: number;
+  private readonly iceRestart: boolean;
   private readonly clientListeners: {
     offer: (event: { from: string; offer: SessionDescriptionInit }) => void;
     answer: (event: { from: string; answer: SessionDescriptionInit }) => void;
@@ -154,6 +181,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     leave: (event: { from: string }) => void;
     error: (error: ErrorMessage) => void;
     'ice-servers': () => void;
+    login: () => void;
   };
 
   constructor(
@@ -181,17 +209,32 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     this.PeerConnection = PeerConnection;
     this.configuration = resolved.configuration;
     this.maxEarlyCandidates = resolved.maxEarlyCandidates;
+    this.iceRestart = resolved.iceRestart;
     this.clientListeners = {
       offer: ({ from, offer }) => this.onOffer(from, offer),
       answer: ({ from, answer }) => this.enqueue(from, (entry) => this.onAnswer(entry, answer)),
       candidate: ({ from, candidate }) => this.enqueue(from, (entry) => this.onCandidate(entry, candidate)),
       leave: ({ from }) => this.closePeer(from, 'leave'),
-      error: (error) => {
-        if (error.code === 'peer-not-found' && error.target !== undefined && error.request !== 'leave') {
-          this.closePeer(error.target, 'unreachable');
+      error: ({ code, target, request }) => {
+        const entry = this.peers.get(target!);
+        if ((code !== 'peer-not-found' && code !== 'peer-gone') || entry === undefined || request === 'leave') return;
+        if (entry.connection.connectionState !== 'connected') return this.closePeer(target!, 'unreachable');
+        // Connected peer to peer: the peer's signalling is away (a server that restarted and forgot it), not the
+        // call. An offer it will never answer is taken back, so that a later one (an ICE restart) can go.
+        if (request === 'offer') {
+          this.enqueue(target!, async ({ connection }) => {
+            if (connection.signalingState === 'have-local-offer') await connection.setLocalDescription({ type: 'rollback' });
+          });
         }
       },
       'ice-servers': () => this.refreshIceServers(),
+      // Logged in again after a reconnection: mend the paths that broke meanwhile.
+      login: () => {
+        for (const [peer, { connection }] of this.peers) {
+          const state = connection.iceConnectionState ?? connection.connectionState;
+          if (this.iceRestart && (state === 'disconnected' || state === 'failed')) this.restartIce(peer);
+        }
+      },
     };
     const on = this.clientListeners;
     client
@@ -200,7 +243,8 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
       .on('candidate', on.candidate)
       .on('leave', on.leave)
       .on('error', on.error)
-      .on('ice-servers', on['ice-servers']);
+      .on('ice-servers', on['ice-servers'])
+      .on('login', on.login);
   }
 
   /** The connection to `peer`, if there is one. */
@@ -231,6 +275,25 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     return entry.connection as C;
   }
 
+  /**
+   * Restarts ICE with `peer` through the hub: sends a new offer with
+   * `iceRestart`, so both sides gather candidates afresh with new credentials
+   * (and the hub's current ICE servers) and pick a new path, e.g. after a
+   * network change. The call and its channels stay open meanwhile. Nothing
+   * happens while an offer is already outstanding. Returns whether there is a
+   * connection to `peer`.
+   */
+  restartIce(peer: string): boolean {
+    if (!this.peers.has(peer)) return false;
+    this.enqueue(peer, async (entry) => {
+      const connection = entry.connection;
+      if (connection.signalingState !== 'stable') return;
+      await connection.setLocalDescription(await connection.createOffer({ iceRestart: true }));
+      if (!entry.closed) this.client.offer(peer, description(connection));
+    });
+    return true;
+  }
+
   /** Ends the call with `peer`: tells it `leave` and closes the connection. */
   hangUp(peer: string): void {
     if (!this.peers.has(peer)) return;
@@ -246,7 +309,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     }
     const on = this.clientListeners;
     this.client.off('offer', on.offer).off('answer', on.answer).off('candidate', on.candidate).off('leave', on.leave);
-    this.client.off('error', on.error).off('ice-servers', on['ice-servers']);
+    this.client.off('error', on.error).off('ice-servers', on['ice-servers']).off('login', on.login);
   }
 
   /** The configuration for a connection now: `configuration.iceServers` followed by the hub's current ones. */
@@ -275,7 +338,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
 
   private open(peer: string, initiator: boolean): PeerEntry {
     const connection = new this.PeerConnection(this.currentConfiguration());
-    const entry: PeerEntry = { connection, chain: Promise.resolve(), early: [], closed: false };
+    const entry: PeerEntry = { connection, chain: Promise.resolve(), early: [], closed: false, restarted: false };
     // The events carry the connection's own types (C), which the structural ones stand for here.
     const emit = this.emit.bind(this) as (event: keyof PeerConnectionManagerEvents<C>, payload: object) => boolean;
     this.peers.set(peer, entry);
@@ -298,7 +361,15 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
       if (entry.closed) return;
       const state = connection.connectionState;
       emit('state', { peer, state });
-      if (state === 'failed') this.closePeer(peer, 'failed');
+      if (state === 'connected') entry.restarted = false;
+      if (state !== 'failed') return;
+      // Once per failure, while the client can still reach the hub: ICE may find another path.
+      const signalling = this.client.state;
+      if (!this.iceRestart || entry.restarted || signalling === 'closed' || signalling === 'idle') this.closePeer(peer, 'failed');
+      else {
+        entry.restarted = true;
+        this.restartIce(peer);
+      }
     };
     emit('connection', { peer, connection, initiator });
     return entry;

@@ -1,9 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
+import { InvalidArgumentError } from '../core/errors.js';
+import { describeValue } from '../core/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { LoginFailure } from '../protocol/error-codes.js';
 import type { LoginRefused, LoginRequest, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
 import { utf8Length } from '../protocol/utf8.js';
 import { backoffDelay } from './backoff.js';
+import { HttpSocket } from './http-socket.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import {
   type ResolvedClientOptions,
@@ -61,12 +64,14 @@ interface WantedLogin {
  * A typed client of the hub's protocol, for browsers and Node.
  *
  * `name` arguments are the peer a message goes to; events carry `from`, the
- * peer that sent it. After a lost connection it reconnects with backoff and
- * logs in again under the same name with the resume token, so a stale
- * connection the server has not noticed yet does not make the name "taken"
- * (peers/peerjs#1289). Relays sent while it reconnects are held (up to
- * `maxOutboxMessages` and `maxOutboxBytes`) and sent after that login, in
- * order, at the pace of `sendRate`.
+ * peer that sent it. It logs in as resumable (option `resume`): after a lost
+ * connection, or a draining server's 4503, it reconnects (to the next of its
+ * URLs when there are several) and resumes the session with the token, so
+ * its call partners hear nothing and the relays sent to it meanwhile arrive
+ * (and a stale connection the server has not noticed yet does not make the
+ * name "taken", peers/peerjs#1289). Relays sent while it reconnects are held
+ * (up to `maxOutboxMessages` and `maxOutboxBytes`) and sent after that login,
+ * in order, at the pace of `sendRate`.
  *
  * @example
  * ```ts
@@ -77,8 +82,14 @@ interface WantedLogin {
  * ```
  */
 export class SignallingClient extends EventEmitter<SignallingClientEvents> {
-  /** The hub's WebSocket URL. */
-  readonly url: string;
+  /** The hub's WebSocket URLs, in the order they are tried (e.g. one per node, or one per region). */
+  readonly urls: readonly string[];
+  /** Index in `urls` of the one in use. */
+  private at = 0;
+  /** Whether the current socket got a successful login (else, when it is lost, the next URL is tried). */
+  private loggedInHere = false;
+  /** URLs the pending `login()` has tried. */
+  private tried = 0;
   private readonly options: ResolvedClientOptions;
   private socket: WebSocketLike | undefined;
   private currentState: ClientState = 'idle';
@@ -90,6 +101,13 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private loginTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
+  private currentTransport: 'websocket' | 'http' | undefined;
+  /** `transport: 'auto'` fell back to HTTP. */
+  private onHttp = false;
+  private fallbackReason: string | undefined;
+  private fallbackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** WebSocket upgrades in a row that failed before they opened. */
+  private upgradeFailures = 0;
   /** Relays not sent yet (while reconnecting, or waiting for the pace), in order. */
   private outbox: Held[] = [];
   private outboxBytes = 0;
@@ -105,17 +123,54 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private replayGraceEnd = 0;
   private servers: IceServer[] | undefined;
 
-  constructor(url: string, options: SignallingClientOptions = {}) {
+  /**
+   * @param url The hub's WebSocket URL, or several: a connection that fails,
+   * or closes before its login succeeded, or is closed by a server going away
+   * (1001, 4503), is followed by one to the next URL.
+   * @throws {@link InvalidArgumentError} when `url` is neither a non-empty
+   * string nor a non-empty array of them; `InvalidOptionError` for a bad option.
+   */
+  constructor(url: string | readonly string[], options: SignallingClientOptions = {}) {
     super();
-    this.url = url;
+    const urls: unknown[] = Array.isArray(url) ? [...(url as unknown[])] : [url];
+    if (urls.length === 0 || urls.some((entry) => typeof entry !== 'string' || entry === '')) {
+      throw new InvalidArgumentError('url', 'a WebSocket URL or a non-empty array of them', describeValue(url));
+    }
+    this.urls = Object.freeze(urls as string[]);
     this.options = resolveClientOptions(options);
     this.rate = this.options.sendRate;
     this.tokens = this.rate === false ? 0 : this.rate.burst;
   }
 
+  /** The URL in use: the one connected to, or the next one to try. */
+  get url(): string {
+    return this.urls[this.at]!;
+  }
+
   /** Where the client is in its life. */
   get state(): ClientState {
     return this.currentState;
+  }
+
+  /**
+   * How the client reaches the hub: `'websocket'`, or `'http'` (the hub's
+   * HTTP fallback); `undefined` before the first connection. The `transport`
+   * event tells when it changes.
+   */
+  get transport(): 'websocket' | 'http' | undefined {
+    return this.currentTransport;
+  }
+
+  private setTransport(transport: 'websocket' | 'http'): void {
+    if (transport === this.currentTransport) return;
+    this.currentTransport = transport;
+    this.emit('transport', { transport, reason: transport === 'http' ? this.fallbackReason : undefined });
+  }
+
+  /** Falls back to HTTP for the rest of this client's life (a network that blocks WebSockets keeps doing so). */
+  private useHttp(reason: string): void {
+    this.onHttp = true;
+    this.fallbackReason = reason;
   }
 
   /** The name of the last successful login, if any. */
@@ -150,6 +205,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       // A manual login supersedes a scheduled or pending automatic one.
       this.clearReconnectTimer();
       this.wanted = { name, automatic: false, resolve, reject };
+      this.tried = 0;
       this.startLogin();
     });
   }
@@ -181,6 +237,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
    */
   close(): Promise<void> {
     this.clearReconnectTimer();
+    clearTimeout(this.fallbackTimer);
     this.settleWanted(new LoginError('connection-closed', 'The client was closed'));
     this.stayOnline = false;
     this.clearOutbox();
@@ -294,14 +351,16 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private sendLogin(): void {
     const wanted = this.wanted;
     if (wanted === undefined) return;
-    const message: LoginRequest = { type: 'login', name: wanted.name };
+    const message: LoginRequest & { resume?: true } = { type: 'login', name: wanted.name };
     if (this.session !== undefined && this.session.name === wanted.name) message.token = this.session.token;
+    if (this.options.resume) message.resume = true;
     this.socket!.send(JSON.stringify(message));
   }
 
   private connect(): void {
     const WebSocketClass = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (WebSocketClass === undefined) {
+    const mode = this.options.transport;
+    if (mode === 'websocket' && WebSocketClass === undefined) {
       clearTimeout(this.loginTimer);
       this.settleWanted(
         new LoginError('connection-closed', 'No WebSocket implementation: pass the WebSocket option (e.g. from the ws package)'),
@@ -309,18 +368,39 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       this.currentState = 'closed';
       return;
     }
+    // No WebSocket at all (a page or runtime without it): straight to the HTTP fallback.
+    if (mode === 'auto' && WebSocketClass === undefined) this.useHttp('no WebSocket implementation');
+    const http = mode === 'http' || this.onHttp;
     let socket: WebSocketLike;
     try {
-      socket = new WebSocketClass(this.url);
+      socket = http ? new HttpSocket(this.url, this.options.http) : new WebSocketClass!(this.url);
     } catch (error) {
       this.lost(1006, error instanceof Error ? error.message : String(error));
       return;
     }
+    this.setTransport(http ? 'http' : 'websocket');
+    // Auto: a WebSocket that does not open in time (a proxy that swallows the upgrade) gives way to HTTP.
+    if (!http && mode === 'auto') {
+      clearTimeout(this.fallbackTimer);
+      this.fallbackTimer = setTimeout(() => {
+        if (this.socket !== socket || this.loggedInHere) return;
+        this.useHttp(`the WebSocket did not open within ${this.options.fallbackTimeout} ms`);
+        this.socket = undefined;
+        socket.close(1000, 'falling back to HTTP');
+        this.connect();
+      }, this.options.fallbackTimeout);
+    }
     this.socket = socket;
+    this.loggedInHere = false;
     this.currentState = 'connecting';
     // Events of a socket the client has let go of are ignored.
+    let opened = false;
     socket.addEventListener('open', () => {
       if (this.socket !== socket) return;
+      opened = true;
+      // It opened: the way is clear (a slow login is the hub's business, not the transport's).
+      clearTimeout(this.fallbackTimer);
+      this.upgradeFailures = 0;
       this.currentState = 'connected';
       this.emit('open');
       this.sendLogin();
@@ -332,6 +412,24 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       if (this.socket !== socket) return;
       this.socket = undefined;
       const { code, reason } = event as { code?: number; reason?: string };
+      // Auto: WebSocket upgrades that fail twice in a row before they open (a proxy in the way, not
+      // one busy node behind a balancer: that one a second try passes by) give way to HTTP.
+      if (!http && mode === 'auto' && !opened && this.wanted !== undefined) {
+        clearTimeout(this.fallbackTimer);
+        if (++this.upgradeFailures >= 2) {
+          this.upgradeFailures = 0;
+          this.useHttp(`the WebSocket upgrade failed twice (${code ?? 1006})`);
+          this.connect();
+          return;
+        }
+        // One URL: the second try comes at once (several: the next URL is the second try).
+        if (this.urls.length === 1) {
+          this.connect();
+          return;
+        }
+      }
+      // HTTP failed too before a login (the hub is down, not a proxy in the way): WebSocket first again next time.
+      if (http && mode === 'auto' && !this.loggedInHere) this.onHttp = false;
       this.lost(code ?? 1006, reason ?? '');
     });
     // A failed connection also fires `close`, which handles it.
@@ -386,6 +484,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (reply.success) {
       this.session = { name: reply.name, token: reply.token };
       this.stayOnline = true;
+      this.loggedInHere = true;
       // Each login reply says what the servers are now (fresh credentials, or none).
       this.setIceServers(iceServersOf(reply.iceServers));
       this.currentState = 'logged-in';
@@ -393,7 +492,9 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       this.replayLast = this.outbox[this.outbox.length - 1];
       if (this.replayLast === undefined) this.attempt = 0;
       this.drain();
-      const event: LoginEvent = { name: reply.name, resumed: wanted.automatic };
+      // A hub that says whether it resumed the session decides; for one that does not, any automatic login is a resume.
+      const resumed = (reply as { resumed?: unknown }).resumed;
+      const event: LoginEvent = { name: reply.name, resumed: typeof resumed === 'boolean' ? resumed : wanted.automatic };
       this.emit('login', event);
       wanted.resolve?.(event);
       return;
@@ -428,8 +529,18 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
 
   /** The connection is gone: reconnect or close for good. */
   private lost(code: number, reason: string, error?: LoginError): void {
-    clearTimeout(this.loginTimer);
     clearTimeout(this.drainTimer);
+    clearTimeout(this.fallbackTimer);
+    // A URL that failed, or whose server is going away, is followed by the next one.
+    const elsewhere = !this.loggedInHere || code === 1001 || code === (CloseCode.Reconnect as number);
+    this.loggedInHere = false;
+    if (elsewhere) this.at = (this.at + 1) % this.urls.length;
+    if (elsewhere && this.wanted?.automatic === false && ++this.tried < this.urls.length) {
+      // A login() tries each URL once, within its loginTimeout.
+      this.connect();
+      return;
+    }
+    clearTimeout(this.loginTimer);
     this.settleWanted(new LoginError('connection-closed', `The connection closed (${code}) before the login reply`));
     // A 4429 while (or just after) sending the relays held over a reconnection is the client's own
     // doing, not the app flooding: slow down and carry on rather than lose the session.
@@ -449,7 +560,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     }
     this.currentState = reconnecting ? 'reconnecting' : 'closed';
     this.emit('close', error === undefined ? { code, reason, reconnecting } : { code, reason, reconnecting, error });
-    if (reconnecting) this.scheduleReconnect();
+    if (reconnecting) this.scheduleReconnect(code === (CloseCode.Reconnect as number));
   }
 
   /** Halves the pace (at least one relay a second, bursts of one). */
@@ -460,10 +571,13 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.tokens = Math.min(this.tokens, this.rate.burst);
   }
 
-  private scheduleReconnect(): void {
+  /** Schedules the next attempt: after a drain (4503) anywhere in `drainReconnectWindow`, else with backoff. */
+  private scheduleReconnect(drained: boolean): void {
     const attempt = ++this.attempt;
-    const { reconnectDelay, maxReconnectDelay, random } = this.options;
-    const delay = backoffDelay(attempt, reconnectDelay, maxReconnectDelay, random);
+    const { reconnectDelay, maxReconnectDelay, random, drainReconnectWindow } = this.options;
+    const delay = drained
+      ? Math.floor(random() * drainReconnectWindow)
+      : backoffDelay(attempt, reconnectDelay, maxReconnectDelay, random);
     this.emit('reconnecting', { attempt, delay });
     this.clearReconnectTimer();
     this.reconnectTimer = setTimeout(() => {

@@ -44,7 +44,7 @@ export type ClientState =
   | 'connected'
   /** Logged in: relays can be sent. */
   | 'logged-in'
-  /** The connection was lost after a login; waiting to connect and log in again. */
+  /** The connection was lost after a login (or a draining server closed it, 4503); waiting to connect and resume. */
   | 'reconnecting'
   /** Closed for good: by `close()`, by the server (kick, take-over), or after giving up. */
   | 'closed';
@@ -53,7 +53,14 @@ export type ClientState =
 export interface LoginEvent {
   /** The name now held. */
   name: string;
-  /** `true` when this login was an automatic one after a reconnection. */
+  /**
+   * `true` when the hub resumed the session: the calls it tracked carry on,
+   * the relays sent meanwhile follow, and the partners heard nothing. `false`
+   * for a first login, and for an automatic one that found the name free (the
+   * grace had passed, or the server restarted and forgot it): the partners
+   * may have heard `leave`. A hub that does not say (its login reply has no
+   * `resumed`) makes every automatic login after a reconnection `true`.
+   */
   resumed: boolean;
 }
 
@@ -123,4 +130,17 @@ export interface SignallingClientEvents {
    * credentials expire. Emitted before `login` and before `login()` resolves.
    */
   'ice-servers': (event: IceServersEvent) => void;
+  /**
+   * The client reaches the hub another way: `'websocket'` at the first
+   * connection, `'http'` when it falls back to the hub's HTTP fallback
+   * (`reason` says why) or is told to use it.
+   */
+  transport: (event: TransportEvent) => void;
+}
+
+/** Payload of the `transport` event. */
+export interface TransportEvent {
+  readonly transport: 'websocket' | 'http';
+  /** Why the client fell back to HTTP, when it did. */
+  readonly reason: string | undefined;
 }

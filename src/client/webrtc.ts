@@ -65,6 +65,12 @@ export interface IceServer {
   credential?: string;
 }
 
+/** Options of `createOffer()`: the part of the DOM's `RTCOfferOptions` the manager uses. */
+export interface OfferOptions {
+  /** Gather afresh with new ICE credentials: an ICE restart. */
+  iceRestart?: boolean;
+}
+
 /** Configuration of a connection: the common part of the DOM's `RTCConfiguration`. */
 export interface PeerConnectionConfiguration {
   iceServers?: IceServer[];
@@ -81,13 +87,15 @@ export interface PeerConnectionConfiguration {
 export interface PeerConnectionLike {
   readonly signalingState: string;
   readonly connectionState: string;
+  /** Optional: without it, `connectionState` tells when ICE needs a restart. */
+  readonly iceConnectionState?: string;
   readonly localDescription: SessionDescriptionLike | null;
   readonly remoteDescription: SessionDescriptionLike | null;
   onicecandidate: EventHandler<{ readonly candidate: IceCandidateLike | null }>;
   ondatachannel: EventHandler<{ readonly channel: DataChannelLike }>;
   ontrack: EventHandler<{ readonly track: MediaStreamTrackLike; readonly streams: readonly MediaStreamLike[] }>;
   onconnectionstatechange: EventHandler<unknown>;
-  createOffer(): Promise<SessionDescriptionInit>;
+  createOffer(options?: OfferOptions): Promise<SessionDescriptionInit>;
   createAnswer(): Promise<SessionDescriptionInit>;
   setLocalDescription(description?: SessionDescriptionInit): Promise<void>;
   setRemoteDescription(description: SessionDescriptionInit): Promise<void>;

@@ -2,8 +2,10 @@
  * The demo page: log in, call another tab, chat over a data channel and,
  * when the camera was started first, send video. With a hub that hands out
  * TURN servers, "relay only" forces calls through them; the page shows which
- * path each call took. Built for the browser into dist/demo/ and served by
- * the CLI at `/`.
+ * path each call took. When the connection to the server is lost (a blip, a
+ * server restart or deploy) it shows "reconnecting…" and the call carries on
+ * peer to peer while the client reconnects and resumes. Built for the browser
+ * into dist/demo/ and served by the CLI at `/`.
  */
 import { LoginError, PeerConnectionManager, SignallingClient } from '../client.js';
 
@@ -112,14 +114,35 @@ function useChannel(peer: string, channel: RTCDataChannel): void {
   };
 }
 
+/** Whether the signalling connection is up, for the page's styles and tests: `online`, `reconnecting` or `offline`. */
+function setSignalling(state: 'online' | 'reconnecting' | 'offline'): void {
+  document.body.dataset.signalling = state;
+}
+
 client.on('login', ({ name, resumed }) => {
+  const again = document.body.dataset.signalling === 'reconnecting';
   status.textContent = resumed ? `logged in again as ${name}` : `logged in as ${name}`;
+  setSignalling('online');
+  if (again && current !== undefined)
+    show(`Back online${resumed ? '' : ' (new session)'}: the call with ${current.peer} goes on`, 'info');
   calleeInput.disabled = false;
   callButton.disabled = current !== undefined;
 });
-client.on('reconnecting', ({ delay }) => (status.textContent = `connection lost, retrying in ${Math.round(delay / 100) / 10} s`));
+client.on('reconnecting', ({ delay, attempt }) => {
+  status.textContent = `reconnecting… (attempt ${attempt}, in ${Math.round(delay / 100) / 10} s)`;
+});
 client.on('close', ({ reconnecting, code }) => {
-  if (!reconnecting) status.textContent = `disconnected (${code})`;
+  if (!reconnecting) {
+    status.textContent = `disconnected (${code})`;
+    setSignalling('offline');
+    return;
+  }
+  status.textContent = 'reconnecting…';
+  // Once per loss: the call does not need the server until the next negotiation.
+  if (document.body.dataset.signalling !== 'reconnecting' && current !== undefined) {
+    show(`Connection to the server lost (${code}): reconnecting… the call with ${current.peer} goes on`, 'info');
+  }
+  setSignalling('reconnecting');
 });
 client.on('error', (error) => show(`Server: ${error.message}`, 'info'));
 client.on('ice-servers', ({ iceServers }) => {

@@ -41,6 +41,11 @@ describe('SignallingClient options', () => {
       maxOutboxMessages: 512,
       maxOutboxBytes: 524288,
       sendRate: { messagesPerSecond: 100, burst: 200 },
+      resume: true,
+      drainReconnectWindow: 5000,
+      transport: 'auto',
+      fallbackTimeout: 4000,
+      http: {},
     });
     expect(Object.isFrozen(clientDefaults)).toBe(true);
     expect(Object.isFrozen(clientDefaults.sendRate)).toBe(true);
@@ -108,7 +113,12 @@ describe('PeerConnectionManager options', () => {
   class Fake {}
 
   it('exports its defaults as one frozen object', () => {
-    expect(peerConnectionManagerDefaults).toEqual({ RTCPeerConnection: undefined, configuration: {}, maxEarlyCandidates: 256 });
+    expect(peerConnectionManagerDefaults).toEqual({
+      RTCPeerConnection: undefined,
+      configuration: {},
+      maxEarlyCandidates: 256,
+      iceRestart: true,
+    });
     expect(Object.isFrozen(peerConnectionManagerDefaults)).toBe(true);
   });
 

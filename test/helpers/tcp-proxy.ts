@@ -9,6 +9,11 @@ export interface TcpProxy {
   port: number;
   /** Destroys the client side of every proxied connection; the upstream sockets stay open. */
   cut(): void;
+  /**
+   * Destroys both sides of every proxied connection, without a WebSocket
+   * close frame: a drop the server sees at once (close code 1006).
+   */
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +37,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
         upstream.unpipe(client);
         client.destroy();
       }
+    },
+    drop() {
+      for (const { client, upstream } of pairs) {
+        client.destroy();
+        upstream.destroy();
+      }
+      pairs.clear();
     },
     async close() {
       for (const { client, upstream } of pairs) {
