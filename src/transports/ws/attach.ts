@@ -6,6 +6,9 @@ import { HookError, HubClosedError, InvalidOptionError, SignallingHubError } fro
 import type { SignallingHub } from '../../core/hub.js';
 import { describeValue } from '../../core/option-check.js';
 import { CloseCode } from '../../protocol/close-codes.js';
+import { type HttpFallback, serveHttpFallback } from '../http/http-fallback.js';
+import { httpFallbackDefaults } from '../http/options.js';
+import type { RequestServer } from '../http/request-dispatcher.js';
 import { fastPathDisabledByEnv, fastPathSupports, FAST_PATH_WS_VERSIONS, installedWsVersion } from './fast-path.js';
 import { canReadFramesFast, readFramesFast } from './frame-reader.js';
 import { startHeartbeat } from './heartbeat.js';
@@ -22,6 +25,8 @@ export interface Attachment {
   readonly path: string;
   /** Open WebSocket connections on this path. */
   readonly connections: number;
+  /** Open HTTP fallback sessions on this path (0 with `httpFallback: false`). */
+  readonly httpSessions: number;
   /**
    * Whether the fast path is engaged (see {@link AttachOptions.fastPath}):
    * `false` when turned off, with a ws version outside the tested range, or
@@ -30,8 +35,8 @@ export interface Attachment {
   readonly fastPath: boolean;
   /**
    * Stops taking upgrades on the path (it may be attached again at once),
-   * closes its connections with 1001 (their peers leave as on any close) and
-   * resolves once they are closed.
+   * closes its connections and HTTP fallback sessions with 1001 (their peers
+   * leave as on any close) and resolves once they are closed.
    */
   close(): Promise<void>;
 }
@@ -106,8 +111,8 @@ function hostOf(hub: unknown): AdapterHost {
   return host;
 }
 
-function checkServer(server: unknown): asserts server is UpgradeServer {
-  const methods = ['on', 'removeListener', 'listeners'];
+function checkServer(server: unknown, httpFallback: boolean): asserts server is UpgradeServer & RequestServer {
+  const methods = httpFallback ? ['on', 'removeListener', 'listeners', 'emit'] : ['on', 'removeListener', 'listeners'];
   if (
     typeof server !== 'object' ||
     server === null ||
@@ -171,6 +176,11 @@ function originAllowed(origins: ResolvedAttachOptions['origins'], request: Incom
  * there are none, they are answered `404` (see
  * {@link AttachOptions.unhandledUpgradeTimeout}).
  *
+ * On the same path it also serves the HTTP fallback (unless
+ * `httpFallback: false`): requests whose query has `transport=http` are
+ * taken before the server's `request` listeners see them (its `emit` is
+ * wrapped once per server); every other request reaches them unchanged.
+ *
  * @throws `InvalidOptionError` for a `hub` that is not a SignallingHub,
  *   a `server` that is not an http.Server, an unknown option or a bad value.
  * @throws `HubClosedError` when the hub is closed.
@@ -179,8 +189,10 @@ function originAllowed(origins: ResolvedAttachOptions['origins'], request: Incom
  */
 export function attach(hub: SignallingHub, server: Server, options?: AttachOptions): Attachment {
   const host = hostOf(hub);
-  checkServer(server);
+  checkServer(server, false);
   const resolved = resolveAttachOptions(options);
+  const fallbackOptions = resolved.httpFallback === false ? undefined : (resolved.httpFallback ?? httpFallbackDefaults);
+  checkServer(server, fallbackOptions !== undefined);
   if (hub.closed) throw new HubClosedError();
   const { path, origins, verifyUpgrade, heartbeatInterval, closeTimeout } = resolved;
   const maxPayload = resolved.maxPayload ?? hub.options.maxMessageBytes;
@@ -242,12 +254,36 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
       );
   };
   const removeRoute = addRoute(server, path, { handle, unhandledUpgradeTimeout: resolved.unhandledUpgradeTimeout });
+  let fallback: HttpFallback | undefined;
+  try {
+    fallback =
+      fallbackOptions === undefined
+        ? undefined
+        : serveHttpFallback(server, {
+            hub,
+            host,
+            path,
+            options: fallbackOptions,
+            heartbeatInterval,
+            maxPayload,
+            closeTimeout,
+            originAllowed: (request) => originAllowed(origins, request),
+            explicitOrigins: origins !== undefined,
+            verifyUpgrade,
+          });
+  } catch (error) {
+    removeRoute();
+    throw error;
+  }
   const stopHeartbeat = heartbeatInterval > 0 ? startHeartbeat(wss.clients, transportOf, heartbeatInterval) : () => {};
 
   return {
     path,
     get connections() {
       return wss.clients.size;
+    },
+    get httpSessions() {
+      return fallback?.sessions ?? 0;
     },
     get fastPath() {
       return fastPath;
@@ -257,7 +293,8 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
       closed = true;
       removeRoute();
       stopHeartbeat();
-      return new Promise<void>((resolve) => {
+      const sessionsClosed = fallback?.close() ?? Promise.resolve();
+      const socketsClosed = new Promise<void>((resolve) => {
         const sockets = [...wss.clients];
         let open = sockets.length;
         const done = () => {
@@ -277,6 +314,7 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
           }
         }
       });
+      return Promise.all([socketsClosed, sessionsClosed]).then(() => undefined);
     },
   };
 }

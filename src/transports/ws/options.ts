@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { InvalidOptionError } from '../../core/errors.js';
 import { type Check, boolean, describeValue, func, integer, resolveOptions, string } from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
+import { type HttpFallbackOptions, httpFallbackOption, type ResolvedHttpFallbackOptions } from '../http/options.js';
 
 /** Decides from the `Origin` header (absent for non-browser clients) whether an upgrade may proceed. */
 export type OriginCheck = (origin: string | undefined, request: IncomingMessage) => boolean;
@@ -74,6 +75,20 @@ export interface AttachOptions {
    * @default true
    */
   fastPath?: boolean;
+  /**
+   * The HTTP fallback on the same path, for clients whose WebSocket cannot
+   * get through (a proxy that forwards no `Upgrade` header, a firewall that
+   * blocks WebSockets): sessions over plain HTTP requests to `path` whose
+   * query string has `transport=http` (Server-Sent Events or long-polling
+   * down, POSTs up; see PROTOCOL.md, "HTTP fallback"), with the same
+   * `origins`, `verifyUpgrade` (given the request that creates the session),
+   * hub limits and close codes. Only requests with `transport=http` are
+   * taken; every other request to the path still reaches the host's own
+   * `request` listeners. `false` turns it off; an object sets its options
+   * ({@link HttpFallbackOptions}).
+   * @default true (on, with `httpFallbackDefaults`)
+   */
+  httpFallback?: boolean | HttpFallbackOptions;
 }
 
 /** The options of {@link attach} in force, defaults filled in. */
@@ -87,6 +102,8 @@ export interface ResolvedAttachOptions {
   readonly closeTimeout: number;
   readonly unhandledUpgradeTimeout: number;
   readonly fastPath: boolean;
+  /** `false`: off; `undefined`: on, with `httpFallbackDefaults`. */
+  readonly httpFallback: ResolvedHttpFallbackOptions | false | undefined;
 }
 
 /** The defaults of {@link attach}'s options. */
@@ -99,6 +116,7 @@ export const attachDefaults: ResolvedAttachOptions = Object.freeze({
   closeTimeout: 2000,
   unhandledUpgradeTimeout: 5000,
   fastPath: true,
+  httpFallback: undefined,
 });
 
 /** An origin as browsers serialise it: scheme://host[:port] in lower case, or `null` (opaque origins). */
@@ -129,6 +147,7 @@ const attachChecks: { readonly [K in keyof ResolvedAttachOptions]-?: Check<Resol
   closeTimeout: integer(0, MAX_TIMER_MS),
   unhandledUpgradeTimeout: integer(0, MAX_TIMER_MS),
   fastPath: boolean,
+  httpFallback: httpFallbackOption,
 };
 
 /** Fills in defaults; throws {@link InvalidOptionError} for an unknown option or a value that cannot work. */

@@ -1,0 +1,2 @@
+export { httpFallbackDefaults } from './options.js';
+export type { HttpFallbackOptions, ResolvedHttpFallbackOptions } from './options.js';

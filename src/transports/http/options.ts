@@ -1,0 +1,93 @@
+import { InvalidOptionError } from '../../core/errors.js';
+import { type Check, describeValue, integer, resolveOptions } from '../../core/option-check.js';
+import { MAX_TIMER_MS } from '../../core/options.js';
+
+/**
+ * Options of the HTTP fallback that `attach()` serves next to the WebSocket
+ * endpoint (its `httpFallback` option). Every one is optional; unknown keys
+ * are refused. The wire binding is specified in PROTOCOL.md, "HTTP fallback".
+ */
+export interface HttpFallbackOptions {
+  /**
+   * Milliseconds a session may go without a request from its client (a
+   * waiting long-poll counts as one in progress; a client with an open stream
+   * pings at a third of this) before it is closed as lost: the hub sees 1006,
+   * as for a WebSocket that missed its heartbeat.
+   * @default 60000
+   */
+  sessionTimeout?: number;
+  /**
+   * Milliseconds a long-poll waits for frames before it is answered with an
+   * empty array. Keep it under the idle timeout of proxies on the way
+   * (nginx: `proxy_read_timeout`, 60 s by default).
+   * @default 25000
+   */
+  pollTimeout?: number;
+  /**
+   * Sessions open at once on this path; a request to create one more is
+   * answered `503` with `Retry-After`.
+   * @default 10000
+   */
+  maxSessions?: number;
+  /**
+   * Largest request body, in bytes (a POST of frames). A larger one is
+   * answered `413` and closes the session with 1009, as a WebSocket frame
+   * over `maxPayload` does. A frame over the hub's `maxMessageBytes` inside a
+   * body that fits is answered with a `message-too-large` error.
+   * @default 2 × maxPayload + 4096 (room for the JSON escaping of a frame of the largest size)
+   */
+  maxBodyBytes?: number;
+  /**
+   * POSTs that may arrive ahead of a missing earlier one (by `seq`) and wait
+   * for it; one further ahead is answered `409`. Their bodies together are
+   * bounded by `maxBodyBytes` times this.
+   * @default 16
+   */
+  reorderWindow?: number;
+}
+
+/** The options of the HTTP fallback in force, defaults filled in. */
+export interface ResolvedHttpFallbackOptions {
+  readonly sessionTimeout: number;
+  readonly pollTimeout: number;
+  readonly maxSessions: number;
+  /** `undefined`: 2 × maxPayload + 4096. */
+  readonly maxBodyBytes: number | undefined;
+  readonly reorderWindow: number;
+}
+
+/** The defaults of the HTTP fallback's options. */
+export const httpFallbackDefaults: ResolvedHttpFallbackOptions = Object.freeze({
+  sessionTimeout: 60000,
+  pollTimeout: 25000,
+  maxSessions: 10000,
+  maxBodyBytes: undefined,
+  reorderWindow: 16,
+});
+
+const httpFallbackChecks: { readonly [K in keyof ResolvedHttpFallbackOptions]-?: Check<ResolvedHttpFallbackOptions[K]> } = {
+  // Under 100 ms a session could not survive one round trip.
+  sessionTimeout: integer(100, MAX_TIMER_MS),
+  pollTimeout: integer(10, MAX_TIMER_MS),
+  maxSessions: integer(1),
+  maxBodyBytes: integer(1024, 2 ** 30),
+  reorderWindow: integer(1, 1024),
+};
+
+/** `true`, `false` or an options object, as `attach()`'s `httpFallback` takes it. */
+export const httpFallbackOption: Check<ResolvedHttpFallbackOptions | false> = (value, option) => {
+  if (value === false) return false;
+  if (value === true) return httpFallbackDefaults;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidOptionError(option, 'true, false or an object of HTTP fallback options', describeValue(value));
+  }
+  return Object.freeze(
+    resolveOptions<ResolvedHttpFallbackOptions>(
+      'attach() httpFallback',
+      value,
+      httpFallbackDefaults,
+      httpFallbackChecks,
+      `${option}.`,
+    ),
+  );
+};
