@@ -28,6 +28,7 @@ const everyFlag: Array<[string, string | undefined]> = [
   ['turn-secret', 'none; env SIGNALLING_HUB_TURN_SECRET'],
   ['turn-url', 'none; env SIGNALLING_HUB_TURN_URL'],
   ['turn-ttl', '3600; env SIGNALLING_HUB_TURN_TTL'],
+  ['http-fallback', 'on; env SIGNALLING_HUB_HTTP_FALLBACK'],
   ['metrics', 'off; env SIGNALLING_HUB_METRICS'],
   ['log-format', 'text; env SIGNALLING_HUB_LOG_FORMAT'],
   ['log-level', 'info; env SIGNALLING_HUB_LOG_LEVEL'],
@@ -140,6 +141,9 @@ describe('the signalling-hub CLI', () => {
       SIGNALLING_HUB_LOGIN_TIMEOUT: '0',
       SIGNALLING_HUB_HEARTBEAT: '5000',
       SIGNALLING_HUB_METRICS: 'true',
+      SIGNALLING_HUB_HTTP_FALLBACK: 'off',
+      SIGNALLING_HUB_RESUME_GRACE: '2000',
+      SIGNALLING_HUB_DRAIN_TIMEOUT: '3000',
       SIGNALLING_HUB_LOG_FORMAT: 'json',
       SIGNALLING_HUB_LOG_LEVEL: 'debug',
     };
@@ -149,8 +153,10 @@ describe('the signalling-hub CLI', () => {
       path: '/env',
       redis: 'redis://:secret@127.0.0.1:6379',
       origins: ['https://a.example', 'https://b.example'],
-      hub: { rateLimit: { messagesPerSecond: 50, burst: 100 }, maxMessageBytes: 4096, loginTimeout: 0 },
+      hub: { rateLimit: { messagesPerSecond: 50, burst: 100 }, maxMessageBytes: 4096, loginTimeout: 0, resumeGrace: 2000 },
+      drainTimeout: 3000,
       heartbeat: 5000,
+      httpFallback: false,
       metrics: true,
       logFormat: 'json',
       logLevel: 'debug',
@@ -339,6 +345,14 @@ describe('the signalling-hub CLI', () => {
     const bad = run(['--turn-url', 'http://x', '--turn-secret', secret]);
     expect(bad.stderr).toMatch(/--turn-url must be/);
     expect(bad.stderr).not.toContain(secret);
+  });
+
+  it('serves the HTTP fallback by default, and not with --http-fallback off', async () => {
+    const on = await start([]);
+    expect((await fetch(`${on.origin}/?transport=http`, { method: 'POST' })).status).toBe(201);
+    const off = await start(['--http-fallback', 'off']);
+    expect((await fetch(`${off.origin}/?transport=http`, { method: 'POST' })).status).not.toBe(201);
+    expect(run(['--http-fallback', 'maybe']).stderr).toMatch(/--http-fallback must be on or off/);
   });
 
   it('drains on SIGTERM: a resumable peer is told 4503 (reconnect and resume), a classic one 1001', async () => {

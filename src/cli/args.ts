@@ -23,6 +23,8 @@ export interface CliOptions {
   drainTimeout?: number | undefined;
   /** WebSocket ping interval in ms (`attach()`'s `heartbeatInterval`); undefined for its default. */
   heartbeat?: number | undefined;
+  /** Serve the HTTP fallback (`attach()`'s `httpFallback`) next to WebSockets. */
+  httpFallback: boolean;
   /** Serve Prometheus metrics at `GET /metrics`. */
   metrics: boolean;
   logFormat: LogFormat;
@@ -114,6 +116,12 @@ const flagList: Flag[] = [
     help: 'a TURN/STUN URL the credentials are for, e.g. turn:turn.example.com:3478; repeatable',
   },
   { name: 'turn-ttl', value: '<s>', default: '3600', help: 'lifetime of TURN credentials in seconds (refreshed at ~80%)' },
+  {
+    name: 'http-fallback',
+    value: 'on|off',
+    default: 'on',
+    help: 'serve the protocol over plain HTTP too, for clients whose WebSockets are blocked',
+  },
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
@@ -339,6 +347,9 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     throw new UsageError(`${source[name] ?? `--${name}`}${part} must be ${error.expected}, got ${error.given}`);
   }
 
+  const fallbackText = get('http-fallback') ?? 'on';
+  const httpFallback = booleanWords[fallbackText.trim().toLowerCase()];
+  if (httpFallback === undefined) throw bad('http-fallback', 'on or off', JSON.stringify(fallbackText));
   const logFormat = get('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw bad('log-format', 'text or json', JSON.stringify(logFormat));
   const logLevel = get('log-level') ?? 'info';
@@ -353,6 +364,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     hub,
     drainTimeout,
     heartbeat,
+    httpFallback,
     metrics: getBoolean('metrics'),
     logFormat,
     logLevel: logLevel as LogLevel,

@@ -128,6 +128,7 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
       path: options.path,
       ...(options.origins === undefined ? {} : { origins: options.origins }),
       ...(options.heartbeat === undefined ? {} : { heartbeatInterval: options.heartbeat }),
+      ...(options.httpFallback ? {} : { httpFallback: false }),
     });
     await listen(server, options.port, options.host);
   } catch (error) {
