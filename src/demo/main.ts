@@ -145,6 +145,11 @@ client.on('close', ({ reconnecting, code }) => {
   setSignalling('reconnecting');
 });
 client.on('error', (error) => show(`Server: ${error.message}`, 'info'));
+// Which way signalling goes: a WebSocket, or the hub's HTTP fallback where WebSockets are blocked.
+client.on('transport', ({ transport, reason }) => {
+  document.body.dataset.transport = transport;
+  show(transport === 'http' ? `Signalling over HTTP (${reason ?? 'asked for'})` : 'Signalling over WebSocket', 'info');
+});
 client.on('ice-servers', ({ iceServers }) => {
   // The URLs only: credentials are not for display.
   const urls = (iceServers ?? []).flatMap((server) => server.urls);
