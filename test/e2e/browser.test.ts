@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCliArgs } from '../../src/cli/args.js';
 import { type StandaloneServer, startStandalone } from '../../src/cli/server.js';
+import { launchChromium } from '../helpers/chromium.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outputDirectory = join(root, 'test-output');
@@ -22,19 +23,7 @@ describe('the demo page in Chromium, through the standalone server', () => {
     server = await startStandalone(parseCliArgs(['--port', '0', '--host', '127.0.0.1']));
     origin = server.url.replace(/^ws:/, 'http:').replace(/\/$/, '');
     // launch() gives the browser a fresh temporary profile of its own.
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-      ],
-    });
+    browser = await launchChromium(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
     context = await browser.newContext();
   });
 
@@ -100,8 +89,20 @@ describe('the demo page in Chromium, through the standalone server', () => {
     await bob.press('#message', 'Enter');
     await alice.locator('#log li', { hasText: 'bob: hi alice' }).waitFor({ timeout: 10000 });
 
-    expect(await logOf(alice)).toEqual(['Calling bob…', 'Chat open with bob', 'me: hello bob', 'bob: hi alice']);
-    expect(await logOf(bob)).toEqual(['Incoming call from alice', 'Chat open with alice', 'alice: hello bob', 'me: hi alice']);
+    expect(await logOf(alice)).toEqual([
+      'Signalling over WebSocket',
+      'Calling bob…',
+      'Chat open with bob',
+      'me: hello bob',
+      'bob: hi alice',
+    ]);
+    expect(await logOf(bob)).toEqual([
+      'Signalling over WebSocket',
+      'Incoming call from alice',
+      'Chat open with alice',
+      'alice: hello bob',
+      'me: hi alice',
+    ]);
     await bob.waitForFunction(() => (document.getElementById('remote') as HTMLVideoElement).videoWidth > 0, undefined, {
       timeout: 15000,
     });
