@@ -278,8 +278,9 @@ export class SignallingHub extends EventEmitter<HubEvents> {
    * logins; tells every resumable peer to reconnect and resume (close 4503:
    * its name stays reserved for `resumeGrace`, behind a load balancer it
    * resumes on another node) and closes the others with 1001 (their partners
-   * hear `leave`); then waits until every connection and reservation is gone
-   * (resumed or expired) or `timeout` ms passed, and closes the hub.
+   * hear `leave`); then waits until every connection and, with a backplane,
+   * every reservation is gone (resumed elsewhere or expired) or `timeout` ms
+   * passed, and closes the hub.
    * Idempotent; `close()` during a drain ends it at once.
    */
   async drain(options: { timeout?: number } = {}): Promise<void> {
@@ -303,10 +304,15 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     await this.close();
   }
 
-  /** Resolves a drain once nothing is left: no connection, no reserved name. */
+  /**
+   * Resolves a drain once nothing is left: no connection and, with a backplane,
+   * no reserved name (without one, nobody can resume elsewhere: nothing to wait for).
+   */
   private settleDrain(): void {
     if (this.draining === undefined || this.connections.size > 0) return;
-    for (const connection of this.router.names.values()) if (connection.state === ConnectionState.Dropped) return;
+    if (this.options.backplane !== undefined) {
+      for (const connection of this.router.names.values()) if (connection.state === ConnectionState.Dropped) return;
+    }
     this.draining();
   }
 

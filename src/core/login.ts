@@ -101,6 +101,7 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
   const holder = router.holder(wanted);
   if (!mayReplace(holder)) return connection.refuseLogin(LoginFailure.NameTaken, `Name is taken: ${wanted}`);
   router.reserve(wanted, connection);
+  let grant: ResumeGrant | undefined;
   // A take-over keeps the holder's claim (this node already holds the name in the cluster).
   const claimId = holder !== undefined ? holder.claimId : hub.nextClaimId();
   connection.claiming(wanted, claimId);
@@ -111,7 +112,6 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
   } else if (options.backplane !== undefined) {
     const backplane = options.backplane;
     let claim: ClaimResult;
-    let grant: ResumeGrant | undefined;
     try {
       // A resume of a name held on another node: its holder checks the token and hands over.
       const resuming = resumable && token !== undefined && backplane.resume !== undefined;
@@ -145,7 +145,8 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     }
   }
   const fresh = newToken();
-  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh, iceServers), resumable);
+  const resumed = token === undefined ? undefined : holder !== undefined || grant !== undefined;
+  connection.join(fresh, data, encodeLoginSuccess(wanted, fresh, iceServers, resumed), resumable);
 }
 
 /** The peer's ICE servers; a failing source is reported and the login goes on without them. */

@@ -69,8 +69,9 @@ export function encodeLeave(senderJson: string): string {
   return '{"type":"leave","name":' + senderJson + '}';
 }
 
-export function encodeLoginSuccess(name: string, token: string, iceServers?: readonly IceServer[]): string {
-  return JSON.stringify({ type: 'login', success: true, name, token, iceServers });
+/** `resumed` is given when the login carried a token: whether it took over or resumed a peer. */
+export function encodeLoginSuccess(name: string, token: string, iceServers?: readonly IceServer[], resumed?: boolean): string {
+  return JSON.stringify({ type: 'login', success: true, name, token, resumed, iceServers });
 }
 
 export function encodeIceServers(iceServers: readonly IceServer[]): string {

@@ -9,6 +9,8 @@ export interface LoginRequest {
   name: string;
   /** Resume token from an earlier successful login: takes the name over from a stale connection. */
   token?: string;
+  /** This client can resume: a drop keeps its name, calls and relays for the hub's `resumeGrace`. */
+  resume?: boolean;
 }
 
 /** A relay as the sender writes it: `name` is the target. */
@@ -32,6 +34,12 @@ export interface LoginSuccess {
   name: string;
   /** Secret that lets a reconnecting client take this name over from a connection that has not been noticed dead yet. */
   token: string;
+  /**
+   * Present when the login carried a `token`: `true` when it took the name
+   * back from a stale, dropped or (in a cluster) remote connection, `false`
+   * when the name was free and this is a fresh login.
+   */
+  resumed?: boolean;
   /**
    * STUN/TURN servers for this peer's `RTCPeerConnection`s, when the hub is
    * configured with `turn` or an `iceServers` hook. TURN credentials expire;

@@ -206,11 +206,11 @@ describe('resuming a dropped peer', () => {
 });
 
 describe('hub.drain()', () => {
-  it('closes resumable peers with 4503 keeping their names, others with 1001, refuses newcomers, and resolves once resumed or expired', async () => {
-    const { hub, events } = newHub({ resumeGrace: 300 });
+  it('closes resumable peers with 4503 keeping their names, others with 1001, refuses newcomers; alone, it resolves once the connections are gone', async () => {
+    const { hub, events } = newHub({ resumeGrace: 60_000 });
     const { alice, bob } = call(hub);
     const idle = connect(hub);
-    const drained = hub.drain({ timeout: 5000 });
+    const drained = hub.drain({ timeout: 60_000 });
     expect(alice.transport.closedWith?.[0]).toBe(4503);
     expect(bob.transport.closedWith?.[0]).toBe(1001);
     expect(idle.transport.closedWith?.[0]).toBe(1001);
@@ -218,17 +218,38 @@ describe('hub.drain()', () => {
     expect(events.dropped.map((event) => [event.peer.name, event.code])).toEqual([['alice', 4503]]);
     const late = connect(hub);
     expect(late.transport.closedWith?.[0]).toBe(1001);
+    // No backplane: nobody can resume elsewhere, so there is nothing to wait for.
     await drained;
     expect(events.left.map((event) => [event.name, event.reason])).toEqual([
       ['bob', 'hub-closed'],
-      ['alice', 'resume-expired'],
+      ['alice', 'hub-closed'],
     ]);
     expect(hub.closed).toBe(true);
   });
 
+  it('with a backplane, waits until the drained peers resumed on another node', async () => {
+    const bus = new MemoryBus();
+    const one = newHub({ backplane: bus.backplane('one') });
+    const two = newHub({ backplane: bus.backplane('two') });
+    await Promise.all([one.hub.ready, two.hub.ready]);
+    const alice = await joinAsync(one.hub, 'alice', { resume: true });
+    let drained = false;
+    const draining = one.hub.drain({ timeout: 60_000 }).then(() => (drained = true));
+    expect(alice.transport.closedWith?.[0]).toBe(4503);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(drained).toBe(false);
+    const back = connect(two.hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    await draining;
+    expect(back.transport.frames[0]).toMatchObject({ type: 'login', success: true, resumed: true });
+    expect(one.events.left).toEqual([]);
+  });
+
   it('resolves at the timeout when reservations remain', async () => {
-    const { hub } = newHub({ resumeGrace: 60_000 });
-    call(hub);
+    const bus = new MemoryBus();
+    const { hub } = newHub({ resumeGrace: 60_000, backplane: bus.backplane('one') });
+    await hub.ready;
+    await joinAsync(hub, 'alice', { resume: true });
     const started = Date.now();
     await hub.drain({ timeout: 100 });
     expect(Date.now() - started).toBeLessThan(5000);
@@ -417,7 +438,7 @@ describe('resuming on another node (the core over an in-memory backplane)', () =
     const back = connect(two.hub);
     back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
     await until(() => back.transport.frames.length === 1, 'the login');
-    expect(back.transport.frames[0]).toMatchObject({ success: true });
+    expect(back.transport.frames[0]).toMatchObject({ success: true, resumed: false });
     expect(two.events.resumed).toEqual([]);
   });
 });
