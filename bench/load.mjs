@@ -1,6 +1,8 @@
-// Load generator: plain `ws` clients speaking each server's own wire format, driven over IPC by run.mjs.
+// Load generator: plain `ws` clients speaking each server's own wire format (and, for `hub-http`,
+// clients of the hub's HTTP fallback), driven over IPC by run.mjs.
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { HttpPeer } from './lib/http-peer.mjs';
 import { coalesce, serve } from './lib/ipc.mjs';
 
 const candidate = {
@@ -26,6 +28,12 @@ const tutorialWire = {
 };
 const wires = {
   hub: tutorialWire,
+  // The same hub and frames over its HTTP fallback: a stream down, POSTs up (bench/lib/http-peer.mjs).
+  'hub-http': {
+    ...tutorialWire,
+    connect: (port) => new HttpPeer(port),
+    isRelay: (data) => data.charCodeAt(9) === 0x63, // {"type":"c (frames arrive as strings)
+  },
   'hub-redis': tutorialWire,
   tutorial: tutorialWire,
   floor: {
@@ -72,11 +80,13 @@ let connectCount = 0;
 
 function connectOne(wire, port, name) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(wire.url(port, name), {
-      perMessageDeflate: false,
-      generateMask: zeroMask,
-      localAddress: `127.0.0.${2 + (connectCount++ % 16)}`,
-    });
+    const ws =
+      wire.connect?.(port) ??
+      new WebSocket(wire.url(port, name), {
+        perMessageDeflate: false,
+        generateMask: zeroMask,
+        localAddress: `127.0.0.${2 + (connectCount++ % 16)}`,
+      });
     ws.on('error', reject);
     ws.once('open', () => {
       wire.open(ws, name);
@@ -138,7 +148,7 @@ function onFrame(ws, data) {
   }
   run.received++;
   if (ws === pair.b) {
-    coalesce(pair.b._socket);
+    corkTick(pair.b);
     pair.b.send(pair.toA, text);
     return;
   }
@@ -149,11 +159,16 @@ function onFrame(ws, data) {
   if (run.closedLoop && !run.stopping) send(pair);
 }
 
+/** A `ws` socket's frames written in one tick leave in one write (an HTTP peer batches its POSTs itself). */
+function corkTick(ws) {
+  if (ws._socket !== undefined) coalesce(ws._socket);
+}
+
 function send(pair) {
   pair.times[pair.tail++] = performance.now();
   if (pair.tail === pair.times.length) pair.tail = 0;
   pair.inFlight++;
-  coalesce(pair.a._socket);
+  corkTick(pair.a);
   pair.a.send(pair.toB, text);
 }
 

@@ -1,5 +1,5 @@
 // `npm run bench` (after the build): the hub against a tutorial-style server, PeerJS server,
-// socket.io and a no-parse floor, rounds interleaved. `--quick`: a smoke run (about 15 s, small N), nothing written.
+// socket.io and a no-parse floor, rounds interleaved; then the hub over its HTTP fallback beside its ws adapter. `--quick`: a smoke run (about 15 s, small N), nothing written.
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -12,11 +12,11 @@ import { renderChart, renderMarkdown } from './lib/report.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
-// Development aids (no docs written): `--only=hub,floor`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+// Development aids (no docs written): `--only=hub,floor`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
   ['only', 'rounds', 'pairs', 'window'].some((name) => flag(name) !== undefined) ||
-  ['--no-memory', '--no-relay', '--no-scale', '--no-redis'].some((name) => process.argv.includes(name));
+  ['--no-memory', '--no-relay', '--no-scale', '--no-redis', '--no-http'].some((name) => process.argv.includes(name));
 
 // `--render`: rebuild docs/BENCHMARKS.md and the chart from docs/benchmarks.json (the last full run's raw numbers).
 if (process.argv.includes('--render')) {
@@ -51,6 +51,7 @@ const config = quick
       scaleBig: 150,
       scaleRounds: 1,
       redisRounds: 1,
+      httpRounds: 1,
     }
   : {
       // Seven rounds: single rounds move by ±15% on a shared 2-core machine, the median much less.
@@ -69,6 +70,8 @@ const config = quick
       scaleBig: 19_500,
       scaleRounds: 5,
       redisRounds: 2,
+      // The HTTP fallback row: a reported number, no target; three rounds give a usable median.
+      httpRounds: 3,
     };
 for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));
 // The tutorial server goes first in each round: its capacity sets the half-load rate of the others.
@@ -285,6 +288,32 @@ try {
     console.log('Cross-node relay through Redis skipped: dist/redis.js without RedisBackplane, or no redis-server on PATH.');
   }
 
+  // The hub over its HTTP fallback (SSE down, POSTs up) beside its ws adapter: the same server process and
+  // options (the fallback is on by default), the same pairs, window and frames; rounds interleaved.
+  const http = { ws: [], http: [] };
+  for (let round = 1; round <= (process.argv.includes('--no-http') ? 0 : config.httpRounds); round++) {
+    for (const [key, kind] of [
+      ['ws', 'hub'],
+      ['http', 'hub-http'],
+    ]) {
+      const server = await startServer('hub');
+      try {
+        await load.call('connectPairs', { kind, port: server.port, pairs: config.pairs });
+        http[key].push(await measureRelay(server, kind));
+      } finally {
+        await load.call('close');
+        await server.stop();
+      }
+    }
+    const [a, b] = [http.ws.at(-1), http.http.at(-1)];
+    console.log(
+      `http ${round} hub over ws ${Math.round(a.rate)} msg/s, ${a.cpuPerMsg.toFixed(2)} µs/msg;` +
+        ` hub over its HTTP fallback ${Math.round(b.rate)} msg/s, ${b.cpuPerMsg.toFixed(2)} µs/msg` +
+        ` (server ${(b.serverBusy * 100).toFixed(0)}% / client ${(b.clientBusy * 100).toFixed(0)}% busy,` +
+        ` ${b.readsPerMsg.toFixed(2)} reads + ${b.writesPerMsg.toFixed(2)} writes per msg), p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} ms`,
+    );
+  }
+
   const versions = Object.fromEntries(
     ['peer', 'socket.io', 'ws'].map((p) => [
       p,
@@ -303,7 +332,7 @@ try {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     minutes: ((Date.now() - started) / 60000).toFixed(1),
   };
-  const results = { samples, scale, cluster, config, versions, machine };
+  const results = { samples, scale, cluster, http, config, versions, machine };
   if (quick || partial) {
     console.log(
       '\n' + renderMarkdown(results).table.replace('Targets (issue #5):', 'Targets (issue #5), not judged on smoke-run numbers:'),

@@ -135,7 +135,7 @@ function targets(s, scale, samples) {
   ];
 }
 
-export function renderMarkdown({ samples, scale, cluster, config, versions, machine }) {
+export function renderMarkdown({ samples, scale, cluster, http, config, versions, machine }) {
   const summary = summarise(samples);
   const table = buildTable(summary);
   const goals = targets(summary, scale, samples);
@@ -148,7 +148,12 @@ export function renderMarkdown({ samples, scale, cluster, config, versions, mach
     return `| ${labels[kind]} | ${fmt(small, 2)} | ${fmt(big, 2)} | ${fmt(ratio(big, small), 2)}× | ${fmt(secs, 1)} s (${fmt((config.scaleBig - config.scaleSmall) / secs)}/s) | ${fmt(rss / 2 ** 20)} MiB |`;
   });
   const goalText = goals.map((g) => `${g.met ? 'met' : 'MISSED'} — ${g.name}: ${g.text}`);
-  const text = `${textTable(table)}\n\nTargets (issue #5):\n${goalText.map((g) => `  ${g}`).join('\n')}`;
+  const httpText = httpRows(http).map(
+    (r) => `  ${r.label.padEnd(28)} ${r.rate.padStart(7)} msg/s  ${r.cpu.padStart(6)} µs/msg  p50 ${r.p50} p99 ${r.p99} ms`,
+  );
+  const text =
+    `${textTable(table)}\n\nTargets (issue #5):\n${goalText.map((g) => `  ${g}`).join('\n')}` +
+    (httpText.length > 0 ? `\n\nThe hub over its HTTP fallback (no target):\n${httpText.join('\n')}` : '');
 
   const markdown = `# Benchmarks
 
@@ -202,6 +207,10 @@ ${goals.map((g) => `- **${g.met ? 'Met' : 'Missed'}** — ${g.name}: ${g.text}.`
 
 ${redisSection(cluster, config)}
 
+## The hub over its HTTP fallback
+
+${httpSection(http, config)}
+
 ## Reproduce
 
 \`\`\`sh
@@ -228,6 +237,33 @@ ${row('one hub', cluster.one, false)}
 ${row('two hubs through Redis', cluster.two, true)}
 
 On this 2-core machine the two hubs, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do. Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per destination node; before that batching the same setup gave about 40k msgs/s at 30 µs of hub CPU per message.`;
+}
+
+/** The hub over ws and over its HTTP fallback, medians over rounds; none when not measured. */
+function httpRows(http) {
+  if (http === undefined || http.http.length === 0) return [];
+  const row = (label, runs) => {
+    const m = (key) => median(runs.map((r) => r[key]));
+    return {
+      label,
+      rate: fmt(m('rate')),
+      cpu: fmt(m('cpuPerMsg'), 2),
+      writes: fmt(m('writesPerMsg'), 2),
+      p50: fmt(m('p50'), 2),
+      p99: fmt(m('p99'), 2),
+    };
+  };
+  return [row('hub over ws (its adapter)', http.ws), row('hub over its HTTP fallback', http.http)];
+}
+
+function httpSection(http, config) {
+  const rows = httpRows(http);
+  if (rows.length === 0) return 'Not measured in this run (`--no-http`, or results saved before this section existed).';
+  return `The same ${config.pairs} pairs and window against the same hub process and default options, ${config.httpRounds} interleaved rounds: once with the \`ws\` load clients, once with load clients of the HTTP fallback (\`bench/lib/http-peer.mjs\`: one Server-Sent Events stream down per peer; frames up in POSTs over keep-alive connections, one POST in flight per peer, what is sent meanwhile batched into the next, each acknowledging the last event id). A reported number, no target: every relay costs an HTTP request on the way up, so the fallback is for clients a WebSocket cannot reach, not for speed.
+
+| transport | relayed msgs/s | server CPU / relayed msg (µs) | write syscalls / relayed msg | RTT p50 (ms) | RTT p99 (ms) |
+|:--|--:|--:|--:|--:|--:|
+${rows.map((r) => `| ${r.label} | ${r.rate} | ${r.cpu} | ${r.writes} | ${r.p50} | ${r.p99} |`).join('\n')}`;
 }
 
 /** A grouped bar chart of the ratios to the baseline, one group per metric. */

@@ -4,6 +4,8 @@
  * request is explicit, nothing is retried or reordered behind the test's back.
  */
 
+import { type Frame as InboxFrame, Inbox } from '../helpers/inbox.js';
+
 /** An event from the server: a frame (`event` `message`) or the close event. */
 export interface HttpEvent {
   id: number | undefined;
@@ -223,5 +225,199 @@ export class SseStream {
       parsed.push(entry);
     }
     return parsed;
+  }
+}
+
+/**
+ * A client of the HTTP fallback with the API of the matrix's clients
+ * (test/matrix/factory.ts, `MatrixClient`): frames go up in POSTs (everything
+ * sent in one tick in one POST, one POST in flight, each under the session's
+ * `maxBodyBytes`, `seq` 1, 2, 3…, retried with the same `seq` when a request
+ * fails), and come down over long-polls, one after the other, each
+ * acknowledging the last event id received.
+ */
+export class HttpClient {
+  private readonly box = new Inbox();
+  /** Frames received and not taken by `next()` yet. */
+  readonly inbox: InboxFrame[] = this.box.frames;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private resolveClosed!: (info: { code: number; reason: string }) => void;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+  private reading = true;
+  private readonly outgoing: string[] = [];
+  private pump: Promise<void> | undefined;
+  private seq = 0;
+  /** Aborts every request in flight (abort(), or the session is over). */
+  private readonly controller = new AbortController();
+  private pinger: ReturnType<typeof setInterval> | undefined;
+
+  private constructor(readonly session: RawHttpSession) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    void this.pollLoop();
+  }
+
+  /** Creates a session at `base` (the create request carries `headers`, as an upgrade request would). */
+  static async connect(base: string, headers: Record<string, string> = {}): Promise<HttpClient> {
+    return new HttpClient(await RawHttpSession.create(base, headers));
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  send(message: object | string): void {
+    if (this.state !== 'open') return;
+    this.outgoing.push(typeof message === 'string' ? message : JSON.stringify(message));
+    this.pump ??= Promise.resolve().then(() => this.post());
+  }
+
+  /** There are no binary frames over the HTTP fallback: a POST body is a JSON array of strings. */
+  sendBinary(): void {
+    throw new Error('The HTTP fallback has no binary frames: a POST body is a JSON array of strings');
+  }
+
+  next(match: (frame: InboxFrame) => boolean = () => true, timeoutMs = 5000): Promise<InboxFrame> {
+    return this.box.next(match, timeoutMs);
+  }
+
+  nextOf(type: string, timeoutMs?: number): Promise<InboxFrame> {
+    return this.next((frame) => frame.type === type, timeoutMs);
+  }
+
+  async login(name: string, extra: object = {}): Promise<InboxFrame> {
+    this.send({ type: 'login', name, ...extra });
+    return this.nextOf('login');
+  }
+
+  async request(message: object | string, timeoutMs?: number): Promise<InboxFrame> {
+    this.send(message);
+    return this.next(undefined, timeoutMs);
+  }
+
+  /** A goodbye once what was sent is posted: `DELETE` with `code` (none: the hub hears 1005, as for a close frame without one). */
+  close(code?: number): void {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    void (async () => {
+      await this.pump;
+      try {
+        await fetch(this.session.url(code === undefined ? {} : { code }), {
+          method: 'DELETE',
+          headers: this.session.headers(),
+        });
+      } catch {
+        // The server is gone: the session ends with it.
+      }
+      this.finish(code ?? 1005, '');
+    })();
+  }
+
+  /** Stops making requests at once (those in flight are aborted): the server loses the session after its `sessionTimeout` (1006). */
+  abort(): void {
+    this.finish(1006, '');
+  }
+
+  /** Stops polling; the client still pings (an empty POST), so the session lives while its queue grows on the server. */
+  pauseReading(): void {
+    this.reading = false;
+    if (this.pinger !== undefined || this.state !== 'open') return;
+    this.pinger = setInterval(
+      () => {
+        fetch(this.session.url(), { method: 'POST', headers: this.session.headers(), signal: this.controller.signal }).then(
+          (response) => response.body?.cancel(),
+          () => {},
+        );
+      },
+      Math.max(50, Math.floor(this.session.info.timeout / 3)),
+    );
+  }
+
+  /** The session is over for this client (read through a getter: `finish()` may run during any await). */
+  private get done(): boolean {
+    return this.state === 'closed';
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.outgoing.length = 0;
+    if (this.pinger !== undefined) clearInterval(this.pinger);
+    this.controller.abort();
+    this.resolveClosed({ code, reason });
+  }
+
+  /** Posts what is queued, batch by batch, until nothing is left. */
+  private async post(): Promise<void> {
+    const limit = this.session.info.maxBodyBytes;
+    while (this.outgoing.length > 0 && this.state !== 'closed') {
+      // At least one frame; more while the body stays under maxBodyBytes.
+      let bytes = 2;
+      let count = 0;
+      while (count < this.outgoing.length) {
+        const size = Buffer.byteLength(JSON.stringify(this.outgoing[count])) + 1;
+        if (count > 0 && bytes + size > limit) break;
+        bytes += size;
+        count++;
+      }
+      const body = JSON.stringify(this.outgoing.splice(0, count));
+      const seq = ++this.seq;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const response = await fetch(this.session.url({ seq }), {
+            method: 'POST',
+            headers: this.session.headers(),
+            body,
+            signal: this.controller.signal,
+          });
+          await response.body?.cancel();
+          // 410: the session is closed; its close event comes over the poll.
+          if (response.status === 410) this.outgoing.length = 0;
+          break;
+        } catch {
+          // No answer: the same seq again (delivered once), unless the client is done.
+          if (this.done || attempt >= 3) break;
+        }
+      }
+    }
+    this.pump = undefined;
+  }
+
+  /** Long-polls while the session is open and the client reads. */
+  private async pollLoop(): Promise<void> {
+    while (this.state !== 'closed' && this.reading) {
+      let entries: Array<{ id: number; event?: string; data: string }>;
+      try {
+        const response = await fetch(this.session.url({ poll: 1, ack: this.session.lastId }), {
+          headers: this.session.headers(),
+          signal: this.controller.signal,
+        });
+        if (response.status === 410) {
+          const info = (await response.json()) as { code?: number; reason?: string };
+          this.finish(info.code ?? 1006, info.reason ?? '');
+          return;
+        }
+        if (response.status !== 200) {
+          await response.body?.cancel();
+          this.finish(1006, `poll answered ${response.status}`);
+          return;
+        }
+        entries = (await response.json()) as typeof entries;
+      } catch {
+        if (this.done) return;
+        // A dropped connection: poll again shortly (nothing acknowledged is lost).
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        continue;
+      }
+      for (const entry of entries) {
+        if (entry.id <= this.session.lastId) continue;
+        this.session.lastId = entry.id;
+        if (entry.event === 'close') {
+          const info = JSON.parse(entry.data) as { code: number; reason: string };
+          this.finish(info.code, info.reason);
+          return;
+        }
+        this.box.push(JSON.parse(entry.data) as InboxFrame);
+      }
+    }
   }
 }

@@ -16,6 +16,12 @@ export interface TransportCapabilities {
    * `message-too-large` error and the connection stays.
    */
   readonly frameSizeClose: boolean;
+  /**
+   * A client can send a binary frame (the hub answers it `binary-not-supported`).
+   * The HTTP fallback cannot: a POST body is a JSON array of strings, so there is
+   * no binary frame to send, and none to refuse.
+   */
+  readonly binaryFrames: boolean;
   /** Hub nodes a test hub has (2: callers on one, callees on the other, through Redis). */
   readonly nodes: number;
   /** How the `ws` adapter reads frames, for the ws factories: its own fast reader, or `ws`'s parser alone. */

@@ -6,6 +6,7 @@ import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { MemoryClient, type MemoryInput } from '../helpers/memory-client.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { TestClient } from '../helpers/test-client.js';
+import { HttpClient } from '../http/raw-http.js';
 import type { ConnectOptions, MatrixClient, Role, TestHub, TestTransportFactory, TransportCapabilities } from './factory.js';
 
 type LooseEmitter = EventEmitter<string>;
@@ -150,10 +151,25 @@ class ClusterTestHub extends WsTestHub {
   }
 }
 
+/** Clients of the HTTP fallback (POSTs up, long-polls down) to a hub attached to an `http.Server`. */
+class HttpTestHub extends BaseTestHub {
+  constructor(private readonly server: HubServer) {
+    super([server.hub]);
+  }
+
+  async connect(_role?: Role, options: ConnectOptions = {}): Promise<MatrixClient> {
+    return this.track(await HttpClient.connect(`http://127.0.0.1:${this.server.port}/`, options.headers));
+  }
+
+  protected async closeNodes(): Promise<void> {
+    await this.server.close();
+  }
+}
+
 function memory(input: MemoryInput): TestTransportFactory {
   return {
     name: `in-memory (${input})`,
-    capabilities: { frameSizeClose: false, nodes: 1 },
+    capabilities: { frameSizeClose: false, binaryFrames: true, nodes: 1 },
     start(options?: HubOptions) {
       return Promise.resolve(new MemoryTestHub(new SignallingHub(options), input));
     },
@@ -161,12 +177,31 @@ function memory(input: MemoryInput): TestTransportFactory {
 }
 
 function ws(name: string, frameReader: 'fast' | 'ws', attachOptions: AttachOptions): TestTransportFactory {
-  const capabilities: TransportCapabilities = { frameSizeClose: true, nodes: 1, frameReader };
+  const capabilities: TransportCapabilities = { frameSizeClose: true, binaryFrames: true, nodes: 1, frameReader };
   return {
     name,
     capabilities,
     async start(options?: HubOptions) {
       return new WsTestHub([await startHubServer(options, attachOptions)]);
+    },
+  };
+}
+
+/**
+ * The HTTP fallback of `attach()`: no frame-level size limit (a frame over
+ * `maxMessageBytes` in a body that fits is answered `message-too-large`), no
+ * binary frames. A short `sessionTimeout` so that a client that stops making
+ * requests (`abort()`) is lost, and the hub hears 1006, within about a second;
+ * a short `closeTimeout` so that closing a hub does not wait for aborted clients
+ * to fetch their close event.
+ */
+function httpFallback(): TestTransportFactory {
+  const attachOptions: AttachOptions = { closeTimeout: 100, httpFallback: { sessionTimeout: 1000 } };
+  return {
+    name: 'HTTP fallback (POST up, long-poll down)',
+    capabilities: { frameSizeClose: false, binaryFrames: false, nodes: 1 },
+    async start(options?: HubOptions) {
+      return new HttpTestHub(await startHubServer(options, attachOptions));
     },
   };
 }
@@ -177,7 +212,7 @@ function redisCluster(): TestTransportFactory {
   let round = 0;
   return {
     name: 'two nodes through Redis',
-    capabilities: { frameSizeClose: true, nodes: 2, frameReader: 'fast' },
+    capabilities: { frameSizeClose: true, binaryFrames: true, nodes: 2, frameReader: 'fast' },
     async setup() {
       redis = await RedisServer.start();
     },
@@ -216,4 +251,5 @@ export const transports: readonly TestTransportFactory[] = [
   ws('ws (fast frame reader)', 'fast', {}),
   ws('ws (fast path off)', 'ws', { fastPath: false }),
   redisCluster(),
+  httpFallback(),
 ];
