@@ -57,6 +57,16 @@ export type ForwardResult =
   | { delivered: true; /** The node that holds the target. */ node: string }
   | { delivered: false; reason: 'not-found' | 'unavailable' };
 
+/**
+ * Outcome of a request to another node ({@link Backplane.sendToNode}):
+ * `delivered` with the far node's answer (`undefined` when nothing there
+ * handles the channel), or why it did not come: `not-found` (no such node
+ * listens), `unavailable` (the backplane is down), `timeout` (no answer in time).
+ */
+export type NodeReply =
+  | { readonly delivered: true; readonly reply: string | undefined }
+  | { readonly delivered: false; readonly reason: 'not-found' | 'unavailable' | 'timeout' };
+
 /** Where a backplane is in its life. */
 export type BackplaneState = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -97,6 +107,12 @@ export interface BackplaneHost {
   handOverRequested(name: string, token: string): { readonly claimId: string; readonly grant: ResumeGrant } | undefined;
   /** The claim of `name` moved to the resuming node (`true`; the local holder goes, no `leave`) or did not (`false`; it stays). */
   handOverSettled(name: string, committed: boolean): void;
+  /**
+   * A request from node `fromNode` on `channel` (see {@link Backplane.sendToNode}):
+   * the answer goes back to it (`undefined`: nothing here handles the channel).
+   * Optional so that hosts written before it still compile.
+   */
+  nodeMessage?(fromNode: string, channel: string, payload: string): Promise<string | undefined> | string | undefined;
 }
 
 /**
@@ -134,4 +150,12 @@ export interface Backplane {
    * without it, a resume works on the node that holds the name only.
    */
   resume?(name: string, token: string, claimId: string): Promise<ResumeResult>;
+  /**
+   * Sends `payload` on `channel` to node `nodeId` and waits (up to
+   * `timeoutMs`) for its host's answer ({@link BackplaneHost.nodeMessage}):
+   * what transports use to reach a session held on another node (the HTTP
+   * fallback forwards requests with it). Optional: without it, such requests
+   * are answered as for an unknown session.
+   */
+  sendToNode?(nodeId: string, channel: string, payload: string, options?: { readonly timeoutMs?: number }): Promise<NodeReply>;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { CloseCode } from '../protocol/close-codes.js';
-import { registerAdapterHost } from './adapter-host.js';
+import { dispatchNodeMessage, registerAdapterHost } from './adapter-host.js';
 import type { BackplaneHost, BackplaneState } from './backplane.js';
 import { Connection, type ConnectionHost, ConnectionState } from './connection.js';
 import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
@@ -133,6 +133,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           const holder = this.router.holder(name);
           if (holder?.state === ConnectionState.Transferring) holder.settleTransfer(committed);
         },
+        nodeMessage: (fromNode, channel, payload) => dispatchNodeMessage(this, fromNode, channel, payload),
         stateChanged: (state) => {
           if (state === this.backplaneState) return;
           this.backplaneState = state;

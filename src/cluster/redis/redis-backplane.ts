@@ -7,6 +7,7 @@ import type {
   ClaimResult,
   Envelope,
   ForwardResult,
+  NodeReply,
   ResumeResult,
 } from '../../core/backplane.js';
 import { encodeError, encodeLeave } from '../../protocol/encode.js';
@@ -19,6 +20,10 @@ import { Keys } from './keys.js';
 import { NodeLease } from './node-lease.js';
 import { type RedisBackplaneOptions, type ResolvedRedisBackplaneOptions, resolveRedisBackplaneOptions } from './options.js';
 import {
+  encodeNodeAnswer,
+  encodeNodeRequest,
+  MAX_NODE_PAYLOAD,
+  type NodeRequest,
   type ResumeGranted,
   type ResumeRequest,
   decodeControl,
@@ -36,6 +41,9 @@ const BATCH = 500;
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
 
+const NODE_UNAVAILABLE: NodeReply = { delivered: false, reason: 'unavailable' };
+const NODE_NOT_FOUND: NodeReply = { delivered: false, reason: 'not-found' };
+const NODE_TIMEOUT: NodeReply = { delivered: false, reason: 'timeout' };
 const NOT_HELD: ResumeResult = { resumed: false, reason: 'not-held' };
 const NOT_RESUMED: ResumeResult = { resumed: false, reason: 'unavailable' };
 
@@ -153,6 +161,8 @@ export class RedisBackplane implements Backplane {
   private timeoutReported = false;
   /** Resumes asked of other nodes and not answered yet, by request id. */
   private readonly resumes = new Map<string, PendingResume>();
+  /** Requests sent to other nodes ({@link sendToNode}) and not answered yet, by request id. */
+  private readonly nodeRequests = new Map<string, (reply: NodeReply) => void>();
   /** Resumes answered `unavailable` here whose grant may still come, by request id. */
   private readonly lateResumes = new Map<string, { name: string; claimId: string; timer: ReturnType<typeof setTimeout> }>();
   /** Names being resumed here (name → claim id): a re-assertion neither claims nor releases them. */
@@ -424,6 +434,48 @@ export class RedisBackplane implements Backplane {
   }
 
   /**
+   * Sends `payload` on `channel` to node `nodeId`'s host and waits for its
+   * answer: PUBLISHed as a control message on the node's channel, answered
+   * on this node's. `not-found` when no subscriber listens there (the node
+   * is gone), `unavailable` when Redis is not reachable, `timeout` after
+   * `timeoutMs` (default two `commandTimeout`s) without an answer.
+   */
+  sendToNode(
+    nodeId: string,
+    channel: string,
+    payload: string,
+    options: { readonly timeoutMs?: number } = {},
+  ): Promise<NodeReply> {
+    if (payload.length > MAX_NODE_PAYLOAD || !isWellFormed(payload)) {
+      throw new BackplaneError(
+        `Cannot send to node ${nodeId}: the payload must be well-formed text of at most ${MAX_NODE_PAYLOAD} characters`,
+      );
+    }
+    const runner = this.runner;
+    if (this.closed || !this.started || runner === undefined || !runner.ready) return Promise.resolve(NODE_UNAVAILABLE);
+    const id = globalThis.crypto.randomUUID();
+    const message = encodeNodeRequest({ id, node: this.nodeId, channel, payload });
+    return new Promise<NodeReply>((resolve) => {
+      const settle = (reply: NodeReply) => {
+        if (!this.nodeRequests.delete(id)) return;
+        clearTimeout(timer);
+        resolve(reply);
+      };
+      const timer = setTimeout(() => settle(NODE_TIMEOUT), options.timeoutMs ?? 2 * this.options.commandTimeout);
+      this.nodeRequests.set(id, settle);
+      runner.command(['PUBLISH', this.keys.channelOf(nodeId), message]).then(
+        (receivers) => {
+          if (receivers === 0) settle(NODE_NOT_FOUND);
+        },
+        (error: unknown) => {
+          this.reportCommandError(error);
+          settle(NODE_UNAVAILABLE);
+        },
+      );
+    });
+  }
+
+  /**
    * Health, for `hub.stats()`, `/readyz` and metrics. `connected` means both
    * Redis connections are up and the last heartbeat was answered in time;
    * `disconnected`, that one is down or Redis stalls (claims and cross-node
@@ -484,6 +536,7 @@ export class RedisBackplane implements Backplane {
     this.held.clear();
     this.unreleased.clear();
     for (const pending of [...this.resumes.values()]) pending.settle(NOT_RESUMED);
+    for (const settle of [...this.nodeRequests.values()]) settle(NODE_UNAVAILABLE);
     for (const late of this.lateResumes.values()) clearTimeout(late.timer);
     this.lateResumes.clear();
     this.arriving.clear();
@@ -592,6 +645,13 @@ export class RedisBackplane implements Backplane {
         return;
       case 'resume-grant':
         this.granted(message);
+        return;
+      case 'node-request':
+        this.answerNode(message);
+        return;
+      case 'node-reply':
+        // One given up on already (timed out): nothing to do.
+        this.nodeRequests.get(message.id)?.({ delivered: true, reply: message.reply ?? undefined });
         return;
       case 'handed': {
         // Every envelope published here before the move has arrived: what reaches the name now goes to its new node.
@@ -821,6 +881,40 @@ export class RedisBackplane implements Backplane {
         resolve(delivered ? { delivered: true, node: this.nodeId } : NOT_FOUND);
       }
     }
+  }
+
+  /** A request from another node: the host answers it, and the answer goes to that node's channel. */
+  private answerNode(request: NodeRequest): void {
+    const host = this.host;
+    if (request.node === this.nodeId) {
+      this.report(new BackplaneError(`Ignored a node request on ${JSON.stringify(request.channel)} from this node itself`));
+      return;
+    }
+    const send = (reply: string | undefined) => {
+      const runner = this.runner;
+      if (runner === undefined || !runner.ready || this.closed) return;
+      if (reply !== undefined && (reply.length > MAX_NODE_PAYLOAD || !isWellFormed(reply))) {
+        this.report(new BackplaneError(`Dropped an answer on ${JSON.stringify(request.channel)}: too large or not well-formed`));
+        reply = undefined;
+      }
+      runner
+        .command(['PUBLISH', this.keys.channelOf(request.node), encodeNodeAnswer(request.id, reply)])
+        .catch((error: unknown) => this.reportCommandError(error));
+    };
+    let answer: Promise<string | undefined> | string | undefined;
+    try {
+      answer = host?.nodeMessage?.(request.node, request.channel, request.payload);
+    } catch (error) {
+      this.report(error);
+      send(undefined);
+      return;
+    }
+    if (typeof answer === 'object') {
+      answer.then(send, (error: unknown) => {
+        this.report(error);
+        send(undefined);
+      });
+    } else send(answer);
   }
 
   /** Answers a resume request negatively on the resuming node's channel. */

@@ -52,7 +52,39 @@ export interface HandedOver {
   readonly name: string;
 }
 
-export type ControlMessage = ResumeRequest | ResumeRefused | ResumeGranted | HandedOver;
+/**
+ * A request of a transport on node `node` to this node's host on `channel`
+ * (the HTTP fallback forwards requests for sessions held here with it).
+ */
+export interface NodeRequest {
+  readonly t: 'node-request';
+  readonly id: string;
+  /** The asking node: the answer goes to its channel. */
+  readonly node: string;
+  readonly channel: string;
+  readonly payload: string;
+}
+
+/** The answer to a {@link NodeRequest} (`reply` `null`: nothing here handles its channel). */
+export interface NodeAnswer {
+  readonly t: 'node-reply';
+  readonly id: string;
+  readonly reply: string | null;
+}
+
+export type ControlMessage = ResumeRequest | ResumeRefused | ResumeGranted | HandedOver | NodeRequest | NodeAnswer;
+
+/** Largest payload or answer of a node request (a forwarded request body is far smaller). */
+export const MAX_NODE_PAYLOAD = 16 * 1024 * 1024;
+const channelPattern = /^[\x21-\x7e]{1,256}$/;
+
+export function encodeNodeRequest(request: Omit<NodeRequest, 't'>): string {
+  return JSON.stringify({ t: 'node-request', ...request });
+}
+
+export function encodeNodeAnswer(id: string, reply: string | undefined): string {
+  return JSON.stringify({ t: 'node-reply', id, reply: reply ?? null });
+}
 
 /** Longest name, token or sender accepted from another node (the hub checks names against its own, smaller limit). */
 const MAX_TEXT = 4096;
@@ -124,9 +156,24 @@ export function decodeControl(text: string): ControlMessage | undefined {
       const grant = decodeGrant(value.grant, name);
       return grant === undefined ? undefined : { t: 'resume-grant', id: value.id as string, name, claim, grant };
     }
+    case 'node-request': {
+      const { node, channel, payload } = value;
+      if (!isNode(node) || typeof channel !== 'string' || !channelPattern.test(channel)) return undefined;
+      if (!isPayload(payload)) return undefined;
+      return { t: 'node-request', id: value.id as string, node, channel, payload };
+    }
+    case 'node-reply': {
+      const reply = value.reply;
+      if (reply !== null && !isPayload(reply)) return undefined;
+      return { t: 'node-reply', id: value.id as string, reply };
+    }
     default:
       return undefined;
   }
+}
+
+function isPayload(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_NODE_PAYLOAD && isWellFormed(value);
 }
 
 function decodeGrant(value: unknown, name: string): ResumeGrant | undefined {

@@ -1,12 +1,14 @@
 import { isUtf8 } from 'node:buffer';
+import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { AdapterHost } from '../../core/adapter-host.js';
-import { HookError } from '../../core/errors.js';
+import { BackplaneError, HookError } from '../../core/errors.js';
 import type { SignallingHub } from '../../core/hub.js';
-import { HttpSession, type HttpSessionContext } from './http-session.js';
+import { HttpSession, type HttpSessionContext, STREAM_HEADERS } from './http-session.js';
 import type { ResolvedHttpFallbackOptions } from './options.js';
 import { addRequestRoute, type RequestServer } from './request-dispatcher.js';
-import { newSecret, newSessionId, SECRET_HEADER, secretMatches, SESSION_ID_PATTERN } from './session-id.js';
+import { newSecret, newSessionId, nodeOfSession, SECRET_HEADER, secretMatches, SESSION_ID_PATTERN } from './session-id.js';
 
 /** What the fallback takes from `attach()`. */
 export interface HttpFallbackContext {
@@ -109,6 +111,133 @@ function framesOf(text: string): string[] | undefined {
 
 function ignore(): void {
   // A response whose client went away: nothing to do.
+}
+
+/** Milliseconds a forwarded request may take beyond a poll's own wait. */
+const FORWARD_TIMEOUT = 5000;
+
+/** A request forwarded to the node that holds its session (JSON through the backplane). */
+interface ForwardedRequest {
+  /** Method. */
+  readonly m: 'GET' | 'POST' | 'DELETE';
+  /** The query string (`session`, `seq`, `ack`, `poll`, `code`…). */
+  readonly q: string;
+  /** The secret header, if any. */
+  readonly s: string | null;
+  /** The `Last-Event-ID` header, if any. */
+  readonly e: string | null;
+  /** The body, base64 (its bytes as received: the owner checks them). */
+  readonly b: string | null;
+  /** The body was over `maxBodyBytes` (not sent). */
+  readonly big: boolean;
+}
+
+/** The owner's answer: status (0: the connection is to be dropped), headers and body. */
+interface ForwardedAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const nullableString = (value: unknown): value is string | null => value === null || typeof value === 'string';
+
+function forwardedRequestOf(text: string): ForwardedRequest | undefined {
+  const value = parse(text);
+  if (!isObject(value)) return undefined;
+  const { m, q, s, e, b, big } = value;
+  if (m !== 'GET' && m !== 'POST' && m !== 'DELETE') return undefined;
+  if (typeof q !== 'string' || !nullableString(s) || !nullableString(e) || !nullableString(b) || typeof big !== 'boolean') {
+    return undefined;
+  }
+  if (b !== null && !/^[A-Za-z0-9+/]*={0,2}$/.test(b)) return undefined;
+  return { m, q, s, e, b, big };
+}
+
+function answerOf(text: string): ForwardedAnswer | undefined {
+  const value = parse(text);
+  if (!isObject(value)) return undefined;
+  const { status, headers, body } = value;
+  if (typeof status !== 'number' || !Number.isInteger(status) || (status !== 0 && (status < 200 || status > 599)))
+    return undefined;
+  if (typeof body !== 'string' || !isObject(headers)) return undefined;
+  const clean: Record<string, string> = {};
+  for (const [name, header] of Object.entries(headers)) {
+    // Only plain header names and values: nothing from another node may split a response.
+    if (typeof header !== 'string' || !/^[a-z0-9-]{1,64}$/.test(name) || !/^[\x20-\x7e]{0,1024}$/.test(header)) return undefined;
+    clean[name] = header;
+  }
+  return { status, headers: clean, body };
+}
+
+/**
+ * The part of a `ServerResponse` the fallback uses, recording the answer to
+ * a forwarded request instead of writing it to a socket.
+ */
+class CapturedResponse extends EventEmitter {
+  headersSent = false;
+  writableEnded = false;
+  destroyed = false;
+  writable = true;
+  readonly writableLength = 0;
+  readonly answer: Promise<ForwardedAnswer>;
+  private status = 200;
+  private readonly headers: Record<string, string> = {};
+  private text = '';
+  private settle!: (answer: ForwardedAnswer) => void;
+
+  constructor() {
+    super();
+    this.answer = new Promise((resolve) => (this.settle = resolve));
+  }
+
+  setHeader(name: string, value: string | number): this {
+    this.headers[name.toLowerCase()] = String(value);
+    return this;
+  }
+
+  writeHead(status: number, headers: Readonly<Record<string, string>> = {}): this {
+    this.status = status;
+    for (const [name, value] of Object.entries(headers)) this.setHeader(name, value);
+    this.headersSent = true;
+    return this;
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }
+
+  end(chunk?: string | Uint8Array): this {
+    if (this.writableEnded || this.destroyed) return this;
+    if (chunk !== undefined) this.write(chunk);
+    this.headersSent = true;
+    this.writableEnded = true;
+    this.writable = false;
+    this.settle({ status: this.status, headers: this.headers, body: this.text });
+    queueMicrotask(() => this.emit('close'));
+    return this;
+  }
+
+  destroy(): this {
+    if (this.writableEnded || this.destroyed) return this;
+    this.destroyed = true;
+    this.writable = false;
+    this.settle({ status: 0, headers: {}, body: '' });
+    queueMicrotask(() => this.emit('close'));
+    return this;
+  }
 }
 
 /**
@@ -274,8 +403,34 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
       }
       return reply(response, 400, 'bad-request', 'POST without "session" creates a session; other requests name theirs');
     }
+    serveSession(request, response, id, params, false);
+  };
+
+  /**
+   * A request that names session `id`: served here when the session is
+   * here; forwarded through the backplane to the node whose id the session
+   * id carries when it is there (`forwarded`: it came from another node so).
+   */
+  const serveSession = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    id: string,
+    params: URLSearchParams,
+    forwarded: boolean,
+  ) => {
+    const method = request.method;
     const session = SESSION_ID_PATTERN.test(id) ? sessions.get(id) : undefined;
-    if (session === undefined) return reply(response, 404, 'session-not-found', 'No such session here (it ended or expired)');
+    if (session === undefined) {
+      const owner = forwarded ? undefined : remoteOwner(id);
+      if (owner !== undefined && (method === 'GET' || method === 'POST' || method === 'DELETE')) {
+        forward(owner, request, response, params).catch((error: unknown) => {
+          host.reportError(error);
+          reply(response, 500, 'internal-error', 'Internal error');
+        });
+        return;
+      }
+      return reply(response, 404, 'session-not-found', 'No such session here (it ended or expired)');
+    }
     if (!secretMatches(session.secret, request.headers[SECRET_HEADER])) {
       return reply(response, 403, 'forbidden', `The ${SECRET_HEADER} header does not match the session's secret`);
     }
@@ -300,6 +455,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
           return reply(response, 410, 'session-closed', 'The session is closed', { ...session.closeInfo });
         }
         if (params.get('poll') === '1') session.attachPoll(response);
+        else if (forwarded) reply(response, 400, 'bad-request', 'Streams are not forwarded between nodes');
         else {
           request.socket.setNoDelay(true);
           session.attachStream(response);
@@ -335,6 +491,97 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
     }
   };
 
+  /** The other node that holds session `id`, when it can be reached through the backplane. */
+  const remoteOwner = (id: string): string | undefined => {
+    if (host.sendToNode === undefined || host.nodeId === undefined || !SESSION_ID_PATTERN.test(id)) return undefined;
+    const node = nodeOfSession(id);
+    return node === undefined || node === host.nodeId || node.length === 0 ? undefined : node;
+  };
+
+  /**
+   * Forwards a request for a session held on `owner` (see PROTOCOL.md, "HTTP
+   * fallback", "Clusters"): the owner runs it as its own and its answer is
+   * this response. A stream cannot cross nodes: it is answered at once with
+   * an empty event stream (no `open` event), which a client that probes its
+   * stream takes for a buffering proxy and long-polls instead.
+   */
+  const forward = async (owner: string, request: IncomingMessage, response: ServerResponse, params: URLSearchParams) => {
+    const method = request.method as 'GET' | 'POST' | 'DELETE';
+    const poll = params.get('poll') === '1';
+    if (method === 'GET' && !poll) {
+      response.writeHead(200, STREAM_HEADERS);
+      response.end();
+      return;
+    }
+    let body: Buffer | undefined;
+    let tooLarge = false;
+    if (method === 'POST') {
+      const declared = wholeNumber(request.headers['content-length'] ?? '', 0);
+      const read = declared !== undefined && declared > maxBodyBytes ? 'too-large' : await readBody(request, maxBodyBytes);
+      if (read === 'aborted') return;
+      if (read === 'too-large') tooLarge = true;
+      else body = read;
+    }
+    const secret = request.headers[SECRET_HEADER];
+    const lastEventId = request.headers['last-event-id'];
+    const message: ForwardedRequest = {
+      m: method,
+      q: params.toString(),
+      s: typeof secret === 'string' ? secret : null,
+      e: typeof lastEventId === 'string' ? lastEventId : null,
+      b: body === undefined || body.length === 0 ? null : body.toString('base64'),
+      big: tooLarge,
+    };
+    const timeoutMs = (method === 'GET' ? options.pollTimeout : 0) + FORWARD_TIMEOUT;
+    const answer = await host.sendToNode!(owner, nodeChannel, JSON.stringify(message), { timeoutMs });
+    if (response.destroyed || response.writableEnded) return;
+    if (!answer.delivered) {
+      if (answer.reason === 'not-found') return reply(response, 404, 'session-not-found', 'No such session (its node is gone)');
+      return unavailable(response, "The session's node cannot be reached now: try again");
+    }
+    const forwardedAnswer = answer.reply === undefined ? undefined : answerOf(answer.reply);
+    if (forwardedAnswer === undefined) {
+      if (answer.reply !== undefined)
+        host.reportError(new BackplaneError(`Ignored a malformed answer from node ${owner} to a forwarded HTTP request`));
+      return reply(response, 404, 'session-not-found', 'No such session here (it ended or expired)');
+    }
+    if (forwardedAnswer.status === 0) {
+      response.destroy();
+      return;
+    }
+    response.writeHead(forwardedAnswer.status, forwardedAnswer.headers);
+    response.end(forwardedAnswer.body);
+  };
+
+  /** Runs a request another node forwarded as if it had come here; its answer goes back. */
+  const answerForwarded = async (fromNode: string, payload: string): Promise<string | undefined> => {
+    const message = forwardedRequestOf(payload);
+    if (message === undefined) {
+      host.reportError(new BackplaneError(`Ignored a malformed forwarded HTTP request from node ${fromNode}`));
+      return undefined;
+    }
+    const body = message.b === null ? Buffer.alloc(0) : Buffer.from(message.b, 'base64');
+    const headers: Record<string, string> = {
+      'content-length': String(message.big ? maxBodyBytes + 1 : body.length),
+    };
+    if (message.s !== null) headers[SECRET_HEADER] = message.s;
+    if (message.e !== null) headers['last-event-id'] = message.e;
+    const request = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
+      method: message.m,
+      url: `${context.path}?${message.q}`,
+      headers,
+      socket: { remoteAddress: undefined, setNoDelay: ignore },
+    }) as unknown as IncomingMessage;
+    const response = new CapturedResponse();
+    const params = new URLSearchParams(message.q);
+    const id = params.get('session');
+    if (id === null) reply(response as unknown as ServerResponse, 400, 'bad-request', 'A forwarded request names its session');
+    else serveSession(request, response as unknown as ServerResponse, id, params, true);
+    return JSON.stringify(await response.answer);
+  };
+
+  const nodeChannel = `http-fallback:${encodeURIComponent(context.path)}`;
+  const stopNodeMessages = host.handleNodeMessages(nodeChannel, answerForwarded);
   const removeRoute = addRequestRoute(server, context.path, handle);
 
   // Sessions whose client stopped making requests are lost (the hub sees 1006); closed ones are forgotten.
@@ -375,6 +622,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
         await new Promise((resolve) => setTimeout(resolve, Math.min(50, context.closeTimeout)));
       }
       removeRoute();
+      stopNodeMessages();
       clearInterval(sweep);
       if (heartbeat !== undefined) clearInterval(heartbeat);
       for (const session of sessions.values()) session.endReader();
