@@ -328,7 +328,8 @@ class Resume extends Step {
       model.notifyPartners(holder, name);
       s.name = name;
       model.expect(this.slot, {
-        frame: { type: 'login', success: true, name },
+        // A login with a token says whether it took the name back.
+        frame: { type: 'login', success: true, name, resumed: true },
         token: 'new',
         seen: (frame) => (s.token = frame.token as string),
       });
