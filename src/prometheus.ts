@@ -85,35 +85,24 @@ export function registerHubMetrics(hub: StatsSource, options: HubMetricsOptions 
     for (const family of hubMetricFamilies) {
       const name = prefix + family.name;
       const labelNames = [...family.labelNames];
-      if (family.type === 'counter') {
-        new Counter({
-          name,
-          help: family.help,
-          labelNames,
-          registers: [registry],
-          collect() {
-            this.reset();
-            for (const { labels, value } of family.samples(read())) {
-              if (labelNames.length === 0) this.inc(value);
-              else this.inc(labels, value);
-            }
-          },
-        });
-      } else {
-        new Gauge({
-          name,
-          help: family.help,
-          labelNames,
-          registers: [registry],
-          collect() {
-            this.reset();
-            for (const { labels, value } of family.samples(read())) {
-              if (labelNames.length === 0) this.set(value);
-              else this.set(labels, value);
-            }
-          },
-        });
-      }
+      // Both read the hub's counters at scrape time; a counter is set by `inc` after `reset`.
+      const counter = family.type === 'counter';
+      const Metric = counter ? Counter : Gauge;
+      new Metric({
+        name,
+        help: family.help,
+        labelNames,
+        registers: [registry],
+        collect(this: Counter | Gauge) {
+          this.reset();
+          for (const { labels, value } of family.samples(read())) {
+            const metric = this as Counter & Gauge;
+            const write = counter ? metric.inc.bind(metric) : metric.set.bind(metric);
+            if (labelNames.length === 0) write(value);
+            else write(labels, value);
+          }
+        },
+      });
       names.push(name);
     }
   } catch (error) {
