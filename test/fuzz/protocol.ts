@@ -104,6 +104,8 @@ export interface Real {
   /** Frames arrive asynchronously (over a network): wait for them. */
   readonly async: boolean;
   readonly cluster: boolean;
+  /** The transport has binary frames (the HTTP fallback has none: a binary garbage step sends invalid JSON there). */
+  readonly binaryFrames: boolean;
   /** Steps run so far (for the long run's count). */
   steps: number;
 }
@@ -408,10 +410,11 @@ class Garbage extends Step {
     return openSlot(model, this.slot);
   }
   act(model: Model, real: Real) {
-    const [text, code] = GARBAGE[this.kind];
+    const binary = this.kind === 'binary' && real.binaryFrames;
+    const [text, code] = binary || this.kind !== 'binary' ? GARBAGE[this.kind] : GARBAGE['invalid-json'];
     model.error(this.slot, code, this.kind === 'unknown-type' ? 'dance' : undefined);
     const client = real.clients[this.slot]!;
-    if (this.kind === 'binary') client.sendBinary(Buffer.from('{}'));
+    if (binary) client.sendBinary(Buffer.from('{}'));
     else client.send(text);
   }
   toString() {
@@ -568,6 +571,7 @@ export async function runProtocolFuzz(options: ProtocolFuzzOptions): Promise<Pro
             clients: Array.from({ length: SLOTS }, () => undefined),
             async: factory.name.startsWith('in-memory') === false,
             cluster: factory.capabilities.nodes > 1,
+            binaryFrames: factory.capabilities.binaryFrames,
             steps: 0,
           };
           try {
