@@ -15,6 +15,8 @@ export interface HttpSocketRequestInit {
   headers: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /** Lets the request outlive the page (the goodbye sent when a tab closes). */
+  keepalive?: boolean;
   credentials?: 'omit' | 'same-origin' | 'include';
 }
 
@@ -330,8 +332,21 @@ export class HttpSocket implements WebSocketLike {
     if (this.state !== OPEN) return;
     const every = Math.max(50, Math.floor(info.timeout / 3));
     this.pingTimer = setInterval(() => this.ping(every), every);
+    // A closing tab ends a browser's WebSocket with 1001 at once; say the same goodbye, or the
+    // server would only notice when the session times out.
+    const page = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
+    if (typeof page.addEventListener === 'function' && 'document' in globalThis) {
+      page.addEventListener('pagehide', this.unloading);
+    }
     void this.readLoop();
   }
+
+  /** The page goes away: a `DELETE` with 1001 that outlives it (`keepalive`), then closed. */
+  private readonly unloading = (): void => {
+    if (this.state !== OPEN) return;
+    this.request('DELETE', { session: this.info!.session, code: '1001' }, { keepalive: true }).catch(() => {});
+    this.finish(1001, 'the page went away', true);
+  };
 
   private async goodbye(code: number | undefined, reason: string): Promise<void> {
     // Frames sent before close() go first, as on a WebSocket; not longer than the session would live.
@@ -372,6 +387,8 @@ export class HttpSocket implements WebSocketLike {
   private finish(code: number, reason: string, wasClean: boolean): void {
     if (this.ended) return;
     this.ended = true;
+    const page = globalThis as { removeEventListener?: (type: string, listener: () => void) => void };
+    page.removeEventListener?.('pagehide', this.unloading);
     this.state = CLOSED;
     this.stopReading();
     clearInterval(this.pingTimer);
@@ -395,7 +412,7 @@ export class HttpSocket implements WebSocketLike {
   private request(
     method: HttpSocketRequestInit['method'],
     params: Readonly<Record<string, string>>,
-    init: { body?: string; accept?: string; signal?: AbortSignal },
+    init: { body?: string; accept?: string; signal?: AbortSignal; keepalive?: boolean },
   ): Promise<HttpSocketResponse> {
     const url = new URL(this.base.href);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
@@ -410,6 +427,7 @@ export class HttpSocket implements WebSocketLike {
       credentials: this.options.credentials,
       ...(init.body === undefined ? {} : { body: init.body }),
       ...(init.signal === undefined ? {} : { signal: init.signal }),
+      ...(init.keepalive === true ? { keepalive: true } : {}),
     });
   }
 

@@ -270,9 +270,9 @@ describe('the HTTP fallback binding, request by request', () => {
     expect((await alice.post([], 3)).status).toBe(404);
     expect((await fetch(alice.url({ poll: 1 }), { headers: alice.headers() })).status).toBe(404);
     expect(served!.attachment.httpSessions).toBe(0);
-    // A goodbye code of the client's own (3000–4999) reaches the hub; others are refused.
+    // A goodbye code of the client's own (3000–4999) or 1001 (a page going away) reaches the hub; others are refused.
     const carol = await httpPeer(base, 'carol');
-    expect((await carol.delete({ code: 1001 })).status).toBe(400);
+    expect((await carol.delete({ code: 1002 })).status).toBe(400);
     expect((await carol.delete({ code: 2999 })).status).toBe(400);
     const carolLeft = new Promise<PeerLeft>((resolve) => served!.hub.once('peer-left', resolve));
     expect((await carol.delete({ code: 4000 })).status).toBe(204);

@@ -93,6 +93,19 @@ describe('the demo over the HTTP fallback, in Chromium', () => {
     await callAndChat(ann, ben, ['ann', 'ben'], 'demo-http-fallback-no-websocket.png');
   });
 
+  it('a page closed over HTTP says goodbye (1001) at once: its partner hears leave, as with a WebSocket', async () => {
+    const cat = await open(node.origin, 'cat', true);
+    const dan = await open(node.origin, 'dan', true);
+    await cat.fill('#callee', 'dan');
+    await cat.click('#call');
+    await dan.waitForSelector('body[data-call="open"]', { timeout: 20_000 });
+    const closedAt = Date.now();
+    await cat.close({ runBeforeUnload: true });
+    await dan.locator('#log li', { hasText: 'Call with cat ended (leave)' }).waitFor({ timeout: 10_000 });
+    // Well before the session would time out (60 s) and its grace end (15 s more).
+    expect(Date.now() - closedAt).toBeLessThan(10_000);
+  });
+
   it('a page that can use WebSocket still does', async () => {
     const carol = await open(node.origin, 'carol');
     expect(await carol.getAttribute('body', 'data-transport')).toBe('websocket');

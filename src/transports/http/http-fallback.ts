@@ -473,8 +473,9 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
         const codeText = params.get('code');
         // No code: as a close frame without a status code, the hub hears 1005.
         const code = codeText === null ? 1005 : wholeNumber(codeText, 1000);
-        if (code === undefined || (codeText !== null && code !== 1000 && (code < 3000 || code > 4999))) {
-          return reply(response, 400, 'bad-request', '"code" must be 1000 or from 3000 to 4999');
+        // 1001: a closing page's goodbye (a browser's WebSocket says the same).
+        if (code === undefined || (codeText !== null && code !== 1000 && code !== 1001 && (code < 3000 || code > 4999))) {
+          return reply(response, 400, 'bad-request', '"code" must be 1000, 1001 or from 3000 to 4999');
         }
         session.goodbye(code);
         return noContent(response, 204);
