@@ -26,6 +26,22 @@ const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBack
 const leaves = (client: TestClient) => client.inbox.filter((frame) => frame.type === 'leave');
 
 /**
+ * Runs `before` once, just before `node` handles its next hand-over request
+ * (the moment it is about to set its holder aside); `requests()` counts the
+ * hand-over requests that came since.
+ */
+function beforeNextHandOver(node: HubServer, before: () => void): { requests(): number } {
+  const host = (backplaneOf(node) as unknown as { host: BackplaneHost }).host;
+  const handOverRequested = host.handOverRequested.bind(host);
+  let count = 0;
+  host.handOverRequested = (name, resumeToken) => {
+    if (count++ === 0) before();
+    return handOverRequested(name, resumeToken);
+  };
+  return { requests: () => count };
+}
+
+/**
  * A peer dropped by one node resumes on another through Redis: the holder's
  * node hands the name, the held relays and the calls over in one Lua call.
  */
@@ -265,13 +281,7 @@ describe('resuming on another node through Redis', () => {
     await sleep(100);
 
     // Redis freezes the moment node one has set alice aside, before its hand-over reaches Redis.
-    const host = (backplaneOf(one) as unknown as { host: BackplaneHost }).host;
-    const handOverRequested = host.handOverRequested.bind(host);
-    let stalled = 0;
-    host.handOverRequested = (name, resumeToken) => {
-      if (stalled++ === 0) cluster.redis.pause();
-      return handOverRequested(name, resumeToken);
-    };
+    const handOver = beforeNextHandOver(one, () => cluster.redis.pause());
     const back = await connect(two.url);
     try {
       expect(await back.login('alice', { token, resume: true })).toMatchObject({
@@ -282,7 +292,7 @@ describe('resuming on another node through Redis', () => {
     } finally {
       cluster.redis.resume();
     }
-    expect(stalled).toBe(1);
+    expect(handOver.requests()).toBe(1);
     // Node one learns the hand-over never happened (its deadline passed) and keeps alice; the token still works.
     const deadline = Date.now() + 5000;
     let reply = await back.login('alice', { token, resume: true });
@@ -363,13 +373,7 @@ describe('resuming on another node through Redis', () => {
     await until(() => onOne.dropped.length === 1, 'the drop on node one');
 
     // Node one's hand-over reaches Redis and takes effect, but nothing Redis says reaches node one for a while.
-    const host = (backplaneOf(one) as unknown as { host: BackplaneHost }).host;
-    const handOverRequested = host.handOverRequested.bind(host);
-    host.handOverRequested = (name, resumeToken) => {
-      host.handOverRequested = handOverRequested;
-      proxy.freeze('replies');
-      return handOverRequested(name, resumeToken);
-    };
+    beforeNextHandOver(one, () => proxy.freeze('replies'));
     const back = await connect(two.url);
     try {
       expect(await back.login('alice', { token, resume: true })).toMatchObject({ success: true });
@@ -402,16 +406,10 @@ describe('resuming on another node through Redis', () => {
     await until(() => onOne.dropped.length === 1, 'the drop on node one');
 
     // What Redis sends node two from the hand-over on is held, then comes in one read: the grant, then dave's relay.
-    const host = (backplaneOf(one) as unknown as { host: BackplaneHost }).host;
-    const handOverRequested = host.handOverRequested.bind(host);
-    host.handOverRequested = (name, resumeToken) => {
-      host.handOverRequested = handOverRequested;
-      proxy.freeze('replies');
-      return handOverRequested(name, resumeToken);
-    };
+    const handOver = beforeNextHandOver(one, () => proxy.freeze('replies'));
     const back = await connect(two.url);
     const login = back.login('alice', { token, resume: true });
-    await until(() => host.handOverRequested === handOverRequested, 'the hand-over request on node one');
+    await until(() => handOver.requests() > 0, 'the hand-over request on node one');
     await sleep(100);
     dave.send({ type: 'candidate', candidate: 'right behind the grant', name: 'alice' });
     await sleep(100);
@@ -436,17 +434,13 @@ describe('resuming on another node through Redis', () => {
     await until(() => onOne.dropped.length === 1, 'the drop on node one');
 
     // Node one's hand-over waits before Redis (its command connection, 0), and what is published to it is held (its subscription, 1).
-    const host = (backplaneOf(one) as unknown as { host: BackplaneHost }).host;
-    const handOverRequested = host.handOverRequested.bind(host);
-    host.handOverRequested = (name, resumeToken) => {
-      host.handOverRequested = handOverRequested;
+    const handOver = beforeNextHandOver(one, () => {
       proxy.freeze('requests', 0);
       proxy.freeze('replies', 1);
-      return handOverRequested(name, resumeToken);
-    };
+    });
     const back = await connect(two.url);
     const login = back.login('alice', { token, resume: true });
-    await until(() => host.handOverRequested === handOverRequested, 'the hand-over request on node one');
+    await until(() => handOver.requests() > 0, 'the hand-over request on node one');
     // Published to node one, which still holds alice in Redis; node one reads it only after the move is done.
     dave.send({ type: 'candidate', candidate: 'published before the move', name: 'alice' });
     await sleep(100);
