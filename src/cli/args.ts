@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions } from '../core/options.js';
 import { suggest } from '../core/option-check.js';
 import { attachDefaults, resolveAttachOptions } from '../transports/ws/options.js';
+import type { LogLimit } from './log-budget.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -29,6 +30,8 @@ export interface CliOptions {
   metrics: boolean;
   logFormat: LogFormat;
   logLevel: LogLevel;
+  /** Lines of each kind a client can cause, per window; `false` for no limit. */
+  logLimit: LogLimit | false;
   help: boolean;
   version: boolean;
 }
@@ -48,6 +51,9 @@ interface Flag {
 
 const defaultRateLimit =
   hubDefaults.rateLimit === false ? 'off' : `${hubDefaults.rateLimit.messagesPerSecond}:${hubDefaults.rateLimit.burst}`;
+
+/** The default of `--log-limit`: a client that can cause lines at will gets 5 a second per kind, sustained. */
+export const defaultLogLimit: LogLimit = Object.freeze({ lines: 50, seconds: 10 });
 
 /** Every flag, once: parsing, environment variables and `--help` come from this list. */
 const flagList: Flag[] = [
@@ -125,6 +131,12 @@ const flagList: Flag[] = [
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
+  {
+    name: 'log-limit',
+    value: '<lines>/<s>|off',
+    default: `${defaultLogLimit.lines}/${defaultLogLimit.seconds}`,
+    help: 'lines of each kind a client can cause (joins, refused logins…) per window; then one summary line',
+  },
   { name: 'version', short: 'v', boolean: true, help: 'print the version' },
   { name: 'help', short: 'h', boolean: true, help: 'show this help' },
 ];
@@ -212,6 +224,16 @@ function parseRateLimit(text: string): RateLimitOptions | false | string {
   return { messagesPerSecond, burst } as RateLimitOptions;
 }
 
+function parseLogLimit(text: string): LogLimit | false | undefined {
+  if (/^\s*(off|false|none)\s*$/i.test(text)) return false;
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  if (match === null) return undefined;
+  const lines = Number(match[1]);
+  const seconds = Number(match[2]);
+  if (lines < 1 || seconds < 1 || !Number.isSafeInteger(lines) || seconds > 86_400) return undefined;
+  return { lines, seconds };
+}
+
 /**
  * Parses argv, with values of flags not given taken from `env` (`PORT`,
  * `HOST`, `SIGNALLING_HUB_*`). Throws {@link UsageError} with a one-line
@@ -244,6 +266,24 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     }
     const message = (error as Error).message.split('\n')[0]!.replace(/^Option '(.*?)'/, '$1');
     throw new UsageError(message);
+  }
+
+  // Help and the version read nothing else: a half-set environment (a TURN secret without its URL,
+  // a bad PORT) must not hide the one command that explains it.
+  if (values.help === true || values.version === true) {
+    return {
+      port: 9090,
+      host: undefined,
+      path: '/',
+      hub: {},
+      httpFallback: true,
+      metrics: false,
+      logFormat: 'text',
+      logLevel: 'info',
+      logLimit: defaultLogLimit,
+      help: values.help === true,
+      version: values.version === true,
+    };
   }
 
   /** Where a value came from, for error messages. */
@@ -354,6 +394,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   if (logFormat !== 'text' && logFormat !== 'json') throw bad('log-format', 'text or json', JSON.stringify(logFormat));
   const logLevel = get('log-level') ?? 'info';
   if (!logLevels.includes(logLevel as LogLevel)) throw bad('log-level', logLevels.join(', '), JSON.stringify(logLevel));
+  const logLimitText = get('log-limit');
+  const logLimit = logLimitText === undefined ? defaultLogLimit : parseLogLimit(logLimitText);
+  if (logLimit === undefined)
+    throw bad('log-limit', '<lines>/<seconds> (whole numbers from 1) or off', JSON.stringify(logLimitText));
 
   return {
     port,
@@ -368,7 +412,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     metrics: getBoolean('metrics'),
     logFormat,
     logLevel: logLevel as LogLevel,
-    help: values.help === true,
-    version: values.version === true,
+    logLimit,
+    help: false,
+    version: false,
   };
 }
