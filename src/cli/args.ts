@@ -36,7 +36,8 @@ export interface CliOptions {
   version: boolean;
 }
 
-interface Flag {
+/** One flag of the CLI as `--help` shows it. */
+export interface CliFlag {
   readonly name: string;
   readonly short?: string;
   readonly boolean?: true;
@@ -56,7 +57,7 @@ const defaultRateLimit =
 export const defaultLogLimit: LogLimit = Object.freeze({ lines: 50, seconds: 10 });
 
 /** Every flag, once: parsing, environment variables and `--help` come from this list. */
-const flagList: Flag[] = [
+const flagList: CliFlag[] = [
   { name: 'port', env: 'PORT', value: '<n>', default: '9090', help: 'TCP port to listen on; 0 picks a free one' },
   { name: 'host', env: 'HOST', value: '<addr>', default: 'every interface', help: 'address to bind, e.g. 127.0.0.1' },
   { name: 'path', value: '<path>', default: '/', help: 'URL path of WebSocket connections' },
@@ -140,7 +141,8 @@ const flagList: Flag[] = [
   { name: 'version', short: 'v', boolean: true, help: 'print the version' },
   { name: 'help', short: 'h', boolean: true, help: 'show this help' },
 ];
-const flags: readonly Flag[] = flagList.map((flag) =>
+/** Every flag of the CLI, with its environment variable: what `--help` lists and the README's table documents. */
+export const cliFlags: readonly CliFlag[] = flagList.map((flag) =>
   flag.env === undefined && flag.short === undefined ? { ...flag, env: envName(flag.name) } : flag,
 );
 
@@ -149,7 +151,7 @@ function envName(flag: string): string {
 }
 
 function usageText(): string {
-  const rows = flags.map((flag) => {
+  const rows = cliFlags.map((flag) => {
     const left = `${flag.short === undefined ? '    ' : `-${flag.short}, `}--${flag.name}${flag.value === undefined ? '' : ` ${flag.value}`}`;
     const notes = [flag.default === undefined ? '' : `default: ${flag.default}`, flag.env === undefined ? '' : `env ${flag.env}`]
       .filter((note) => note !== '')
@@ -245,7 +247,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     ({ values } = parseArgs({
       args: argv,
       options: Object.fromEntries(
-        flags.map((flag) => [
+        cliFlags.map((flag) => [
           flag.name,
           flag.short === undefined
             ? { type: flag.boolean ? 'boolean' : 'string', ...(flag.multiple ? { multiple: true } : {}) }
@@ -260,7 +262,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     if (unknown !== undefined) {
       const close = suggest(
         unknown.replace(/^-+/, ''),
-        flags.map((flag) => flag.name),
+        cliFlags.map((flag) => flag.name),
       );
       throw new UsageError(`unknown option ${unknown}${close === undefined ? '' : `; did you mean --${close}?`}`);
     }
@@ -289,7 +291,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   /** Where a value came from, for error messages. */
   const source: Record<string, string> = {};
   const get = (name: string): string | undefined => {
-    const flag = flags.find((entry) => entry.name === name)!;
+    const flag = cliFlags.find((entry) => entry.name === name)!;
     const given = values[name];
     if (Array.isArray(given) && given.length > 0) {
       source[name] = `--${name}`;
@@ -308,7 +310,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   };
   const getBoolean = (name: string): boolean => {
     if (values[name] === true) return true;
-    const flag = flags.find((entry) => entry.name === name)!;
+    const flag = cliFlags.find((entry) => entry.name === name)!;
     const fromEnv = flag.env === undefined ? undefined : env[flag.env];
     if (fromEnv === undefined) return false;
     const value = booleanWords[fromEnv.trim().toLowerCase()];
