@@ -33,7 +33,8 @@ function cleanCheckout(into: string): void {
     encoding: 'utf8',
   })
     .split('\0')
-    .filter((file) => file !== '' && existsSync(join(root, file)));
+    // A symlinked node_modules (a git worktree sharing one) is not ignored by `node_modules/`: skip it.
+    .filter((file) => file !== '' && file !== 'node_modules' && existsSync(join(root, file)));
   for (const file of files) {
     mkdirSync(dirname(join(into, file)), { recursive: true });
     copyFileSync(join(root, file), join(into, file));
