@@ -136,7 +136,7 @@ const flagList: CliFlag[] = [
     name: 'log-limit',
     value: '<lines>/<s>|off',
     default: `${defaultLogLimit.lines}/${defaultLogLimit.seconds}`,
-    help: 'lines of each kind a client can cause (joins, refused logins…) per window; then one summary line',
+    help: 'lines of each kind a client can cause per window, then one summary line; off for all',
   },
   { name: 'version', short: 'v', boolean: true, help: 'print the version' },
   { name: 'help', short: 'h', boolean: true, help: 'show this help' },

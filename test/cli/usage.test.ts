@@ -49,4 +49,12 @@ describe('--help and --version with a half-set environment', () => {
     expect(result.stderr).toMatch(/^signalling-hub: --turn-url must be given with --turn-secret/);
     expect(result.stderr).not.toContain('the-shared-secret');
   });
+
+  it.each([['0/10'], ['10'], ['10/0'], ['many/10']])('refuses --log-limit %s in one line', (value) => {
+    const result = run(['--log-limit', value], {});
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /^signalling-hub: --log-limit must be <lines>\/<seconds> \(whole numbers from 1\) or off, got /,
+    );
+  });
 });
