@@ -10,7 +10,7 @@ export interface SessionLimits {
   readonly maxPendingPerAddress: number;
   /** `sessionTimeout`. */
   readonly sessionTimeout: number;
-  /** The hub's `loginTimeout`: an open session older than this has logged in (the hub closes the others). */
+  /** The hub's `loginTimeout` (0: none): an open session older than this has logged in (the hub closes the others). */
   readonly loginTimeout: number;
 }
 
@@ -96,7 +96,7 @@ export class SessionTable {
         continue;
       }
       // The hub closes a session that did not log in within loginTimeout: still open, it did (a second's margin).
-      if (session.pending && now - session.createdAt > loginTimeout + 1000) this.joined(session);
+      if (session.pending && loginTimeout > 0 && now - session.createdAt > loginTimeout + 1000) this.joined(session);
       if (!session.downlink.polling && now - session.lastSeen > sessionTimeout) session.lost();
     }
   }
