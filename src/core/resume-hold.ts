@@ -1,10 +1,27 @@
+import { CloseCode } from '../protocol/close-codes.js';
 import type { Envelope, ResumeGrant } from './backplane.js';
 import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 import type { Peer } from './peer.js';
 
-/** Whether a connection that ended with `code` may come back: a close frame with 1000/1001 is a goodbye (a tab closed); anything else may be a blip. */
+/**
+ * Whether a connection that ended with `code` means to come back, so that a
+ * resumable peer keeps its name for `resumeGrace`: no close frame at all
+ * (1006, or no code reported: the connection was lost, a heartbeat timed
+ * out), a drain (4503), a service restart (1012), or a client's own
+ * {@link CloseCode.Reconnecting} (4000). A close frame with any other code,
+ * or with none (1005, a plain `WebSocket.close()`), is a goodbye.
+ */
 export function meansToComeBack(code: number | undefined): boolean {
-  return code !== 1000 && code !== 1001;
+  switch (code) {
+    case undefined:
+    case 1006:
+    case 1012:
+    case CloseCode.Reconnecting as number:
+    case CloseCode.Reconnect as number:
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** The peer a login resumes, between its take-over and the login reply. */
