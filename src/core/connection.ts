@@ -34,6 +34,8 @@ export interface Routes {
   relayLocal(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void;
   /** A dropped peer did not resume: the senders of its parked relays hear `peer-gone`. */
   expired(gone: Connection, parked: readonly Parked[]): void;
+  /** A resume of `name` was refused: what it parked goes on to whoever holds the name. */
+  reroute(name: string, parked: readonly Parked[]): void;
 }
 
 /**
@@ -243,8 +245,11 @@ export class Connection implements TransportSession, InboundSink {
   refuseLogin(reason: `${LoginFailure}`, message: string): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
     this.currentState = ConnectionState.Open;
-    this.abandonParked();
+    // Relays held for a resume that was refused are not this connection's: on to the name's holder.
+    const parked = this.hold?.take();
     this.hold = undefined;
+    this.calls = undefined;
+    if (parked !== undefined) this.host.router.reroute(this.name, parked);
     this.name = undefined as unknown as string;
     this.claimId = '';
     this.refuse(reason, message);

@@ -221,7 +221,9 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     if (local?.state === ConnectionState.Joined) return local.deliver(frame);
     if (local?.state === ConnectionState.Dropped) return local.park(frame, '', null, 'message');
     const backplane = this.options.backplane;
-    if (backplane === undefined || local !== undefined) return false;
+    // A login still claiming the name here is not its holder: the backplane finds the holder, if any.
+    if (backplane === undefined || (local !== undefined && (local.state !== ConnectionState.LoggingIn || local.resuming)))
+      return false;
     const result = await backplane.forward({ kind: 'message', from: '', fromNode: backplane.nodeId, to: name, frame });
     return result.delivered;
   }

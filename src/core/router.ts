@@ -67,7 +67,9 @@ export class Router implements Routes {
   }
 
   /**
-   * Relays a frame from a joined connection to `target`, wherever it is.
+   * Relays a frame from a joined connection to `target`, wherever it is. A
+   * login still claiming the name is invisible here (it may be refused): the
+   * frame goes to whoever holds the name, through the backplane.
    */
   relay(from: Connection, type: RelayType, target: string, frame: string | Uint8Array): Connection | undefined {
     const local = this.names.get(target);
@@ -85,12 +87,9 @@ export class Router implements Routes {
     const backplane = this.backplane;
     // A name with a lone surrogate is held nowhere (names must be well-formed), and UTF-8 on the
     // way to the backplane would turn it into another name (U+FFFD). A name being handed over to
-    // another node goes through the backplane, which delivers it wherever the name ends up.
-    if (
-      backplane === undefined ||
-      (local !== undefined && local.state !== ConnectionState.Transferring) ||
-      !isWellFormed(target)
-    ) {
+    // another node, or claimed by a login here, goes through the backplane, which delivers it
+    // wherever the name is.
+    if (backplane === undefined || !isWellFormed(target)) {
       from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
       return;
     }
@@ -146,6 +145,20 @@ export class Router implements Routes {
     }
     this.recordCall(from, type, to.name, null);
     this.recordCall(to, type, from.name, null);
+  }
+
+  /**
+   * A login that parked relays for `name` while it tried to resume it was
+   * refused: they go on, in order, to whoever holds the name (a refused
+   * resume must not make the real holder unreachable, nor tell `peer-gone`).
+   */
+  reroute(name: string, parked: readonly Parked[]): void {
+    for (const { from, fromNode, kind, frame } of parked) {
+      // Only this node's peers relay to a name being resumed here (see relay()).
+      if (fromNode !== null || kind === 'message') continue;
+      const sender = this.names.get(from);
+      if (sender?.state === ConnectionState.Joined) this.relay(sender, kind, name, frame);
+    }
   }
 
   /** A dropped peer did not resume: each sender of a parked relay hears `peer-gone` once. */
