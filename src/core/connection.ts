@@ -7,13 +7,12 @@ import { type RelayScan, targetIs, targetOf } from '../protocol/relay-scan.js';
 import { utf8Length } from '../protocol/utf8.js';
 import type { ResumeGrant } from './backplane.js';
 import { overLimit, stillCongested } from './backpressure.js';
+import type { ConnectionHost as Host } from './connection-host.js';
 import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 import { TransportError } from './errors.js';
 import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
-import type { IceServerSource } from './ice-servers.js';
 import { type InboundSink, dispatchInbound } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
-import type { ResolvedHubOptions } from './options.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
 import { ResumeHold, fromGrant, grantOf, meansToComeBack } from './resume-hold.js';
@@ -22,50 +21,8 @@ import type { Transport, TransportSession, UpgradeRequest } from './transport.js
 
 export { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 
-/**
- * What a connection asks of the name registry (the hub's router). Declared
- * here, so that the connection does not import the router: the router knows
- * connections, connections know only this.
- */
-export interface Routes {
-  /** Relays a frame to `target`, wherever it is; returns the local connection it went to, if any. */
-  relay(from: Connection, type: RelayType, target: string, frame: string | Uint8Array): Connection | undefined;
-  /** Relays a frame between two joined connections of this node. */
-  relayLocal(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void;
-  /** A dropped peer did not resume: the senders of its parked relays hear `peer-gone`. */
-  expired(gone: Connection, parked: readonly Parked[]): void;
-  /** A resume of `name` was refused: what it parked goes on to whoever holds the name. */
-  reroute(name: string, parked: readonly Parked[]): void;
-}
-
-/**
- * What a connection needs from its hub, and nothing more: the hub's options,
- * the routes, the counters, and the hub's side of logins, departures and
- * reports. The hub builds one per hub; connections never see the hub itself.
- */
-export interface ConnectionHost {
-  readonly options: ResolvedHubOptions;
-  readonly router: Routes;
-  readonly counters: HubCounters;
-  /** The backplane's node id, for peer views. */
-  readonly nodeId: string | undefined;
-  /** Where peers' ICE servers come from, when the hub hands them out. */
-  readonly iceServerSource: IceServerSource | undefined;
-  /** Runs the login flow for a login message. */
-  login(connection: Connection, message: Record<string, unknown>): void;
-  /** A login succeeded: emit `peer-joined`. */
-  joined(connection: Connection): void;
-  /** A resumable peer's transport is gone: its name is reserved until `expiresAt`. */
-  dropped(connection: Connection, code: number | undefined, expiresAt: number): void;
-  /** A new connection took over this one's name, calls and parked relays (nothing is released). */
-  handedOver(connection: Connection): void;
-  /** A resume succeeded: `previous` is the peer as it was. */
-  resumed(connection: Connection, previous: Peer): void;
-  /** A connection is gone; `wasJoined` tells whether it held a name (partners hear `leave`, `peer-left` is emitted). */
-  left(connection: Connection, why: LeaveReason, code: number | undefined, wasJoined: boolean): void;
-  protocolError(connection: Connection, code: `${ErrorCode}` | `${LoginFailure}`, message: string): void;
-  reportError(error: unknown): void;
-}
+/** The hub's side of a connection (see `connection-host.ts`). */
+export type ConnectionHost = Host<Connection>;
 
 /**
  * One client connection: its state machine, its name and its calls. What

@@ -3,7 +3,8 @@ import { encodeError, encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { decodeUtf8, isWellFormed } from '../protocol/utf8.js';
-import type { Connection, Routes } from './connection.js';
+import type { Connection } from './connection.js';
+import type { Routes } from './connection-host.js';
 import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 import type { HubCounters } from './stats.js';
 
@@ -12,7 +13,7 @@ import type { HubCounters } from './stats.js';
  * then the backplane. Also keeps the call bookkeeping that decides who hears
  * `leave` when a peer goes. Every registration and delivery passes here.
  */
-export class Router implements Routes {
+export class Router implements Routes<Connection> {
   /** Names held or being claimed on this node. */
   private readonly names = new Map<string, Connection>();
 
