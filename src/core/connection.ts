@@ -65,9 +65,9 @@ export class Connection implements TransportSession, InboundSink {
   /** The login asked for resumption (`"resume":true`): a drop reserves the name instead of releasing it. */
   resumable = false;
   /** While the connection is being established: held messages, the login timer, the request. */
-  login: LoginPhase | undefined;
+  private login: LoginPhase | undefined;
   /** Around a resume: parked relays, the grace, a transfer, the peer taken over. */
-  hold: ResumeHold | undefined;
+  private hold: ResumeHold | undefined;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -161,6 +161,7 @@ export class Connection implements TransportSession, InboundSink {
     }
   }
 
+  /** A parsed relay (text input, or bytes the scan left to `JSON.parse`), its frame built. */
   relayFrame(type: RelayType, target: string, frame: string): void {
     this.host.router.relay(this, type, target, frame);
   }
@@ -183,7 +184,7 @@ export class Connection implements TransportSession, InboundSink {
   beginLogin(): void {
     if (this.currentState !== ConnectionState.Open) return;
     this.currentState = ConnectionState.LoggingIn;
-    // A connection that logged in before and sends another login has no login phase left.
+    // Opened without a login timeout or a request, it has had no login phase until now.
     this.login ??= new LoginPhase(undefined);
   }
 
