@@ -2,11 +2,12 @@ import { EventEmitter } from 'eventemitter3';
 import { CloseCode } from '../protocol/close-codes.js';
 import { type AdapterPort, HubAdapterPort } from './adapter-port.js';
 import type { BackplaneHost, BackplaneState } from './backplane.js';
-import { Connection, type ConnectionHost, ConnectionState } from './connection.js';
+import { Connection, type ConnectionHost } from './connection.js';
+import { ConnectionState } from './connection-state.js';
 import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
 import { hookSource } from './ice-servers.js';
 import type { HubEvents } from './events.js';
-import { login, sameToken } from './login.js';
+import { type LoginHost, login, sameToken } from './login.js';
 import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import type { Peer } from './peer.js';
@@ -41,7 +42,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   private readonly port: HubAdapterPort;
   private readonly router: Router;
   private readonly counters = new HubCounters();
-  private readonly host: ConnectionHost;
+  private readonly host: ConnectionHost & LoginHost;
   private closing = false;
   private draining: (() => void) | undefined;
   private readonly connections = new Set<Connection>();
@@ -83,7 +84,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       handedOver: (connection) => {
         this.connections.delete(connection);
         // Handed to another node: the name is no longer here (its claim moved with it, so nothing is released).
-        if (this.router.holder(connection.name) === connection) this.router.names.delete(connection.name);
+        this.router.forget(connection.name, connection);
         this.settleDrain();
       },
       resumed: (connection, previous) => {
@@ -120,7 +121,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       this.backplaneState = 'connecting';
       const backplaneHost: BackplaneHost = {
         deliver: (envelope) => this.router.deliver(envelope),
-        localClaims: () => this.joinedClaims(),
+        localClaims: () => this.router.claims(),
         claimLost: (name, claimId) => {
           const holder = this.router.holder(name);
           if (holder !== undefined && holder.claimId === claimId) {
@@ -183,24 +184,19 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
       return connection;
     }
-    connection.request = info.request;
     this.connections.add(connection);
-    connection.armLoginTimeout(loginTimeout);
+    connection.start(info.request, loginTimeout);
     return connection;
   }
 
   /** Logged-in peers on this node. */
   get size(): number {
-    let count = 0;
-    for (const connection of this.router.names.values()) if (connection.state === ConnectionState.Joined) count++;
-    return count;
+    return this.router.count(ConnectionState.Joined);
   }
 
   /** The logged-in peers on this node, as read-only views. */
   *peers(): IterableIterator<Peer> {
-    for (const connection of this.router.names.values()) {
-      if (connection.state === ConnectionState.Joined) yield connection.peer();
-    }
+    for (const connection of this.router.inState(ConnectionState.Joined)) yield connection.peer();
   }
 
   /** The peer holding `name` on this node, if any. */
@@ -232,7 +228,9 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     if (local?.state === ConnectionState.Joined) return local.deliver(frame);
     if (local?.state === ConnectionState.Dropped) return local.park(frame, '', null, 'message');
     const backplane = this.options.backplane;
-    if (backplane === undefined || local !== undefined) return false;
+    // A login still claiming the name here is not its holder: the backplane finds the holder, if any.
+    if (backplane === undefined || (local !== undefined && (local.state !== ConnectionState.LoggingIn || local.resuming)))
+      return false;
     const result = await backplane.forward({ kind: 'message', from: '', fromNode: backplane.nodeId, to: name, frame });
     return result.delivered;
   }
@@ -261,8 +259,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     const status = this.options.backplane?.status?.();
     const relays = {} as Record<keyof typeof c.relays, { local: number; crossNode: number }>;
     for (const type of Object.keys(c.relays) as Array<keyof typeof c.relays>) relays[type] = { ...c.relays[type] };
-    let droppedPeers = 0;
-    for (const connection of this.router.names.values()) if (connection.state === ConnectionState.Dropped) droppedPeers++;
+    const droppedPeers = this.router.count(ConnectionState.Dropped);
     return {
       peers: this.size,
       connections: this.connections.size,
@@ -318,9 +315,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
    */
   private settleDrain(): void {
     if (this.draining === undefined || this.connections.size > 0) return;
-    if (this.options.backplane !== undefined) {
-      for (const connection of this.router.names.values()) if (connection.state === ConnectionState.Dropped) return;
-    }
+    if (this.options.backplane !== undefined && this.router.count(ConnectionState.Dropped) > 0) return;
     this.draining();
   }
 
@@ -333,17 +328,10 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     if (this.closing) return;
     this.closing = true;
     for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
-    for (const connection of [...this.router.names.values()]) {
-      if (connection.state === ConnectionState.Dropped) connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
+    for (const connection of this.router.inState(ConnectionState.Dropped)) {
+      connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
     }
     this.draining?.();
     await this.options.backplane?.close();
-  }
-
-  private *joinedClaims(): IterableIterator<readonly [string, string]> {
-    for (const [name, connection] of this.router.names) {
-      if (connection.state === ConnectionState.Joined || connection.state === ConnectionState.Dropped)
-        yield [name, connection.claimId];
-    }
   }
 }

@@ -2,7 +2,8 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { encodeLoginSuccess } from '../protocol/encode.js';
 import { LoginFailure } from '../protocol/error-codes.js';
 import { checkName } from '../protocol/names.js';
-import { type Connection, ConnectionState } from './connection.js';
+import type { Connection } from './connection.js';
+import { ConnectionState } from './connection-state.js';
 import { HookError } from './errors.js';
 import type { IceServerSource } from './ice-servers.js';
 import type { ClaimResult, ResumeGrant } from './backplane.js';
@@ -115,7 +116,7 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
     try {
       // A resume of a name held on another node: its holder checks the token and hands over.
       const resuming = resumable && token !== undefined && backplane.resume !== undefined;
-      connection.resuming = resuming;
+      if (resuming) connection.beginResume();
       const resumed = resuming ? await backplane.resume!(wanted, token, claimId) : undefined;
       if (resumed?.resumed === true) {
         grant = resumed.grant;

@@ -3,7 +3,9 @@ import { encodeError, encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import { decodeUtf8, isWellFormed } from '../protocol/utf8.js';
-import { type Connection, ConnectionState, type Parked, type PartnerNode } from './connection.js';
+import type { Connection } from './connection.js';
+import type { Routes } from './connection-host.js';
+import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 import type { HubCounters } from './stats.js';
 
 /**
@@ -11,9 +13,9 @@ import type { HubCounters } from './stats.js';
  * then the backplane. Also keeps the call bookkeeping that decides who hears
  * `leave` when a peer goes. Every registration and delivery passes here.
  */
-export class Router {
+export class Router implements Routes<Connection> {
   /** Names held or being claimed on this node. */
-  readonly names = new Map<string, Connection>();
+  private readonly names = new Map<string, Connection>();
 
   constructor(
     private readonly backplane: Backplane | undefined,
@@ -38,26 +40,57 @@ export class Router {
     if (claimed) this.backplane?.release(name, connection.claimId);
   }
 
-  /** Relays a frame from a joined connection to `target`, wherever it is. */
+  /** Forgets `name` here if `connection` holds it, keeping its cluster claim (it moved to another node with it). */
+  forget(name: string, connection: Connection): void {
+    if (this.names.get(name) === connection) this.names.delete(name);
+  }
+
+  /** How many local names are held by connections in `state`. */
+  count(state: ConnectionState): number {
+    let count = 0;
+    for (const connection of this.names.values()) if (connection.state === state) count++;
+    return count;
+  }
+
+  /** The local connections in `state`, as they are now (safe to close them while iterating). */
+  inState(state: ConnectionState): Connection[] {
+    const found: Connection[] = [];
+    for (const connection of this.names.values()) if (connection.state === state) found.push(connection);
+    return found;
+  }
+
+  /** Names this node holds in the cluster (joined or dropped), with their claim ids. */
+  *claims(): IterableIterator<readonly [string, string]> {
+    for (const [name, connection] of this.names) {
+      if (connection.state === ConnectionState.Joined || connection.state === ConnectionState.Dropped)
+        yield [name, connection.claimId];
+    }
+  }
+
+  /**
+   * Relays a frame from a joined connection to `target`, wherever it is. A
+   * login still claiming the name is invisible here (it may be refused): the
+   * frame goes to whoever holds the name, through the backplane.
+   */
   relay(from: Connection, type: RelayType, target: string, frame: string | Uint8Array): Connection | undefined {
     const local = this.names.get(target);
-    if (local !== undefined && local.state === ConnectionState.Joined) {
-      this.relayLocal(from, type, local, frame);
-      return local;
-    }
-    if (local?.state === ConnectionState.Dropped || (local?.state === ConnectionState.LoggingIn && local.resuming)) {
-      this.park(from, type, local, frame);
-      return undefined;
+    if (local !== undefined) {
+      const state = local.state;
+      if (state === ConnectionState.Joined) {
+        this.relayLocal(from, type, local, frame);
+        return local;
+      }
+      if (state === ConnectionState.Dropped || (state === ConnectionState.LoggingIn && local.resuming)) {
+        this.park(from, type, local, frame);
+        return undefined;
+      }
     }
     const backplane = this.backplane;
     // A name with a lone surrogate is held nowhere (names must be well-formed), and UTF-8 on the
     // way to the backplane would turn it into another name (U+FFFD). A name being handed over to
-    // another node goes through the backplane, which delivers it wherever the name ends up.
-    if (
-      backplane === undefined ||
-      (local !== undefined && local.state !== ConnectionState.Transferring) ||
-      !isWellFormed(target)
-    ) {
+    // another node, or claimed by a login here, goes through the backplane, which delivers it
+    // wherever the name is.
+    if (backplane === undefined || !isWellFormed(target)) {
       from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
       return;
     }
@@ -115,6 +148,20 @@ export class Router {
     this.recordCall(to, type, from.name, null);
   }
 
+  /**
+   * A login that parked relays for `name` while it tried to resume it was
+   * refused: they go on, in order, to whoever holds the name (a refused
+   * resume must not make the real holder unreachable, nor tell `peer-gone`).
+   */
+  reroute(name: string, parked: readonly Parked[]): void {
+    for (const { from, fromNode, kind, frame } of parked) {
+      // Only this node's peers relay to a name being resumed here (see relay()).
+      if (fromNode !== null || kind === 'message') continue;
+      const sender = this.names.get(from);
+      if (sender?.state === ConnectionState.Joined) this.relay(sender, kind, name, frame);
+    }
+  }
+
   /** A dropped peer did not resume: each sender of a parked relay hears `peer-gone` once. */
   expired(gone: Connection, parked: readonly Parked[]): void {
     this.expiredFor(gone.name, parked);
@@ -147,7 +194,7 @@ export class Router {
     for (const [partner, node] of grant.partners) {
       const local = node === backplane?.nodeId ? this.names.get(partner) : undefined;
       if (local !== undefined) {
-        local.partners?.delete(name);
+        local.endCall(name);
         if (local.state === ConnectionState.Joined) local.send(encodeLeave(nameJson));
         else if (local.state === ConnectionState.Dropped) local.park(encodeLeave(nameJson), name, null, 'leave');
       } else if (backplane !== undefined) {
@@ -179,7 +226,7 @@ export class Router {
     const local = this.names.get(envelope.to);
     if (envelope.kind === 'moved') {
       // A call partner resumed on another node: that is where its `leave` will come from.
-      if (local?.partners?.has(envelope.from) === true) local.partners.set(envelope.from, envelope.fromNode);
+      local?.partnerMoved(envelope.from, envelope.fromNode);
       return local !== undefined;
     }
     if (local?.state === ConnectionState.Transferring) {
@@ -226,9 +273,8 @@ export class Router {
 
   /** Tells every call partner of a departing peer `leave`, here or on other nodes. */
   notifyPartners(gone: Connection): void {
-    const partners = gone.partners;
+    const partners = gone.takeCalls();
     if (partners === undefined) return;
-    gone.partners = undefined;
     const frame = encodeLeave(gone.nameJson);
     for (const [name, node] of partners) {
       if (node === null) {
@@ -240,7 +286,7 @@ export class Router {
             .catch((error: unknown) => this.reportError(error));
           continue;
         }
-        local.partners?.delete(gone.name);
+        local.endCall(gone.name);
         if (local.state === ConnectionState.Joined) local.send(frame);
         else if (local.state === ConnectionState.Dropped) local.park(frame, gone.name, null, 'leave');
       } else if (this.backplane !== undefined) {
@@ -256,7 +302,7 @@ export class Router {
     const backplane = this.backplane;
     for (const [name, node] of connection.partners ?? []) {
       if (node === null) {
-        this.names.get(name)?.partners?.set(connection.name, null);
+        this.names.get(name)?.addPartner(connection.name, null);
       } else if (backplane !== undefined) {
         backplane
           .forward({ kind: 'moved', from: connection.name, fromNode: backplane.nodeId, to: name, frame: '' })
@@ -272,7 +318,7 @@ export class Router {
       if (partners === undefined) continue;
       for (const [name, node] of partners) {
         if (node !== nodeId) continue;
-        partners.delete(name);
+        connection.endCall(name);
         const leave = encodeLeave(JSON.stringify(name));
         if (connection.state === ConnectionState.Joined) connection.send(leave);
         else if (connection.state === ConnectionState.Dropped) connection.park(leave, name, nodeId, 'leave');
@@ -294,6 +340,6 @@ export class Router {
   /** offer/answer open a call between two names; leave ends it. */
   private recordCall(connection: Connection, type: RelayType, other: string, node: PartnerNode): void {
     if (type === 'offer' || type === 'answer') connection.addPartner(other, node);
-    else if (type === 'leave') connection.partners?.delete(other);
+    else if (type === 'leave') connection.endCall(other);
   }
 }

@@ -9,6 +9,14 @@ export enum CloseCode {
   GoingAway = 1001,
   /** A frame larger than `maxMessageBytes` (sent by the `ws` adapter itself). */
   MessageTooBig = 1009,
+  /**
+   * Sent by a client that closes on purpose and will be back (it switches
+   * networks or servers, or restarts): a resumable peer that closes with it
+   * keeps its name for `resumeGrace`, as after a lost connection. Any other
+   * close frame a client sends (1000, 1001, none at all: 1005, …) is a
+   * goodbye: the peer leaves at once.
+   */
+  Reconnecting = 4000,
   /** The host disconnected the peer (`hub.disconnect`). */
   Forbidden = 4403,
   /** The connection did not log in within `loginTimeout`. */

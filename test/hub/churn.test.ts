@@ -1,12 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../helpers/events.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { TestClient } from '../helpers/test-client.js';
+
+/** Calls the anchor can hold at once: every round fills it, so one partner left behind would keep a newcomer out. */
+const maxCallsPerPeer = 20;
 
 /** Nothing a connection held outlives it: names, calls, pending logins, timers. */
 describe('connection churn', () => {
   let hub: HubServer;
   beforeAll(async () => {
-    hub = await startHubServer({ authenticate: () => new Promise((resolve) => setTimeout(() => resolve(true), 20)) });
+    hub = await startHubServer({
+      maxCallsPerPeer,
+      authenticate: () => new Promise((resolve) => setTimeout(() => resolve(true), 20)),
+    });
   });
   afterAll(async () => {
     await hub.close();
@@ -32,13 +39,30 @@ describe('connection churn', () => {
       for (const client of clients) client.close();
       await Promise.all([...clients, ...hasty].map((client) => client.closed));
     }
-    // Every caller's close told the anchor leave, and the hub let go of everything.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Every caller's close told the anchor leave, and the hub let go of every connection.
+    const leaves = () => anchor.inbox.filter((frame) => frame.type === 'leave').length;
+    await until(() => leaves() >= 200, 'a leave from each of the 200 callers');
     const internals = hub.hub as unknown as { connections: Set<unknown>; router: { names: Map<string, unknown> } };
-    expect(internals.connections.size).toBe(1);
+    await until(() => internals.connections.size === 1, 'the hub to see every close');
+    expect(leaves()).toBe(200);
     expect([...internals.router.names.keys()]).toEqual(['anchor']);
-    expect(anchor.inbox.filter((frame) => frame.type === 'leave')).toHaveLength(200);
-    const anchorPeer = hub.hub.getPeer('anchor') as unknown as { partners?: Map<string, unknown> };
-    expect(anchorPeer.partners?.size ?? 0).toBe(0);
+    expect(hub.hub.stats()).toMatchObject({ peers: 1, connections: 1, droppedPeers: 0 });
+
+    // The anchor's calls were all ended: a newcomer's offer still opens a call (it would not fit beside
+    // 20 stale partners), so the newcomer hears leave when the anchor goes.
+    const newcomer = await TestClient.connect(hub.url);
+    try {
+      // Names of callers and of hasty logins are free again.
+      expect(await newcomer.login('hasty-9-4')).toMatchObject({ success: true });
+      newcomer.send({ type: 'offer', offer: {}, name: 'anchor' });
+      await anchor.next((frame) => frame.type === 'offer' && frame.name === 'hasty-9-4');
+      anchor.close();
+      expect(await newcomer.nextOf('leave')).toEqual({ type: 'leave', name: 'anchor' });
+      const again = await TestClient.connect(hub.url);
+      expect(await again.login('churn-0-0')).toMatchObject({ success: true });
+      again.close();
+    } finally {
+      newcomer.close();
+    }
   });
 });

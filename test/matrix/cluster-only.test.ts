@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RedisBackplane } from '../../src/redis.js';
+import type { ClaimResult, ResumeResult } from '../../src/index.js';
+import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis.js';
 import { loggedIn, loginWithin, useRedisCluster } from '../helpers/cluster.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { TestClient } from '../helpers/test-client.js';
@@ -94,5 +95,99 @@ describe('hubs through one Redis, beyond two nodes', () => {
     } finally {
       shared.destroy();
     }
+  });
+
+  /**
+   * A Redis backplane whose claims and resumes of one name wait at a gate the
+   * test opens: a login of that name stays pending for as long as the test
+   * needs, and `entered` says when it got there (no sleeps).
+   */
+  class GatedBackplane extends RedisBackplane {
+    readonly entered: Promise<void>;
+    private enter!: () => void;
+    private readonly gate: Promise<void>;
+    open!: () => void;
+    constructor(
+      private readonly gated: string,
+      options: RedisBackplaneOptions,
+    ) {
+      super(options);
+      this.entered = new Promise((resolve) => (this.enter = resolve));
+      this.gate = new Promise((resolve) => (this.open = resolve));
+    }
+    override async claim(name: string, claimId: string): Promise<ClaimResult> {
+      if (name === this.gated) {
+        this.enter();
+        await this.gate;
+      }
+      return super.claim(name, claimId);
+    }
+    override async resume(name: string, token: string, claimId: string): Promise<ResumeResult> {
+      if (name === this.gated) {
+        this.enter();
+        await this.gate;
+      }
+      return super.resume(name, token, claimId);
+    }
+  }
+
+  async function gatedNode(name: string): Promise<{ at: HubServer; backplane: GatedBackplane }> {
+    const backplane = new GatedBackplane(name, {
+      url: cluster.redis.url,
+      keyPrefix: cluster.prefix,
+      leaseTtl: 1500,
+      heartbeatInterval: 250,
+    });
+    const at = await startHubServer({ backplane });
+    cluster.nodes.push(at);
+    await at.hub.ready;
+    return { at, backplane };
+  }
+
+  it('routes relays past a login of a name held on another node: a pending claim is invisible', async () => {
+    const one = await node();
+    const { at: two, backplane } = await gatedNode('Held');
+    const holder = await client(one, 'Held');
+    const sender = await client(two, 'Sender');
+    const impostor = await client(two);
+    const refused = impostor.login('Held');
+    await backplane.entered;
+    // While the login for Held is pending on node two, Held (on node one) is reached from there.
+    sender.send({ type: 'offer', offer: { sdp: 'pending' }, name: 'Held' });
+    expect(await holder.nextOf('offer')).toEqual({ type: 'offer', offer: { sdp: 'pending' }, name: 'Sender' });
+    sender.send({ type: 'candidate', candidate: { candidate: 'c1' }, name: 'Held' });
+    expect(await holder.nextOf('candidate')).toMatchObject({ candidate: { candidate: 'c1' }, name: 'Sender' });
+    expect(await two.hub.send('Held', { type: 'note', text: 'from the host' })).toBe(true);
+    expect(await holder.nextOf('note')).toEqual({ type: 'note', text: 'from the host' });
+    backplane.open();
+    expect(await refused).toMatchObject({ success: false, reason: 'name-taken' });
+    // Barrier: a relay after the refusal; nothing the sender sent was answered with an error.
+    sender.send({ type: 'candidate', candidate: { candidate: 'c2' }, name: 'Held' });
+    expect(await holder.nextOf('candidate')).toMatchObject({ candidate: { candidate: 'c2' } });
+    holder.send({ type: 'answer', answer: { sdp: 'back' }, name: 'Sender' });
+    expect(await sender.nextOf('answer')).toMatchObject({ name: 'Held' });
+    expect(sender.inbox.filter((frame) => frame.type === 'error')).toEqual([]);
+  });
+
+  it('hands relays held for a refused resume on to the real holder, in order, without peer-gone', async () => {
+    const one = await node();
+    const { at: two, backplane } = await gatedNode('Held');
+    const holder = await client(one, 'Held');
+    const sender = await client(two, 'Sender');
+    const impostor = await client(two);
+    const refused = impostor.login('Held', { resume: true, token: 'not-the-token' });
+    await backplane.entered;
+    // A resume is held until decided (a real one must get them after its grant, in order).
+    for (let i = 1; i <= 5; i++) sender.send({ type: 'candidate', candidate: { candidate: `c${i}` }, name: 'Held' });
+    backplane.open();
+    expect(await refused).toMatchObject({ success: false, reason: 'name-taken' });
+    sender.send({ type: 'candidate', candidate: { candidate: 'c6' }, name: 'Held' });
+    for (let i = 1; i <= 6; i++) {
+      expect(await holder.nextOf('candidate')).toMatchObject({ candidate: { candidate: `c${i}` }, name: 'Sender' });
+    }
+    // Barrier: the holder's answer comes back after anything the hub told the sender about its relays.
+    holder.send({ type: 'answer', answer: { sdp: 'back' }, name: 'Sender' });
+    expect(await sender.nextOf('answer')).toMatchObject({ name: 'Held' });
+    expect(sender.inbox.filter((frame) => frame.type === 'error')).toEqual([]);
   });
 });
