@@ -68,6 +68,15 @@ export interface RedisBackplaneOptions {
    */
   reconnectMaxDelay?: number;
   /**
+   * Milliseconds `start()` (and so `hub.ready`) waits to reach Redis, load
+   * the scripts, subscribe and take the lease. Past it, `start()` rejects
+   * with a `BackplaneError` (`SH_ERR_BACKPLANE`) naming the last connection failure, and the
+   * connections it opened are closed: a Redis that is down or frozen at start
+   * fails the start instead of leaving `hub.ready` pending for ever.
+   * @default 10000
+   */
+  startTimeout?: number;
+  /**
    * Names reaped per heartbeat from each dead node, bounding the time one
    * Lua call holds Redis.
    * @default 1000
@@ -105,6 +114,7 @@ export interface ResolvedRedisBackplaneOptions {
   readonly heartbeatInterval: number;
   readonly commandTimeout: number;
   readonly reconnectMaxDelay: number;
+  readonly startTimeout: number;
   readonly reapBatch: number;
   readonly maxInFlightCommands: number;
   readonly maxInFlightBytes: number;
@@ -125,6 +135,7 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
     heartbeatInterval: 1500,
     commandTimeout: 1000,
     reconnectMaxDelay: 1000,
+    startTimeout: 10_000,
     reapBatch: 1000,
     maxInFlightCommands: 1024,
     maxInFlightBytes: 8 * 1024 * 1024,
@@ -146,6 +157,7 @@ const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
   heartbeatInterval: integer(1, MAX_TIMER_MS),
   commandTimeout: integer(1, MAX_TIMER_MS),
   reconnectMaxDelay: integer(1, MAX_TIMER_MS),
+  startTimeout: integer(1, MAX_TIMER_MS),
   reapBatch: integer(1, 1_000_000),
   maxInFlightCommands: integer(4),
   maxInFlightBytes: integer(65536),

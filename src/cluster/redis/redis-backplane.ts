@@ -181,8 +181,10 @@ export class RedisBackplane implements Backplane {
   /**
    * Connects (the hub calls it; `hub.ready` is its promise). Resolves once
    * Redis has been reached, the subscription is on and the lease is taken;
-   * until then claims are answered `unavailable`. Rejects if the node id is
-   * held by another live process, or if `close()` comes first.
+   * until then claims are answered `unavailable`. Rejects with a
+   * `BackplaneError` if that takes longer than `startTimeout` (Redis down or
+   * frozen), if the node id is held by another live process, or if `close()`
+   * comes first; the connections it opened are closed then.
    */
   async start(host: BackplaneHost): Promise<void> {
     if (this.host !== undefined) throw new BackplaneError('RedisBackplane.start() was called twice: a backplane serves one hub');
@@ -261,38 +263,73 @@ export class RedisBackplane implements Backplane {
       }),
       this.watch(subscriber, 'subscriber', () => {}),
     );
-    const stillOpen = () => {
-      if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
-    };
+    let lastFailure: unknown;
+    const failed = (cause: unknown) => (lastFailure = cause);
+    client.on('error', failed);
+    subscriber.on('error', failed);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const why = lastFailure === undefined ? 'no answer' : `last failure: ${messageOf(lastFailure)}`;
+        const where = options.client === undefined ? ` at ${shownUrl(options.url)}` : '';
+        reject(
+          new BackplaneError(
+            `Could not join the cluster: Redis${where} was not reached within startTimeout (${options.startTimeout} ms; ${why})`,
+            lastFailure,
+          ),
+        );
+      }, options.startTimeout);
+    });
+    const joining = this.join(client, subscriber, runner);
+    // Once timed out, the join is cut short by close(); its own failure is not news.
+    joining.catch(() => {});
     try {
-      await whenReady(client);
-      this.commandUp = true;
-      stillOpen();
-      await runner.load();
-      stillOpen();
-      await subscriber.connect();
-      this.subscriberUp = true;
-      // node-redis subscribes again by itself after every reconnection.
-      await subscriber.subscribe(this.keys.channel, (message) => this.receive(message));
-      if ((await this.lease.refresh()) === 2) {
-        throw new BackplaneError(`Node id ${this.nodeId} is held by a live node; wait ${options.leaseTtl} ms or pick another id`);
-      }
-      this.lease.connected();
-      // A node restarted with a fixed id may find names of its former self.
-      await this.resync();
-      stillOpen();
+      await Promise.race([joining, timedOut]);
     } catch (error) {
       // Nothing is left running: the connections this backplane made are closed.
       await this.close();
       subscriber.destroy();
       if (this.ownsClient) client.destroy();
-      throw error instanceof SignallingHubError
+      // One error type for every failed start; a Redis error stays its cause.
+      throw error instanceof BackplaneError
         ? error
         : new BackplaneError(`Could not join the cluster: ${messageOf(error)}`, error);
+    } finally {
+      clearTimeout(timer);
+      client.off('error', failed);
+      subscriber.off('error', failed);
     }
     this.started = true;
     this.updateState();
     this.lease.start();
+  }
+
+  /** Reaches Redis, loads the scripts, subscribes and takes the lease (start() bounds it in time). */
+  private async join(client: RedisClientLike, subscriber: RedisClientLike, runner: ScriptRunner): Promise<void> {
+    const stillOpen = () => {
+      if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
+    };
+    await whenReady(client);
+    this.commandUp = true;
+    stillOpen();
+    await runner.load();
+    stillOpen();
+    await subscriber.connect();
+    this.subscriberUp = true;
+    stillOpen();
+    // node-redis subscribes again by itself after every reconnection.
+    await subscriber.subscribe(this.keys.channel, (message) => this.receive(message));
+    stillOpen();
+    if ((await this.lease!.refresh()) === 2) {
+      throw new BackplaneError(
+        `Node id ${this.nodeId} is held by a live node; wait ${this.options.leaseTtl} ms or pick another id`,
+      );
+    }
+    stillOpen();
+    this.lease!.connected();
+    // A node restarted with a fixed id may find names of its former self.
+    await this.resync();
+    stillOpen();
   }
 
   /**
@@ -1060,6 +1097,11 @@ export class RedisBackplane implements Backplane {
       error instanceof SignallingHubError ? error : new BackplaneError(`Redis backplane failure: ${messageOf(error)}`, error);
     this.host?.error(reported);
   }
+}
+
+/** A Redis URL fit for an error message: no password. */
+function shownUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
 }
 
 function messageOf(error: unknown): string {
