@@ -16,4 +16,4 @@ export type { RedisBackplaneStatus } from './cluster/redis/redis-backplane.js';
 export { redisBackplaneDefaults } from './cluster/redis/options.js';
 export type { RedisBackplaneOptions, ResolvedRedisBackplaneOptions } from './cluster/redis/options.js';
 export type { RedisClientLike } from './cluster/redis/client.js';
-export { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './cluster/redis/client.js';
+export { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './cluster/redis/errors.js';

@@ -133,6 +133,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           const holder = this.router.holder(name);
           if (holder?.state === ConnectionState.Transferring) holder.settleTransfer(committed);
         },
+        grantAbandoned: (name, grant) => this.router.abandonGrant(name, grant),
         nodeMessage: (fromNode, channel, payload) => dispatchNodeMessage(this, fromNode, channel, payload),
         stateChanged: (state) => {
           if (state === this.backplaneState) return;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/backplane.js';
-import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/redis/envelope-codec.js';
+import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/envelope-codec.js';
 import { loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
 
 /** Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per node. */

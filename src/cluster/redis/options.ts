@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../core/errors.js';
 import { type Check, describeValue, integer, resolveOptions, string, withMethods } from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
+import { nodeIdPattern } from '../node-id.js';
 import type { RedisClientLike } from './client.js';
 
 /** Options of {@link RedisBackplane}. Give `url` or `client`; every other one is optional. */
@@ -142,11 +143,6 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
   });
 
 type Given = Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: string | undefined };
-
-/** What a node id may be. */
-// Node ids go into keys, channels, name values (`<node id> <claim id>`) and the tab-separated envelope header.
-// eslint-disable-next-line no-control-regex -- control characters are what it refuses
-export const nodeIdPattern = /^[^\s\u0000-\u001f\u007f-\u009f]{1,128}$/;
 
 const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
   url: string('a redis:// or rediss:// URL', /^rediss?:\/\//i),

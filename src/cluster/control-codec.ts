@@ -1,6 +1,6 @@
-import type { Envelope, RemotePeer, ResumeGrant } from '../../core/backplane.js';
-import { isWellFormed } from '../../protocol/utf8.js';
-import { nodeIdPattern } from './options.js';
+import type { Envelope, RemotePeer, ResumeGrant } from '../core/backplane.js';
+import { isWellFormed } from '../protocol/utf8.js';
+import { nodeIdPattern } from './node-id.js';
 
 /*
  * Control messages of a resume across nodes. They share a node's channel

@@ -1,0 +1,111 @@
+import { InvalidArgumentError } from '../../core/errors.js';
+import { MemoryBackplane, type MemoryBackplaneOptions, type MemoryMember } from './memory-backplane.js';
+import type { MemoryClaim, MemoryMedium } from './memory-bus.js';
+
+/**
+ * Several hubs in one process joined as a cluster, without Redis: the
+ * in-memory counterpart of what a `RedisBackplane` keeps in Redis (who holds
+ * which name, a channel per node). The protocol between the nodes is the
+ * same code as over Redis, so a test of a cluster can run in one process in
+ * milliseconds. Messages are delivered in the order they were published, in
+ * a later turn of the event loop, as from a real bus.
+ *
+ * @example
+ * ```ts
+ * import { MemoryCluster, SignallingHub } from 'signalling-hub';
+ *
+ * const cluster = new MemoryCluster();
+ * const one = new SignallingHub({ backplane: cluster.backplane('one') });
+ * const two = new SignallingHub({ backplane: cluster.backplane('two') });
+ * await Promise.all([one.ready, two.ready]);
+ * ```
+ */
+export class MemoryCluster implements MemoryMedium {
+  /** @internal Who holds which name. */
+  readonly names = new Map<string, MemoryClaim>();
+  /** @internal Live nodes, with what each listens with. */
+  private readonly listeners = new Map<string, MemoryMember>();
+  /** @internal Hand-overs that happened, by request id (what a node whose answer was lost asks about). */
+  readonly handed = new Set<string>();
+  private readonly queue: Array<readonly [node: string, text: string]> = [];
+  private scheduled = false;
+  private holds = 0;
+
+  /** A backplane for a hub joining this cluster as node `nodeId` (unique in the cluster; default: a random UUID). */
+  backplane(nodeId?: string, options: Omit<MemoryBackplaneOptions, 'nodeId'> = {}): MemoryBackplane {
+    return new MemoryBackplane(this, { ...options, nodeId });
+  }
+
+  /** Ids of the nodes alive in the cluster. */
+  nodes(): string[] {
+    return [...this.listeners.keys()];
+  }
+
+  /**
+   * Node `nodeId` dies, as a process killed with SIGKILL whose lease lapsed:
+   * it hears nothing more, its names are free for other nodes, and every
+   * node whose peers are in calls with its peers is told (they hear `leave`).
+   */
+  crash(nodeId: string): void {
+    if (!this.listeners.delete(nodeId))
+      throw new InvalidArgumentError('nodeId', 'a live node of this cluster', JSON.stringify(nodeId));
+    for (const member of this.listeners.values()) member.nodeGone(nodeId);
+  }
+
+  /** @internal Node `nodeId` joins; `false` when a live node has that id. */
+  join(nodeId: string, member: MemoryMember): boolean {
+    if (this.listeners.has(nodeId)) return false;
+    this.listeners.set(nodeId, member);
+    return true;
+  }
+
+  /** @internal Node `nodeId` leaves: its names are given back. */
+  leave(nodeId: string, member: MemoryMember): void {
+    if (this.listeners.get(nodeId) === member) this.listeners.delete(nodeId);
+    // A node that crashed and a live one with its id: the names are the live one's.
+    if (this.listeners.has(nodeId)) return;
+    for (const [name, claim] of this.names) if (claim.node === nodeId) this.names.delete(name);
+  }
+
+  /**
+   * Holds every message published from now on, as a bus that stalls would,
+   * until the returned function is called: then they are delivered, in order.
+   */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.schedule();
+    };
+  }
+
+  /** @internal Whether node `nodeId` is alive. */
+  alive(nodeId: string): boolean {
+    return this.listeners.has(nodeId);
+  }
+
+  /** @internal Publishes `text` on node `nodeId`'s channel; returns how many listen there (0 or 1). */
+  publish(nodeId: string, text: string): number {
+    if (!this.listeners.has(nodeId)) return 0;
+    this.queue.push([nodeId, text]);
+    this.schedule();
+    return 1;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.holds > 0 || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.holds > 0) return;
+    // What is published while delivering waits for the next turn, as it would on a real bus.
+    const batch = this.queue.splice(0);
+    for (const [node, text] of batch) this.listeners.get(node)?.receive(text);
+  }
+}
