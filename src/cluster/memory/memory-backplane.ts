@@ -41,6 +41,7 @@ export interface MemoryMember {
 
 /** The cluster a {@link MemoryBackplane} joins (`MemoryCluster`). */
 interface MemoryClusterLike extends MemoryMedium {
+  nodes(): string[];
   join(nodeId: string, member: MemoryMember): boolean;
   leave(nodeId: string, member: MemoryMember): void;
 }
@@ -89,6 +90,18 @@ export class MemoryBackplane extends ClusterBackplane {
   /** `connected` while the node is alive in its cluster. */
   status(): BackplaneStatus {
     return { state: this.state, roundTripMs: undefined };
+  }
+
+  /** Ids of the live nodes of the cluster. */
+  listNodes(): Promise<string[]> {
+    return Promise.resolve(this.cluster.nodes());
+  }
+
+  /** Every name held on a live node of the cluster, mapped to its node id. */
+  listNames(): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    for (const [name, claim] of this.cluster.names) if (this.cluster.alive(claim.node)) names.set(name, claim.node);
+    return Promise.resolve(names);
   }
 
   protected connectBus(): Promise<void> {
