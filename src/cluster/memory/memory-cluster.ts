@@ -2,6 +2,9 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { MemoryBackplane, type MemoryBackplaneOptions, type MemoryMember } from './memory-backplane.js';
 import type { MemoryClaim, MemoryMedium } from './memory-bus.js';
 
+/** The key of a hold on every node. */
+const EVERY_NODE = '';
+
 /**
  * Several hubs in one process joined as a cluster, without Redis: the
  * in-memory counterpart of what a `RedisBackplane` keeps in Redis (who holds
@@ -27,9 +30,10 @@ export class MemoryCluster implements MemoryMedium {
   private readonly listeners = new Map<string, MemoryMember>();
   /** @internal Hand-overs that happened, by request id (what a node whose answer was lost asks about). */
   readonly handed = new Set<string>();
-  private readonly queue: Array<readonly [node: string, text: string]> = [];
+  private queue: Array<readonly [node: string, text: string]> = [];
   private scheduled = false;
-  private holds = 0;
+  /** Holds in force, by node id ({@link EVERY_NODE}: all). */
+  private readonly holds = new Map<string, number>();
 
   /** A backplane for a hub joining this cluster as node `nodeId` (unique in the cluster; default: a random UUID). */
   backplane(nodeId?: string, options: Omit<MemoryBackplaneOptions, 'nodeId'> = {}): MemoryBackplane {
@@ -68,16 +72,20 @@ export class MemoryCluster implements MemoryMedium {
   }
 
   /**
-   * Holds every message published from now on, as a bus that stalls would,
-   * until the returned function is called: then they are delivered, in order.
+   * Holds the messages for node `nodeId` (for every node when omitted), as a
+   * bus that stalls would, until the returned function is called: then they
+   * are delivered, in order. Commands still take effect at once.
    */
-  hold(): () => void {
-    this.holds++;
+  hold(nodeId?: string): () => void {
+    const key = nodeId ?? EVERY_NODE;
+    this.holds.set(key, (this.holds.get(key) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.holds--;
+      const left = this.holds.get(key)! - 1;
+      if (left === 0) this.holds.delete(key);
+      else this.holds.set(key, left);
       this.schedule();
     };
   }
@@ -96,16 +104,23 @@ export class MemoryCluster implements MemoryMedium {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.holds > 0 || this.queue.length === 0) return;
+    if (this.scheduled || this.holds.has(EVERY_NODE) || this.queue.length === 0) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.scheduled = false;
-    if (this.holds > 0) return;
+    if (this.holds.has(EVERY_NODE)) return;
     // What is published while delivering waits for the next turn, as it would on a real bus.
-    const batch = this.queue.splice(0);
-    for (const [node, text] of batch) this.listeners.get(node)?.receive(text);
+    const batch = this.queue;
+    this.queue = [];
+    const kept: Array<readonly [string, string]> = [];
+    for (const entry of batch) {
+      // A held node's messages keep their order behind each other.
+      if (this.holds.size > 0 && this.holds.has(entry[0])) kept.push(entry);
+      else this.listeners.get(entry[0])?.receive(entry[1]);
+    }
+    if (kept.length > 0) this.queue = kept.concat(this.queue);
   }
 }
