@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { BackplaneState } from '../../src/core/backplane.js';
 import { BackplaneError, InvalidOptionError, SignallingHub, SignallingHubError } from '../../src/index.js';
-import { RedisBackplane, RedisBusyError, RedisOfflineError, RedisTimeoutError, redisBackplaneDefaults } from '../../src/redis.js';
+import {
+  RedisBackplane,
+  RedisBusyError,
+  type RedisErrorCode,
+  RedisOfflineError,
+  RedisTimeoutError,
+  redisBackplaneDefaults,
+} from '../../src/redis.js';
 import { sleep, useRedisCluster } from '../helpers/cluster.js';
 import { until } from '../helpers/events.js';
 import { RedisServer, freePort } from '../helpers/redis-server.js';
@@ -69,7 +76,8 @@ describe('RedisBackplane options', () => {
 
   it('gives its errors stable codes', () => {
     const errors = [new RedisOfflineError(), new RedisTimeoutError('EVALSHA', 1000), new RedisBusyError(1024, 42)];
-    expect(errors.map((error) => error.code)).toEqual(['SH_ERR_REDIS_OFFLINE', 'SH_ERR_REDIS_TIMEOUT', 'SH_ERR_REDIS_BUSY']);
+    const codes: RedisErrorCode[] = ['SH_ERR_REDIS_OFFLINE', 'SH_ERR_REDIS_TIMEOUT', 'SH_ERR_REDIS_BUSY'];
+    expect(errors.map((error) => error.code)).toEqual(codes);
     for (const error of errors) expect(error).toBeInstanceOf(SignallingHubError);
     expect(errors.map((error) => error.name)).toEqual(['RedisOfflineError', 'RedisTimeoutError', 'RedisBusyError']);
   });

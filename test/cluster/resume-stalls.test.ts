@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RedisBackplane } from '../../src/redis.js';
+import { type RedisBackplane, RedisTimeoutError } from '../../src/redis.js';
 import {
   beforeNextHandOver,
   connected,
@@ -117,7 +117,7 @@ describe('resuming on another node while Redis stalls', () => {
     );
     expect(onOne.left).toEqual([]);
     expect(onTwo.resumed).toHaveLength(1);
-    expect(onOne.errors.some((error) => error.code === 'SH_ERR_REDIS_TIMEOUT')).toBe(true);
+    expect(onOne.errors.some((error) => error instanceof RedisTimeoutError)).toBe(true);
     await sleep(200);
     expect(leaves(bob)).toEqual([]);
   });

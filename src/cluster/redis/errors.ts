@@ -1,16 +1,35 @@
-import { SignallingHubError } from '../../core/errors.js';
+import { SignallingHubError, type SignallingHubErrorCode } from '../../core/errors.js';
+
+/**
+ * Stable codes of the Redis backplane's errors (the core's
+ * `SignallingHubErrorCode` lists the core's own). Match on `error.code` or
+ * on the class.
+ */
+export type RedisErrorCode =
+  /** Redis is not connected: the command was not sent. */
+  | 'SH_ERR_REDIS_OFFLINE'
+  /** Redis did not answer a command in time; it may still carry it out. */
+  | 'SH_ERR_REDIS_TIMEOUT'
+  /** Too many commands or bytes are already in flight to Redis: the command was not sent. */
+  | 'SH_ERR_REDIS_BUSY';
+
+/** A code of the Redis backplane as the base class takes it. */
+function redisCode(code: RedisErrorCode): SignallingHubErrorCode {
+  // The base's code list is the core's; a backplane brings its own codes.
+  return code as unknown as SignallingHubErrorCode;
+}
 
 /** Redis is not connected: the command was not sent (`SH_ERR_REDIS_OFFLINE`). */
 export class RedisOfflineError extends SignallingHubError {
   constructor() {
-    super('SH_ERR_REDIS_OFFLINE', 'Redis is not connected');
+    super(redisCode('SH_ERR_REDIS_OFFLINE'), 'Redis is not connected');
   }
 }
 
 /** Redis did not answer a command in time; it may still carry it out (`SH_ERR_REDIS_TIMEOUT`). */
 export class RedisTimeoutError extends SignallingHubError {
   constructor(command: string, timeout: number) {
-    super('SH_ERR_REDIS_TIMEOUT', `Redis did not answer ${command} within ${timeout} ms`);
+    super(redisCode('SH_ERR_REDIS_TIMEOUT'), `Redis did not answer ${command} within ${timeout} ms`);
   }
 }
 
@@ -27,7 +46,7 @@ export class RedisBusyError extends SignallingHubError {
     readonly inFlightBytes: number,
   ) {
     super(
-      'SH_ERR_REDIS_BUSY',
+      redisCode('SH_ERR_REDIS_BUSY'),
       `Redis has not answered ${inFlightCommands} commands (${inFlightBytes} bytes) yet: further commands are refused until it does`,
     );
   }
