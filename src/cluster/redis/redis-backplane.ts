@@ -2,6 +2,7 @@ import { BackplaneError } from '../../core/errors.js';
 import type { BackplaneHost, BackplaneState, BackplaneStatus } from '../../core/backplane.js';
 import { ClusterBackplane, messageOf } from '../cluster-backplane.js';
 import { type RedisClientLike, ScriptRunner, whenReady } from './client.js';
+import { type ConnectionWatcher, createRedisClient, shownUrl, watchConnection, withinStartTimeout } from './connections.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { ForwardBatcher } from './forward-batcher.js';
 import { Keys } from './keys.js';
@@ -115,18 +116,8 @@ export class RedisBackplane extends ClusterBackplane {
     const { options } = this;
     let client = options.client;
     if (client === undefined) {
-      // Loaded here, not at the top, so that importing this module (the CLI
-      // does) does not need `redis` installed until a backplane starts.
-      const { createClient } = await import('redis');
+      client = await createRedisClient(options.url, options.reconnectMaxDelay);
       if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
-      client = createClient({
-        url: options.url,
-        // Commands fail at once while Redis is away instead of piling up and
-        // being replayed late (socket.io-redis-adapter users lose packets
-        // either way; we would rather say so at once).
-        disableOfflineQueue: true,
-        socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, options.reconnectMaxDelay) },
-      });
       this.ownsClient = true;
     }
     this.client = client;
@@ -177,38 +168,37 @@ export class RedisBackplane extends ClusterBackplane {
       },
     ));
     this.bus = new RedisBus(runner, batcher, lease, this.keys, this.nodeId, reportFailure);
+    const watcher: ConnectionWatcher = {
+      closed: () => this.closed,
+      changed: (role, up) => {
+        if (role === 'command') this.commandUp = up;
+        else this.subscriberUp = up;
+        this.updateState();
+      },
+      report: (error) => this.report(error),
+      ready: () => {},
+    };
     this.detach.push(
-      this.watch(client, 'command', () => {
-        if (!this.started) return;
-        lease.connected();
-        // First on the fresh connection, so that the EVALSHAs behind it find their scripts.
-        runner.load().catch(reportFailure);
-        void this.claims.reassert();
-      }),
-      this.watch(subscriber, 'subscriber', () => {}),
+      watchConnection(
+        client,
+        'command',
+        {
+          ...watcher,
+          ready: () => {
+            if (!this.started) return;
+            lease.connected();
+            // First on the fresh connection, so that the EVALSHAs behind it find their scripts.
+            runner.load().catch(reportFailure);
+            void this.claims.reassert();
+          },
+        },
+        this.ownsClient,
+      ),
+      watchConnection(subscriber, 'subscriber', watcher, true),
     );
-    let lastFailure: unknown;
-    const failed = (cause: unknown) => (lastFailure = cause);
-    client.on('error', failed);
-    subscriber.on('error', failed);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const why = lastFailure === undefined ? 'no answer' : `last failure: ${messageOf(lastFailure)}`;
-        const where = options.client === undefined ? ` at ${shownUrl(options.url)}` : '';
-        reject(
-          new BackplaneError(
-            `Could not join the cluster: Redis${where} was not reached within startTimeout (${options.startTimeout} ms; ${why})`,
-            lastFailure,
-          ),
-        );
-      }, options.startTimeout);
-    });
-    const joining = this.join(client, subscriber, runner, lease);
-    // Once timed out, the join is cut short by close(); its own failure is not news.
-    joining.catch(() => {});
+    const where = options.client === undefined ? ` at ${shownUrl(options.url)}` : '';
     try {
-      await Promise.race([joining, timedOut]);
+      await withinStartTimeout(this.join(client, subscriber, runner, lease), [client, subscriber], options.startTimeout, where);
     } catch (error) {
       // Nothing is left running: the connections this backplane made are closed.
       await this.close();
@@ -218,10 +208,6 @@ export class RedisBackplane extends ClusterBackplane {
       throw error instanceof BackplaneError
         ? error
         : new BackplaneError(`Could not join the cluster: ${messageOf(error)}`, error);
-    } finally {
-      clearTimeout(timer);
-      client.off('error', failed);
-      subscriber.off('error', failed);
     }
   }
 
@@ -358,43 +344,6 @@ export class RedisBackplane extends ClusterBackplane {
     this.report(error);
   }
 
-  /** Reports a client's connection errors once per outage (node-redis emits one per reconnection attempt) and tracks its state. */
-  private watch(client: RedisClientLike, which: 'command' | 'subscriber', onReady: () => void): () => void {
-    let down = false;
-    const mark = (up: boolean) => {
-      if (which === 'command') this.commandUp = up;
-      else this.subscriberUp = up;
-      this.updateState();
-    };
-    const error = (cause: unknown) => {
-      if (this.closed) return;
-      // Some errors (a reply that could not be parsed) leave the connection up.
-      const up = client.isReady;
-      mark(up);
-      if (down) return;
-      down = !up;
-      this.report(new BackplaneError(`The Redis ${which} connection failed: ${messageOf(cause)}`, cause));
-    };
-    const lost = () => mark(false);
-    const ready = () => {
-      down = false;
-      mark(true);
-      onReady();
-    };
-    client.on('error', error);
-    client.on('ready', ready);
-    client.on('reconnecting', lost);
-    client.on('end', lost);
-    return () => {
-      // Our own clients keep a listener: node-redis throws on an unhandled 'error'.
-      if (client === this.subscriber || this.ownsClient) return;
-      client.off('error', error);
-      client.off('ready', ready);
-      client.off('reconnecting', lost);
-      client.off('end', lost);
-    };
-  }
-
   private updateState(): void {
     let next: BackplaneState;
     if (this.closed) next = 'closed';
@@ -405,9 +354,4 @@ export class RedisBackplane extends ClusterBackplane {
     }
     this.setState(next);
   }
-}
-
-/** A Redis URL fit for an error message: no password. */
-function shownUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
 }
