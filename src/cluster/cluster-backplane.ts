@@ -28,9 +28,9 @@ const NOT_RESUMED: ResumeResult = { resumed: false, reason: 'unavailable' };
  * carries it (socket.io-adapter's `ClusterAdapter` is the model): fenced
  * claims as nodes see them, forwards and their order, the hand-over of a
  * resuming peer between nodes, and requests between nodes' hosts. A
- * subclass connects a {@link ClusterBus} (publish to a node's channel, a few
- * atomic steps on the name registry), passes what arrives on its node's
- * channel to {@link ClusterBackplane.receive}, and reports its health.
+ * subclass connects a `ClusterBus` (bus.ts: publish to a node's channel, a
+ * few atomic steps on the name registry), passes what arrives on its node's
+ * channel to `receive()`, and reports its health.
  *
  * Every message on a node's channel is either envelopes (see
  * envelope-codec.ts) or one control message (control-codec.ts); what is
@@ -39,14 +39,17 @@ const NOT_RESUMED: ResumeResult = { resumed: false, reason: 'unavailable' };
 export abstract class ClusterBackplane implements Backplane {
   /** This node's id, unique in the cluster. */
   readonly nodeId: string;
-  /** The hub served, once started. */
+  /** @internal The hub served, once started. */
   protected host: BackplaneHost | undefined;
-  /** The medium, set by {@link connectBus}. */
+  /** @internal The medium, set by `connectBus()`. */
   protected bus: ClusterBus | undefined;
+  /** @internal */
   protected started = false;
+  /** @internal */
   protected closed = false;
+  /** @internal */
   protected state: BackplaneState = 'connecting';
-  /** This node's claims and their re-assertion. */
+  /** @internal This node's claims and their re-assertion. */
   protected readonly claims: Claims;
   private readonly handOvers: HandOvers;
   private readonly resumes: Resumes;
@@ -55,6 +58,7 @@ export abstract class ClusterBackplane implements Backplane {
   private readonly arriving: Map<string, Envelope[]>;
   private readonly context: ClusterContext;
 
+  /** @internal */
   protected constructor(
     nodeId: string,
     timing: ClusterTiming,
@@ -192,18 +196,18 @@ export abstract class ClusterBackplane implements Backplane {
     this.setState('closed');
   }
 
-  /** Connects to the bus, sets {@link bus}, listens on this node's channel and re-asserts; rejects (having cleaned up) on failure. */
+  /** @internal Connects to the bus, sets `bus`, listens on this node's channel and re-asserts; rejects (having cleaned up) on failure. */
   protected abstract connectBus(): Promise<void>;
-  /** Started: e.g. begin heartbeats. */
+  /** @internal Started: e.g. begin heartbeats. */
   protected abstract joined(): void;
-  /** Called once as `close()` begins, before anything is refused: e.g. send what is queued. */
+  /** @internal Called once as `close()` begins, before anything is refused: e.g. send what is queued. */
   protected abstract closing(): void;
-  /** Gives this node's names and registration back (the node is closed already). */
+  /** @internal Gives this node's names and registration back (the node is closed already). */
   protected abstract leaveBus(): Promise<void>;
-  /** Closes the connections to the bus. */
+  /** @internal Closes the connections to the bus. */
   protected abstract disconnectBus(): Promise<void>;
 
-  /** A message on this node's channel: envelopes, delivered in the order sent, or one control message. */
+  /** @internal A message on this node's channel: envelopes, delivered in the order sent, or one control message. */
   protected receive(text: string): void {
     if (isControl(text)) {
       this.control(text);
@@ -256,19 +260,19 @@ export abstract class ClusterBackplane implements Backplane {
     }
   }
 
-  /** Tells the host of a state change (once per change). */
+  /** @internal Tells the host of a state change (once per change). */
   protected setState(next: BackplaneState): void {
     if (next === this.state) return;
     this.state = next;
     this.host?.stateChanged(next);
   }
 
-  /** Reports a failed bus command; subclasses decide what is worth telling (e.g. once per outage). */
+  /** @internal Reports a failed bus command; subclasses decide what is worth telling (e.g. once per outage). */
   protected reportFailure(error: unknown): void {
     this.report(error);
   }
 
-  /** Reports a failure on the host's `error` event. */
+  /** @internal Reports a failure on the host's `error` event. */
   protected report(error: unknown): void {
     const reported =
       error instanceof SignallingHubError

@@ -104,6 +104,7 @@ export class MemoryBackplane extends ClusterBackplane {
     return Promise.resolve(names);
   }
 
+  /** @internal */
   protected connectBus(): Promise<void> {
     if (!this.cluster.join(this.nodeId, this.member)) {
       return Promise.reject(new BackplaneError(`Node id ${this.nodeId} is held by a live node of this cluster; pick another id`));
@@ -112,17 +113,21 @@ export class MemoryBackplane extends ClusterBackplane {
     return this.claims.reassert();
   }
 
+  /** @internal */
   protected joined(): void {
     this.setState('connected');
   }
 
+  /** @internal */
   protected closing(): void {}
 
+  /** @internal */
   protected leaveBus(): Promise<void> {
     this.cluster.leave(this.nodeId, this.member);
     return Promise.resolve();
   }
 
+  /** @internal */
   protected disconnectBus(): Promise<void> {
     return Promise.resolve();
   }

@@ -111,6 +111,7 @@ export class RedisBackplane extends ClusterBackplane {
     return super.start(host);
   }
 
+  /** @internal */
   protected async connectBus(): Promise<void> {
     const host = this.host!;
     const { options } = this;
@@ -244,16 +245,19 @@ export class RedisBackplane extends ClusterBackplane {
     stillOpen();
   }
 
+  /** @internal */
   protected joined(): void {
     this.updateState();
     this.lease!.start();
   }
 
+  /** @internal */
   protected closing(): void {
     // Queued envelopes (the departing peers' `leave`s among them) go out before LEAVE.
     this.batcher?.flush();
   }
 
+  /** @internal */
   protected async leaveBus(): Promise<void> {
     this.lease?.stop();
     const runner = this.runner;
@@ -266,6 +270,7 @@ export class RedisBackplane extends ClusterBackplane {
     }
   }
 
+  /** @internal */
   protected disconnectBus(): Promise<void> {
     // Everything sent before LEAVE has been answered (one connection, in order), so nothing is cut off.
     this.subscriber?.destroy();
@@ -328,7 +333,7 @@ export class RedisBackplane extends ClusterBackplane {
   }
 
   /**
-   * A command failure. "Not connected" is already told once per outage by
+   * @internal A command failure. "Not connected" is already told once per outage by
    * the client's error event; "busy" and timeouts once until Redis answers a
    * heartbeat again (a stall would otherwise report every message).
    */
