@@ -44,9 +44,10 @@ export interface RedisBackplaneStatus extends BackplaneStatus {
  *   node re-asserts its lease and names; a name another node took meanwhile
  *   is lost here: its local holder is closed with 4410.
  *
- * The protocol between nodes is {@link ClusterBackplane}'s; this class
- * connects it to Redis: a pub/sub channel per node, Lua scripts for the
- * atomic steps, a lease per node, and caps on what waits for Redis.
+ * The protocol between nodes is the same code as `MemoryCluster`'s (one
+ * suite of tests runs over both); this class carries it over Redis: a
+ * pub/sub channel per node, Lua scripts for the atomic steps, a lease per
+ * node, and caps on what waits for Redis.
  *
  * Needs the `redis` package (≥ 5), an optional peer dependency. Failures are
  * reported through the hub's `error` event; it never writes to the console.
