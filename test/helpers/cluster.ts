@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
 import {
+  type Backplane,
   type BackplaneHost,
   type HubOptions,
   MemoryCluster,
@@ -171,11 +172,14 @@ export interface ClusterHarness {
   listNodes(node: HubServer): Promise<string[]>;
   /** Publishes raw `text` on a node's channel, as a misbehaving node would. */
   publish(nodeId: string, text: string): Promise<void>;
+  /** A backplane of this cluster started for `host` without a hub (to test the backplane as a unit); closed after each test. */
+  bare(host: BackplaneHost, options?: { readonly commandTimeout?: number }): Promise<Backplane>;
 }
 
 /** The cluster through one real `redis-server` (see {@link useRedisCluster}). */
 export function redisHarness(tag: string): ClusterHarness {
   const cluster = useRedisCluster(tag);
+  const bare = useBare();
   const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBackplane;
   return {
     nodes: cluster.nodes,
@@ -194,12 +198,37 @@ export function redisHarness(tag: string): ClusterHarness {
         admin.destroy();
       }
     },
+    bare: (host, options = {}) =>
+      bare(
+        new RedisBackplane({
+          url: cluster.redis.url,
+          keyPrefix: cluster.prefix,
+          leaseTtl: 1500,
+          heartbeatInterval: 250,
+          ...options,
+        }),
+        host,
+      ),
+  };
+}
+
+/** Starts backplanes without a hub and closes them after each test. */
+function useBare(): (backplane: Backplane, host: BackplaneHost) => Promise<Backplane> {
+  const started: Backplane[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((backplane) => backplane.close()));
+  });
+  return async (backplane, host) => {
+    started.push(backplane);
+    await backplane.start(host);
+    return backplane;
   };
 }
 
 /** The same cluster in memory ({@link MemoryCluster}): a fresh one per test. */
 export function memoryHarness(): ClusterHarness {
   let cluster = new MemoryCluster();
+  const bare = useBare();
   const nodes: HubServer[] = [];
   const clients: TestClient[] = [];
   afterEach(async () => {
@@ -224,6 +253,7 @@ export function memoryHarness(): ClusterHarness {
       cluster.publish(nodeId, text);
       return Promise.resolve();
     },
+    bare: (host, options = {}) => bare(cluster.backplane(undefined, options), host),
   };
 }
 
