@@ -103,4 +103,29 @@ describe('MemoryCluster', () => {
     expect(onOne.left).toEqual([]);
     expect(leaves(bob)).toEqual([]);
   });
+
+  it('a node back after others took its name loses it: its holder is closed with 4410, one holder remains', async () => {
+    const cluster = new MemoryCluster();
+    const [one, two] = [await node(cluster, 'one'), await node(cluster, 'two')];
+    const states: string[] = [];
+    one.hub.on('backplane-state', (state) => states.push(state));
+    const left = watchHub(one.hub).left;
+    const first = await loggedIn(one.url, 'Split', clients);
+    const kept = await loggedIn(one.url, 'Kept', clients);
+    cluster.crash('one');
+    const second = await loggedIn(two.url, 'Split', clients);
+    // Node one still serves its holder while it is cut off: both hold the name, each on its node.
+    expect(one.hub.getPeer('Split')).toBeDefined();
+    cluster.restore('one');
+    expect((await first.closed).code).toBe(4410);
+    expect(left).toEqual([expect.objectContaining({ name: 'Split', reason: 'claim-lost', code: 4410 })]);
+    expect(states).toEqual(['disconnected', 'connected']);
+    // One holder: node two's, reached from node one too; node one kept its other name.
+    kept.send({ type: 'offer', offer: { sdp: 'from one' }, name: 'Split' });
+    expect(await second.nextOf('offer')).toEqual({ type: 'offer', offer: { sdp: 'from one' }, name: 'Kept' });
+    const fromTwo = await loggedIn(two.url, 'FromTwo', clients);
+    fromTwo.send({ type: 'offer', offer: { sdp: 'from two' }, name: 'Kept' });
+    expect(await kept.nextOf('offer')).toMatchObject({ name: 'FromTwo' });
+    expect(() => cluster.restore('one')).toThrow(/a crashed node/);
+  });
 });

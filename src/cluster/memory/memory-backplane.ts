@@ -37,6 +37,8 @@ export interface MemoryMember {
   receive(text: string): void;
   /** Node `nodeId` died. */
   nodeGone(nodeId: string): void;
+  /** This node was cut off from the cluster (`true`) or is back (`false`). */
+  cutOff(off: boolean): void;
 }
 
 /** The cluster a {@link MemoryBackplane} joins (`MemoryCluster`). */
@@ -62,6 +64,12 @@ export class MemoryBackplane extends ClusterBackplane {
           return;
         }
       }
+    },
+    cutOff: (off) => {
+      if (this.closed || !this.started) return;
+      this.setState(off ? 'disconnected' : 'connected');
+      // Back: whatever others took meanwhile is lost here.
+      if (!off) void this.claims.reassert();
     },
   };
 

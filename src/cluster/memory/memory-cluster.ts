@@ -32,6 +32,8 @@ export class MemoryCluster implements MemoryMedium {
   readonly handed = new Set<string>();
   private queue: Array<readonly [node: string, text: string]> = [];
   private scheduled = false;
+  /** Nodes crashed by {@link crash}, until restored. */
+  private readonly crashed = new Map<string, MemoryMember>();
   /** Holds in force, by node id ({@link EVERY_NODE}: all). */
   private readonly holds = new Map<string, number>();
 
@@ -46,19 +48,41 @@ export class MemoryCluster implements MemoryMedium {
   }
 
   /**
-   * Node `nodeId` dies, as a process killed with SIGKILL whose lease lapsed:
-   * it hears nothing more, its names are free for other nodes, and every
-   * node whose peers are in calls with its peers is told (they hear `leave`).
+   * Node `nodeId` is cut off, as a process killed, or frozen, past its
+   * lease: it hears nothing more and reaches nobody, its names are free for
+   * other nodes, and every node whose peers are in calls with its peers is
+   * told (they hear `leave`). {@link restore} brings a frozen one back.
    */
   crash(nodeId: string): void {
-    if (!this.listeners.delete(nodeId))
-      throw new InvalidArgumentError('nodeId', 'a live node of this cluster', JSON.stringify(nodeId));
-    for (const member of this.listeners.values()) member.nodeGone(nodeId);
+    const member = this.listeners.get(nodeId);
+    if (member === undefined) throw new InvalidArgumentError('nodeId', 'a live node of this cluster', JSON.stringify(nodeId));
+    this.listeners.delete(nodeId);
+    this.crashed.set(nodeId, member);
+    member.cutOff(true);
+    for (const other of this.listeners.values()) other.nodeGone(nodeId);
+  }
+
+  /**
+   * Node `nodeId`, crashed by {@link crash}, runs again, as a process that
+   * was frozen past its lease: it claims its names again, and those another
+   * node took meanwhile are lost here (their holders are closed with 4410),
+   * so that one holder remains.
+   */
+  restore(nodeId: string): void {
+    const member = this.crashed.get(nodeId);
+    if (member === undefined || this.listeners.has(nodeId)) {
+      throw new InvalidArgumentError('nodeId', 'a crashed node of this cluster', JSON.stringify(nodeId));
+    }
+    this.crashed.delete(nodeId);
+    this.listeners.set(nodeId, member);
+    member.cutOff(false);
   }
 
   /** @internal Node `nodeId` joins; `false` when a live node has that id. */
   join(nodeId: string, member: MemoryMember): boolean {
     if (this.listeners.has(nodeId)) return false;
+    // A crashed node with this id is gone for good: its successor took over.
+    this.crashed.delete(nodeId);
     this.listeners.set(nodeId, member);
     return true;
   }
@@ -66,6 +90,7 @@ export class MemoryCluster implements MemoryMedium {
   /** @internal Node `nodeId` leaves: its names are given back. */
   leave(nodeId: string, member: MemoryMember): void {
     if (this.listeners.get(nodeId) === member) this.listeners.delete(nodeId);
+    if (this.crashed.get(nodeId) === member) this.crashed.delete(nodeId);
     // A node that crashed and a live one with its id: the names are the live one's.
     if (this.listeners.has(nodeId)) return;
     for (const [name, claim] of this.names) if (claim.node === nodeId) this.names.delete(name);
