@@ -9,6 +9,8 @@ export interface ClusterTiming {
   readonly retryInterval: number;
   /** Largest grant (held relays and calls of a resuming peer) one hand-over may publish, in UTF-8 bytes. */
   readonly maxGrantBytes: number;
+  /** What sets `maxGrantBytes`, for the error that says a grant was too large (e.g. `maxInFlightBytes / 4`). */
+  readonly maxGrantBytesSource: string;
 }
 
 /** What the parts of a cluster backplane (claims, hand-overs, node requests) share. */

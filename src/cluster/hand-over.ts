@@ -80,7 +80,7 @@ export class HandOvers {
     if (bytes > limit) {
       this.node.report(
         new BackplaneError(
-          `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than maxInFlightBytes / 4 (${limit})`,
+          `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than ${this.node.timing.maxGrantBytesSource} (${limit})`,
         ),
       );
       host.handOverSettled(name, false);

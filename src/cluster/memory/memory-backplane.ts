@@ -84,7 +84,12 @@ export class MemoryBackplane extends ClusterBackplane {
     });
     super(
       resolved.nodeId ?? globalThis.crypto.randomUUID(),
-      { commandTimeout: resolved.commandTimeout, retryInterval: resolved.commandTimeout, maxGrantBytes: Infinity },
+      {
+        commandTimeout: resolved.commandTimeout,
+        retryInterval: resolved.commandTimeout,
+        maxGrantBytes: Infinity,
+        maxGrantBytesSource: 'no limit',
+      },
       'Memory',
     );
     this.commandTimeout = resolved.commandTimeout;

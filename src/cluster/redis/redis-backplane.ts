@@ -93,6 +93,7 @@ export class RedisBackplane extends ClusterBackplane {
         retryInterval: resolved.heartbeatInterval,
         // A grant goes out in one command, which must fit well inside the in-flight budget.
         maxGrantBytes: Math.floor(resolved.maxInFlightBytes / 4),
+        maxGrantBytesSource: 'maxInFlightBytes / 4',
       },
       'Redis',
     );
