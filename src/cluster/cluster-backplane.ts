@@ -115,11 +115,11 @@ export abstract class ClusterBackplane implements Backplane {
    * on any nodes gets `claimed`. A later claim of the name on this node
    * replaces the earlier one's id.
    */
-  claim(name: string, claimId: string): Promise<ClaimResult> {
+  async claim(name: string, claimId: string): Promise<ClaimResult> {
     // UTF-8 would turn a lone surrogate into U+FFFD: two names, one key. The hub refuses such names first.
     if (!isWellFormed(name)) throw new BackplaneError(`Cannot claim ${JSON.stringify(name)}: names must be well-formed Unicode`);
     const bus = this.bus;
-    if (this.closed || !this.started || bus === undefined || !bus.ready) return Promise.resolve('unavailable');
+    if (this.closed || !this.started || bus === undefined || !bus.ready) return 'unavailable';
     return this.claims.claim(name, claimId);
   }
 
