@@ -30,6 +30,8 @@ export type {
   ResumeGrant,
   ResumeResult,
 } from './core/backplane.js';
+export { MemoryCluster } from './cluster/memory/memory-cluster.js';
+export type { MemoryBackplane, MemoryBackplaneOptions } from './cluster/memory/memory-backplane.js';
 export * from './protocol/index.js';
 export { healthHandler, readinessCheck } from './ops/health.js';
 export type { HealthSource, HealthHandlerOptions, ReadinessOptions, Readiness } from './ops/health.js';

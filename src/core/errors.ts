@@ -15,12 +15,6 @@ export type SignallingHubErrorCode =
   | 'SH_ERR_HOOK_FAILED'
   /** The cluster backplane failed (connection lost, command failed, state found inconsistent). */
   | 'SH_ERR_BACKPLANE'
-  /** Redis is not connected: the command was not sent. */
-  | 'SH_ERR_REDIS_OFFLINE'
-  /** Redis did not answer a command in time; it may still carry it out. */
-  | 'SH_ERR_REDIS_TIMEOUT'
-  /** Too many commands or bytes are already in flight to Redis: the command was not sent. */
-  | 'SH_ERR_REDIS_BUSY'
   /** An adapter's transport failed (a close that threw, an internal it relies on changed). */
   | 'SH_ERR_TRANSPORT'
   /** A login failed (client). */

@@ -141,6 +141,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           const holder = this.router.holder(name);
           if (holder?.state === ConnectionState.Transferring) holder.settleTransfer(committed);
         },
+        grantAbandoned: (name, grant) => this.router.abandonGrant(name, grant),
         nodeMessage: (fromNode, channel, payload) => this.port.dispatch(fromNode, channel, payload),
         stateChanged: (state) => {
           if (state === this.backplaneState) return;
