@@ -62,7 +62,6 @@ export type {
   DataChannelOf,
   EventHandler,
   IceCandidateLike,
-  IceServer,
   MediaStreamLike,
   MediaStreamTrackLike,
   OfferOptions,
@@ -73,7 +72,8 @@ export type {
   SessionDescriptionLike,
   TrackEventOf,
 } from './client/webrtc.js';
-export { InvalidArgumentError, InvalidOptionError, SignallingHubError, type SignallingHubErrorCode } from './core/errors.js';
-export type { ErrorMessage } from './protocol/messages.js';
+export { InvalidArgumentError, InvalidOptionError, SignallingHubError } from './common/errors.js';
+export type { SignallingHubErrorCode } from './error-codes.js';
+export type { ErrorMessage, IceServer } from './protocol/messages.js';
 export { ErrorCode, LoginFailure } from './protocol/error-codes.js';
 export { CloseCode } from './protocol/close-codes.js';

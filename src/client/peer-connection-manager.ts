@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidOptionError, toError } from '../core/errors.js';
-import { type Check, boolean, describeValue, func, integer, resolveOptions } from '../core/option-check.js';
+import { InvalidOptionError, toError } from '../common/errors.js';
+import { type Check, boolean, describeValue, func, integer, resolveOptions } from '../common/option-check.js';
 import type { ErrorMessage } from '../protocol/messages.js';
 import type { SignallingClient } from './signalling-client.js';
 import type { IceCandidateInit, SessionDescriptionInit } from './types.js';

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidArgumentError } from '../core/errors.js';
-import { describeValue } from '../core/option-check.js';
+import { InvalidArgumentError } from '../common/errors.js';
+import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { LoginFailure } from '../protocol/error-codes.js';
 import type { LoginRefused, LoginRequest, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
 import { utf8Length } from '../protocol/utf8.js';
+import { TokenBucket } from '../common/token-bucket.js';
 import { backoffDelay } from './backoff.js';
 import { HttpSocket } from './http-socket.js';
 import { LoginError, NotLoggedInError } from './errors.js';
@@ -23,7 +24,7 @@ import type {
   WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
-import type { IceServer } from './webrtc.js';
+import type { IceServer } from '../protocol/messages.js';
 
 const OPEN = 1;
 const CLOSED = 3;
@@ -112,11 +113,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private outbox: Held[] = [];
   private outboxBytes = 0;
   private drainTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The current pace: `sendRate`, halved after each 4429 caused by a replay. */
-  private rate: Readonly<SendRateOptions> | false;
-  /** Tokens of the pace's bucket, as of `refilledAt` (a `Date.now()`). */
-  private tokens = 0;
-  private refilledAt = 0;
+  /** The current pace (`undefined`: none): `sendRate`, halved after each 4429 caused by a replay. */
+  private pace: TokenBucket | undefined;
   /** The last relay held over a reconnection, while they are being sent (the replay). */
   private replayLast: Held | undefined;
   /** Until when (a `Date.now()`) a 4429 is still blamed on the last replay. */
@@ -138,8 +136,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     }
     this.urls = Object.freeze(urls as string[]);
     this.options = resolveClientOptions(options);
-    this.rate = this.options.sendRate;
-    this.tokens = this.rate === false ? 0 : this.rate.burst;
+    this.pace = paceOf(this.options.sendRate, undefined);
   }
 
   /** The URL in use: the one connected to, or the next one to try. */
@@ -241,7 +238,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.settleWanted(new LoginError('connection-closed', 'The client was closed'));
     this.stayOnline = false;
     this.clearOutbox();
-    this.rate = this.options.sendRate;
+    this.pace = paceOf(this.options.sendRate, this.pace);
     const socket = this.socket;
     this.socket = undefined;
     const previous = this.currentState;
@@ -320,16 +317,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
 
   /** Takes a token of the pace: 0 when there was one, else the milliseconds until there is. */
   private take(): number {
-    const rate = this.rate;
-    if (rate === false) return 0;
-    const now = Date.now();
-    this.tokens = Math.min(rate.burst, this.tokens + (Math.max(0, now - this.refilledAt) * rate.messagesPerSecond) / 1000);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / rate.messagesPerSecond));
+    return this.pace === undefined ? 0 : this.pace.take(Date.now());
   }
 
   private clearOutbox(): void {
@@ -565,10 +553,10 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
 
   /** Halves the pace (at least one relay a second, bursts of one). */
   private slowDown(): void {
-    const rate = this.rate;
-    if (rate === false) return;
-    this.rate = { messagesPerSecond: Math.max(1, rate.messagesPerSecond / 2), burst: Math.max(1, Math.floor(rate.burst / 2)) };
-    this.tokens = Math.min(this.tokens, this.rate.burst);
+    const pace = this.pace;
+    if (pace === undefined) return;
+    const rate = { messagesPerSecond: Math.max(1, pace.perSecond / 2), burst: Math.max(1, Math.floor(pace.burst / 2)) };
+    this.pace = paceOf(rate, pace);
   }
 
   /** Schedules the next attempt: after a drain (4503) anywhere in `drainReconnectWindow`, else with backoff. */
@@ -605,6 +593,18 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.wanted = undefined;
     wanted?.reject?.(error);
   }
+}
+
+/** A bucket for `rate` (`undefined`: no pace) that keeps the tokens `previous` had left, up to its burst. */
+function paceOf(rate: Readonly<SendRateOptions> | false, previous: TokenBucket | undefined): TokenBucket | undefined {
+  if (rate === false) return undefined;
+  const now = Date.now();
+  const pace = new TokenBucket(rate.messagesPerSecond, rate.burst, now);
+  if (previous !== undefined) {
+    previous.refill(now);
+    pace.tokens = Math.min(previous.tokens, rate.burst);
+  }
+  return pace;
 }
 
 /**
