@@ -1,9 +1,26 @@
+import {
+  EVENT_STREAM_TYPE,
+  FRAMES_TYPE,
+  GOING_AWAY_CODE,
+  HttpEvent,
+  HttpParam,
+  HttpStatus,
+  JSON_TYPE,
+  LOST_CODE,
+  NO_STATUS_CODE,
+  POLL_ON,
+  ReadyState,
+  SECRET_HEADER,
+  type SessionOpened,
+  sessionOpenedOf,
+  TRANSPORT_HTTP,
+  TRANSPORT_PARAM,
+} from '../protocol/http-wire.js';
 import type { WebSocketLike } from './types.js';
 
 /**
  * The hub's HTTP fallback as a WebSocket-shaped object (see PROTOCOL.md,
- * "HTTP fallback"). This file has no runtime imports: it can be served to a
- * browser on its own.
+ * "HTTP fallback"; the contract is in `protocol/http-wire.ts`).
  */
 
 /** How {@link HttpSocket} receives: a Server-Sent Events stream, or long-polling. */
@@ -62,16 +79,6 @@ export interface HttpSocketOptions {
 type EventType = 'open' | 'message' | 'close' | 'error';
 type Listener = (event: object) => void;
 
-/** What the server said about a new session. */
-interface SessionInfo {
-  session: string;
-  secret: string;
-  heartbeat: number;
-  timeout: number;
-  pollTimeout: number;
-  maxBodyBytes: number;
-}
-
 /** One event from the server: a stream's SSE event or an entry of a long-poll's array. */
 interface ServerEvent {
   id: string | undefined;
@@ -79,11 +86,7 @@ interface ServerEvent {
   data: string;
 }
 
-const SECRET_HEADER = 'x-signalling-secret';
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
+const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
 
 /** A `text/event-stream` parser (the WHATWG rules, less `retry`): feed it text, it calls back per event. */
 class EventStreamParser {
@@ -116,7 +119,7 @@ class EventStreamParser {
 
   private line(line: string): void {
     if (line === '') {
-      if (this.data.length > 0) this.onEvent({ id: this.id, event: this.event || 'message', data: this.data.join('\n') });
+      if (this.data.length > 0) this.onEvent({ id: this.id, event: this.event || HttpEvent.message, data: this.data.join('\n') });
       this.data = [];
       this.event = '';
       return;
@@ -140,14 +143,9 @@ function parseJson(text: string): unknown {
   }
 }
 
-function sessionInfoOf(value: unknown): SessionInfo | undefined {
-  const info = value as Partial<SessionInfo> | null;
-  if (typeof info !== 'object' || info === null) return undefined;
-  const { session, secret, heartbeat, timeout, pollTimeout, maxBodyBytes } = info;
-  if (typeof session !== 'string' || typeof secret !== 'string') return undefined;
-  const numbers = [heartbeat, timeout, pollTimeout, maxBodyBytes];
-  if (numbers.some((n) => typeof n !== 'number' || !Number.isFinite(n) || n < 0)) return undefined;
-  return info as SessionInfo;
+/** An answer after which the session's requests will never succeed. */
+function isSessionGone(status: number): boolean {
+  return status === HttpStatus.SessionGone || status === HttpStatus.Forbidden || status === HttpStatus.Unauthorized;
 }
 
 function stateError(message: string): Error {
@@ -192,7 +190,7 @@ export class HttpSocket implements WebSocketLike {
   onclose: Listener | null = null;
   onerror: Listener | null = null;
 
-  private state = CONNECTING;
+  private state: number = CONNECTING;
   /** The close event went out: nothing more happens. */
   private ended = false;
   private readonly base: URL;
@@ -201,7 +199,7 @@ export class HttpSocket implements WebSocketLike {
   };
   private readonly fetchImpl: HttpSocketFetch;
   private readonly listeners = new Map<EventType, Set<Listener>>();
-  private info: SessionInfo | undefined;
+  private info: SessionOpened | undefined;
   private mode: HttpSocketTransport;
   /** The stream delivered its first event once: the way is clear, it is not probed again. */
   private streamConfirmed = false;
@@ -237,7 +235,7 @@ export class HttpSocket implements WebSocketLike {
       throw new SyntaxError(`HttpSocket: the URL's scheme must be ws, wss, http or https, got ${base.protocol}`);
     }
     base.hash = '';
-    base.searchParams.set('transport', 'http');
+    base.searchParams.set(TRANSPORT_PARAM, TRANSPORT_HTTP);
     this.base = base;
     const fetchImpl = options.fetch ?? (globalThis as { fetch?: HttpSocketFetch }).fetch?.bind(globalThis);
     if (fetchImpl === undefined) throw new TypeError('HttpSocket needs fetch: pass the fetch option');
@@ -320,7 +318,7 @@ export class HttpSocket implements WebSocketLike {
     }
     const text = await response.text().catch(() => '');
     if (this.state !== CONNECTING) return;
-    const info = response.status === 201 || response.status === 200 ? sessionInfoOf(parseJson(text)) : undefined;
+    const info = response.status === HttpStatus.Created || response.status === 200 ? sessionOpenedOf(parseJson(text)) : undefined;
     if (info === undefined) {
       this.fail(`the server refused the session (HTTP ${response.status})`);
       return;
@@ -344,8 +342,12 @@ export class HttpSocket implements WebSocketLike {
   /** The page goes away: a `DELETE` with 1001 that outlives it (`keepalive`), then closed. */
   private readonly unloading = (): void => {
     if (this.state !== OPEN) return;
-    this.request('DELETE', { session: this.info!.session, code: '1001' }, { keepalive: true }).catch(() => {});
-    this.finish(1001, 'the page went away', true);
+    this.request(
+      'DELETE',
+      { [HttpParam.session]: this.info!.session, [HttpParam.code]: String(GOING_AWAY_CODE) },
+      { keepalive: true },
+    ).catch(() => {});
+    this.finish(GOING_AWAY_CODE, 'the page went away', true);
   };
 
   private async goodbye(code: number | undefined, reason: string): Promise<void> {
@@ -354,26 +356,26 @@ export class HttpSocket implements WebSocketLike {
     if (this.ended) return;
     this.stopReading();
     try {
-      const params: Record<string, string> = { session: this.info!.session };
-      if (code !== undefined) params.code = String(code);
+      const params: Record<string, string> = { [HttpParam.session]: this.info!.session };
+      if (code !== undefined) params[HttpParam.code] = String(code);
       await this.request('DELETE', params, {});
     } catch {
       // The session expires on the server.
     }
-    this.finish(code ?? 1005, reason, true);
+    this.finish(code ?? NO_STATUS_CODE, reason, true);
   }
 
   /** The server closed the session with `code` (its close event, or a 410 naming it). */
   private closedByServer(code: number, reason: string): void {
     if (this.ended) return;
-    if (code === 1006) {
+    if (code === LOST_CODE) {
       this.fail(reason);
       return;
     }
     const session = this.info?.session;
     this.finish(code, reason, true);
     // Lets the server forget the session now rather than after its timeout.
-    if (session !== undefined) this.request('DELETE', { session }, {}).catch(() => {});
+    if (session !== undefined) this.request('DELETE', { [HttpParam.session]: session }, {}).catch(() => {});
   }
 
   /** The connection is lost or was never made: `error`, then `close` with 1006. */
@@ -381,7 +383,7 @@ export class HttpSocket implements WebSocketLike {
     if (this.ended) return;
     this.state = CLOSED;
     this.dispatch('error', { type: 'error', target: this, message: reason });
-    this.finish(1006, reason, false);
+    this.finish(LOST_CODE, reason, false);
   }
 
   private finish(code: number, reason: string, wasClean: boolean): void {
@@ -419,7 +421,7 @@ export class HttpSocket implements WebSocketLike {
     const headers: Record<string, string> = { ...this.options.headers };
     if (this.info !== undefined) headers[SECRET_HEADER] = this.info.secret;
     if (init.accept !== undefined) headers.accept = init.accept;
-    if (init.body !== undefined) headers['content-type'] = 'text/plain;charset=UTF-8';
+    if (init.body !== undefined) headers['content-type'] = FRAMES_TYPE;
     this.lastRequestAt = Date.now();
     return this.fetchImpl(url.href, {
       method,
@@ -457,12 +459,12 @@ export class HttpSocket implements WebSocketLike {
   private async refused(response: HttpSocketResponse): Promise<'stop' | 'retry'> {
     const status = response.status;
     const body = parseJson(await response.text().catch(() => '')) as { code?: unknown; reason?: unknown } | undefined;
-    if (status === 410) {
-      const code = typeof body?.code === 'number' ? body.code : 1006;
+    if (status === HttpStatus.Closed) {
+      const code = typeof body?.code === 'number' ? body.code : LOST_CODE;
       this.closedByServer(code, typeof body?.reason === 'string' ? body.reason : '');
       return 'stop';
     }
-    if (status === 404 || status === 403 || status === 401) {
+    if (isSessionGone(status)) {
       this.fail(`the session is gone (HTTP ${status})`);
       return 'stop';
     }
@@ -491,12 +493,15 @@ export class HttpSocket implements WebSocketLike {
 
   private handle(event: ServerEvent): void {
     if (this.state !== OPEN && this.state !== CLOSING) return;
-    if (event.event === 'close') {
+    if (event.event === HttpEvent.close) {
       const info = parseJson(event.data) as { code?: unknown; reason?: unknown } | undefined;
-      this.closedByServer(typeof info?.code === 'number' ? info.code : 1006, typeof info?.reason === 'string' ? info.reason : '');
+      this.closedByServer(
+        typeof info?.code === 'number' ? info.code : LOST_CODE,
+        typeof info?.reason === 'string' ? info.reason : '',
+      );
       return;
     }
-    if (event.event !== 'message' || event.id === undefined) return;
+    if (event.event !== HttpEvent.message || event.id === undefined) return;
     const id = Number(event.id);
     // A frame received before (sent again after a reconnection) is not delivered twice.
     if (!Number.isSafeInteger(id) || id <= this.lastEventId) return;
@@ -526,7 +531,7 @@ export class HttpSocket implements WebSocketLike {
       idle = setTimeout(() => controller.abort(), 2 * heartbeat + 5000);
     };
     const parser = new EventStreamParser((event) => {
-      if (event.event === 'open') {
+      if (event.event === HttpEvent.open) {
         opened = true;
         this.streamConfirmed = true;
         clearTimeout(probe);
@@ -538,8 +543,8 @@ export class HttpSocket implements WebSocketLike {
       watch();
       const response = await this.request(
         'GET',
-        { session: this.info!.session, ack: String(this.lastEventId) },
-        { accept: 'text/event-stream', signal: controller.signal },
+        { [HttpParam.session]: this.info!.session, [HttpParam.ack]: String(this.lastEventId) },
+        { accept: EVENT_STREAM_TYPE, signal: controller.signal },
       );
       if (response.status !== 200) {
         clearTimeout(probe);
@@ -589,8 +594,8 @@ export class HttpSocket implements WebSocketLike {
     try {
       const response = await this.request(
         'GET',
-        { session: this.info!.session, poll: '1', ack: String(this.lastEventId) },
-        { accept: 'application/json', signal: controller.signal },
+        { [HttpParam.session]: this.info!.session, [HttpParam.poll]: POLL_ON, [HttpParam.ack]: String(this.lastEventId) },
+        { accept: JSON_TYPE, signal: controller.signal },
       );
       if (response.status !== 200) return await this.refused(response);
       const events = parseJson(await response.text());
@@ -600,7 +605,7 @@ export class HttpSocket implements WebSocketLike {
         if (typeof entry?.data !== 'string') continue;
         this.handle({
           id: typeof entry.id === 'number' ? String(entry.id) : undefined,
-          event: typeof entry.event === 'string' ? entry.event : 'message',
+          event: typeof entry.event === 'string' ? entry.event : HttpEvent.message,
           data: entry.data,
         });
       }
@@ -658,19 +663,23 @@ export class HttpSocket implements WebSocketLike {
       if (this.state !== OPEN && this.state !== CLOSING) return 'stop';
       let response: HttpSocketResponse | undefined;
       try {
-        response = await this.request('POST', { session: this.info!.session, seq, ack: String(this.lastEventId) }, { body });
+        response = await this.request(
+          'POST',
+          { [HttpParam.session]: this.info!.session, [HttpParam.seq]: seq, [HttpParam.ack]: String(this.lastEventId) },
+          { body },
+        );
       } catch {
         response = undefined;
       }
       if (response !== undefined) {
         const status = response.status;
-        if (status === 204 || status === 202) {
+        if (status === HttpStatus.Delivered || status === HttpStatus.Held) {
           this.contact();
           return 'ok';
         }
         // 400 (a frame that is not text) or 413 (too large): the server closes the session; its close event follows.
-        if (status === 400 || status === 413) return 'stop';
-        if (status === 410 || status === 404 || status === 403 || status === 401) {
+        if (status === HttpStatus.BadRequest || status === HttpStatus.TooLarge) return 'stop';
+        if (status === HttpStatus.Closed || isSessionGone(status)) {
           await this.refused(response);
           return 'stop';
         }
@@ -701,10 +710,10 @@ export class HttpSocket implements WebSocketLike {
   private ping(every: number): void {
     if (this.state !== OPEN || this.mode !== 'stream' || this.pumping) return;
     if (Date.now() - this.lastRequestAt < every) return;
-    this.request('POST', { session: this.info!.session, ack: String(this.lastEventId) }, {})
+    this.request('POST', { [HttpParam.session]: this.info!.session, [HttpParam.ack]: String(this.lastEventId) }, {})
       .then((response) => {
-        if (response.status === 204) this.contact();
-        else if (response.status === 404 || response.status === 410) void this.refused(response);
+        if (response.status === HttpStatus.Delivered) this.contact();
+        else if (response.status === HttpStatus.SessionGone || response.status === HttpStatus.Closed) void this.refused(response);
       })
       .catch(() => {
         // The read loop notices an unreachable server.

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../common/errors.js';
 import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { LoginFailure } from '../protocol/error-codes.js';
+import { ReadyState } from '../protocol/http-wire.js';
 import type { LoginRefused, LoginRequest, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
 import { utf8Length } from '../protocol/utf8.js';
 import { TokenBucket } from '../common/token-bucket.js';
@@ -26,8 +27,7 @@ import type {
 } from './types.js';
 import type { IceServer } from '../protocol/messages.js';
 
-const OPEN = 1;
-const CLOSED = 3;
+const { OPEN, CLOSED } = ReadyState;
 
 /**
  * Server closes after which reconnecting would fight the server's decision:

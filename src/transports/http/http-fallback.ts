@@ -8,7 +8,17 @@ import type { SignallingHub } from '../../core/hub.js';
 import { HttpSession, type HttpSessionContext, STREAM_HEADERS } from './http-session.js';
 import type { ResolvedHttpFallbackOptions } from './options.js';
 import { addRequestRoute, type RequestServer } from './request-dispatcher.js';
-import { newSecret, newSessionId, nodeOfSession, SECRET_HEADER, secretMatches, SESSION_ID_PATTERN } from './session-id.js';
+import {
+  HttpParam,
+  isGoodbyeCode,
+  LAST_EVENT_ID_HEADER,
+  LOST_CODE,
+  NO_STATUS_CODE,
+  POLL_ON,
+  SECRET_HEADER,
+  type SessionOpened,
+} from '../../protocol/http-wire.js';
+import { newSecret, newSessionId, nodeOfSession, secretMatches, SESSION_ID_PATTERN } from './session-id.js';
 
 /** What the fallback takes from `attach()`. */
 export interface HttpFallbackContext {
@@ -315,7 +325,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
         timeout: options.sessionTimeout,
         pollTimeout: options.pollTimeout,
         maxBodyBytes,
-      }),
+      } satisfies SessionOpened),
     );
   };
 
@@ -383,7 +393,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
     if (method === 'OPTIONS') {
       response.writeHead(204, {
         'access-control-allow-methods': 'GET, POST, DELETE',
-        'access-control-allow-headers': `${SECRET_HEADER}, content-type, last-event-id`,
+        'access-control-allow-headers': `${SECRET_HEADER}, content-type, ${LAST_EVENT_ID_HEADER}`,
         'access-control-max-age': '600',
         'cache-control': 'no-store',
       });
@@ -392,7 +402,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
     }
     const url = request.url ?? '';
     const params = new URLSearchParams(url.slice(url.indexOf('?') + 1));
-    const id = params.get('session');
+    const id = params.get(HttpParam.session);
     if (id === null) {
       if (method === 'POST') {
         create(request, response).catch((error: unknown) => {
@@ -434,10 +444,10 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
     if (!secretMatches(session.secret, request.headers[SECRET_HEADER])) {
       return reply(response, 403, 'forbidden', `The ${SECRET_HEADER} header does not match the session's secret`);
     }
-    const ackText = params.get('ack') ?? request.headers['last-event-id'];
+    const ackText = params.get(HttpParam.ack) ?? request.headers[LAST_EVENT_ID_HEADER];
     const ack = typeof ackText === 'string' ? wholeNumber(ackText, 0) : undefined;
     if (typeof ackText === 'string' && ack === undefined) return reply(response, 400, 'bad-request', '"ack" must be an event id');
-    const seqText = params.get('seq');
+    const seqText = params.get(HttpParam.seq);
     const seq = seqText === null ? undefined : wholeNumber(seqText, 1);
     if (seqText !== null && seq === undefined) return reply(response, 400, 'bad-request', '"seq" must be a whole number ≥ 1');
     session.lastSeen = Date.now();
@@ -446,7 +456,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
         if (ack !== undefined && !session.resumeFrom(ack)) {
           session.lost();
           return reply(response, 410, 'session-closed', 'Events after the acknowledged one are no longer held', {
-            code: 1006,
+            code: LOST_CODE,
             reason: 'events lost',
           });
         }
@@ -454,7 +464,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
           sessionContext.forget(session);
           return reply(response, 410, 'session-closed', 'The session is closed', { ...session.closeInfo });
         }
-        if (params.get('poll') === '1') session.attachPoll(response);
+        if (params.get(HttpParam.poll) === POLL_ON) session.attachPoll(response);
         else if (forwarded) reply(response, 400, 'bad-request', 'Streams are not forwarded between nodes');
         else {
           request.socket.setNoDelay(true);
@@ -470,11 +480,11 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
         });
         return;
       case 'DELETE': {
-        const codeText = params.get('code');
+        const codeText = params.get(HttpParam.code);
         // No code: as a close frame without a status code, the hub hears 1005.
-        const code = codeText === null ? 1005 : wholeNumber(codeText, 1000);
+        const code = codeText === null ? NO_STATUS_CODE : wholeNumber(codeText, 1000);
         // 1001: a closing page's goodbye (a browser's WebSocket says the same).
-        if (code === undefined || (codeText !== null && code !== 1000 && code !== 1001 && (code < 3000 || code > 4999))) {
+        if (code === undefined || (codeText !== null && !isGoodbyeCode(code))) {
           return reply(response, 400, 'bad-request', '"code" must be 1000, 1001 or from 3000 to 4999');
         }
         session.goodbye(code);
@@ -508,7 +518,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
    */
   const forward = async (owner: string, request: IncomingMessage, response: ServerResponse, params: URLSearchParams) => {
     const method = request.method as 'GET' | 'POST' | 'DELETE';
-    const poll = params.get('poll') === '1';
+    const poll = params.get(HttpParam.poll) === POLL_ON;
     if (method === 'GET' && !poll) {
       response.writeHead(200, STREAM_HEADERS);
       response.end();
@@ -524,7 +534,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
       else body = read;
     }
     const secret = request.headers[SECRET_HEADER];
-    const lastEventId = request.headers['last-event-id'];
+    const lastEventId = request.headers[LAST_EVENT_ID_HEADER];
     const message: ForwardedRequest = {
       m: method,
       q: params.toString(),
@@ -566,7 +576,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
       'content-length': String(message.big ? maxBodyBytes + 1 : body.length),
     };
     if (message.s !== null) headers[SECRET_HEADER] = message.s;
-    if (message.e !== null) headers['last-event-id'] = message.e;
+    if (message.e !== null) headers[LAST_EVENT_ID_HEADER] = message.e;
     const request = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
       method: message.m,
       url: `${context.path}?${message.q}`,
@@ -575,7 +585,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
     }) as unknown as IncomingMessage;
     const response = new CapturedResponse();
     const params = new URLSearchParams(message.q);
-    const id = params.get('session');
+    const id = params.get(HttpParam.session);
     if (id === null) reply(response as unknown as ServerResponse, 400, 'bad-request', 'A forwarded request names its session');
     else serveSession(request, response as unknown as ServerResponse, id, params, true);
     return JSON.stringify(await response.answer);

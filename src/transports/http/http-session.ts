@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Transport, TransportSession } from '../../core/transport.js';
+import { EVENT_STREAM_TYPE, HttpEvent, LOST_CODE } from '../../protocol/http-wire.js';
 
 /** One server→client event: a frame, or the final close event. */
 interface OutEvent {
@@ -37,10 +38,11 @@ export type PostOutcome = 'delivered' | 'duplicate' | 'held' | 'out-of-window';
 
 const decoder = new TextDecoder();
 const LINE_BREAK = /\r\n|\r|\n/;
+const CLOSE_EVENT_LINE = `event: ${HttpEvent.close}\n`;
 
 /** One event in `text/event-stream` framing; a frame with line breaks (JSON whitespace) takes several `data:` lines. */
 function sse(event: OutEvent): string {
-  const head = event.close ? `id: ${event.id}\nevent: close\n` : `id: ${event.id}\n`;
+  const head = event.close ? `id: ${event.id}\n${CLOSE_EVENT_LINE}` : `id: ${event.id}\n`;
   const data = event.data;
   if (!data.includes('\n') && !data.includes('\r')) return `${head}data: ${data}\n\n`;
   return `${head}data: ${data.split(LINE_BREAK).join('\ndata: ')}\n\n`;
@@ -49,12 +51,12 @@ function sse(event: OutEvent): string {
 /** One event as an entry of a long-poll's JSON array. */
 function pollEntry(event: OutEvent): string {
   return event.close
-    ? `{"id":${event.id},"event":"close","data":${JSON.stringify(event.data)}}`
+    ? `{"id":${event.id},"event":"${HttpEvent.close}","data":${JSON.stringify(event.data)}}`
     : `{"id":${event.id},"data":${JSON.stringify(event.data)}}`;
 }
 
 export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
+  'content-type': `${EVENT_STREAM_TYPE}; charset=utf-8`,
   // no-transform: compressing proxies would hold events back to fill their blocks.
   'cache-control': 'no-cache, no-store, no-transform',
   // nginx (and proxies that follow it) pass this response through unbuffered.
@@ -166,10 +168,10 @@ export class HttpSession implements Transport {
   /** The client went away without a goodbye (timeout, events lost): no close event; the hub sees 1006. */
   lost(): void {
     const wasOpen = this.closeInfo === undefined;
-    this.closeInfo ??= { code: 1006, reason: '' };
+    this.closeInfo ??= { code: LOST_CODE, reason: '' };
     this.dropReader(true);
     this.context.forget(this);
-    if (wasOpen) this.session.closed(1006);
+    if (wasOpen) this.session.closed(LOST_CODE);
   }
 
   /** The client said goodbye (`DELETE`) with `code`: the hub sees it as a close frame's code. */
@@ -220,7 +222,7 @@ export class HttpSession implements Transport {
     response.writeHead(200, STREAM_HEADERS);
     const heartbeat = this.context.heartbeatInterval;
     // `open` first: a client that does not get it soon knows the stream is held back on the way.
-    let head = `retry: 1000\nevent: open\ndata: {"heartbeat":${heartbeat}}\n\n`;
+    let head = `retry: 1000\nevent: ${HttpEvent.open}\ndata: {"heartbeat":${heartbeat}}\n\n`;
     for (const event of this.retained) head += sse(event);
     response.write(head);
     this.reader = { kind: 'stream', response };

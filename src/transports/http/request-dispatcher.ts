@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignallingHubError } from '../../core/errors.js';
+import { TRANSPORT_HTTP, TRANSPORT_PARAM } from '../../protocol/http-wire.js';
 import { pathnameOf } from '../ws/pathname.js';
 
 /** The part of `http.Server` the fallback uses: it routes `request` events by wrapping `emit`. */
@@ -24,6 +25,8 @@ const DISPATCHER = Symbol.for('signalling-hub.http.request-dispatcher.v1');
 
 type WithDispatcher = RequestServer & { [DISPATCHER]?: RequestDispatcher };
 
+const MARKER = `${TRANSPORT_PARAM}=${TRANSPORT_HTTP}`;
+
 /**
  * Whether a request URL's query string says `transport=http`: only such
  * requests are the fallback's. Everything else on the path (a page, an API
@@ -33,8 +36,8 @@ type WithDispatcher = RequestServer & { [DISPATCHER]?: RequestDispatcher };
 export function isFallbackUrl(url: string | undefined): boolean {
   if (url === undefined) return false;
   const query = url.indexOf('?');
-  if (query === -1 || !url.includes('transport=http', query)) return false;
-  return new URLSearchParams(url.slice(query + 1)).get('transport') === 'http';
+  if (query === -1 || !url.includes(MARKER, query)) return false;
+  return new URLSearchParams(url.slice(query + 1)).get(TRANSPORT_PARAM) === TRANSPORT_HTTP;
 }
 
 /**
