@@ -54,6 +54,7 @@ export function describeValue(value: unknown): string {
 /** A value given where a secret belongs, as an error message shows it: its kind, never its text. */
 export function describeSecret(value: unknown): string {
   if (typeof value === 'string') return value === '' ? 'an empty string' : `a string of ${value.length} characters (not shown)`;
+  if (typeof value === 'number' || typeof value === 'bigint') return `a ${typeof value} (not shown)`;
   return describeValue(value);
 }
 
