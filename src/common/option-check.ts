@@ -170,21 +170,6 @@ export function string(what = 'a string', pattern?: RegExp): Check<string> {
   };
 }
 
-/**
- * `check`, for an option that holds a secret: when the value is refused, the
- * error says what kind of value it was, never the value.
- */
-export function secret<T>(check: Check<T>): Check<T> {
-  return (value, option) => {
-    try {
-      return check(value, option);
-    } catch (error) {
-      if (!(error instanceof InvalidOptionError)) throw error;
-      throw new InvalidOptionError(error.option, error.expected, describeSecret(value));
-    }
-  };
-}
-
 /** A URL (as `new URL()` parses it) with one of `protocols` (e.g. `['redis:', 'rediss:']`); its password is never shown. */
 export function url(what: string, protocols: readonly string[]): Check<string> {
   return (value, option) => {
