@@ -134,6 +134,17 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (urls.length === 0 || urls.some((entry) => typeof entry !== 'string' || entry === '')) {
       throw new InvalidArgumentError('url', 'a WebSocket URL or a non-empty array of them', describeValue(url));
     }
+    // A relative URL ('/signal') is the page's: a browser resolves it, and so does HttpSocket. Without a page it cannot work.
+    if (typeof (globalThis as { location?: { href?: unknown } }).location?.href !== 'string') {
+      const relative = (urls as string[]).find((entry) => !/^[a-z][a-z0-9+.-]*:/i.test(entry));
+      if (relative !== undefined) {
+        throw new InvalidArgumentError(
+          'url',
+          'an absolute ws://, wss://, http:// or https:// URL (a relative one needs a page to resolve against)',
+          describeValue(relative),
+        );
+      }
+    }
     this.urls = Object.freeze(urls as string[]);
     this.options = resolveClientOptions(options);
     this.pace = paceOf(this.options.sendRate, undefined);
@@ -357,7 +368,9 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       return;
     }
     // No WebSocket at all (a page or runtime without it): straight to the HTTP fallback.
-    if (mode === 'auto' && WebSocketClass === undefined) this.useHttp('no WebSocket implementation');
+    if (mode === 'auto' && WebSocketClass === undefined) {
+      this.useHttp('no WebSocket implementation (Node 20 has none: pass the WebSocket option, e.g. from the ws package)');
+    }
     const http = mode === 'http' || this.onHttp;
     let socket: WebSocketLike;
     try {
@@ -467,6 +480,12 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private loginReply(reply: LoginSuccess | LoginRefused): void {
     const wanted = this.wanted;
     if (wanted === undefined) return;
+    // The hub logs in the name asked for: a reply naming another (or none) is not this client's name.
+    if (reply.success && (reply.name !== wanted.name || typeof reply.token !== 'string')) {
+      const named = typeof reply.name === 'string' ? JSON.stringify(reply.name) : describeValue(reply.name);
+      this.drop(1002, `protocol error: the login reply named ${named}, not ${JSON.stringify(wanted.name)}`);
+      return;
+    }
     this.wanted = undefined;
     clearTimeout(this.loginTimer);
     if (reply.success) {
@@ -529,7 +548,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       return;
     }
     clearTimeout(this.loginTimer);
-    this.settleWanted(new LoginError('connection-closed', `The connection closed (${code}) before the login reply`));
+    const why = reason === '' ? '' : `: ${reason}`;
+    this.settleWanted(new LoginError('connection-closed', `The connection closed (${code}${why}) before the login reply`));
     // A 4429 while (or just after) sending the relays held over a reconnection is the client's own
     // doing, not the app flooding: slow down and carry on rather than lose the session.
     const replayFlood =
