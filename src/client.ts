@@ -50,12 +50,14 @@ export {
 } from './client/http-socket.js';
 export {
   PeerConnectionManager,
-  peerConnectionManagerDefaults,
   type PeerCloseReason,
   type PeerConnectionManagerEvents,
+} from './client/peer-connection-manager.js';
+export {
+  peerConnectionManagerDefaults,
   type PeerConnectionManagerOptions,
   type ResolvedPeerConnectionManagerOptions,
-} from './client/peer-connection-manager.js';
+} from './client/peer-connection-options.js';
 export type {
   DataChannelInit,
   DataChannelLike,

@@ -1,13 +1,16 @@
 import {
   GOING_AWAY_CODE,
   HttpParam,
-  HttpStatus,
   LOST_CODE,
   NO_STATUS_CODE,
-  ReadyState,
+  CLOSED,
+  CLOSING,
+  CONNECTING,
+  OPEN,
   sessionOpenedOf,
   TRANSPORT_HTTP,
   TRANSPORT_PARAM,
+  STATUS_CREATED,
 } from '../protocol/http-wire.js';
 import { Downlink, type HttpSocketTransport } from './http/downlink.js';
 import { type HttpSocketFetch, type HttpSocketResponse, type LinkOwner, parseJson, SessionLink } from './http/link.js';
@@ -62,8 +65,6 @@ export interface HttpSocketOptions {
 
 type EventType = 'open' | 'message' | 'close' | 'error';
 type Listener = (event: object) => void;
-
-const { CONNECTING, OPEN, CLOSING, CLOSED } = ReadyState;
 
 function stateError(message: string): Error {
   const DOMExceptionClass = (globalThis as { DOMException?: new (message: string, name: string) => Error }).DOMException;
@@ -242,7 +243,7 @@ export class HttpSocket implements WebSocketLike {
     }
     const text = await response.text().catch(() => '');
     if (this.state !== CONNECTING) return;
-    const info = response.status === HttpStatus.Created || response.status === 200 ? sessionOpenedOf(parseJson(text)) : undefined;
+    const info = response.status === STATUS_CREATED || response.status === 200 ? sessionOpenedOf(parseJson(text)) : undefined;
     if (info === undefined) {
       this.fail(`the server refused the session (HTTP ${response.status})`);
       return;

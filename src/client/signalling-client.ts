@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError } from '../common/errors.js';
 import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { ReadyState } from '../protocol/http-wire.js';
+import { CLOSED, OPEN } from '../protocol/http-wire.js';
 import type { IceServer, LoginRefused, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
 import { backoffDelay } from './backoff.js';
 import { Connector } from './connector.js';
@@ -11,8 +11,6 @@ import { type ResolvedClientOptions, type SignallingClientOptions, resolveClient
 import { Outbox } from './outbox.js';
 import { isFinal, isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
-
-const { OPEN, CLOSED } = ReadyState;
 
 /**
  * A typed client of the hub's protocol, for browsers and Node.

@@ -18,7 +18,7 @@ export type Check<T> = (value: unknown, option: string) => T;
 const URL_PASSWORD = /^([a-z][a-z0-9+.-]*:\/\/[^:@/?#\s]*:)[\s\S]*@/i;
 
 /** `text` with the password of a URL in it replaced by `***` (a Redis URL may carry one). */
-export function redactUrl(text: string): string {
+function redactUrl(text: string): string {
   return text.replace(URL_PASSWORD, '$1***@');
 }
 

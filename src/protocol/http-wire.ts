@@ -9,19 +9,21 @@ export const TRANSPORT_PARAM = 'transport';
 /** See {@link TRANSPORT_PARAM}. */
 export const TRANSPORT_HTTP = 'http';
 
+// Primitive constants (and an enum), not objects: bundlers inline them, and the client stays small.
+
 /** Query parameters of a session's requests. */
-export const HttpParam = {
+export enum HttpParam {
   /** The session's id: every request but the POST that opens it. */
-  session: 'session',
+  session = 'session',
   /** POST of frames: the batch's number, 1, 2, 3… per session (none: a ping). */
-  seq: 'seq',
+  seq = 'seq',
   /** Any request: the id of the last event received ("I have every event up to it"). */
-  ack: 'ack',
+  ack = 'ack',
   /** GET: {@link POLL_ON} for a long-poll (none: a Server-Sent Events stream). */
-  poll: 'poll',
+  poll = 'poll',
   /** DELETE: the close code of the goodbye (none: {@link NO_STATUS_CODE}). */
-  code: 'code',
-} as const;
+  code = 'code',
+}
 
 /** The value of {@link HttpParam.poll} that asks for a long-poll. */
 export const POLL_ON = '1';
@@ -63,28 +65,19 @@ export function sessionOpenedOf(value: unknown): SessionOpened | undefined {
   return info as SessionOpened;
 }
 
-/** Event names on a stream (and `event` of a long-poll's entries): a frame has none (`message`). */
-export const HttpEvent = {
-  /** The first event of a stream (no id), data `{"heartbeat":H}`: the way is clear. */
-  open: 'open',
-  /** A frame (the default event type). */
-  message: 'message',
-  /** The session closed: the last event, data `{"code":C,"reason":R}` ({@link CloseInfo}). */
-  close: 'close',
-} as const;
+// Event names on a stream (and `event` of a long-poll's entries).
+
+/** The first event of a stream (no id), data `{"heartbeat":H}`: the way is clear. */
+export const EVENT_OPEN = 'open';
+/** A frame: the default event type (a frame's event has no `event:` line). */
+export const EVENT_MESSAGE = 'message';
+/** The session closed: the last event, data `{"code":C,"reason":R}` ({@link CloseInfo}). */
+export const EVENT_CLOSE = 'close';
 
 /** Data of the close event, and what a 410 adds to its body. */
 export interface CloseInfo {
   readonly code: number;
   readonly reason: string;
-}
-
-/** One entry of a long-poll's JSON array. */
-export interface PollEntry {
-  readonly id: number;
-  /** Only on the close event. */
-  readonly event?: typeof HttpEvent.close;
-  readonly data: string;
 }
 
 /** The close code the hub hears for a `DELETE` without one: as from a WebSocket close frame without a status. */
@@ -99,36 +92,30 @@ export function isGoodbyeCode(code: number): boolean {
   return code === 1000 || code === GOING_AWAY_CODE || (Number.isInteger(code) && code >= 3000 && code <= 4999);
 }
 
-/**
- * HTTP statuses with a meaning in the contract. A session's request answered
- * with `SessionGone` or `Forbidden`/`Unauthorized` will never succeed; `Closed`
- * names the close code ({@link CloseInfo}) in its body.
- */
-export const HttpStatus = {
-  /** The session was opened: a {@link SessionOpened} body. */
-  Created: 201,
-  /** POST: the frames were handed to the hub (or already were). */
-  Delivered: 204,
-  /** POST: held until the POSTs before it arrive. */
-  Held: 202,
-  /** A bad request; for a body that is not UTF-8 text the session closes (1007). */
-  BadRequest: 400,
-  /** The host's `verifyUpgrade` refused the request that opens a session. */
-  Unauthorized: 401,
-  /** A wrong or missing secret, or a refused origin. */
-  Forbidden: 403,
-  /** No such session (it ended or expired). */
-  SessionGone: 404,
-  /** The session is closed; the body names the code. */
-  Closed: 410,
-  /** The body is over `maxBodyBytes`: the session closes (1009). */
-  TooLarge: 413,
-} as const;
+// HTTP statuses with a meaning in the contract. A session's request answered 404, 403 or 401 will
+// never succeed; a 410 names the close code ({@link CloseInfo}) in its body.
+
+/** The session was opened: a {@link SessionOpened} body. */
+export const STATUS_CREATED = 201;
+/** POST: the frames were handed to the hub (or already were). */
+export const STATUS_DELIVERED = 204;
+/** POST: held until the POSTs before it arrive. */
+export const STATUS_HELD = 202;
+/** A bad request; for a body that is not UTF-8 text the session closes (1007). */
+export const STATUS_BAD_REQUEST = 400;
+/** The host's `verifyUpgrade` refused the request that opens a session. */
+export const STATUS_UNAUTHORIZED = 401;
+/** A wrong or missing secret, or a refused origin. */
+export const STATUS_FORBIDDEN = 403;
+/** No such session (it ended or expired). */
+export const STATUS_SESSION_GONE = 404;
+/** The session is closed; the body names the code. */
+export const STATUS_CLOSED = 410;
+/** The body is over `maxBodyBytes`: the session closes (1009). */
+export const STATUS_TOO_LARGE = 413;
 
 /** The `readyState` values of a WebSocket, which `HttpSocket` follows too. */
-export const ReadyState = {
-  CONNECTING: 0,
-  OPEN: 1,
-  CLOSING: 2,
-  CLOSED: 3,
-} as const;
+export const CONNECTING = 0;
+export const OPEN = 1;
+export const CLOSING = 2;
+export const CLOSED = 3;

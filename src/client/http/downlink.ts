@@ -1,4 +1,14 @@
-import { EVENT_STREAM_TYPE, HttpEvent, HttpParam, JSON_TYPE, LOST_CODE, POLL_ON, ReadyState } from '../../protocol/http-wire.js';
+import {
+  EVENT_STREAM_TYPE,
+  HttpParam,
+  JSON_TYPE,
+  LOST_CODE,
+  POLL_ON,
+  OPEN,
+  EVENT_CLOSE,
+  EVENT_MESSAGE,
+  EVENT_OPEN,
+} from '../../protocol/http-wire.js';
 import { EventStreamParser, LineTooLongError, type ServerEvent } from './event-stream.js';
 import { type Outcome, parseJson, type SessionLink } from './link.js';
 
@@ -33,7 +43,7 @@ export class Downlink {
   }
 
   private get open(): boolean {
-    return this.link.owner.readyState() === ReadyState.OPEN;
+    return this.link.owner.readyState() === OPEN;
   }
 
   /** Reads until the socket is no longer open. */
@@ -57,7 +67,7 @@ export class Downlink {
 
   private handle(event: ServerEvent): void {
     if (!this.link.usable) return;
-    if (event.event === HttpEvent.close) {
+    if (event.event === EVENT_CLOSE) {
       const info = parseJson(event.data) as { code?: unknown; reason?: unknown } | undefined;
       this.link.owner.closedByServer(
         typeof info?.code === 'number' ? info.code : LOST_CODE,
@@ -65,7 +75,7 @@ export class Downlink {
       );
       return;
     }
-    if (event.event !== HttpEvent.message || event.id === undefined) return;
+    if (event.event !== EVENT_MESSAGE || event.id === undefined) return;
     const id = Number(event.id);
     // A frame received before (sent again after a reconnection) is not delivered twice.
     if (!Number.isSafeInteger(id) || id <= this.link.lastEventId) return;
@@ -95,7 +105,7 @@ export class Downlink {
       idle = setTimeout(() => controller.abort(), 2 * heartbeat + 5000);
     };
     const parser = new EventStreamParser((event) => {
-      if (event.event === HttpEvent.open) {
+      if (event.event === EVENT_OPEN) {
         opened = true;
         this.streamConfirmed = true;
         clearTimeout(probe);
@@ -175,7 +185,7 @@ export class Downlink {
         if (typeof entry?.data !== 'string') continue;
         this.handle({
           id: typeof entry.id === 'number' ? String(entry.id) : undefined,
-          event: typeof entry.event === 'string' ? entry.event : HttpEvent.message,
+          event: typeof entry.event === 'string' ? entry.event : EVENT_MESSAGE,
           data: entry.data,
         });
       }

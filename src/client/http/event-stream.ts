@@ -1,4 +1,4 @@
-import { HttpEvent } from '../../protocol/http-wire.js';
+import { EVENT_MESSAGE } from '../../protocol/http-wire.js';
 
 /** One event from the server: a stream's event, or an entry of a long-poll's array. */
 export interface ServerEvent {
@@ -84,7 +84,7 @@ export class EventStreamParser {
 
   private line(line: string): void {
     if (line === '') {
-      if (this.data.length > 0) this.onEvent({ id: this.id, event: this.event || HttpEvent.message, data: this.data.join('\n') });
+      if (this.data.length > 0) this.onEvent({ id: this.id, event: this.event || EVENT_MESSAGE, data: this.data.join('\n') });
       this.data = [];
       this.dataLength = 0;
       this.event = '';

@@ -1,4 +1,15 @@
-import { FRAMES_TYPE, HttpStatus, LOST_CODE, ReadyState, SECRET_HEADER, type SessionOpened } from '../../protocol/http-wire.js';
+import {
+  FRAMES_TYPE,
+  LOST_CODE,
+  OPEN,
+  CLOSING,
+  SECRET_HEADER,
+  type SessionOpened,
+  STATUS_CLOSED,
+  STATUS_FORBIDDEN,
+  STATUS_SESSION_GONE,
+  STATUS_UNAUTHORIZED,
+} from '../../protocol/http-wire.js';
 
 /** What {@link HttpSocket} hands to `fetch` (a subset of `RequestInit`). */
 export interface HttpSocketRequestInit {
@@ -47,7 +58,7 @@ export function parseJson(text: string): unknown {
 
 /** An answer after which the session's requests will never succeed. */
 export function isSessionGone(status: number): boolean {
-  return status === HttpStatus.SessionGone || status === HttpStatus.Forbidden || status === HttpStatus.Unauthorized;
+  return status === STATUS_SESSION_GONE || status === STATUS_FORBIDDEN || status === STATUS_UNAUTHORIZED;
 }
 
 /**
@@ -78,7 +89,7 @@ export class SessionLink {
   /** The session is open (or closing: frames sent before `close()` still go). */
   get usable(): boolean {
     const state = this.owner.readyState();
-    return state === ReadyState.OPEN || state === ReadyState.CLOSING;
+    return state === OPEN || state === CLOSING;
   }
 
   request(
@@ -151,7 +162,7 @@ export class SessionLink {
   async refused(response: HttpSocketResponse): Promise<'stop' | 'retry'> {
     const status = response.status;
     const body = parseJson(await response.text().catch(() => '')) as { code?: unknown; reason?: unknown } | undefined;
-    if (status === HttpStatus.Closed) {
+    if (status === STATUS_CLOSED) {
       const code = typeof body?.code === 'number' ? body.code : LOST_CODE;
       this.owner.closedByServer(code, typeof body?.reason === 'string' ? body.reason : '');
       return 'stop';

@@ -1,4 +1,12 @@
-import { HttpParam, HttpStatus } from '../../protocol/http-wire.js';
+import {
+  HttpParam,
+  STATUS_BAD_REQUEST,
+  STATUS_CLOSED,
+  STATUS_DELIVERED,
+  STATUS_HELD,
+  STATUS_SESSION_GONE,
+  STATUS_TOO_LARGE,
+} from '../../protocol/http-wire.js';
 import { isSessionGone, type SessionLink } from './link.js';
 
 /**
@@ -61,9 +69,8 @@ export class Uplink {
     this.link
       .request('POST', { [HttpParam.session]: this.link.info!.session, [HttpParam.ack]: String(this.link.lastEventId) }, {})
       .then((response) => {
-        if (response.status === HttpStatus.Delivered) this.link.contact();
-        else if (response.status === HttpStatus.SessionGone || response.status === HttpStatus.Closed)
-          void this.link.refused(response);
+        if (response.status === STATUS_DELIVERED) this.link.contact();
+        else if (response.status === STATUS_SESSION_GONE || response.status === STATUS_CLOSED) void this.link.refused(response);
       })
       .catch(() => {
         // The downlink notices an unreachable server.
@@ -124,13 +131,13 @@ export class Uplink {
       }
       if (response !== undefined) {
         const status = response.status;
-        if (status === HttpStatus.Delivered || status === HttpStatus.Held) {
+        if (status === STATUS_DELIVERED || status === STATUS_HELD) {
           link.contact();
           return 'ok';
         }
         // 400 (a frame that is not text) or 413 (too large): the server closes the session; its close event follows.
-        if (status === HttpStatus.BadRequest || status === HttpStatus.TooLarge) return 'stop';
-        if (status === HttpStatus.Closed || isSessionGone(status)) {
+        if (status === STATUS_BAD_REQUEST || status === STATUS_TOO_LARGE) return 'stop';
+        if (status === STATUS_CLOSED || isSessionGone(status)) {
           await link.refused(response);
           return 'stop';
         }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Transport, TransportSession } from '../../core/transport.js';
-import { EVENT_STREAM_TYPE, HttpEvent, LOST_CODE } from '../../protocol/http-wire.js';
+import { type CloseInfo, EVENT_STREAM_TYPE, LOST_CODE, EVENT_CLOSE, EVENT_OPEN } from '../../protocol/http-wire.js';
 
 /** One server→client event: a frame, or the final close event. */
 interface OutEvent {
@@ -38,7 +38,7 @@ export type PostOutcome = 'delivered' | 'duplicate' | 'held' | 'out-of-window';
 
 const decoder = new TextDecoder();
 const LINE_BREAK = /\r\n|\r|\n/;
-const CLOSE_EVENT_LINE = `event: ${HttpEvent.close}\n`;
+const CLOSE_EVENT_LINE = `event: ${EVENT_CLOSE}\n`;
 
 /** One event in `text/event-stream` framing; a frame with line breaks (JSON whitespace) takes several `data:` lines. */
 function sse(event: OutEvent): string {
@@ -51,7 +51,7 @@ function sse(event: OutEvent): string {
 /** One event as an entry of a long-poll's JSON array. */
 function pollEntry(event: OutEvent): string {
   return event.close
-    ? `{"id":${event.id},"event":"${HttpEvent.close}","data":${JSON.stringify(event.data)}}`
+    ? `{"id":${event.id},"event":"${EVENT_CLOSE}","data":${JSON.stringify(event.data)}}`
     : `{"id":${event.id},"data":${JSON.stringify(event.data)}}`;
 }
 
@@ -222,7 +222,7 @@ export class HttpSession implements Transport {
     response.writeHead(200, STREAM_HEADERS);
     const heartbeat = this.context.heartbeatInterval;
     // `open` first: a client that does not get it soon knows the stream is held back on the way.
-    let head = `retry: 1000\nevent: ${HttpEvent.open}\ndata: {"heartbeat":${heartbeat}}\n\n`;
+    let head = `retry: 1000\nevent: ${EVENT_OPEN}\ndata: {"heartbeat":${heartbeat}}\n\n`;
     for (const event of this.retained) head += sse(event);
     response.write(head);
     this.reader = { kind: 'stream', response };
@@ -297,7 +297,7 @@ export class HttpSession implements Transport {
 
   private finish(code: number, reason: string): void {
     this.closeInfo = { code, reason };
-    const data = JSON.stringify({ code, reason });
+    const data = JSON.stringify({ code, reason } satisfies CloseInfo);
     this.queue.push({ id: this.nextId++, data, close: true, bytes: Buffer.byteLength(data) });
     this.flush();
   }
