@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type CloseEvent, SignallingClient } from '../../src/client.js';
@@ -7,6 +8,7 @@ import { EventStreamParser, LineTooLongError, type ServerEvent } from '../../src
 import { HttpSocket, type HttpSocketFetch, type HttpSocketOptions } from '../../src/client/http-socket.js';
 import type { HubOptions, PeerLeft } from '../../src/index.js';
 import type { AttachOptions } from '../../src/ws.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { nextEvent, until } from '../helpers/events.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 
@@ -343,4 +345,53 @@ describe('HttpSocket does not trust its server too much', () => {
     expect(alice.transport).toBe('http');
     expect(hub.hub.getPeer('alice')).toBeDefined();
   });
+});
+
+describe('a relative URL in a browser page (headless Chromium)', () => {
+  it("new SignallingClient('/signalling') logs in over the HTTP fallback, resolved against the page", async () => {
+    const bundled = await build({
+      entryPoints: [new URL('../../src/client.ts', import.meta.url).pathname],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2020',
+      write: false,
+    });
+    const bundle = bundled.outputFiles[0]!.text;
+    const page = `<!doctype html><script type="module">
+import { SignallingClient } from '/client.js';
+window.start = async (transport) => {
+  const client = new SignallingClient('/signalling', { transport });
+  await client.login('page-' + transport);
+  return client.transport;
+};
+window.ready = true;
+</script>`;
+    const hub = await startHubServer(undefined, { path: '/signalling', closeTimeout: 100 });
+    // The host's own pages (the fallback's requests never reach these listeners).
+    hub.server.removeAllListeners('request');
+    hub.server.on('request', (request, response) => {
+      if (request.url === '/client.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      else if (request.url === '/app/page') response.writeHead(200, { 'content-type': 'text/html' }).end(page);
+      else response.writeHead(404).end();
+    });
+    const browser = await launchChromium();
+    try {
+      const tab = await (await browser.newContext()).newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (error) => errors.push(error.message));
+      await tab.goto(`http://127.0.0.1:${hub.port}/app/page`);
+      await tab.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+      const start = (transport: string) =>
+        tab.evaluate((t) => (window as unknown as { start(t: string): Promise<string> }).start(t), transport);
+      expect(await start('http')).toBe('http');
+      expect(await start('websocket')).toBe('websocket');
+      expect(hub.hub.getPeer('page-http')).toBeDefined();
+      expect(hub.hub.getPeer('page-websocket')).toBeDefined();
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await hub.close();
+    }
+  }, 60_000);
 });
