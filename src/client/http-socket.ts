@@ -15,6 +15,7 @@ import {
 import { Downlink, type HttpSocketTransport } from './http/downlink.js';
 import { type HttpSocketFetch, type HttpSocketResponse, type LinkOwner, parseJson, SessionLink } from './http/link.js';
 import { Uplink } from './http/uplink.js';
+import { pageHref } from './page.js';
 import type { WebSocketLike } from './types.js';
 
 export type { HttpSocketTransport } from './http/downlink.js';
@@ -77,13 +78,13 @@ function stateError(message: string): Error {
  * WebSocket does).
  */
 function fallbackUrl(url: string): URL {
-  const page = (globalThis as { location?: { href?: unknown } }).location?.href;
+  const page = pageHref();
   let base: URL;
   try {
-    base = typeof page === 'string' ? new URL(url, page) : new URL(url);
+    base = page !== undefined ? new URL(url, page) : new URL(url);
   } catch {
     throw new SyntaxError(
-      typeof page === 'string' || /^[a-z][a-z0-9+.-]*:/i.test(url)
+      page !== undefined || /^[a-z][a-z0-9+.-]*:/i.test(url)
         ? `HttpSocket: ${JSON.stringify(url)} is not a valid URL`
         : `HttpSocket: the relative URL ${JSON.stringify(url)} needs a page to resolve against: give an absolute ws://, wss://, http:// or https:// URL`,
     );

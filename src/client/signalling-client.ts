@@ -9,6 +9,7 @@ import { Connector } from './connector.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
+import { pageHref } from './page.js';
 import { isFinal, isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
 
@@ -61,7 +62,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       throw new InvalidArgumentError('url', 'a WebSocket URL or a non-empty array of them', describeValue(url));
     }
     // A relative URL ('/signal') is the page's: a browser resolves it, and so does HttpSocket. Without a page it cannot work.
-    if (typeof (globalThis as { location?: { href?: unknown } }).location?.href !== 'string') {
+    if (pageHref() === undefined) {
       const relative = (urls as string[]).find((entry) => !/^[a-z][a-z0-9+.-]*:/i.test(entry));
       if (relative !== undefined) {
         throw new InvalidArgumentError(

@@ -76,6 +76,21 @@ describe('SignallingClient in Node', () => {
     }
   });
 
+  it('works where reading `location` throws (Deno without --location): absolute URLs pass, relative ones are refused', () => {
+    Object.defineProperty(globalThis, 'location', {
+      configurable: true,
+      get() {
+        throw new ReferenceError('Access to "location", run again with --location <href>.');
+      },
+    });
+    try {
+      expect(() => new SignallingClient('ws://127.0.0.1:1/', { WebSocket })).not.toThrow();
+      expect(() => new SignallingClient('/signal', { WebSocket })).toThrow(InvalidArgumentError);
+    } finally {
+      delete (globalThis as { location?: unknown }).location;
+    }
+  });
+
   it('without a WebSocket class (Node 20) uses the HTTP fallback and says so in the transport event', async () => {
     const global = globalThis as { WebSocket?: unknown };
     const saved = global.WebSocket;
