@@ -13,8 +13,8 @@ export {
   HookError,
   BackplaneError,
   TransportError,
-  type SignallingHubErrorCode,
 } from './core/errors.js';
+export type { SignallingHubErrorCode } from './error-codes.js';
 export { hubDefaults } from './core/options.js';
 export type { HubStats, RelayCounts } from './core/stats.js';
 export type {

@@ -1,4 +1,4 @@
-import { SignallingHubError, type SignallingHubErrorCode } from '../../core/errors.js';
+import { SignallingHubError } from '../../common/errors.js';
 
 /**
  * Stable codes of the Redis backplane's errors (the core's
@@ -13,23 +13,17 @@ export type RedisErrorCode =
   /** Too many commands or bytes are already in flight to Redis: the command was not sent. */
   | 'SH_ERR_REDIS_BUSY';
 
-/** A code of the Redis backplane as the base class takes it. */
-function redisCode(code: RedisErrorCode): SignallingHubErrorCode {
-  // The base's code list is the core's; a backplane brings its own codes.
-  return code as unknown as SignallingHubErrorCode;
-}
-
 /** Redis is not connected: the command was not sent (`SH_ERR_REDIS_OFFLINE`). */
-export class RedisOfflineError extends SignallingHubError {
+export class RedisOfflineError extends SignallingHubError<'SH_ERR_REDIS_OFFLINE'> {
   constructor() {
-    super(redisCode('SH_ERR_REDIS_OFFLINE'), 'Redis is not connected');
+    super('SH_ERR_REDIS_OFFLINE', 'Redis is not connected');
   }
 }
 
 /** Redis did not answer a command in time; it may still carry it out (`SH_ERR_REDIS_TIMEOUT`). */
-export class RedisTimeoutError extends SignallingHubError {
+export class RedisTimeoutError extends SignallingHubError<'SH_ERR_REDIS_TIMEOUT'> {
   constructor(command: string, timeout: number) {
-    super(redisCode('SH_ERR_REDIS_TIMEOUT'), `Redis did not answer ${command} within ${timeout} ms`);
+    super('SH_ERR_REDIS_TIMEOUT', `Redis did not answer ${command} within ${timeout} ms`);
   }
 }
 
@@ -38,7 +32,7 @@ export class RedisTimeoutError extends SignallingHubError {
  * (`maxInFlightCommands`, `maxInFlightBytes`): the command was not sent
  * (`SH_ERR_REDIS_BUSY`).
  */
-export class RedisBusyError extends SignallingHubError {
+export class RedisBusyError extends SignallingHubError<'SH_ERR_REDIS_BUSY'> {
   constructor(
     /** Commands waiting for an answer when this one was refused. */
     readonly inFlightCommands: number,
@@ -46,7 +40,7 @@ export class RedisBusyError extends SignallingHubError {
     readonly inFlightBytes: number,
   ) {
     super(
-      redisCode('SH_ERR_REDIS_BUSY'),
+      'SH_ERR_REDIS_BUSY',
       `Redis has not answered ${inFlightCommands} commands (${inFlightBytes} bytes) yet: further commands are refused until it does`,
     );
   }

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../core/errors.js';
-import { type Check, describeValue, integer, resolveOptions, string, withMethods } from '../../core/option-check.js';
+import { type Check, describeValue, integer, resolveOptions, string, url, withMethods } from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
 import { nodeIdPattern } from '../node-id.js';
 import type { RedisClientLike } from './client.js';
@@ -145,7 +145,7 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
 type Given = Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: string | undefined };
 
 const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
-  url: string('a redis:// or rediss:// URL', /^rediss?:\/\//i),
+  url: url('a redis:// or rediss:// URL', ['redis:', 'rediss:']),
   client: withMethods<RedisClientLike>('a node-redis client', ['sendCommand', 'duplicate', 'connect', 'on', 'off', 'destroy']),
   keyPrefix: string(),
   nodeId: string('1–128 characters without whitespace or control characters', nodeIdPattern),
