@@ -4,6 +4,7 @@ export type { TurnOptions, IceServersHook } from './core/ice-servers.js';
 export type { HubEvents, ProtocolErrorEvent } from './core/events.js';
 export type { Peer, PeerLeft, PeerDropped, PeerResumed, LeaveReason } from './core/peer.js';
 export type { Transport, TransportSession, ConnectionInfo, UpgradeRequest } from './core/transport.js';
+export type { AdapterPort, NodeMessageHandler, SendToNodeOptions } from './core/adapter-port.js';
 export {
   SignallingHubError,
   InvalidOptionError,
@@ -24,6 +25,7 @@ export type {
   Envelope,
   ClaimResult,
   ForwardResult,
+  NodeReply,
   RemotePeer,
   ResumeGrant,
   ResumeResult,

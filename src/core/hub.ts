@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { CloseCode } from '../protocol/close-codes.js';
-import { dispatchNodeMessage, registerAdapterHost } from './adapter-host.js';
+import { type AdapterPort, HubAdapterPort } from './adapter-port.js';
 import type { BackplaneHost, BackplaneState } from './backplane.js';
 import { Connection, type ConnectionHost, ConnectionState } from './connection.js';
 import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
@@ -32,6 +32,13 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   readonly options: ResolvedHubOptions;
   /** Resolves once the backplane (if any) is connected; rejects if it could not start. */
   readonly ready: Promise<void>;
+  /**
+   * What transport adapters use to serve this hub: open connections, report
+   * errors and warnings, reach other nodes (see {@link AdapterPort}). Built
+   * once; the same object for the hub's lifetime.
+   */
+  readonly adapterPort: AdapterPort;
+  private readonly port: HubAdapterPort;
   private readonly router: Router;
   private readonly counters = new HubCounters();
   private readonly host: ConnectionHost;
@@ -47,7 +54,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     this.options = resolveHubOptions(options);
     const reportError = (error: unknown) => this.emit('error', toError(error));
     this.router = new Router(this.options.backplane, this.counters, reportError);
-    registerAdapterHost(this, { reportError, warn: (warning) => this.emit('warning', warning) });
+    this.adapterPort = this.port = new HubAdapterPort(this, reportError, (warning) => this.emit('warning', warning));
     // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
     let claims = 0;
     const { turn, iceServers, iceServersRefreshInterval } = this.options;
@@ -133,7 +140,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           const holder = this.router.holder(name);
           if (holder?.state === ConnectionState.Transferring) holder.settleTransfer(committed);
         },
-        nodeMessage: (fromNode, channel, payload) => dispatchNodeMessage(this, fromNode, channel, payload),
+        nodeMessage: (fromNode, channel, payload) => this.port.dispatch(fromNode, channel, payload),
         stateChanged: (state) => {
           if (state === this.backplaneState) return;
           this.backplaneState = state;

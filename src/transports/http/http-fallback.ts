@@ -2,9 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { AdapterHost } from '../../core/adapter-host.js';
+import type { AdapterPort } from '../../core/adapter-port.js';
 import { BackplaneError, HookError } from '../../core/errors.js';
-import type { SignallingHub } from '../../core/hub.js';
 import { HttpSession, type HttpSessionContext, STREAM_HEADERS } from './http-session.js';
 import type { ResolvedHttpFallbackOptions } from './options.js';
 import { addRequestRoute, type RequestServer } from './request-dispatcher.js';
@@ -12,8 +11,7 @@ import { newSecret, newSessionId, nodeOfSession, SECRET_HEADER, secretMatches, S
 
 /** What the fallback takes from `attach()`. */
 export interface HttpFallbackContext {
-  readonly hub: SignallingHub;
-  readonly host: AdapterHost;
+  readonly host: AdapterPort;
   readonly path: string;
   readonly options: ResolvedHttpFallbackOptions;
   /** attach()'s `heartbeatInterval`: comment heartbeats on streams (0: none). */
@@ -246,7 +244,7 @@ class CapturedResponse extends EventEmitter {
  * `transport=http`. Every other request reaches the host's listeners.
  */
 export function serveHttpFallback(server: RequestServer, context: HttpFallbackContext): HttpFallback {
-  const { hub, host, options, heartbeatInterval } = context;
+  const { host, options, heartbeatInterval } = context;
   const maxBodyBytes = options.maxBodyBytes ?? 2 * context.maxPayload + 4096;
   const maxHeldBytes = maxBodyBytes * options.reorderWindow;
   const sessions = new Map<string, HttpSession>();
@@ -255,7 +253,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
   const sessionContext: HttpSessionContext = {
     heartbeatInterval,
     pollTimeout: options.pollTimeout,
-    retainBytes: hub.options.maxBufferedBytes,
+    retainBytes: host.options.maxBufferedBytes,
     forget: (session) => {
       if (sessions.get(session.id) === session) sessions.delete(session.id);
     },
@@ -274,7 +272,7 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
 
   /** Whether a new session may be created now; answers 503 when not. */
   const mayCreate = (response: ServerResponse): boolean => {
-    if (closing || !hub.accepting) {
+    if (closing || !host.accepting) {
       unavailable(response, 'The server is shutting down: try again (another node may take it)');
       return false;
     }
@@ -299,9 +297,9 @@ export function serveHttpFallback(server: RequestServer, context: HttpFallbackCo
       if (ok !== true) return reply(response, 401, 'unauthorized', 'The server refused this request');
       if (response.destroyed || !mayCreate(response)) return;
     }
-    const session = new HttpSession(newSessionId(hub.options.backplane?.nodeId), Buffer.from(newSecret()), sessionContext);
+    const session = new HttpSession(newSessionId(host.nodeId), Buffer.from(newSecret()), sessionContext);
     sessions.set(session.id, session);
-    session.session = hub.open(session, { request, remoteAddress: request.socket.remoteAddress });
+    session.session = host.open(session, { request, remoteAddress: request.socket.remoteAddress });
     if (!session.open) {
       sessions.delete(session.id);
       return unavailable(response, 'The server is shutting down');

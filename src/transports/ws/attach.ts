@@ -1,9 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { type AdapterHost, adapterHost } from '../../core/adapter-host.js';
+import type { AdapterPort } from '../../core/adapter-port.js';
 import { HookError, HubClosedError, InvalidOptionError, SignallingHubError } from '../../core/errors.js';
-import type { SignallingHub } from '../../core/hub.js';
 import { describeValue } from '../../core/option-check.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { type HttpFallback, serveHttpFallback } from '../http/http-fallback.js';
@@ -99,16 +98,14 @@ function ignore(): void {
   // A reset socket while verifyUpgrade runs: refuse() or the destroyed check handles it.
 }
 
-/** The hub's adapter host, or InvalidOptionError: not a hub, or a hub of another copy of the library. */
-function hostOf(hub: unknown): AdapterHost {
-  const host = typeof hub === 'object' && hub !== null ? adapterHost(hub) : undefined;
-  if (host === undefined) {
-    const given = describeValue(hub);
-    // Two copies: a hub of the CommonJS build handed to the ESM build's attach(), or two versions installed.
-    const hint = given === 'an instance of SignallingHub' ? '; this hub comes from another copy of signalling-hub' : '';
-    throw new InvalidOptionError('hub', 'a SignallingHub', given, hint);
-  }
-  return host;
+/**
+ * The hub's adapter port, or InvalidOptionError. Found by shape, so a hub of
+ * another copy of the library (its CommonJS build next to the ESM one) works too.
+ */
+function portOf(hub: unknown): AdapterPort {
+  const port = (hub as { adapterPort?: Partial<AdapterPort> } | null | undefined)?.adapterPort;
+  if (typeof port?.open !== 'function') throw new InvalidOptionError('hub', 'a SignallingHub', describeValue(hub));
+  return port as AdapterPort;
 }
 
 function checkServer(server: unknown, httpFallback: boolean): asserts server is UpgradeServer & RequestServer {
@@ -130,19 +127,18 @@ function checkServer(server: unknown, httpFallback: boolean): asserts server is 
 /** Hubs already told that the fast path could not engage: they hear it once. */
 const warned = new WeakSet<object>();
 
-function warnOnce(hub: object, host: AdapterHost, message: string): void {
-  if (warned.has(hub)) return;
-  warned.add(hub);
+function warnOnce(host: AdapterPort, message: string): void {
+  if (warned.has(host)) return;
+  warned.add(host);
   host.warn(new SignallingHubError('SH_ERR_TRANSPORT', message));
 }
 
 /** Whether the fast path may engage for this attachment; warns when the ws version keeps it off. */
-function fastPathWanted(hub: object, host: AdapterHost, options: ResolvedAttachOptions): boolean {
+function fastPathWanted(host: AdapterPort, options: ResolvedAttachOptions): boolean {
   if (!options.fastPath || fastPathDisabledByEnv()) return false;
   const version = installedWsVersion();
   if (fastPathSupports(version)) return true;
   warnOnce(
-    hub,
     host,
     `ws ${version ?? '(version unknown)'} is outside the versions the ws adapter's fast path was tested with ` +
       `(${FAST_PATH_WS_VERSIONS}): it uses ws's public API only, which is slower`,
@@ -187,16 +183,16 @@ function originAllowed(origins: ResolvedAttachOptions['origins'], request: Incom
  * @throws `SignallingHubError` `SH_ERR_ALREADY_ATTACHED` when a hub
  *   already serves this path on this server.
  */
-export function attach(hub: SignallingHub, server: Server, options?: AttachOptions): Attachment {
-  const host = hostOf(hub);
+export function attach(hub: { readonly adapterPort: AdapterPort }, server: Server, options?: AttachOptions): Attachment {
+  const host = portOf(hub);
   checkServer(server, false);
   const resolved = resolveAttachOptions(options);
   const fallbackOptions = resolved.httpFallback === false ? undefined : (resolved.httpFallback ?? httpFallbackDefaults);
   checkServer(server, fallbackOptions !== undefined);
-  if (hub.closed) throw new HubClosedError();
+  if (host.closed) throw new HubClosedError();
   const { path, origins, verifyUpgrade, heartbeatInterval, closeTimeout } = resolved;
-  const maxPayload = resolved.maxPayload ?? hub.options.maxMessageBytes;
-  let fastPath = fastPathWanted(hub, host, resolved);
+  const maxPayload = resolved.maxPayload ?? host.options.maxMessageBytes;
+  let fastPath = fastPathWanted(host, resolved);
   const context: WsTransportContext = { maxPayload, reportError: (error) => host.reportError(error) };
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload, WebSocket: HubSocket });
   let closed = false;
@@ -210,21 +206,20 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
           raw = undefined;
           fastPath = false;
           warnOnce(
-            hub,
             host,
             `ws ${installedWsVersion() ?? ''}: its internals are not as the ws adapter's fast path expects; it uses ws's public API only`,
           );
         }
       }
       const transport = new WsTransport(ws, context, raw);
-      transport.session = hub.open(transport, { request, remoteAddress: request.socket.remoteAddress });
+      transport.session = host.open(transport, { request, remoteAddress: request.socket.remoteAddress });
       ws.transport = transport;
       if (raw !== undefined) readFramesFast(transport);
     });
   };
 
   const handle = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (closed || !hub.accepting) return refuse(socket, '503 Service Unavailable');
+    if (closed || !host.accepting) return refuse(socket, '503 Service Unavailable');
     let allowed: boolean;
     try {
       allowed = originAllowed(origins, request);
@@ -243,7 +238,7 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
           socket.removeListener('error', ignore);
           if (socket.destroyed) return;
           if (ok !== true) return refuse(socket, '401 Unauthorized');
-          if (closed || !hub.accepting) return refuse(socket, '503 Service Unavailable');
+          if (closed || !host.accepting) return refuse(socket, '503 Service Unavailable');
           accept(request, socket, head);
         },
         (error: unknown) => {
@@ -260,7 +255,6 @@ export function attach(hub: SignallingHub, server: Server, options?: AttachOptio
       fallbackOptions === undefined
         ? undefined
         : serveHttpFallback(server, {
-            hub,
             host,
             path,
             options: fallbackOptions,
