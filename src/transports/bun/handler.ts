@@ -1,0 +1,243 @@
+import { type AdapterPort, CloseCode, HookError, HubClosedError, InvalidOptionError, type UpgradeRequest } from '../../index.js';
+import { describeValue } from '../../core/option-check.js';
+import { BunTransport, type BunTransportContext } from './bun-transport.js';
+import type { BunServer, BunServerWebSocket, BunWebSocketHandler } from './bun-types.js';
+import { type BunHandlerOptions, type BunOriginCheck, resolveBunHandlerOptions } from './options.js';
+
+/** A hub served on `Bun.serve`, as returned by {@link createBunHandler}. */
+export interface BunHandler {
+  /** The path it answers. */
+  readonly path: string;
+  /**
+   * Call it first in the server's `fetch`. A request that is not a WebSocket
+   * upgrade to {@link path} gets `undefined` at once: route it as the host
+   * would. An upgrade to the path gets a promise: of a refusal (`503` while
+   * the hub drains or is closed, `403` for an origin not allowed, `401` when
+   * `verifyUpgrade` says no, `500` when a hook throws, `400` for a broken
+   * handshake), or of `undefined` once the connection is upgraded, which is
+   * what Bun expects then. So `signalling.fetch(req, server) ?? otherwise`
+   * is the whole routing.
+   */
+  fetch(request: Request, server: BunServer): Promise<Response | undefined> | undefined;
+  /**
+   * The `websocket` option of `Bun.serve`: Bun takes one per server, so the
+   * server's WebSockets are this hub's (and the message limit is this
+   * handler's `maxPayload`).
+   */
+  readonly websocket: BunWebSocketHandler<BunTransport>;
+  /** Open WebSocket connections. */
+  readonly connections: number;
+  /**
+   * Stops taking upgrades (they are answered `503`), closes the connections
+   * with 1001 (their peers leave as on any close), terminates those that
+   * have not closed after `closeTimeout`, and resolves once all are closed.
+   */
+  close(): Promise<void>;
+}
+
+/** The hub's adapter port, or InvalidOptionError. Found by shape, so a hub of another copy of the package works too. */
+function portOf(hub: unknown): AdapterPort {
+  const port = (hub as { adapterPort?: Partial<AdapterPort> } | null | undefined)?.adapterPort;
+  if (typeof port?.open !== 'function') throw new InvalidOptionError('hub', 'a SignallingHub', describeValue(hub));
+  return port as AdapterPort;
+}
+
+/** Where the path of a request URL starts (Bun gives absolute URLs) and where it ends (before `?` or `#`). */
+function pathBounds(url: string): [start: number, end: number] {
+  const scheme = url.indexOf('://');
+  const start = scheme === -1 ? 0 : url.indexOf('/', scheme + 3);
+  if (start === -1) return [url.length, url.length];
+  let end = url.indexOf('?', start);
+  if (end === -1) end = url.length;
+  const hash = url.indexOf('#', start);
+  return [start, hash !== -1 && hash < end ? hash : end];
+}
+
+function originAllowed(origins: readonly string[] | BunOriginCheck | undefined, request: Request): boolean {
+  if (origins === undefined) return true;
+  const origin = request.headers.get('origin') ?? undefined;
+  if (typeof origins === 'function') return origins(origin, request) === true;
+  return origin === undefined || origins.includes(origin);
+}
+
+/** The upgrade request as the hub's `authenticate` hook reads it (the shape of Node's `IncomingMessage`). */
+function upgradeRequest(request: Request, pathStart: number, remoteAddress: string | undefined): UpgradeRequest {
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
+  return { url: pathStart < request.url.length ? request.url.slice(pathStart) : '/', headers, socket: { remoteAddress } };
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+const refusal = (status: number) => new Response(null, { status, statusText: REASONS[status] });
+
+/**
+ * The close code the hub hears. Bun reports its own protocol closes as 1006
+ * with a reason; the client got the code the `ws` adapter would report:
+ * 1009 for an oversized message, 1007 for invalid UTF-8, 1002 otherwise.
+ */
+function closeCodeOf(code: number, reason: string): number {
+  if (code !== 1006 || reason === '') return code;
+  if (reason === 'Received too big message') return CloseCode.MessageTooBig;
+  return reason === 'Received invalid UTF-8' ? 1007 : 1002;
+}
+
+/**
+ * Serves `hub` over WebSocket on `Bun.serve`, on `path`, with the `ws`
+ * adapter's behaviour: the same admission answers, heartbeat, limits and
+ * close codes. Built on the hub's public {@link AdapterPort} only. No HTTP
+ * fallback on Bun (yet): its clients need `attach()` on Node.
+ *
+ * @example
+ * ```ts
+ * import { SignallingHub } from 'signalling-hub';
+ * import { createBunHandler } from 'signalling-hub/bun';
+ *
+ * const hub = new SignallingHub();
+ * const signalling = createBunHandler(hub, { path: '/signalling' });
+ * Bun.serve({
+ *   port: 9090,
+ *   fetch: (req, server) => signalling.fetch(req, server) ?? new Response('not found', { status: 404 }),
+ *   websocket: signalling.websocket,
+ * });
+ * ```
+ * @throws `InvalidOptionError` for a `hub` that is not a SignallingHub, an
+ *   unknown option or a bad value.
+ * @throws `HubClosedError` when the hub is closed.
+ */
+export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, options?: BunHandlerOptions): BunHandler {
+  const port = portOf(hub);
+  const { path, origins, verifyUpgrade, heartbeatInterval, closeTimeout, ...resolved } = resolveBunHandlerOptions(options);
+  if (port.closed) throw new HubClosedError();
+  const maxPayload = resolved.maxPayload ?? port.options.maxMessageBytes;
+  const context: BunTransportContext = { port };
+  const sockets = new Set<BunTransport>();
+  let closed = false;
+  let allClosed: (() => void) | undefined;
+
+  const upgrade = (request: Request, server: BunServer, pathStart: number): Response | undefined => {
+    if (closed || !port.accepting) return refusal(503);
+    const remoteAddress = server.requestIP?.(request)?.address;
+    const transport = new BunTransport(context, {
+      request: upgradeRequest(request, pathStart, remoteAddress),
+      remoteAddress,
+    });
+    return server.upgrade(request, { data: transport }) ? undefined : refusal(400);
+  };
+
+  const admit = async (request: Request, server: BunServer, pathStart: number): Promise<Response | undefined> => {
+    if (closed || !port.accepting) return refusal(503);
+    let allowed: boolean;
+    try {
+      allowed = originAllowed(origins, request);
+    } catch (error) {
+      port.reportError(new HookError('origins', error));
+      return refusal(500);
+    }
+    if (!allowed) return refusal(403);
+    if (verifyUpgrade !== undefined) {
+      let ok: boolean;
+      try {
+        ok = await verifyUpgrade(request);
+      } catch (error) {
+        port.reportError(new HookError('verifyUpgrade', error));
+        return refusal(500);
+      }
+      if (ok !== true) return refusal(401);
+    }
+    return upgrade(request, server, pathStart);
+  };
+
+  const websocket: BunWebSocketHandler<BunTransport> = {
+    open(ws: BunServerWebSocket<BunTransport>) {
+      const transport = ws.data;
+      transport.ws = ws;
+      sockets.add(transport);
+      const info = transport.info;
+      transport.info = undefined;
+      transport.session = port.open(transport, info);
+    },
+    message(ws, message) {
+      const session = ws.data.session!;
+      if (typeof message === 'string') session.receive(message);
+      else session.receiveBinary();
+    },
+    close(ws, code, reason) {
+      const transport = ws.data;
+      sockets.delete(transport);
+      transport.session?.closed(closeCodeOf(code, reason));
+      if (sockets.size === 0) allClosed?.();
+    },
+    pong(ws) {
+      ws.data.alive = true;
+    },
+    maxPayloadLength: maxPayload,
+    // Far above what the hub lets queue (it stops relaying past maxBufferedBytes and closes a
+    // reader that stays there), so that Bun never drops a frame on its own.
+    backpressureLimit: Math.max(2 ** 24, 2 * (port.options.maxBufferedBytes + maxPayload)),
+    closeOnBackpressureLimit: false,
+    // The heartbeat below does what the `ws` adapter's does; Bun's idle timer would add a second rule.
+    idleTimeout: 0,
+    sendPings: false,
+    perMessageDeflate: false,
+    publishToSelf: false,
+  };
+
+  // The `ws` README's heartbeat: ping every socket, terminate those that did not answer the previous ping.
+  const heartbeat =
+    heartbeatInterval === 0
+      ? undefined
+      : setInterval(() => {
+          for (const transport of sockets) {
+            if (!transport.alive) {
+              transport.terminate();
+              continue;
+            }
+            transport.alive = false;
+            transport.ws!.ping();
+          }
+        }, heartbeatInterval);
+  heartbeat?.unref?.();
+
+  return {
+    path,
+    fetch(request, server) {
+      const url = request.url;
+      const [start, end] = pathBounds(url);
+      if (url.slice(start, end) !== path || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined;
+      if (origins === undefined && verifyUpgrade === undefined) return Promise.resolve(upgrade(request, server, start));
+      return admit(request, server, start);
+    },
+    websocket,
+    get connections() {
+      return sockets.size;
+    },
+    close() {
+      if (!closed) {
+        closed = true;
+        clearInterval(heartbeat);
+      }
+      if (sockets.size === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          for (const transport of sockets) transport.terminate();
+        }, closeTimeout);
+        const previous = allClosed;
+        allClosed = () => {
+          clearTimeout(timer);
+          previous?.();
+          resolve();
+        };
+        for (const transport of sockets) transport.close(CloseCode.GoingAway, 'server going away');
+      });
+    },
+  };
+}
