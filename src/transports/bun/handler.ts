@@ -77,6 +77,12 @@ const REASONS: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
+const utf8 = new TextEncoder();
+/** Bun hands text frames over as strings; those up to this length are encoded into one reused buffer. */
+const SCRATCH_CHARS = 8192;
+// A UTF-16 code unit takes at most 3 bytes in UTF-8. Shared: the hub reads it during receive() only.
+const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+
 const refusal = (status: number) => new Response(null, { status, statusText: REASONS[status] });
 
 /**
@@ -167,8 +173,10 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
     },
     message(ws, message) {
       const session = ws.data.session!;
-      if (typeof message === 'string') session.receive(message);
-      else session.receiveBinary();
+      if (typeof message !== 'string') session.receiveBinary();
+      // As bytes, a well-formed relay is forwarded without JSON.parse and JSON.stringify (the hub's fast path).
+      else if (message.length <= SCRATCH_CHARS) session.receive(scratch.subarray(0, utf8.encodeInto(message, scratch).written));
+      else session.receive(message);
     },
     close(ws, code, reason) {
       const transport = ws.data;

@@ -46,8 +46,9 @@ export interface BunHandlerOptions {
    */
   maxPayload?: number;
   /**
-   * Milliseconds `close()` waits for clients to answer the 1001 close before
-   * it terminates them.
+   * Milliseconds `close()` waits for connections to close before it
+   * terminates them. Bun reports a connection closed as soon as it has sent
+   * the close frame, so this bounds a wait that is usually none.
    * @default 2000
    */
   closeTimeout?: number;
