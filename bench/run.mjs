@@ -101,14 +101,14 @@ const load = spawnChild(join(here, 'load.mjs'));
 const idle = spawnChild(join(here, 'load.mjs'));
 
 async function startServer(kind) {
+  const profile = (flag('cpu-prof') ?? '').split(',').includes(kind)
+    ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${kind}`, ...(kind.endsWith('-bun') ? ['--cpu-prof-md'] : [])]
+    : [];
   if (kind.endsWith('-bun')) {
-    // Bun.serve in a Bun process (Bun answers Node's fork() IPC); no --cpu-prof there.
-    const server = spawnChild(join(here, 'server-bun.mjs'), [kind], [], bun);
+    // Bun.serve in a Bun process (Bun answers Node's fork() IPC).
+    const server = spawnChild(join(here, 'server-bun.mjs'), [kind], profile, bun);
     return { ...server, port: await server.call('port') };
   }
-  const profile = (flag('cpu-prof') ?? '').split(',').includes(kind)
-    ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${kind}`]
-    : [];
   const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile]);
   const port = await server.call('port');
   return { ...server, port };

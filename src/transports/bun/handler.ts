@@ -82,6 +82,15 @@ const utf8 = new TextEncoder();
 const SCRATCH_CHARS = 8192;
 // A UTF-16 code unit takes at most 3 bytes in UTF-8. Shared: the hub reads it during receive() only.
 const scratch = new Uint8Array(SCRATCH_CHARS * 3);
+/** Views of the scratch buffer by length, made once each, so that relaying allocates no view per message. */
+const views: Uint8Array[] = [];
+/** Lengths up to this keep their view (the relays of a call repeat a few lengths); longer ones get a fresh one. */
+const CACHED_VIEWS = 4096;
+
+function scratchView(length: number): Uint8Array {
+  if (length > CACHED_VIEWS) return scratch.subarray(0, length);
+  return (views[length] ??= scratch.subarray(0, length));
+}
 
 const refusal = (status: number) => new Response(null, { status, statusText: REASONS[status] });
 
@@ -175,7 +184,7 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       const session = ws.data.session!;
       if (typeof message !== 'string') session.receiveBinary();
       // As bytes, a well-formed relay is forwarded without JSON.parse and JSON.stringify (the hub's fast path).
-      else if (message.length <= SCRATCH_CHARS) session.receive(scratch.subarray(0, utf8.encodeInto(message, scratch).written));
+      else if (message.length <= SCRATCH_CHARS) session.receive(scratchView(utf8.encodeInto(message, scratch).written));
       else session.receive(message);
     },
     close(ws, code, reason) {
