@@ -24,13 +24,6 @@ export interface TransportCapabilities {
   readonly binaryFrames: boolean;
   /** Hub nodes a test hub has (2: callers on one, callees on the other, through Redis). */
   readonly nodes: number;
-  /**
-   * The hub runs in another process (Bun): the test hub's `hubs` are mirrors
-   * of it (events, peers, forwarded methods), async hook closures are called
-   * back in the test process, and a synchronous hook (`validateName`) crosses
-   * as its source, so it must not use variables from around it.
-   */
-  readonly hubInChild?: boolean;
   /** How the `ws` adapter reads frames, for the ws factories: its own fast reader, or `ws`'s parser alone. */
   readonly frameReader?: 'fast' | 'ws';
 }
