@@ -3,7 +3,7 @@
 // It imports the sources (Bun runs TypeScript) so the matrix needs no build.
 import { createInterface } from 'node:readline';
 import { createBunHandler } from '../../src/bun.js';
-import type { BunHandler, BunServer, BunWebSocketHandler } from '../../src/bun.js';
+import type { BunHandler, BunServer, BunTransport, BunWebSocketHandler } from '../../src/bun.js';
 import { type HubEvents, type HubOptions, SignallingHub } from '../../src/index.js';
 import type {
   ChildCommand,
@@ -19,7 +19,7 @@ interface BunGlobal {
   serve(options: {
     port: number;
     hostname: string;
-    fetch(request: Request, server: BunServer): Promise<Response | undefined> | Response | undefined;
+    fetch(request: Request, server: BunServer<BunTransport>): Promise<Response | undefined> | Response | undefined;
     websocket: BunWebSocketHandler<unknown>;
   }): { readonly port: number; stop(closeActiveConnections?: boolean): Promise<void> | void };
 }

@@ -16,15 +16,15 @@ export interface BunServerWebSocket<Data> {
   /** Drops the connection without a closing handshake. */
   terminate(): void;
   /** Sends a ping frame. */
-  ping(data?: string | ArrayBufferView | ArrayBuffer): number;
+  ping(): number;
   /** Bytes queued and not yet written to the socket. */
   getBufferedAmount(): number;
 }
 
-/** Bun's `Server`, as far as the adapter uses it. */
-export interface BunServer {
+/** Bun's `Server`, as far as the adapter uses it (`Data`: what its sockets carry in `ws.data`). */
+export interface BunServer<Data> {
   /** Upgrades `request` to a WebSocket; `false` when it is not a valid WebSocket handshake. */
-  upgrade(request: Request, options?: { headers?: HeadersInit; data?: unknown }): boolean;
+  upgrade(request: Request, options: { headers?: HeadersInit; data: Data }): boolean;
   /** The address of the client that sent `request`. */
   requestIP?(request: Request): { readonly address: string } | null;
 }

@@ -1,8 +1,9 @@
-import { type AdapterPort, CloseCode, HookError, HubClosedError, InvalidOptionError, type UpgradeRequest } from '../../index.js';
+import { type AdapterPort, CloseCode, HookError, HubClosedError, InvalidOptionError } from '../../index.js';
 import { describeValue } from '../../core/option-check.js';
 import { BunTransport, type BunTransportContext } from './bun-transport.js';
 import type { BunServer, BunServerWebSocket, BunWebSocketHandler } from './bun-types.js';
 import { type BunHandlerOptions, type BunOriginCheck, resolveBunHandlerOptions } from './options.js';
+import { BunUpgradeRequest } from './upgrade-request.js';
 
 /** A hub served on `Bun.serve`, as returned by {@link createBunHandler}. */
 export interface BunHandler {
@@ -18,7 +19,7 @@ export interface BunHandler {
    * what Bun expects then. So `signalling.fetch(req, server) ?? otherwise`
    * is the whole routing.
    */
-  fetch(request: Request, server: BunServer): Promise<Response | undefined> | undefined;
+  fetch(request: Request, server: BunServer<BunTransport>): Promise<Response | undefined> | undefined;
   /**
    * The `websocket` option of `Bun.serve`: Bun takes one per server, so the
    * server's WebSockets are this hub's (and the message limit is this
@@ -58,15 +59,6 @@ function originAllowed(origins: readonly string[] | BunOriginCheck | undefined, 
   const origin = request.headers.get('origin') ?? undefined;
   if (typeof origins === 'function') return origins(origin, request) === true;
   return origin === undefined || origins.includes(origin);
-}
-
-/** The upgrade request as the hub's `authenticate` hook reads it (the shape of Node's `IncomingMessage`). */
-function upgradeRequest(request: Request, pathStart: number, remoteAddress: string | undefined): UpgradeRequest {
-  const headers: Record<string, string> = {};
-  request.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  return { url: pathStart < request.url.length ? request.url.slice(pathStart) : '/', headers, socket: { remoteAddress } };
 }
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -138,17 +130,17 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
   let closed = false;
   let allClosed: (() => void) | undefined;
 
-  const upgrade = (request: Request, server: BunServer, pathStart: number): Response | undefined => {
+  const upgrade = (request: Request, server: BunServer<BunTransport>, pathStart: number): Response | undefined => {
     if (closed || !port.accepting) return refusal(503);
     const remoteAddress = server.requestIP?.(request)?.address;
     const transport = new BunTransport(context, {
-      request: upgradeRequest(request, pathStart, remoteAddress),
+      request: new BunUpgradeRequest(request, pathStart, remoteAddress),
       remoteAddress,
     });
     return server.upgrade(request, { data: transport }) ? undefined : refusal(400);
   };
 
-  const admit = async (request: Request, server: BunServer, pathStart: number): Promise<Response | undefined> => {
+  const admit = async (request: Request, server: BunServer<BunTransport>, pathStart: number): Promise<Response | undefined> => {
     if (closed || !port.accepting) return refusal(503);
     let allowed: boolean;
     try {
