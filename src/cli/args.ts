@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { InvalidOptionError } from '../core/errors.js';
 import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions } from '../core/options.js';
 import { suggest } from '../core/option-check.js';
-import { attachDefaults, resolveAttachOptions } from '../transports/ws/options.js';
+import { attachDefaults, resolveAttachOptions } from '../transports/attach-options.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';

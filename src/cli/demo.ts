@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { pathnameOf } from '../transports/ws/pathname.js';
+import { pathnameOf } from '../transports/shared/path.js';
 
 /** The demo's files, by URL path. */
 const files: Record<string, { file: string; type: string }> = {

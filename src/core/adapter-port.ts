@@ -20,7 +20,7 @@ export interface SendToNodeOptions {
  * Everything a transport adapter needs from a hub; the built-in adapters
  * (`signalling-hub/ws`, its HTTP fallback) use nothing else, so an adapter
  * written outside this package has the same powers. Reach it as
- * `hub.adapterPort`. Adapters should find it by shape
+ * `hub.adapterPort`; its functions may be called detached from it. Adapters should find it by shape
  * (`typeof hub?.adapterPort?.open === 'function'`), not by `instanceof`, so
  * that a hub of another copy of the package (its CommonJS build next to the
  * ESM one) works too.
@@ -48,11 +48,11 @@ export interface AdapterPort {
    * and told when the connection closes. Same as `hub.open()`.
    * @throws `InvalidArgumentError` when `transport` lacks `send` or `close`.
    */
-  open(transport: Transport, info?: ConnectionInfo): TransportSession;
+  readonly open: (transport: Transport, info?: ConnectionInfo) => TransportSession;
   /** Emits `error` on the hub (wrapped in an `Error` if it is not one). */
-  reportError(error: unknown): void;
+  readonly reportError: (error: unknown) => void;
   /** Emits `warning` on the hub: a degraded mode worth one log line, not a failure. */
-  warn(warning: SignallingHubError): void;
+  readonly warn: (warning: SignallingHubError) => void;
   /**
    * Sends a request to the adapter on another node listening on `channel`
    * ({@link handleNodeMessages}) and waits for its answer. `undefined` when
@@ -65,7 +65,7 @@ export interface AdapterPort {
    * channel: a later one replaces it). Pick a channel your adapter owns
    * (e.g. its package name and path). Returns the function that stops it.
    */
-  handleNodeMessages(channel: string, handler: NodeMessageHandler): () => void;
+  readonly handleNodeMessages: (channel: string, handler: NodeMessageHandler) => () => void;
 }
 
 /** The part of the hub its port reads (the hub itself). */

@@ -6,8 +6,8 @@ import { attach } from '../../src/ws.js';
 import { fullConversation } from './conversation.js';
 
 // A ws version outside the range the fast path was tested with.
-vi.mock('../../src/transports/ws/fast-path.js', async (importOriginal) => ({
-  ...(await importOriginal<typeof import('../../src/transports/ws/fast-path.js')>()),
+vi.mock('../../src/transports/ws/fast-path/version.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../src/transports/ws/fast-path/version.js')>()),
   installedWsVersion: () => '8.20.0',
 }));
 

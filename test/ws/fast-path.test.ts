@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SignallingHubError } from '../../src/index.js';
-import { fastPathSupports, installedWsVersion } from '../../src/transports/ws/fast-path.js';
+import { fastPathSupports, installedWsVersion } from '../../src/transports/ws/fast-path/version.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { fullConversation } from './conversation.js';
 

@@ -40,10 +40,35 @@ export interface HttpFallbackOptions {
   /**
    * POSTs that may arrive ahead of a missing earlier one (by `seq`) and wait
    * for it; one further ahead is answered `409`. Their bodies together are
-   * bounded by `maxBodyBytes` times this.
+   * bounded by `maxBodyBytes` times this (for a session that has not
+   * logged in yet, by `maxPayload`: about what a WebSocket that has not
+   * logged in buffers).
    * @default 16
    */
   reorderWindow?: number;
+  /**
+   * Bytes of POST bodies waiting for an earlier one (see `reorderWindow`),
+   * all sessions on this path together. A POST that would pass it is
+   * answered `503` with `Retry-After: 1` (the client sends it again).
+   * @default 33554432 (32 MiB)
+   */
+  maxHeldBytes?: number;
+  /**
+   * Sessions that have not logged in yet, per TCP connection: one more
+   * evicts the oldest of them (its hub connection closes with 1013, its
+   * later requests get `404`). A session stops counting once it logs in
+   * (or once it is forgotten). One keep-alive connection so cannot fill
+   * `maxSessions` for everyone else.
+   * @default 16
+   */
+  maxPendingSessionsPerConnection?: number;
+  /**
+   * Sessions that have not logged in yet, per remote address (behind a
+   * proxy every client has the proxy's address: raise it there), evicted
+   * as for `maxPendingSessionsPerConnection`.
+   * @default 256
+   */
+  maxPendingSessionsPerAddress?: number;
 }
 
 /** The options of the HTTP fallback in force, defaults filled in. */
@@ -54,6 +79,9 @@ export interface ResolvedHttpFallbackOptions {
   /** `undefined`: 2 × maxPayload + 4096. */
   readonly maxBodyBytes: number | undefined;
   readonly reorderWindow: number;
+  readonly maxHeldBytes: number;
+  readonly maxPendingSessionsPerConnection: number;
+  readonly maxPendingSessionsPerAddress: number;
 }
 
 /** The defaults of the HTTP fallback's options. */
@@ -63,6 +91,9 @@ export const httpFallbackDefaults: ResolvedHttpFallbackOptions = Object.freeze({
   maxSessions: 10000,
   maxBodyBytes: undefined,
   reorderWindow: 16,
+  maxHeldBytes: 32 * 1024 * 1024,
+  maxPendingSessionsPerConnection: 16,
+  maxPendingSessionsPerAddress: 256,
 });
 
 const httpFallbackChecks: { readonly [K in keyof ResolvedHttpFallbackOptions]-?: Check<ResolvedHttpFallbackOptions[K]> } = {
@@ -72,6 +103,9 @@ const httpFallbackChecks: { readonly [K in keyof ResolvedHttpFallbackOptions]-?:
   maxSessions: integer(1),
   maxBodyBytes: integer(1024, 2 ** 30),
   reorderWindow: integer(1, 1024),
+  maxHeldBytes: integer(0),
+  maxPendingSessionsPerConnection: integer(1),
+  maxPendingSessionsPerAddress: integer(1),
 };
 
 /** `true`, `false` or an options object, as `attach()`'s `httpFallback` takes it. */

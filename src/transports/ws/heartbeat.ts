@@ -1,19 +1,16 @@
 import type { WebSocket } from 'ws';
-import type { WsTransport } from './ws-transport.js';
+import { startHeartbeat } from '../shared/heartbeat.js';
+import type { HubSocket } from './hub-socket.js';
 
 /**
  * The `ws` README's heartbeat: one interval for all sockets, `ping()` each,
  * and `terminate()` those that did not answer the previous ping. Dead TCP
  * connections (a laptop lid closed) otherwise hold their names for hours.
  */
-export function startHeartbeat(
-  sockets: Set<WebSocket>,
-  transportOf: (socket: WebSocket) => WsTransport | undefined,
-  interval: number,
-): () => void {
-  const timer = setInterval(() => {
+export function pingSockets(sockets: Set<WebSocket>, interval: number): () => void {
+  return startHeartbeat(interval, () => {
     for (const socket of sockets) {
-      const transport = transportOf(socket);
+      const transport = (socket as HubSocket).transport;
       if (transport === undefined) continue;
       if (!transport.alive) {
         socket.terminate();
@@ -22,7 +19,5 @@ export function startHeartbeat(
       transport.alive = false;
       socket.ping();
     }
-  }, interval);
-  timer.unref();
-  return () => clearInterval(timer);
+  });
 }

@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { SignallingHubError } from '../../core/errors.js';
-import { pathnameOf } from './pathname.js';
+import { pathnameOf } from '../shared/path.js';
+import { type EmittingServer, interceptEvent } from '../shared/server-events.js';
 
 /** The part of `http.Server` the adapter uses. */
-export interface UpgradeServer {
+export interface UpgradeServer extends EmittingServer {
   on(event: 'upgrade', listener: UpgradeListener): unknown;
   removeListener(event: 'upgrade', listener: UpgradeListener): unknown;
   listeners(event: 'upgrade'): unknown[];
@@ -30,9 +31,12 @@ export interface UpgradeRoute {
 interface UpgradeDispatcher {
   readonly routes: Map<string, UpgradeRoute>;
   readonly listener: UpgradeListener;
+  /** Stops taking the served paths' upgrades before the listeners. */
+  readonly stopIntercepting: () => void;
 }
 
-const DISPATCHER = Symbol.for('signalling-hub.ws.upgrade-dispatcher.v1');
+// v2: served paths are taken before every `upgrade` listener (v1 shared the listener only).
+const DISPATCHER = Symbol.for('signalling-hub.ws.upgrade-dispatcher.v2');
 
 type WithDispatcher = UpgradeServer & { [DISPATCHER]?: UpgradeDispatcher };
 
@@ -84,17 +88,29 @@ export function addRoute(server: UpgradeServer, path: string, route: UpgradeRout
   let dispatcher = host[DISPATCHER];
   if (dispatcher === undefined) {
     const routes = new Map<string, UpgradeRoute>();
+    // Node emits `upgrade` only to a server with a listener. Served paths never reach it (see below):
+    // it answers the upgrades nobody serves, unless another listener does.
     const listener: UpgradeListener = (request, socket, head) => {
       const found = routes.get(pathnameOf(request.url));
       if (found !== undefined) found.handle(request, socket, head);
       else unserved(server, created, socket);
     };
-    const created: UpgradeDispatcher = { routes, listener };
+    // A served path's upgrade is taken before any listener sees it: another listener (ws's
+    // `new WebSocketServer({ server, path })` answers 400 to every path but its own) would
+    // otherwise write to the same socket, in whichever order the two were added.
+    const stopIntercepting = interceptEvent(server, 'upgrade', (args) => {
+      const request = args[0] as IncomingMessage;
+      const found = routes.get(pathnameOf(request.url));
+      if (found === undefined) return false;
+      found.handle(request, args[1] as Duplex, args[2] as Buffer);
+      return true;
+    });
+    const created: UpgradeDispatcher = { routes, listener, stopIntercepting };
     dispatcher = created;
     Object.defineProperty(host, DISPATCHER, { value: created, configurable: true, enumerable: false, writable: false });
     server.on('upgrade', listener);
   }
-  const { routes, listener } = dispatcher;
+  const { routes, listener, stopIntercepting } = dispatcher;
   if (routes.has(path)) {
     throw new SignallingHubError(
       'SH_ERR_ALREADY_ATTACHED',
@@ -107,6 +123,7 @@ export function addRoute(server: UpgradeServer, path: string, route: UpgradeRout
     routes.delete(path);
     if (routes.size > 0) return;
     server.removeListener('upgrade', listener);
+    stopIntercepting();
     delete host[DISPATCHER];
   };
 }

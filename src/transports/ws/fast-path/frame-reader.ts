@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { WebSocket } from 'ws';
-import type { TransportSession } from '../../core/transport.js';
+import type { TransportSession } from '../../../core/transport.js';
 
 const FIN_TEXT = 0x81;
 const FIN_BINARY = 0x82;

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidOptionError } from '../../core/errors.js';
-import { type Check, boolean, describeValue, func, integer, resolveOptions, string } from '../../core/option-check.js';
-import { MAX_TIMER_MS } from '../../core/options.js';
-import { type HttpFallbackOptions, httpFallbackOption, type ResolvedHttpFallbackOptions } from '../http/options.js';
+import { InvalidOptionError } from '../core/errors.js';
+import { type Check, boolean, describeValue, func, integer, resolveOptions, string } from '../core/option-check.js';
+import { MAX_TIMER_MS } from '../core/options.js';
+import { type HttpFallbackOptions, httpFallbackOption, type ResolvedHttpFallbackOptions } from './http/options.js';
 
 /** Decides from the `Origin` header (absent for non-browser clients) whether an upgrade may proceed. */
 export type OriginCheck = (origin: string | undefined, request: IncomingMessage) => boolean;

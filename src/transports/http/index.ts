@@ -1,2 +1,0 @@
-export { httpFallbackDefaults } from './options.js';
-export type { HttpFallbackOptions, ResolvedHttpFallbackOptions } from './options.js';
