@@ -1,8 +1,11 @@
-import { type AdapterPort, CloseCode, HookError, HubClosedError, InvalidOptionError } from '../../index.js';
+import { type AdapterPort, CloseCode, HubClosedError, InvalidOptionError } from '../../index.js';
 import { describeValue } from '../../core/option-check.js';
 import { BunTransport, type BunTransportContext } from './bun-transport.js';
 import type { BunServer, BunServerWebSocket, BunWebSocketHandler } from './bun-types.js';
-import { type BunHandlerOptions, type BunOriginCheck, resolveBunHandlerOptions } from './options.js';
+import { admit, type AdmissionPolicy } from '../shared/admission.js';
+import { type Closer, closeWithTimeout } from '../shared/close-with-timeout.js';
+import { startHeartbeat } from '../shared/heartbeat.js';
+import { type BunHandlerOptions, resolveBunHandlerOptions } from './options.js';
 import { BunUpgradeRequest } from './upgrade-request.js';
 
 /** A hub served on `Bun.serve`, as returned by {@link createBunHandler}. */
@@ -52,13 +55,6 @@ function pathBounds(url: string): [start: number, end: number] {
   if (end === -1) end = url.length;
   const hash = url.indexOf('#', start);
   return [start, hash !== -1 && hash < end ? hash : end];
-}
-
-function originAllowed(origins: readonly string[] | BunOriginCheck | undefined, request: Request): boolean {
-  if (origins === undefined) return true;
-  const origin = request.headers.get('origin') ?? undefined;
-  if (typeof origins === 'function') return origins(origin, request) === true;
-  return origin === undefined || origins.includes(origin);
 }
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -128,39 +124,13 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
   const context: BunTransportContext = { port };
   const sockets = new Set<BunTransport>();
   let closed = false;
-  let allClosed: (() => void) | undefined;
-
-  const upgrade = (request: Request, server: BunServer<BunTransport>, pathStart: number): Response | undefined => {
-    if (closed || !port.accepting) return refusal(503);
-    const remoteAddress = server.requestIP?.(request)?.address;
-    const transport = new BunTransport(context, {
-      request: new BunUpgradeRequest(request, pathStart, remoteAddress),
-      remoteAddress,
-    });
-    return server.upgrade(request, { data: transport }) ? undefined : refusal(400);
-  };
-
-  const admit = async (request: Request, server: BunServer<BunTransport>, pathStart: number): Promise<Response | undefined> => {
-    if (closed || !port.accepting) return refusal(503);
-    let allowed: boolean;
-    try {
-      allowed = originAllowed(origins, request);
-    } catch (error) {
-      port.reportError(new HookError('origins', error));
-      return refusal(500);
-    }
-    if (!allowed) return refusal(403);
-    if (verifyUpgrade !== undefined) {
-      let ok: boolean;
-      try {
-        ok = await verifyUpgrade(request);
-      } catch (error) {
-        port.reportError(new HookError('verifyUpgrade', error));
-        return refusal(500);
-      }
-      if (ok !== true) return refusal(401);
-    }
-    return upgrade(request, server, pathStart);
+  /** While `close()` runs: what to call when each connection has closed. */
+  let closing: Map<BunTransport, () => void> | undefined;
+  const accepting = () => !closed && port.accepting;
+  // The shared admission reads the hub's request shape; the host's hooks get Bun's own Request.
+  const policy: AdmissionPolicy<BunUpgradeRequest> = {
+    origins: typeof origins === 'function' ? (origin, request) => origins(origin, request.source) : origins,
+    verifyUpgrade: verifyUpgrade === undefined ? undefined : (request) => verifyUpgrade(request.source),
   };
 
   const websocket: BunWebSocketHandler<BunTransport> = {
@@ -183,7 +153,10 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       const transport = ws.data;
       sockets.delete(transport);
       transport.session?.closed(closeCodeOf(code, reason));
-      if (sockets.size === 0) allClosed?.();
+      const done = closing?.get(transport);
+      if (done === undefined) return;
+      closing!.delete(transport);
+      done();
     },
     pong(ws) {
       ws.data.alive = true;
@@ -201,20 +174,16 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
   };
 
   // The `ws` README's heartbeat: ping every socket, terminate those that did not answer the previous ping.
-  const heartbeat =
-    heartbeatInterval === 0
-      ? undefined
-      : setInterval(() => {
-          for (const transport of sockets) {
-            if (!transport.alive) {
-              transport.terminate();
-              continue;
-            }
-            transport.alive = false;
-            transport.ws!.ping();
-          }
-        }, heartbeatInterval);
-  heartbeat?.unref?.();
+  const stopHeartbeat = startHeartbeat(heartbeatInterval, () => {
+    for (const transport of sockets) {
+      if (!transport.alive) {
+        transport.terminate();
+        continue;
+      }
+      transport.alive = false;
+      transport.ws!.ping();
+    }
+  });
 
   return {
     path,
@@ -222,8 +191,15 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       const url = request.url;
       const [start, end] = pathBounds(url);
       if (url.slice(start, end) !== path || request.headers.get('upgrade')?.toLowerCase() !== 'websocket') return undefined;
-      if (origins === undefined && verifyUpgrade === undefined) return Promise.resolve(upgrade(request, server, start));
-      return admit(request, server, start);
+      const remoteAddress = server.requestIP?.(request)?.address;
+      const upgradeRequest = new BunUpgradeRequest(request, start, remoteAddress);
+      return new Promise((resolve) => {
+        admit(port, policy, upgradeRequest, accepting, (verdict) => {
+          if (verdict !== 200) return resolve(refusal(verdict));
+          const transport = new BunTransport(context, { request: upgradeRequest, remoteAddress });
+          resolve(server.upgrade(request, { data: transport }) ? undefined : refusal(400));
+        });
+      });
     },
     websocket,
     get connections() {
@@ -232,21 +208,18 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
     close() {
       if (!closed) {
         closed = true;
-        clearInterval(heartbeat);
+        stopHeartbeat();
       }
-      if (sockets.size === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          for (const transport of sockets) transport.terminate();
-        }, closeTimeout);
-        const previous = allClosed;
-        allClosed = () => {
-          clearTimeout(timer);
-          previous?.();
-          resolve();
-        };
-        for (const transport of sockets) transport.close(CloseCode.GoingAway, 'server going away');
-      });
+      const waiting = (closing ??= new Map());
+      // Bun reports a connection closed as soon as it has sent the close frame, usually within close().
+      const closer: Closer<BunTransport> = {
+        close: (transport, done) => {
+          waiting.set(transport, done);
+          transport.close(CloseCode.GoingAway, 'server going away');
+        },
+        terminate: (transport) => transport.terminate(),
+      };
+      return closeWithTimeout(sockets, closer, closeTimeout);
     },
   };
 }

@@ -10,7 +10,8 @@ export class BunUpgradeRequest implements UpgradeRequest {
   private headerRecord: Record<string, string> | undefined = undefined;
 
   constructor(
-    private readonly source: Request,
+    /** Bun's request (what the host's `origins` and `verifyUpgrade` get). */
+    readonly source: Request,
     /** Where the path starts in `source.url` (Bun's URLs are absolute). */
     private readonly pathStart: number,
     private readonly remoteAddress: string | undefined,
