@@ -1,10 +1,10 @@
 import { type AdapterPort, CloseCode, HubClosedError, InvalidOptionError } from '../../index.js';
 import { describeValue } from '../../core/option-check.js';
-import { BunTransport, type BunTransportContext } from './bun-transport.js';
-import type { BunServer, BunServerWebSocket, BunWebSocketHandler } from './bun-types.js';
 import { admit, type AdmissionPolicy } from '../shared/admission.js';
 import { type Closer, closeWithTimeout } from '../shared/close-with-timeout.js';
 import { startHeartbeat } from '../shared/heartbeat.js';
+import { BunTransport, type BunTransportContext } from './bun-transport.js';
+import type { BunServer, BunServerWebSocket, BunWebSocketHandler } from './bun-types.js';
 import { type BunHandlerOptions, resolveBunHandlerOptions } from './options.js';
 import { BunUpgradeRequest } from './upgrade-request.js';
 
