@@ -226,7 +226,9 @@ try {
         console.log(
           `round ${round} ${kind.padEnd(8)} ${Math.round(full.rate)} msg/s, ${full.cpuPerMsg.toFixed(2)} µs/msg` +
             ` (server ${(full.serverBusy * 100).toFixed(0)}% / client ${(full.clientBusy * 100).toFixed(0)}% busy,` +
-            ` ${full.readsPerMsg.toFixed(2)} reads + ${full.writesPerMsg.toFixed(2)} writes per msg),` +
+            (Number.isFinite(full.writesPerMsg)
+              ? ` ${full.readsPerMsg.toFixed(2)} reads + ${full.writesPerMsg.toFixed(2)} writes per msg),`
+              : ' syscalls not counted),') +
             ` p50 ${full.p50.toFixed(2)} p99 ${full.p99.toFixed(2)} ms, half-load p99 ${half.p99.toFixed(2)} ms,` +
             ` ${(memory.rssPerPeer / 1024).toFixed(1)} KB RSS/peer, ${Math.round(memory.connectRate)} logins/s,` +
             ` ${Math.round(full.rate / (2 * config.pairs))} msg/s per connection`,
