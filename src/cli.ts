@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${version}\n`);
     return;
   }
-  const log = createLogger({ level: options.logLevel, format: options.logFormat });
+  const log = createLogger({ level: options.logLevel, format: options.logFormat, limit: options.logLimit });
   fatal = log;
   if (options.redis !== undefined) await checkRedisPackage();
   const running = await startStandalone(options, log);
@@ -38,16 +38,19 @@ async function main(): Promise<void> {
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn('stopping at once', { signal });
+      log.flush();
       process.exit(1);
     }
     stopping = true;
     log.info('draining', { signal, peers: running.hub.size });
     running.drain(options.drainTimeout).then(
       () => {
+        log.flush();
         log.info('shut down');
         process.exit(0);
       },
       (error: unknown) => {
+        log.flush();
         log.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
         process.exit(1);
       },

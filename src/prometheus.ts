@@ -20,7 +20,7 @@
  */
 import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
 import type { HubStats } from './core/stats.js';
-import { hubMetricFamilies, METRIC_PREFIX, type StatsSource } from './ops/metrics.js';
+import { METRIC_PREFIX, metricFamiliesFor, type StatsSource } from './ops/metrics.js';
 
 export type { StatsSource } from './ops/metrics.js';
 export type { HubStats, RelayCounts } from './core/stats.js';
@@ -63,7 +63,7 @@ export interface HubMetrics {
  * | `signalling_hub_received_bytes_total`, `signalling_hub_sent_bytes_total` | counter | |
  * | `signalling_hub_queued_bytes` | gauge | |
  * | `signalling_hub_backplane_state` | gauge (1 for the current state) | `state` |
- * | `signalling_hub_backplane_round_trip_seconds` | gauge | |
+ * | `signalling_hub_backplane_round_trip_seconds` | gauge (only with a backplane; NaN before its first heartbeat) | |
  *
  * No label ever carries a peer's name.
  * @throws when a metric of the same name is already registered (prom-client's error).
@@ -82,7 +82,7 @@ export function registerHubMetrics(hub: StatsSource, options: HubMetricsOptions 
   };
   const names: string[] = [];
   try {
-    for (const family of hubMetricFamilies) {
+    for (const family of metricFamiliesFor(hub.stats())) {
       const name = prefix + family.name;
       const labelNames = [...family.labelNames];
       // Both read the hub's counters at scrape time; a counter is set by `inc` after `reset`.

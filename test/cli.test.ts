@@ -32,6 +32,7 @@ const everyFlag: Array<[string, string | undefined]> = [
   ['metrics', 'off; env SIGNALLING_HUB_METRICS'],
   ['log-format', 'text; env SIGNALLING_HUB_LOG_FORMAT'],
   ['log-level', 'info; env SIGNALLING_HUB_LOG_LEVEL'],
+  ['log-limit', '50/10; env SIGNALLING_HUB_LOG_LIMIT'],
   ['version', undefined],
   ['help', undefined],
 ];
@@ -160,6 +161,7 @@ describe('the signalling-hub CLI', () => {
       metrics: true,
       logFormat: 'json',
       logLevel: 'debug',
+      logLimit: { lines: 50, seconds: 10 },
       help: false,
       version: false,
     });

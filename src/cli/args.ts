@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions } from '../core/options.js';
 import { suggest } from '../core/option-check.js';
 import { attachDefaults, resolveAttachOptions } from '../transports/ws/options.js';
+import type { LogLimit } from './log-budget.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -29,11 +30,14 @@ export interface CliOptions {
   metrics: boolean;
   logFormat: LogFormat;
   logLevel: LogLevel;
+  /** Lines of each kind a client can cause, per window; `false` for no limit. */
+  logLimit: LogLimit | false;
   help: boolean;
   version: boolean;
 }
 
-interface Flag {
+/** One flag of the CLI as `--help` shows it. */
+export interface CliFlag {
   readonly name: string;
   readonly short?: string;
   readonly boolean?: true;
@@ -49,8 +53,11 @@ interface Flag {
 const defaultRateLimit =
   hubDefaults.rateLimit === false ? 'off' : `${hubDefaults.rateLimit.messagesPerSecond}:${hubDefaults.rateLimit.burst}`;
 
+/** The default of `--log-limit`: a client that can cause lines at will gets 5 a second per kind, sustained. */
+export const defaultLogLimit: LogLimit = Object.freeze({ lines: 50, seconds: 10 });
+
 /** Every flag, once: parsing, environment variables and `--help` come from this list. */
-const flagList: Flag[] = [
+const flagList: CliFlag[] = [
   { name: 'port', env: 'PORT', value: '<n>', default: '9090', help: 'TCP port to listen on; 0 picks a free one' },
   { name: 'host', env: 'HOST', value: '<addr>', default: 'every interface', help: 'address to bind, e.g. 127.0.0.1' },
   { name: 'path', value: '<path>', default: '/', help: 'URL path of WebSocket connections' },
@@ -125,10 +132,17 @@ const flagList: Flag[] = [
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
+  {
+    name: 'log-limit',
+    value: '<lines>/<s>|off',
+    default: `${defaultLogLimit.lines}/${defaultLogLimit.seconds}`,
+    help: 'lines of each kind a client can cause per window, then one summary line; off for all',
+  },
   { name: 'version', short: 'v', boolean: true, help: 'print the version' },
   { name: 'help', short: 'h', boolean: true, help: 'show this help' },
 ];
-const flags: readonly Flag[] = flagList.map((flag) =>
+/** Every flag of the CLI, with its environment variable: what `--help` lists and the README's table documents. */
+export const cliFlags: readonly CliFlag[] = flagList.map((flag) =>
   flag.env === undefined && flag.short === undefined ? { ...flag, env: envName(flag.name) } : flag,
 );
 
@@ -137,7 +151,7 @@ function envName(flag: string): string {
 }
 
 function usageText(): string {
-  const rows = flags.map((flag) => {
+  const rows = cliFlags.map((flag) => {
     const left = `${flag.short === undefined ? '    ' : `-${flag.short}, `}--${flag.name}${flag.value === undefined ? '' : ` ${flag.value}`}`;
     const notes = [flag.default === undefined ? '' : `default: ${flag.default}`, flag.env === undefined ? '' : `env ${flag.env}`]
       .filter((note) => note !== '')
@@ -212,6 +226,16 @@ function parseRateLimit(text: string): RateLimitOptions | false | string {
   return { messagesPerSecond, burst } as RateLimitOptions;
 }
 
+function parseLogLimit(text: string): LogLimit | false | undefined {
+  if (/^\s*(off|false|none)\s*$/i.test(text)) return false;
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  if (match === null) return undefined;
+  const lines = Number(match[1]);
+  const seconds = Number(match[2]);
+  if (lines < 1 || seconds < 1 || !Number.isSafeInteger(lines) || seconds > 86_400) return undefined;
+  return { lines, seconds };
+}
+
 /**
  * Parses argv, with values of flags not given taken from `env` (`PORT`,
  * `HOST`, `SIGNALLING_HUB_*`). Throws {@link UsageError} with a one-line
@@ -223,7 +247,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     ({ values } = parseArgs({
       args: argv,
       options: Object.fromEntries(
-        flags.map((flag) => [
+        cliFlags.map((flag) => [
           flag.name,
           flag.short === undefined
             ? { type: flag.boolean ? 'boolean' : 'string', ...(flag.multiple ? { multiple: true } : {}) }
@@ -238,7 +262,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     if (unknown !== undefined) {
       const close = suggest(
         unknown.replace(/^-+/, ''),
-        flags.map((flag) => flag.name),
+        cliFlags.map((flag) => flag.name),
       );
       throw new UsageError(`unknown option ${unknown}${close === undefined ? '' : `; did you mean --${close}?`}`);
     }
@@ -246,10 +270,28 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     throw new UsageError(message);
   }
 
+  // Help and the version read nothing else: a half-set environment (a TURN secret without its URL,
+  // a bad PORT) must not hide the one command that explains it.
+  if (values.help === true || values.version === true) {
+    return {
+      port: 9090,
+      host: undefined,
+      path: '/',
+      hub: {},
+      httpFallback: true,
+      metrics: false,
+      logFormat: 'text',
+      logLevel: 'info',
+      logLimit: defaultLogLimit,
+      help: values.help === true,
+      version: values.version === true,
+    };
+  }
+
   /** Where a value came from, for error messages. */
   const source: Record<string, string> = {};
   const get = (name: string): string | undefined => {
-    const flag = flags.find((entry) => entry.name === name)!;
+    const flag = cliFlags.find((entry) => entry.name === name)!;
     const given = values[name];
     if (Array.isArray(given) && given.length > 0) {
       source[name] = `--${name}`;
@@ -268,7 +310,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   };
   const getBoolean = (name: string): boolean => {
     if (values[name] === true) return true;
-    const flag = flags.find((entry) => entry.name === name)!;
+    const flag = cliFlags.find((entry) => entry.name === name)!;
     const fromEnv = flag.env === undefined ? undefined : env[flag.env];
     if (fromEnv === undefined) return false;
     const value = booleanWords[fromEnv.trim().toLowerCase()];
@@ -354,6 +396,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   if (logFormat !== 'text' && logFormat !== 'json') throw bad('log-format', 'text or json', JSON.stringify(logFormat));
   const logLevel = get('log-level') ?? 'info';
   if (!logLevels.includes(logLevel as LogLevel)) throw bad('log-level', logLevels.join(', '), JSON.stringify(logLevel));
+  const logLimitText = get('log-limit');
+  const logLimit = logLimitText === undefined ? defaultLogLimit : parseLogLimit(logLimitText);
+  if (logLimit === undefined)
+    throw bad('log-limit', '<lines>/<seconds> (whole numbers from 1) or off', JSON.stringify(logLimitText));
 
   return {
     port,
@@ -368,7 +414,8 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     metrics: getBoolean('metrics'),
     logFormat,
     logLevel: logLevel as LogLevel,
-    help: values.help === true,
-    version: values.version === true,
+    logLimit,
+    help: false,
+    version: false,
   };
 }

@@ -1,4 +1,4 @@
-import { type MetricFamily, hubMetricFamilies, METRIC_PREFIX, renderMetrics } from '../ops/metrics.js';
+import { type MetricFamily, METRIC_PREFIX, metricFamiliesFor, renderMetrics } from '../ops/metrics.js';
 import type { StatsSource } from '../ops/metrics.js';
 
 const startTimeSeconds = Math.round(Date.now() / 1000 - process.uptime());
@@ -40,5 +40,6 @@ const processFamilies: readonly MetricFamily<undefined>[] = [
 
 /** The CLI's `GET /metrics` body: the hub's metrics and a few of the process's, without prom-client. */
 export function cliMetrics(hub: StatsSource): string {
-  return renderMetrics(hubMetricFamilies, hub.stats(), METRIC_PREFIX) + renderMetrics(processFamilies, undefined);
+  const stats = hub.stats();
+  return renderMetrics(metricFamiliesFor(stats), stats, METRIC_PREFIX) + renderMetrics(processFamilies, undefined);
 }

@@ -36,22 +36,33 @@ export interface StandaloneServer {
 const loginFailures = new Set<string>(Object.values(LoginFailure));
 const alreadyLoggedIn: string = LoginFailure.AlreadyLoggedIn;
 
-/** One log line per event of the hub; never a token or a message's content. */
+/**
+ * One log line per event of the hub; never a token or a message's content. Lines a client can
+ * cause (joins, leaves, refused logins, errors and warnings a relay can trigger) are bounded per
+ * kind by the log limit; the kind is the event and its code, never a name.
+ */
 function logHubEvents(hub: SignallingHub, log: Logger): void {
-  hub.on('peer-joined', (peer) => log.info('peer joined', { name: peer.name, id: peer.id, address: peer.remoteAddress }));
+  hub.on('peer-joined', (peer) =>
+    log.bounded('info', 'peer-joined', 'peer joined', { name: peer.name, id: peer.id, address: peer.remoteAddress }),
+  );
   hub.on('peer-left', (event) =>
-    log.info('peer left', { name: event.name, id: event.peer.id, reason: event.reason, code: event.code }),
+    log.bounded('info', `peer-left:${event.reason}`, 'peer left', {
+      name: event.name,
+      id: event.peer.id,
+      reason: event.reason,
+      code: event.code,
+    }),
   );
   hub.on('protocol-error', (event) => {
     // A refused login comes from a connection without a name yet (or one already logged in).
     if (loginFailures.has(event.code) && (event.name === undefined || event.code === alreadyLoggedIn)) {
-      log.info('login refused', { reason: event.code, id: event.id });
+      log.bounded('info', `login-refused:${event.code}`, 'login refused', { reason: event.code, id: event.id });
     } else if (log.enabled('debug')) {
       log.debug('protocol error', { code: event.code, id: event.id, name: event.name, message: event.message });
     }
   });
   hub.on('peer-dropped', (event) =>
-    log.info('peer dropped, may resume', {
+    log.bounded('info', 'peer-dropped', 'peer dropped, may resume', {
       name: event.peer.name,
       id: event.peer.id,
       code: event.code,
@@ -59,10 +70,14 @@ function logHubEvents(hub: SignallingHub, log: Logger): void {
     }),
   );
   hub.on('peer-resumed', (event) =>
-    log.info('peer resumed', { name: event.peer.name, id: event.peer.id, from: event.previous.node ?? 'this node' }),
+    log.bounded('info', 'peer-resumed', 'peer resumed', {
+      name: event.peer.name,
+      id: event.peer.id,
+      from: event.previous.node ?? 'this node',
+    }),
   );
-  hub.on('error', (error) => log.error(error.message, { code: error.code }));
-  hub.on('warning', (warning) => log.warn(warning.message, { code: warning.code }));
+  hub.on('error', (error) => log.bounded('error', `error:${error.code}`, error.message, { code: error.code }));
+  hub.on('warning', (warning) => log.bounded('warn', `warning:${warning.code}`, warning.message, { code: warning.code }));
   hub.on('backplane-state', (state) => {
     if (state === 'disconnected') log.warn('backplane disconnected', { state });
     else log.info(`backplane ${state}`, { state });

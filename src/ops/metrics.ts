@@ -22,6 +22,8 @@ export interface MetricFamily<Source = HubStats> {
   readonly help: string;
   readonly type: 'counter' | 'gauge';
   readonly labelNames: readonly string[];
+  /** Only served by a hub with a backplane (it would have no value at all without one). */
+  readonly backplaneOnly?: true;
   samples(source: Source): readonly MetricSample[];
 }
 
@@ -128,11 +130,22 @@ export const hubMetricFamilies: readonly MetricFamily[] = [
   {
     name: 'backplane_round_trip_seconds',
     type: 'gauge',
-    help: "Round trip of the backplane's last successful heartbeat (NaN before the first one, or without a backplane).",
+    help: "Round trip of the backplane's last successful heartbeat (NaN before the first one). Only with a backplane.",
     labelNames: [],
+    backplaneOnly: true,
     samples: (s) => one(s.backplane.roundTripMs === undefined ? NaN : s.backplane.roundTripMs / 1000),
   },
 ];
+
+/**
+ * The families a hub serves: all of them with a backplane; without one (it never gets one later),
+ * none that would only ever read NaN.
+ */
+export function metricFamiliesFor(stats: HubStats): readonly MetricFamily[] {
+  return stats.backplane.state === 'none'
+    ? hubMetricFamilies.filter((family) => family.backplaneOnly !== true)
+    : hubMetricFamilies;
+}
 
 /** The prefix of every metric of the hub. */
 export const METRIC_PREFIX = 'signalling_hub_';

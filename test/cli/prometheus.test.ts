@@ -4,7 +4,9 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cliMetrics } from '../../src/cli/metrics.js';
 import { healthHandler, readinessCheck } from '../../src/ops/health.js';
+import { SignallingHub } from '../../src/index.js';
 import { registerHubMetrics } from '../../src/prometheus.js';
+import { MemoryBus } from '../helpers/memory-backplane.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
 import { TestClient } from '../helpers/test-client.js';
 
@@ -55,7 +57,6 @@ describe('signalling-hub/prometheus', () => {
       'signalling_hub_sent_bytes_total',
       'signalling_hub_queued_bytes',
       'signalling_hub_backplane_state',
-      'signalling_hub_backplane_round_trip_seconds',
     ]);
     const before = await registry.metrics();
     expect(before).toMatch(/^# TYPE signalling_hub_logins_total counter$/m);
@@ -88,6 +89,22 @@ describe('signalling-hub/prometheus', () => {
     expect(registry.getMetricsAsArray()).toEqual([]);
   });
 
+  it('serves the backplane round trip only with a backplane: without one there is no series, not a NaN', async () => {
+    const { hub } = await hubServer();
+    expect(cliMetrics(hub)).not.toContain('round_trip');
+    expect(cliMetrics(hub)).not.toMatch(/ NaN$/m);
+    const clustered = new SignallingHub({ backplane: new MemoryBus().backplane('node-1') });
+    cleanup.push(() => clustered.close());
+    await clustered.ready;
+    const registry = new Registry();
+    const metrics = registerHubMetrics(clustered, { registry });
+    cleanup.push(() => metrics.unregister());
+    expect(metrics.names).toContain('signalling_hub_backplane_round_trip_seconds');
+    // No heartbeat measured yet (this backplane measures none): NaN, the same from both renderers.
+    expect(cliMetrics(clustered)).toMatch(/^signalling_hub_backplane_round_trip_seconds NaN$/m);
+    expect(samples(cliMetrics(clustered))).toEqual(samples(await registry.metrics()));
+  });
+
   it('refuses a second registration on one registry (prom-client names are unique) unless prefixed', async () => {
     const { hub } = await hubServer();
     const registry = new Registry();
@@ -95,7 +112,7 @@ describe('signalling-hub/prometheus', () => {
     expect(() => registerHubMetrics(hub, { registry })).toThrow(/already been registered/);
     const other = registerHubMetrics(hub, { registry, prefix: 'other_hub_' });
     expect(other.names[0]).toBe('other_hub_peers');
-    expect(registry.getMetricsAsArray()).toHaveLength(30);
+    expect(registry.getMetricsAsArray()).toHaveLength(28);
   });
 
   it('follows Prometheus naming: counters end in _total, units are base units, label names are bounded', async () => {

@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Frame } from '../helpers/test-client.js';
 import type { MatrixClient, TestHub } from './factory.js';
-import { describeMatrix, sleep } from './matrix.js';
+import { describeMatrix } from './matrix.js';
 
-const settle = () => sleep(100);
 const leaves = (client: MatrixClient) => client.inbox.filter((frame: Frame) => frame.type === 'leave');
 
 /** Who hears `leave` when a connection closes: the close-handler cases the tutorial server crashes on. */
@@ -21,6 +20,23 @@ describeMatrix('call bookkeeping and the close handler', (factory) => {
   afterEach(async () => {
     await hub.close();
   });
+
+  /**
+   * Closes `caller` and waits until nothing it could cause is still on the way to `callee`: once
+   * `peer-left` is out (partners are told `leave` before it, in the same turn), a relay from a
+   * new peer on the caller's node takes the same path to the callee, so any `leave` arrives before it.
+   */
+  async function closeCallerThenBarrier(): Promise<void> {
+    const left = hub.once('peer-left');
+    caller.close();
+    expect(await left).toMatchObject({ name: 'caller' });
+    const sentinel = await hub.connect('caller');
+    expect(await sentinel.login('sentinel')).toMatchObject({ success: true });
+    sentinel.send({ type: 'candidate', candidate: { sentinel: true }, name: 'callee' });
+    expect(await callee.next((frame) => frame.type === 'candidate' && frame.name === 'sentinel')).toMatchObject({
+      candidate: { sentinel: true },
+    });
+  }
 
   it('tells the callee leave when the caller closes after an offer', async () => {
     caller.send({ type: 'offer', offer: {}, name: 'callee' });
@@ -68,16 +84,14 @@ describeMatrix('call bookkeeping and the close handler', (factory) => {
     await callee.nextOf('offer');
     caller.send({ type: 'leave', name: 'callee' });
     await callee.nextOf('leave');
-    caller.close();
-    await settle();
+    await closeCallerThenBarrier();
     expect(leaves(callee)).toEqual([]);
   });
 
   it('sends no leave to peers that only exchanged candidates', async () => {
     caller.send({ type: 'candidate', candidate: {}, name: 'callee' });
     await callee.nextOf('candidate');
-    caller.close();
-    await settle();
+    await closeCallerThenBarrier();
     expect(leaves(callee)).toEqual([]);
   });
 

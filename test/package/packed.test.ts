@@ -33,7 +33,8 @@ function cleanCheckout(into: string): void {
     encoding: 'utf8',
   })
     .split('\0')
-    .filter((file) => file !== '' && existsSync(join(root, file)));
+    // A symlinked node_modules (a git worktree sharing one) is not ignored by `node_modules/`: skip it.
+    .filter((file) => file !== '' && file !== 'node_modules' && existsSync(join(root, file)));
   for (const file of files) {
     mkdirSync(dirname(join(into, file)), { recursive: true });
     copyFileSync(join(root, file), join(into, file));
@@ -48,6 +49,7 @@ describe('the published package', () => {
   let files: string[];
   let packedReadme: string;
   let packedManifest: Record<string, unknown>;
+  let packStdout: string;
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'signalling-hub-pack-'));
@@ -57,7 +59,12 @@ describe('the published package', () => {
       mkdirSync(app, { recursive: true });
       cleanCheckout(checkout);
       expect(existsSync(join(checkout, 'dist'))).toBe(false);
-      execFileSync(npm, ['pack', '--silent', '--pack-destination', app], { cwd: checkout, stdio: 'ignore' });
+      // What release tools read: `--json` must print the JSON and nothing else on stdout (the build logs elsewhere).
+      packStdout = execFileSync(npm, ['pack', '--json', '--pack-destination', app], {
+        cwd: checkout,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
       const tarball = readdirSync(app).find((file) => file.endsWith('.tgz'))!;
       files = execFileSync('tar', ['-tzf', join(app, tarball)], { encoding: 'utf8' })
         .split('\n')
@@ -102,6 +109,14 @@ describe('the published package', () => {
     const allowed =
       /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|docs\/(PROTOCOL|CLIENT|CLUSTER)\.md|dist\/.+\.(js|cjs|d\.ts|d\.cts|map|html|css|svg|ico))$/;
     expect(files.filter((file) => !allowed.test(file))).toEqual([]);
+  });
+
+  it('`npm pack --json` prints only JSON on stdout, naming the tarball it made', () => {
+    const report = JSON.parse(packStdout) as Array<{ name: string; filename: string; files: Array<{ path: string }> }>;
+    expect(report).toHaveLength(1);
+    expect(report[0]!.name).toBe('signalling-hub');
+    expect(report[0]!.filename).toMatch(/^signalling-hub-.+\.tgz$/);
+    expect(report[0]!.files.map((file) => file.path).sort()).toEqual([...files].sort());
   });
 
   it('links to its repository, and its README links resolve from the npm page', () => {
