@@ -61,7 +61,8 @@ export class OfflineQueue {
     const { maxQueuedPerPeer, maxQueuedBytesPerPeer, maxQueuedBytes } = this.options;
     let queue = this.queues.get(dst);
     if (this.bytes + size > maxQueuedBytes) return false;
-    if (queue !== undefined && (queue.items.length >= maxQueuedPerPeer || queue.bytes + size > maxQueuedBytesPerPeer)) return false;
+    if (queue !== undefined && (queue.items.length >= maxQueuedPerPeer || queue.bytes + size > maxQueuedBytesPerPeer))
+      return false;
     if (queue === undefined) {
       if (maxQueuedPerPeer === 0 || size > maxQueuedBytesPerPeer) return false;
       queue = { items: [], bytes: 0, sending: false };

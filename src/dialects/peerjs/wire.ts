@@ -14,12 +14,15 @@ export const PeerjsErrorText = Object.freeze({
 /** Relayed types a client may send, and their hub relay type. */
 export const RELAY_TYPES: Readonly<Record<string, 'offer' | 'answer' | 'candidate' | 'leave' | undefined>> = Object.freeze(
   // No prototype: a `type` of "toString" or "__proto__" finds nothing.
-  Object.assign(Object.create(null) as Record<string, 'offer' | 'answer' | 'candidate' | 'leave'>, {
-    OFFER: 'offer',
-    ANSWER: 'answer',
-    CANDIDATE: 'candidate',
-    LEAVE: 'leave',
-  } as const),
+  Object.assign(
+    Object.create(null) as Record<string, 'offer' | 'answer' | 'candidate' | 'leave'>,
+    {
+      OFFER: 'offer',
+      ANSWER: 'answer',
+      CANDIDATE: 'candidate',
+      LEAVE: 'leave',
+    } as const,
+  ),
 );
 
 /** The PeerJS client's id rule (it refuses other ids before connecting). */
