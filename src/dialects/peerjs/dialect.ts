@@ -50,7 +50,8 @@ export class PeerjsDialect {
     }
     const resolved = (this.options = resolvePeerjsOptions(options));
     this.wsPath = `${resolved.path}peerjs`;
-    const channel = `signalling-hub/peerjs ${resolved.path} ${resolved.key}`;
+    // Node channels are printable ASCII without spaces.
+    const channel = `signalling-hub/peerjs:${encodeURIComponent(resolved.path)}:${resolved.key}`;
     const clustered = port.nodeId !== undefined;
     const sessions = new Set<PeerjsSession>();
     const online = new Map<string, PeerjsSession>();
@@ -122,16 +123,17 @@ export class PeerjsDialect {
         if (session.hubToken === undefined || port.sendToNode === undefined) return;
         const given = Buffer.from(hash, 'base64');
         const own = tokenHash(session.peerjsToken);
-        if (given.length !== own.length || !timingSafeEqual(given, own)) return;
+        const same = given.length === own.length && timingSafeEqual(given, own);
+        // Another token: answered at once (`null`), so the asking node says ID-TAKEN without waiting.
         port
-          .sendToNode(node, channel, JSON.stringify({ nonce, token: session.hubToken }))
+          .sendToNode(node, channel, JSON.stringify({ nonce, token: same ? session.hubToken : null }))
           .catch((error: unknown) => port.reportError(error));
       },
     };
     this.stopNodeMessages = port.handleNodeMessages(channel, (_fromNode, payload) => {
       try {
         const { nonce, token } = JSON.parse(payload) as { nonce?: unknown; token?: unknown };
-        if (typeof nonce === 'string' && typeof token === 'string') pending.get(nonce)?.(token);
+        if (typeof nonce === 'string' && (typeof token === 'string' || token === null)) pending.get(nonce)?.(token ?? undefined);
       } catch {
         // Not ours to answer.
       }
