@@ -318,7 +318,7 @@ describe('PeerJS options', () => {
     try {
       const socket = new WebSocket(`ws://127.0.0.1:${server!.port}/custom?key=other&id=z&token=t`);
       const first = await new Promise<string>((resolve, reject) =>
-        socket.once('message', (data) => resolve(String(data))).once('error', reject),
+        socket.once('message', (data) => resolve((data as Buffer).toString())).once('error', reject),
       );
       expect(first).toBe('{"type":"OPEN"}');
       expect(server!.hub.getPeer('peerjs:other:z')).toBeDefined();

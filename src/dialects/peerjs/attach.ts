@@ -40,10 +40,13 @@ export function attachPeerjs(
     throw error;
   }
   // Taken before the host's `request` listeners (an Express app would answer 404 first).
-  const previous: Emit = server.emit;
+  type AnyEmit = (this: Server, event: string | symbol, ...args: unknown[]) => boolean;
+  // Kept to be called with the server as `this`, as Node calls it.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const previous = server.emit as AnyEmit;
   const emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'request' && handlePeerjsRequest(dialect, args[0] as never, args[1] as never)) return true;
-    return (previous as (this: Server, event: string | symbol, ...args: unknown[]) => boolean).call(this, event, ...args);
+    return previous.call(this, event, ...args);
   } as Emit;
   server.emit = emit;
   let closing: Promise<void> | undefined;
@@ -52,7 +55,7 @@ export function attachPeerjs(
     attachment,
     close() {
       closing ??= (async () => {
-        if (server.emit === emit) server.emit = previous;
+        if (server.emit === emit) server.emit = previous as Emit;
         await attachment.close();
         dialect.close();
       })();
