@@ -232,6 +232,13 @@ describe('PeerJS bad input', () => {
     await open('a');
   });
 
+  it("applies the hub's rate limit to every PeerJS frame: a flood is closed with 4429", async () => {
+    await start({ rateLimit: { messagesPerSecond: 1, burst: 5 } });
+    const a = await open('a');
+    for (let i = 0; i < 20; i++) a.send({ type: 'CANDIDATE', dst: 'elsewhere', payload: i });
+    expect((await a.closed).code).toBe(4429);
+  });
+
   it('closes a socket silent for alive_timeout; HEARTBEAT keeps one alive', async () => {
     await start(undefined, { alive_timeout: 300 });
     const silent = await open('silent');

@@ -1,4 +1,6 @@
+import { Admission, RateLimiter } from '../../core/rate-limiter.js';
 import type { ConnectionInfo, Transport, TransportSession } from '../../core/transport.js';
+import { CloseCode } from '../../protocol/close-codes.js';
 import type { QueuedMessage } from './offline-queue.js';
 import type { DialectContext } from './context.js';
 import {
@@ -59,6 +61,11 @@ export class PeerjsSession implements Transport, TransportSession {
   /** A cross-node take-over was asked for already. */
   private askedCluster = false;
   private early: string[] | undefined;
+  /**
+   * The hub's rate limit, applied here to every frame: relays to other nodes and queued
+   * ones go through `hub.send`, which the hub's own limiter does not see.
+   */
+  private limiter: RateLimiter | undefined;
   lastSeen = Date.now();
 
   constructor(
@@ -82,6 +89,8 @@ export class PeerjsSession implements Transport, TransportSession {
     this.idJson = JSON.stringify(handshake.id);
     this.name = context.prefix + handshake.id;
     this.peerjsToken = handshake.token;
+    const rateLimit = context.port.options.rateLimit;
+    if (rateLimit !== false) this.limiter = new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, this.lastSeen);
     this.inner = context.port.open(this, info);
     if (this.ended) return;
     // The same id and token on this node: the token of its hub login takes it over (PeerJS's reconnect).
@@ -216,8 +225,14 @@ export class PeerjsSession implements Transport, TransportSession {
   // --- The adapter's session: PeerJS frames in, hub frames to the hub ---
 
   receive(message: string | Uint8Array): void {
-    this.lastSeen = Date.now();
+    const now = (this.lastSeen = Date.now());
     if (this.inner === undefined) return;
+    const admission = this.limiter?.admit(now) ?? Admission.Accept;
+    if (admission !== Admission.Accept) {
+      // Dropped: PeerJS has no non-fatal error to say so. A client that keeps flooding is closed, as by the hub.
+      if (admission === Admission.Disconnect) this.transport.close(CloseCode.TooManyMessages, 'rate limit exceeded');
+      return;
+    }
     const text = typeof message === 'string' ? message : decoder.decode(message);
     if (!this.joined) {
       this.early ??= [];
