@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { InvalidOptionError } from '../../src/index.js';
 import { attach } from '../../src/ws.js';
-import { PEERJS_ID, peerjsDefaults, peerjsPort, resolvePeerjsOptions } from '../../src/peerjs.js';
+import { PEERJS_ID, type PeerjsDialect, peerjsDefaults, peerjsPort, resolvePeerjsOptions } from '../../src/peerjs.js';
 import { PeerjsWsClient, type PeerjsServer, startPeerjsServer } from './peerjs-server.js';
 import { TestClient } from '../helpers/test-client.js';
 
@@ -193,6 +193,24 @@ describe('PeerJS relays', () => {
       expect(await a.next()).toMatchObject({ type: 'OFFER', src: 'b', payload: 'sentinel' });
       expect(a.inbox.frames).toEqual([]);
       expect(server!.hub.getPeer('peerjs:peerjs:a')).toBeDefined();
+      classic.close();
+    } finally {
+      await attachment.close();
+    }
+  });
+});
+
+describe('PeerJS ids and classic names', () => {
+  it("lets a host keep classic clients off PeerJS names with the dialect's ownsLogin", async () => {
+    let dialect: PeerjsDialect | undefined;
+    await start({ authenticate: (context) => !context.name.startsWith('peerjs:') || dialect!.ownsLogin(context) });
+    dialect = server!.peerjs.dialect;
+    const attachment = attach(server!.hub, server!.server, { path: '/classic' });
+    try {
+      const classic = await TestClient.connect(`ws://127.0.0.1:${server!.port}/classic`);
+      expect(await classic.login('peerjs:peerjs:a')).toMatchObject({ success: false, reason: 'unauthorized' });
+      expect(await classic.login('carol')).toMatchObject({ success: true });
+      await open('a');
       classic.close();
     } finally {
       await attachment.close();
