@@ -26,10 +26,11 @@ import { describe, expect, it } from 'vitest';
 import { cliFlags } from '../../src/cli/args.js';
 import { clientDefaults, peerConnectionManagerDefaults } from '../../src/client.js';
 import { hubDefaults } from '../../src/index.js';
+import { peerjsDefaults } from '../../src/peerjs.js';
 import { redisBackplaneDefaults } from '../../src/redis.js';
 import { attachDefaults, httpFallbackDefaults } from '../../src/ws.js';
 
-const files = ['README.md', 'docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md'];
+const files = ['README.md', 'docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md'];
 
 /** Each documented table and the frozen defaults it documents. */
 const tables: Record<string, object> = {
@@ -39,6 +40,7 @@ const tables: Record<string, object> = {
   redis: redisBackplaneDefaults,
   client: clientDefaults,
   'peer-connection-manager': peerConnectionManagerDefaults,
+  peerjs: peerjsDefaults,
 };
 
 interface Table {
