@@ -31,6 +31,17 @@ window.makePeer = (id, options) => new Promise((resolve) => {
     });
   });
 });
+window.answerCalls = () => window.peer.on('call', async (call) => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  call.on('stream', (remote) => window.log.push('stream from ' + call.peer + ': ' + remote.getVideoTracks().length + ' video'));
+  call.answer(stream);
+});
+window.callWithCamera = (id) => new Promise(async (resolve, reject) => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  const call = window.peer.call(id, stream);
+  call.on('stream', (remote) => resolve(remote.getVideoTracks().length + ' video'));
+  call.on('error', (error) => reject(new Error(String(error))));
+});
 window.connectTo = (id, message) => new Promise((resolve, reject) => {
   const connection = window.peer.connect(id, { reliable: true });
   window.connections.push(connection);

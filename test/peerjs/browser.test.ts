@@ -14,7 +14,7 @@ describe('the real peerjs client (headless Chromium) against the PeerJS dialect'
   let proxy: TcpProxy | undefined;
 
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await launchChromium(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
     pages = await startPageServer();
     server = await startPeerjsServer(undefined, { path: '/myapp', key: 'k1', expire_timeout: 500, cleanup_out_msgs: 100 });
     target = { host: '127.0.0.1', port: server.port, path: '/myapp', key: 'k1' };
@@ -44,6 +44,18 @@ describe('the real peerjs client (headless Chromium) against the PeerJS dialect'
     expect(await makePeer(b, 'bob', target)).toBe('open bob');
     expect(await connectTo(a, 'bob', 'hello')).toBe('echo hello');
     expect(await pageLog(b)).toContain('data from alice: hello');
+  });
+
+  it("carries a MediaConnection with Chromium's fake camera both ways", async () => {
+    const [a, b] = [await page(), await page()];
+    expect(await makePeer(a, 'gina', target)).toBe('open gina');
+    expect(await makePeer(b, 'hank', target)).toBe('open hank');
+    await b.evaluate(() => (window as unknown as { answerCalls(): void }).answerCalls());
+    const received = await a.evaluate(() =>
+      (window as unknown as { callWithCamera(id: string): Promise<string> }).callWithCamera('hank'),
+    );
+    expect(received).toBe('1 video');
+    await waitForLog(b, 'stream from gina: 1 video');
   });
 
   it('gets an id from the server when none is given', async () => {

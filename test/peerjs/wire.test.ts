@@ -202,9 +202,10 @@ describe('PeerJS relays', () => {
 
 describe('PeerJS ids and classic names', () => {
   it("lets a host keep classic clients off PeerJS names with the dialect's ownsLogin", async () => {
-    let dialect: PeerjsDialect | undefined;
-    await start({ authenticate: (context) => !context.name.startsWith('peerjs:') || dialect!.ownsLogin(context) });
-    dialect = server!.peerjs.dialect;
+    // The hub comes first, its dialect after: the hook finds the dialect when a login comes.
+    const late: { dialect?: PeerjsDialect } = {};
+    await start({ authenticate: (context) => !context.name.startsWith('peerjs:') || late.dialect!.ownsLogin(context) });
+    late.dialect = server!.peerjs.dialect;
     const attachment = attach(server!.hub, server!.server, { path: '/classic' });
     try {
       const classic = await TestClient.connect(`ws://127.0.0.1:${server!.port}/classic`);
