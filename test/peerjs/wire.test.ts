@@ -304,6 +304,14 @@ describe('PeerJS HTTP routes', () => {
     expect(await (await fetch(`${base}/k1/other`)).text()).toBe('host app');
   });
 
+  it('leaves requests and upgrades to the host once closed', async () => {
+    await start();
+    await server!.peerjs.close();
+    expect(await (await fetch(`${server!.origin}/peerjs/id`)).text()).toBe('host app');
+    expect(await (await fetch(`${server!.origin}/`)).text()).toBe('host app');
+    await expect(PeerjsWsClient.connect(server!.port, 'key=peerjs&id=a&token=t')).rejects.toThrow(/Unexpected server response/);
+  });
+
   it('lists the ids online with allow_discovery', async () => {
     await start(undefined, { allow_discovery: true });
     await open('a');

@@ -32,6 +32,7 @@ export function attachPeerjs(
   attachOptions: Omit<AttachOptions, 'path' | 'httpFallback'> = {},
 ): PeerjsAttachment {
   const dialect = new PeerjsDialect(hub, options);
+  let closing: Promise<void> | undefined;
   let attachment: Attachment;
   try {
     attachment = attach(dialect, server, { ...attachOptions, path: dialect.wsPath, httpFallback: false });
@@ -45,11 +46,13 @@ export function attachPeerjs(
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const previous = server.emit as AnyEmit;
   const emit = function (this: Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event === 'request' && handlePeerjsRequest(dialect, args[0] as never, args[1] as never)) return true;
+    // After close() the wrapper may still be in the chain (another one wrapped it since): it lets everything through.
+    if (event === 'request' && closing === undefined && handlePeerjsRequest(dialect, args[0] as never, args[1] as never)) {
+      return true;
+    }
     return previous.call(this, event, ...args);
   } as Emit;
   server.emit = emit;
-  let closing: Promise<void> | undefined;
   return {
     dialect,
     attachment,

@@ -71,7 +71,11 @@ export class OfflineQueue {
     queue.items.push(item);
     queue.bytes += size;
     this.bytes += size;
-    this.timer ??= setInterval(() => this.tick(), this.options.cleanup_out_msgs);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.tick(), this.options.cleanup_out_msgs);
+      // Queued messages only wait to expire: they do not keep a process alive.
+      this.timer.unref?.();
+    }
     return true;
   }
 
