@@ -1,9 +1,25 @@
 import type { AdapterPort } from '../../core/adapter-port.js';
 import type { OfflineQueue, QueuedMessage } from './offline-queue.js';
 import type { ResolvedPeerjsOptions } from './options.js';
-import type { PeerjsSession } from './session.js';
 
-/** What a {@link PeerjsSession} needs from its dialect (one object per dialect, shared by its sessions). */
+/** What the dialect reads and calls of one of its sessions (`DialectSession`). */
+export interface DialectSession {
+  /** The PeerJS id. */
+  readonly id: string;
+  /** Its hub name (`peerjs:<key>:<id>`). */
+  readonly name: string;
+  /** The client's token. */
+  readonly peerjsToken: string;
+  /** The hub's resume token of its login, once it has one. */
+  readonly hubToken: string | undefined;
+  /** When a frame last came (ms). */
+  readonly lastSeen: number;
+  /** Sends a PeerJS frame to the client. */
+  sendFrame(frame: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** What a session needs from its dialect (one object per dialect, shared by its sessions). */
 export interface DialectContext {
   readonly options: ResolvedPeerjsOptions;
   /** `peerjs:<key>:`, the start of every hub name of this dialect. */
@@ -15,14 +31,14 @@ export interface DialectContext {
   /** Marks the logins this dialect makes (`message.peerjs`), for a host's `authenticate`. */
   readonly loginMark: string;
   /** Every open session (the `concurrent_limit` counts them). */
-  readonly sessions: Set<PeerjsSession>;
+  readonly sessions: Set<DialectSession>;
   /** Sessions that got `OPEN`, by id. */
-  readonly online: Map<string, PeerjsSession>;
+  readonly online: Map<string, DialectSession>;
   readonly queue: OfflineQueue;
   /** A relay to an id not online on this node: sent through the cluster, or queued. */
-  relayAway(from: PeerjsSession, dst: string, item: QueuedMessage): void;
+  relayAway(from: DialectSession, dst: string, item: QueuedMessage): void;
   /** Asks the node holding `session`'s id for its hub token, if the PeerJS token matches. */
-  askTakeOver(session: PeerjsSession): Promise<string | undefined>;
+  askTakeOver(session: DialectSession): Promise<string | undefined>;
   /** Another node asks for this session's hub token (a `peerjs:take-over` message). */
-  takeOverAsked(session: PeerjsSession, request: Record<string, unknown>): void;
+  takeOverAsked(session: DialectSession, request: Record<string, unknown>): void;
 }

@@ -4,7 +4,7 @@ import { InvalidOptionError } from '../../core/errors.js';
 import { describeValue } from '../../core/option-check.js';
 import type { AuthenticateContext } from '../../core/options.js';
 import type { ConnectionInfo, Transport, TransportSession } from '../../core/transport.js';
-import type { DialectContext } from './context.js';
+import type { DialectContext, DialectSession } from './context.js';
 import { OfflineQueue, type QueuedMessage } from './offline-queue.js';
 import { type PeerjsOptions, type ResolvedPeerjsOptions, resolvePeerjsOptions } from './options.js';
 import { PeerjsSession } from './session.js';
@@ -53,8 +53,8 @@ export class PeerjsDialect {
     // Node channels are printable ASCII without spaces.
     const channel = `signalling-hub/peerjs:${encodeURIComponent(resolved.path)}:${resolved.key}`;
     const clustered = port.nodeId !== undefined;
-    const sessions = new Set<PeerjsSession>();
-    const online = new Map<string, PeerjsSession>();
+    const sessions = new Set<DialectSession>();
+    const online = new Map<string, DialectSession>();
     const prefix = namePrefix(resolved.key);
     const queue = new OfflineQueue(resolved, {
       deliver: (dst, item) => {
@@ -78,7 +78,7 @@ export class PeerjsDialect {
       sessions,
       online,
       queue,
-      relayAway: (from: PeerjsSession, dst: string, item: QueuedMessage) => {
+      relayAway: (from: DialectSession, dst: string, item: QueuedMessage) => {
         if (queue.has(dst) || !clustered) {
           if (!queue.push(dst, item)) from.sendFrame(expireFrame(dst, from.id));
           return;
@@ -91,7 +91,7 @@ export class PeerjsDialect {
           () => from.sendFrame(expireFrame(dst, from.id)),
         );
       },
-      askTakeOver: (session: PeerjsSession) => {
+      askTakeOver: (session: DialectSession) => {
         const sendToNode = port.sendToNode;
         if (sendToNode === undefined || port.nodeId === undefined) return Promise.resolve(undefined);
         const nonce = randomUUID();
@@ -117,7 +117,7 @@ export class PeerjsDialect {
           );
         });
       },
-      takeOverAsked: (session: PeerjsSession, request: Record<string, unknown>) => {
+      takeOverAsked: (session: DialectSession, request: Record<string, unknown>) => {
         const { nonce, node, hash } = request;
         if (typeof nonce !== 'string' || typeof node !== 'string' || typeof hash !== 'string') return;
         if (session.hubToken === undefined || port.sendToNode === undefined) return;

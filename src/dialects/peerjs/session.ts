@@ -2,7 +2,7 @@ import { Admission, RateLimiter } from '../../core/rate-limiter.js';
 import type { ConnectionInfo, Transport, TransportSession } from '../../core/transport.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import type { QueuedMessage } from './offline-queue.js';
-import type { DialectContext } from './context.js';
+import type { DialectContext, DialectSession } from './context.js';
 import {
   errorFrame,
   expireFrame,
@@ -43,7 +43,7 @@ const LEAVE_WRAPPER = '{"peerjs-leave":';
  * frames in → hub frames), to the hub it is the transport (hub frames out →
  * PeerJS frames). The handshake comes from the query; the login is made here.
  */
-export class PeerjsSession implements Transport, TransportSession {
+export class PeerjsSession implements Transport, TransportSession, DialectSession {
   /** The hub's side, once the query passed. */
   private inner: TransportSession | undefined;
   /** Set by the query. */
