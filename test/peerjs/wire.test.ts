@@ -219,6 +219,20 @@ describe('PeerJS ids and classic names', () => {
   });
 });
 
+describe('PeerJS and the host', () => {
+  it("passes the host's own messages (hub.send) to a PeerJS peer as they are, but never as its login", async () => {
+    await start();
+    const a = await open('a', 'mine');
+    expect(await server!.hub.send('peerjs:peerjs:a', { type: 'NOTICE', text: 'maintenance at noon' })).toBe(true);
+    expect(await a.next()).toEqual({ type: 'NOTICE', text: 'maintenance at noon' });
+    expect(await server!.hub.send('peerjs:peerjs:a', { type: 'login', success: true, token: 'forged' })).toBe(true);
+    // The take-over still uses the hub's real token: the forged one was not taken for it.
+    const fresh = await connect('key=peerjs&id=a&token=mine');
+    expect(await fresh.next()).toEqual({ type: 'OPEN' });
+    expect((await a.closed).code).toBe(4409);
+  });
+});
+
 describe('PeerJS bad input', () => {
   it('answers bad JSON, non-objects, missing type and bad dst with ERROR, keeps the socket, ignores unknown types', async () => {
     await start();

@@ -119,15 +119,18 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
     // The hub's own `leave` (a partner's connection ended): peerjs-server sends none, and a PeerJS
     // peer may keep its data connections after `peer.disconnect()`. A PeerJS LEAVE comes as a candidate.
     if (text.startsWith('{"type":"leave"')) return;
-    let frame: Record<string, unknown>;
+    let frame: Record<string, unknown> | null;
     try {
-      frame = JSON.parse(text) as Record<string, unknown>;
+      frame = JSON.parse(text) as Record<string, unknown> | null;
     } catch {
       return;
     }
+    if (typeof frame !== 'object' || frame === null) return;
     switch (frame.type) {
       case 'login':
-        return this.loginReply(frame);
+        // Only the answer to this session's own login (a host's `hub.send` of a "login" is not one).
+        if (!this.joined) this.loginReply(frame);
+        return;
       case 'error':
         return this.errorReply(frame);
       case 'ice-servers':
@@ -159,7 +162,6 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
   private loginReply(frame: Record<string, unknown>): void {
     if (frame.success === true) {
       this.hubToken = frame.token as string;
-      if (this.joined) return;
       this.joined = true;
       this.context.online.set(this.id, this);
       this.transport.send(OPEN_FRAME);
