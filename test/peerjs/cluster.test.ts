@@ -85,6 +85,19 @@ describe('PeerJS across two hub nodes on Redis (raw frames)', () => {
     expect(await fresh.next()).toEqual({ type: 'OFFER', src: 'b', dst: 'a', payload: 1 });
   });
 
+  it('lets an id drained off one node reconnect on the other at once, with OPEN', async () => {
+    const [one, two] = await twoNodes();
+    const a = await open(one, 'a', 'same');
+    const b = await open(two, 'b');
+    const drained = one.hub.drain({ timeout: 10_000 });
+    expect((await a.closed).code).toBe(4503);
+    const again = await connect(two, 'key=peerjs&id=a&token=same');
+    expect(await again.next()).toEqual({ type: 'OPEN' });
+    b.send({ type: 'OFFER', dst: 'a', payload: 1 });
+    expect(await again.next()).toEqual({ type: 'OFFER', src: 'b', dst: 'a', payload: 1 });
+    await drained;
+  });
+
   it('delivers messages queued on one node to an id that connects on the other', async () => {
     const [one, two] = await twoNodes({ cleanup_out_msgs: 100 });
     const a = await open(one, 'a');

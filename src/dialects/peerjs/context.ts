@@ -37,6 +37,8 @@ export interface DialectContext {
   readonly queue: OfflineQueue;
   /** A relay to an id not online on this node: sent through the cluster, or queued. */
   relayAway(from: DialectSession, dst: string, item: QueuedMessage): void;
+  /** Ends the hub's hold on a name this dialect's session had (a drain's reservation). */
+  release(name: string): void;
   /** Asks the node holding `session`'s id for its hub token, if the PeerJS token matches. */
   askTakeOver(session: DialectSession): Promise<string | undefined>;
   /** Another node asks for this session's hub token (a `peerjs:take-over` message). */

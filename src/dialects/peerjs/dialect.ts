@@ -10,10 +10,12 @@ import { type PeerjsOptions, type ResolvedPeerjsOptions, resolvePeerjsOptions } 
 import { PeerjsSession } from './session.js';
 import { expireFrame, namePrefix } from './wire.js';
 
-/** What the dialect uses of a `SignallingHub`: its adapter port, and `send` for relays across nodes. */
+/** What the dialect uses of a `SignallingHub`: its adapter port, `send` for relays across nodes, `disconnect` in a drain. */
 export interface PeerjsHubLike {
   readonly adapterPort: AdapterPort;
   send(name: string, message: object): Promise<boolean>;
+  disconnect(name: string, reason?: string): boolean;
+  getPeer(name: string): object | undefined;
 }
 
 /** How long a node waits for the node holding an id to answer a take-over request. */
@@ -45,7 +47,12 @@ export class PeerjsDialect {
 
   constructor(hub: PeerjsHubLike, options?: PeerjsOptions) {
     const port = hub?.adapterPort;
-    if (typeof port?.open !== 'function' || typeof hub.send !== 'function') {
+    if (
+      typeof port?.open !== 'function' ||
+      typeof hub.send !== 'function' ||
+      typeof hub.disconnect !== 'function' ||
+      typeof hub.getPeer !== 'function'
+    ) {
       throw new InvalidOptionError('hub', 'a SignallingHub', describeValue(hub));
     }
     const resolved = (this.options = resolvePeerjsOptions(options));
@@ -90,6 +97,10 @@ export class PeerjsDialect {
           },
           () => from.sendFrame(expireFrame(dst, from.id)),
         );
+      },
+      release: (name: string) => {
+        // Only a name still reserved (no new login took it since: new connections are refused while draining).
+        if (hub.getPeer(name) === undefined) hub.disconnect(name, 'drained');
       },
       askTakeOver: (session: DialectSession) => {
         const sendToNode = port.sendToNode;

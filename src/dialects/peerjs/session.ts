@@ -208,6 +208,9 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
 
   close(code: number, reason: string): void {
     this.transport.close(code, reason);
+    // A drain holds the names of resumable peers for them to resume elsewhere; a PeerJS client
+    // reconnects with a new login (it has no hub token), so its id is let go at once instead.
+    if (code === (CloseCode.Reconnect as number)) queueMicrotask(() => this.context.release(this.name));
   }
 
   terminate(): void {
