@@ -24,6 +24,8 @@ export interface DialectContext {
   readonly options: ResolvedPeerjsOptions;
   /** `peerjs:<key>:`, the start of every hub name of this dialect. */
   readonly prefix: string;
+  /** `"peerjs:<key>:`: how the prefix starts a name's JSON (it needs no escaping). */
+  readonly quotedPrefix: string;
   /** The hub's own port. */
   readonly port: AdapterPort;
   /** Whether the hub has a backplane (ids may be online on other nodes). */

@@ -79,6 +79,7 @@ export class PeerjsDialect {
     this.context = {
       options: resolved,
       prefix,
+      quotedPrefix: `"${prefix}`,
       port,
       clustered,
       loginMark: randomUUID(),

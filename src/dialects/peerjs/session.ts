@@ -15,6 +15,16 @@ import {
 } from './wire.js';
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+/** Reused by {@link utf8Of}: the hub reads the bytes it is given during the call only. */
+let scratch = new Uint8Array(4096);
+
+/** `text` as UTF-8 in the shared scratch buffer (valid until the next call). */
+function utf8Of(text: string): Uint8Array {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit.
+  if (text.length * 3 > scratch.length) scratch = new Uint8Array(Math.max(text.length * 3, 2 * scratch.length));
+  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
+}
 
 /** Frames a client may send before its `OPEN`; they are handled after it (the client sends none before it). */
 const MAX_EARLY_FRAMES = 16;
@@ -147,16 +157,17 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
     // The sender's name ends the frame; its JSON cannot hold `,"name":` unescaped.
     const nameAt = text.lastIndexOf(',"name":');
     if (nameAt < payloadAt) return;
-    const sender = JSON.parse(text.slice(nameAt + 8, -1)) as string;
-    const prefix = this.context.prefix;
+    // `"peerjs:<key>:<id>"`: the prefix needs no escaping, so the id's JSON is the rest after it.
+    const quotedPrefix = this.context.quotedPrefix;
     // Names outside this dialect's key (classic clients) do not reach PeerJS peers.
-    if (!sender.startsWith(prefix)) return;
+    if (!text.startsWith(quotedPrefix, nameAt + 8)) return;
+    const srcJson = '"' + text.slice(nameAt + 8 + quotedPrefix.length, -1);
     let payload = text.slice(payloadAt, nameAt);
     if (type === 'CANDIDATE' && payload.startsWith(LEAVE_WRAPPER)) {
       type = 'LEAVE';
       payload = payload.slice(LEAVE_WRAPPER.length, -1);
     }
-    this.transport.send(relayFrame(type, JSON.stringify(sender.slice(prefix.length)), this.idJson, payload));
+    this.transport.send(relayFrame(type, srcJson, this.idJson, payload));
   }
 
   private loginReply(frame: Record<string, unknown>): void {
@@ -269,11 +280,12 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
     if (context.online.has(dst) && !context.queue.has(dst)) {
       // On this node: the hub's own relay (its limits, metrics and call tracking).
       const target = JSON.stringify(context.prefix + dst);
+      // In the tutorial's field order and as bytes: the hub's relay scanner forwards it without JSON.
       const frame =
         hubType === 'leave'
-          ? `{"type":"candidate","name":${target},"candidate":${LEAVE_WRAPPER}${payloadJson}}}`
-          : `{"type":"${hubType}","name":${target},"${hubType}":${payloadJson}}`;
-      return this.inner!.receive(frame);
+          ? `{"type":"candidate","candidate":${LEAVE_WRAPPER}${payloadJson}},"name":${target}}`
+          : `{"type":"${hubType}","${hubType}":${payloadJson},"name":${target}}`;
+      return this.inner!.receive(utf8Of(frame));
     }
     const item: QueuedMessage = {
       src: this.id,
