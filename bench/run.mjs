@@ -75,7 +75,7 @@ const config = quick
     };
 for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));
 // The tutorial server goes first in each round: its capacity sets the half-load rate of the others.
-const kinds = ['tutorial', 'hub', 'peerjs', 'socketio', 'floor'].filter(
+const kinds = ['tutorial', 'hub', 'peerjs', 'hub-peerjs', 'socketio', 'floor'].filter(
   (k) => flag('only') === undefined || k === 'tutorial' || flag('only').split(',').includes(k),
 );
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

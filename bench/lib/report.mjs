@@ -4,6 +4,7 @@ const labels = {
   tutorial: 'tutorial-style ws (baseline)',
   hub: 'signalling-hub',
   peerjs: 'PeerJS server',
+  'hub-peerjs': 'signalling-hub, PeerJS dialect',
   socketio: 'socket.io',
   floor: 'floor: no-parse ws forwarder',
 };
@@ -271,7 +272,14 @@ export function renderChart(samples) {
   const summary = summarise(samples);
   const kinds = Object.keys(summary);
   const shown = metrics.filter((m) => ['cpuPerMsg', 'rate', 'halfP99', 'rssPerPeer', 'connectRate'].includes(m.key));
-  const colors = { tutorial: '#9e9e9e', hub: '#1f77b4', peerjs: '#ff7f0e', socketio: '#2ca02c', floor: '#7f7f7f' };
+  const colors = {
+    tutorial: '#9e9e9e',
+    hub: '#1f77b4',
+    peerjs: '#ff7f0e',
+    'hub-peerjs': '#d62728',
+    socketio: '#2ca02c',
+    floor: '#7f7f7f',
+  };
   const width = 760;
   const height = 360;
   const left = 50;
