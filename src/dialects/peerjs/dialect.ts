@@ -26,10 +26,10 @@ function tokenHash(token: string): Buffer {
 }
 
 /**
- * The PeerJS dialect of a hub: an {@link AdapterPort} that speaks PeerJS to
+ * The PeerJS dialect of a hub: its {@link AdapterPort} (`adapterPort`) speaks PeerJS to
  * its connections and the hub's protocol to the hub. Serve it with
  * `attach(dialect, server, { path: dialect.wsPath, httpFallback: false })`
- * and answer its HTTP routes with {@link handleRequest} (or use
+ * and answer its HTTP routes with {@link handlePeerjsRequest} (or use
  * {@link attachPeerjs}, which does both).
  */
 export class PeerjsDialect {

@@ -62,12 +62,12 @@ export interface PeerjsOptions {
    */
   maxQueuedPerPeer?: number;
   /**
-   * Bytes queued for one id that is not connected; past it, as {@link maxQueuedPerPeer}.
+   * Bytes queued for one id that is not connected; past it, as `maxQueuedPerPeer`.
    * @default 262144
    */
   maxQueuedBytesPerPeer?: number;
   /**
-   * Bytes queued on this node for every id together; past it, as {@link maxQueuedPerPeer}.
+   * Bytes queued on this node for every id together; past it, as `maxQueuedPerPeer`.
    * @default 16777216
    */
   maxQueuedBytes?: number;
