@@ -29,6 +29,8 @@ const everyFlag: Array<[string, string | undefined]> = [
   ['turn-url', 'none; env SIGNALLING_HUB_TURN_URL'],
   ['turn-ttl', '3600; env SIGNALLING_HUB_TURN_TTL'],
   ['http-fallback', 'on; env SIGNALLING_HUB_HTTP_FALLBACK'],
+  ['peerjs', 'off; env SIGNALLING_HUB_PEERJS'],
+  ['peerjs-key', 'peerjs; env SIGNALLING_HUB_PEERJS_KEY'],
   ['metrics', 'off; env SIGNALLING_HUB_METRICS'],
   ['log-format', 'text; env SIGNALLING_HUB_LOG_FORMAT'],
   ['log-level', 'info; env SIGNALLING_HUB_LOG_LEVEL'],
