@@ -242,6 +242,7 @@ export class Connection implements TransportSession, InboundSink {
       phase.clearTimer();
     }
     this.host.counters.logins++;
+    this.transport.joined?.();
     this.send(reply);
     const hold = this.hold;
     // Decided: what the resume needed goes (an idle peer keeps no hold).
