@@ -236,11 +236,13 @@ describe('hub.drain()', () => {
     let drained = false;
     const draining = one.hub.drain({ timeout: 60_000 }).then(() => (drained = true));
     expect(alice.transport.closedWith?.[0]).toBe(4503);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(drained).toBe(false);
+    // The event, not a sleep, is the barrier: when node two takes the peer over, the drain is still waiting.
+    let drainedAtResume: boolean | undefined;
+    two.hub.once('peer-resumed', () => (drainedAtResume = drained));
     const back = connect(two.hub);
     back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
     await draining;
+    expect(drainedAtResume).toBe(false);
     expect(back.transport.frames[0]).toMatchObject({ type: 'login', success: true, resumed: true });
     expect(one.events.left).toEqual([]);
   });
@@ -279,7 +281,9 @@ describe('resume over ws', () => {
     const back = await TestClient.connect(server.url);
     expect(await back.login('alice', { token, resume: true })).toMatchObject({ success: true });
     expect(await back.nextOf('answer')).toEqual({ type: 'answer', answer: { sdp: 'a' }, name: 'bob' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Barrier: a relay after the resume takes the path a leave at the drop would have taken, and comes after it.
+    back.send({ type: 'candidate', candidate: 'sentinel', name: 'bob' });
+    expect(await bob.nextOf('candidate')).toMatchObject({ candidate: 'sentinel', name: 'alice' });
     expect(bob.inbox.filter((frame) => frame.type === 'leave')).toEqual([]);
     back.close();
     bob.close();
