@@ -187,6 +187,45 @@ describe('resuming a dropped peer', () => {
     expect(bob.transport.frames.at(-1)).toMatchObject({ type: 'error', code: 'peer-congested', target: 'alice' });
   });
 
+  it('holds a leave only from a call partner, one per sender at its latest place, the hub’s own leaves too', () => {
+    const { hub } = newHub();
+    const { alice, bob } = call(hub);
+    const carol = join(hub, 'carol');
+    carol.send({ type: 'offer', offer: {}, name: 'alice' });
+    const dave = join(hub, 'dave');
+    alice.session.closed(1006);
+    bob.send({ type: 'candidate', candidate: 1, name: 'alice' });
+    bob.send({ type: 'leave', name: 'alice' });
+    // A new call, and its end: the later leave replaces the earlier one, after the offer.
+    bob.send({ type: 'offer', offer: { n: 2 }, name: 'alice' });
+    bob.send({ type: 'leave', name: 'alice' });
+    expect(hub.stats().heldBytes).toBe(
+      [
+        '{"type":"candidate","candidate":1,"name":"bob"}',
+        '{"type":"offer","offer":{"n":2},"name":"bob"}',
+        '{"type":"leave","name":"bob"}',
+      ]
+        .map((frame) => frame.length)
+        .reduce((a, b) => a + b),
+    );
+    // Not a partner: its leaves end no call, are not held, and are not answered.
+    const held = hub.stats().heldBytes;
+    for (let i = 0; i < 100; i++) dave.send({ type: 'leave', name: 'alice' });
+    expect(hub.stats().heldBytes).toBe(held);
+    expect(dave.transport.frames).toHaveLength(1);
+    // A partner that goes: the hub holds its leave, once.
+    carol.session.closed(1000);
+    const back = connect(hub);
+    back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
+    expect(back.transport.frames.slice(1)).toEqual([
+      { type: 'candidate', candidate: 1, name: 'bob' },
+      { type: 'offer', offer: { n: 2 }, name: 'bob' },
+      { type: 'leave', name: 'bob' },
+      { type: 'leave', name: 'carol' },
+    ]);
+    expect(hub.stats().heldBytes).toBe(0);
+  });
+
   it('resumeGrace 0 disables it: a resumable peer that drops leaves at once', () => {
     const { hub, events } = newHub({ resumeGrace: 0 });
     const { alice, bob } = call(hub);
