@@ -347,7 +347,8 @@ describe('resuming on another node (the core over an in-memory backplane)', () =
     await Promise.all([one.hub.ready, two.hub.ready]);
     const three = newHub({ backplane: bus.backplane('three') });
     await three.hub.ready;
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+    // The bus delivers in microtasks: once the next macrotask runs, everything sent before has arrived.
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
     return { bus, one, two, three, settle };
   }
 
