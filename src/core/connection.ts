@@ -242,7 +242,12 @@ export class Connection implements TransportSession, InboundSink {
       phase.clearTimer();
     }
     this.host.counters.logins++;
-    this.transport.joined?.();
+    try {
+      this.transport.joined?.();
+    } catch (error) {
+      // The login stands: a transport's bookkeeping failing is reported, not the client's problem.
+      this.host.reportError(new TransportError('The transport failed on joined()', error));
+    }
     this.send(reply);
     const hold = this.hold;
     // Decided: what the resume needed goes (an idle peer keeps no hold).

@@ -30,7 +30,8 @@ export interface Transport {
    * leaves the logged-in state but by closing, which the transport sees.
    * For transports that treat connections that have not logged in yet
    * differently (the HTTP fallback bounds them per client); never called on
-   * the relay path.
+   * the relay path. If it throws, the hub reports a `TransportError` and the
+   * login goes on.
    */
   joined?(): void;
 }
