@@ -141,9 +141,10 @@ export class Router implements Routes<Connection> {
 
   /** A relay for a dropped peer: parked until it resumes; the sender hears `peer-congested` when its bounds are reached. */
   private park(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void {
+    const parked = to.park(frame, from.name, null, type);
     // Held for a resume being decided, it counts once its fate is known (delivered here or rerouted).
-    if (to.state === ConnectionState.Dropped) this.counters.relays[type].local++;
-    if (!to.park(frame, from.name, null, type)) {
+    if (!parked || to.state === ConnectionState.Dropped) this.counters.relays[type].local++;
+    if (!parked) {
       from.fail(
         ErrorCode.PeerCongested,
         `${to.name} is reconnecting and too much is held for it: the message was dropped`,
