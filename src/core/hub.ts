@@ -265,6 +265,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       peers: this.size,
       connections: this.connections.size,
       droppedPeers,
+      heldBytes: this.router.heldBytes(),
       resumes: c.resumes,
       logins: c.logins,
       loginRefusals: { ...c.loginRefusals },
