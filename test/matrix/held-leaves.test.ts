@@ -72,7 +72,7 @@ describeMatrix('leaves held for a dropped peer stay bounded', (factory) => {
     for (const [name] of senders) await watch.next((frame) => frame.candidate === 'barrier' && frame.name === name);
 
     // Within the bounds, plus one leave from each of the two partners.
-    const held = hub.hub('caller').stats().heldBytes;
+    const held = (await hub.stats('caller')).heldBytes;
     expect(held).toBeGreaterThan(0);
     expect(held).toBeLessThanOrEqual(resumeMaxBytes + 2 * 64);
 
@@ -86,7 +86,7 @@ describeMatrix('leaves held for a dropped peer stay bounded', (factory) => {
       seen.push(frame);
       if (frame.candidate === 'after') after++;
     }
-    expect(hub.hub('caller').stats().heldBytes).toBe(0);
+    expect((await hub.stats('caller')).heldBytes).toBe(0);
 
     const from = (name: string) =>
       seen.filter((frame) => frame.name === name).map((frame) => (frame.type === 'leave' ? 'leave' : frame.candidate));
