@@ -73,12 +73,13 @@ export class Session {
    * name was asked, or `acceptAssigned` lets the hub choose another.
    */
   mismatch(reply: LoginSuccess, wanted: WantedLogin, acceptAssigned: boolean): string | undefined {
-    const assigned = (wanted.name === undefined || acceptAssigned) && typeof reply.name === 'string' && reply.name !== '';
-    if ((reply.name === wanted.name || assigned) && typeof reply.token === 'string') return undefined;
     const name: unknown = reply.name;
+    const ours =
+      typeof name === 'string' && (name === wanted.name || ((wanted.name === undefined || acceptAssigned) && name !== ''));
+    if (ours && typeof reply.token === 'string') return undefined;
     const named = typeof name === 'string' ? JSON.stringify(name) : name === undefined ? 'no name' : 'a non-string name';
     const asked = wanted.name === undefined ? 'an assigned name' : JSON.stringify(wanted.name);
-    return `protocol error: the login reply named ${reply.name === wanted.name || assigned ? `${named} without a token` : named}, not ${asked}`;
+    return `protocol error: the login reply named ${ours ? `${named} without a token` : named}, not ${asked}`;
   }
 
   /** The wanted login succeeded: the name and token are held, and a lost connection will be restored. */

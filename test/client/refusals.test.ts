@@ -330,6 +330,17 @@ describe('SignallingClient login fields, host refusals and assigned names (#19)'
     expect(hub.logins[1]).toEqual({ type: 'login', name: 'user-7f3a', token: 'tok', resume: true });
   });
 
+  it.each([
+    ['no name', undefined],
+    ['an empty name', ''],
+    ['a non-string name', 42],
+  ])('refuses a reply with %s to a login without one: a protocol error', async (_what, named) => {
+    const hub = await scripted(() => ({ type: 'login', success: true, name: named, token: 'tok' }));
+    cleanups.push(hub.close);
+    const error = await rejection(client(hub.url, { reconnect: false }).login());
+    expect(error.message).toMatch(/protocol error: the login reply named .*, not an assigned name/);
+  });
+
   it('takes another name than the one asked only with acceptAssignedName', async () => {
     const hub = await scripted(() => ({ type: 'login', success: true, name: 'user-42', token: 'tok' }));
     cleanups.push(hub.close);
