@@ -102,6 +102,20 @@ describe('SignallingClient and refused handshakes (#17 item 17, #19 client crede
     expect(server.hub.stats().connections).toBe(0);
   });
 
+  it('reports a refused session of the HTTP fallback (transport: http) the same way', async () => {
+    const { seen, record } = seenBy();
+    const server = await hub({
+      verifyUpgrade: (request) => {
+        record(request);
+        return false;
+      },
+    });
+    const alice = client(server.url, { transport: 'http' });
+    expect(await rejection(alice.login('alice'))).toMatchObject({ reason: 'unauthorized', status: 401 });
+    expect(seen).toEqual({ upgrades: 0, sessionPosts: 1, probes: 0 });
+    expect(alice.state).toBe('closed');
+  });
+
   it('stops reconnecting when the credentials it has are refused (no callback): a close with the error, not forever', async () => {
     let valid = 'v1';
     const { seen, record } = seenBy();
