@@ -1,18 +1,17 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidArgumentError } from '../common/errors.js';
-import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { CLOSED, LOST_CODE, OPEN, refusalOf } from '../protocol/http-wire.js';
-import type { IceServer, LoginRefused, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
+import type { IceServer, LoginRefused, LoginSuccess, RelayRequest } from '../protocol/messages.js';
 import { backoffDelay } from './backoff.js';
 import { Connector } from './connector.js';
 import { CredentialsKeeper } from './credentials.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
-import { pageHref } from './page.js';
+import { iceServersOf, serverMessageOf } from './server-input.js';
 import { isFinal, isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
+import { checkedUrls } from './urls.js';
 
 /**
  * A typed client of the hub's protocol, for browsers and Node.
@@ -59,22 +58,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
    */
   constructor(url: string | readonly string[], options: SignallingClientOptions = {}) {
     super();
-    const urls: unknown[] = Array.isArray(url) ? [...(url as unknown[])] : [url];
-    if (urls.length === 0 || urls.some((entry) => typeof entry !== 'string' || entry === '')) {
-      throw new InvalidArgumentError('url', 'a WebSocket URL or a non-empty array of them', describeValue(url));
-    }
-    // A relative URL ('/signal') is the page's: a browser resolves it, and so does HttpSocket. Without a page it cannot work.
-    if (pageHref() === undefined) {
-      const relative = (urls as string[]).find((entry) => !/^[a-z][a-z0-9+.-]*:/i.test(entry));
-      if (relative !== undefined) {
-        throw new InvalidArgumentError(
-          'url',
-          'an absolute ws://, wss://, http:// or https:// URL (a relative one needs a page to resolve against)',
-          describeValue(relative),
-        );
-      }
-    }
-    this.urls = Object.freeze(urls as string[]);
+    this.urls = checkedUrls(url);
     const resolved = resolveClientOptions(options);
     this.options = resolved;
     this.session = new Session(resolved.resume);
@@ -305,16 +289,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   }
 
   private receive(data: unknown): void {
-    // The hub sends JSON text only; anything else is not for this client (tutorial clients crash here).
-    if (typeof data !== 'string') return;
-    let message: ServerMessage;
-    try {
-      message = JSON.parse(data) as ServerMessage;
-    } catch {
-      return;
-    }
-    if (typeof message !== 'object' || message === null) return;
-    switch (message.type) {
+    const message = serverMessageOf(data);
+    switch (message?.type) {
       case 'login':
         this.loginReply(message);
         return;
@@ -339,6 +315,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         if (servers !== undefined) this.setIceServers(servers);
         return;
       }
+      case undefined:
+        return;
       default:
         this.emit('message', message);
     }
@@ -470,19 +448,4 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.servers = servers;
     this.emit('ice-servers', { iceServers: servers });
   }
-}
-
-/**
- * `value` when it is an array of ICE servers (each with `urls`: a string or a
- * non-empty array of strings), else `undefined`: a malformed entry would make
- * `RTCPeerConnection` throw.
- */
-function iceServersOf(value: unknown): IceServer[] | undefined {
-  const valid =
-    Array.isArray(value) &&
-    value.every((server: { urls?: unknown } | null) => {
-      const urls = [server?.urls].flat();
-      return urls.length > 0 && urls.every((url) => typeof url === 'string');
-    });
-  return valid ? (value as IceServer[]) : undefined;
 }
