@@ -148,6 +148,8 @@ export class Connector {
       const known = status ?? refusedSession;
       if (!opened && refusalOf(known) !== undefined) {
         clearTimeout(this.fallbackTimer);
+        // A refused HTTP session after a fallback: the next connection tries a WebSocket first again.
+        if (http && mode === 'auto') this.onHttp = false;
         this.host.refused(known!, undefined);
         return;
       }
@@ -168,7 +170,13 @@ export class Connector {
   }
 
   /** The socket closed, not refused by the hub: a blocked WebSocket gives way to HTTP, else the connection is lost. */
-  private failed(mode: string, http: boolean, opened: boolean, code: number | undefined, reason: string | undefined): void {
+  private failed(
+    mode: ResolvedClientOptions['transport'],
+    http: boolean,
+    opened: boolean,
+    code: number | undefined,
+    reason: string | undefined,
+  ): void {
     // Auto: WebSocket upgrades that fail twice in a row before they open (a proxy in the way, not
     // one busy node behind a balancer: that one a second try passes by) give way to HTTP.
     if (!http && mode === 'auto' && !opened && this.host.wantsLogin()) {
