@@ -222,6 +222,49 @@ describe('SignallingClient and refused handshakes (#17 item 17, #19 client crede
     expect(posts).toEqual([]);
   });
 
+  it('keeps reconnecting through 503 and 429 refusals (transient), each close carrying the typed error, and resumes', async () => {
+    // A hub-shaped server: upgrades 2 and 3 are refused, the others accepted; every login succeeds.
+    let upgrades = 0;
+    const wss = new WebSocketServer({ noServer: true });
+    wss.on('connection', (socket) => {
+      socket.on('message', (data) => {
+        const message = JSON.parse((data as Buffer).toString()) as { type?: string; name?: string };
+        if (message.type === 'login') {
+          socket.send(JSON.stringify({ type: 'login', success: true, name: message.name, token: 'tok', resumed: upgrades > 1 }));
+        }
+      });
+    });
+    const server = createServer((_request, response) => response.writeHead(500).end());
+    server.on('upgrade', (request, socket, head) => {
+      upgrades++;
+      if (upgrades === 2 || upgrades === 3) {
+        socket.end(
+          `HTTP/1.1 ${upgrades === 2 ? '503 Service Unavailable' : '429 Too Many Requests'}\r\nContent-Length: 0\r\n\r\n`,
+        );
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const socket of wss.clients) socket.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    const alice = client(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+    await alice.login('alice');
+    const closes: CloseEvent[] = [];
+    alice.on('close', (event) => closes.push(event));
+    const back = nextEvent(alice, 'login');
+    for (const socket of wss.clients) socket.terminate();
+    expect(await back).toEqual({ name: 'alice', resumed: true });
+    expect(closes.map(({ reconnecting, error }) => [reconnecting, error?.reason, error?.status])).toEqual([
+      [true, undefined, undefined],
+      [true, 'unavailable', 503],
+      [true, 'too-many-requests', 429],
+    ]);
+    expect(alice.transport).toBe('websocket');
+  });
+
   it('reports a login refused by `authenticate` as `unauthorized` and stops retrying it', async () => {
     const server = await hub({}, { authenticate: () => false });
     const alice = client(server.url);
