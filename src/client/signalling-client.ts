@@ -278,13 +278,17 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     };
     if (wanted === undefined || wanted.reasked === true) return stop();
     if (!wanted.automatic) wanted.reasked = true;
+    // The login may have timed out while the app was asked: then it is settled already.
+    const still = (then: () => void) => () => {
+      if (this.session.wanted === wanted) then();
+    };
     this.credentials.reask(
       this.attempt,
       error,
       // A login() tries at once (within its loginTimeout); an automatic login with the usual backoff.
-      () => (wanted.automatic ? this.lost(LOST_CODE, error.message, error) : this.connect()),
-      stop,
-      (failure) => this.credentialsFailed(failure),
+      still(() => (wanted.automatic ? this.lost(LOST_CODE, error.message, error) : this.connect())),
+      still(stop),
+      (failure) => still(() => this.credentialsFailed(failure))(),
     );
   }
 
