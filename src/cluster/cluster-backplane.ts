@@ -17,7 +17,7 @@ import { decodeControl, isControl } from './control-codec.js';
 import { decodeEnvelopes } from './envelope-codec.js';
 import { HandOvers } from './hand-over.js';
 import { NodeRequests } from './node-requests.js';
-import { Resumes } from './resumes.js';
+import { MAX_ARRIVING, Resumes } from './resumes.js';
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
@@ -224,7 +224,7 @@ export abstract class ClusterBackplane implements Backplane {
       if (this.arriving.size > 0) {
         const waiting = this.arriving.get(envelope.to);
         if (waiting !== undefined) {
-          waiting.push(envelope);
+          if (waiting.push(envelope) >= MAX_ARRIVING) this.resumes.overflowed(envelope.to);
           continue;
         }
       }
@@ -250,6 +250,9 @@ export abstract class ClusterBackplane implements Backplane {
         return;
       case 'handed':
         this.handOvers.marked(message.id, message.name);
+        return;
+      case 'resume-tail':
+        this.resumes.tailed(message);
         return;
       case 'node-request':
         this.nodeRequests.requested(message);

@@ -2,7 +2,7 @@ import { BackplaneError } from '../core/errors.js';
 import type { Envelope, ForwardResult } from '../core/backplane.js';
 import type { Claims } from './claims.js';
 import type { ClusterContext } from './context.js';
-import { type ResumeRequest, encodeGrant, encodeHanded, encodeRefused } from './control-codec.js';
+import { type ResumeRequest, encodeGrant, encodeHanded, encodeRefused, encodeTail } from './control-codec.js';
 
 /** Envelopes held per name while it is handed over from this node; past it they are answered `unavailable`. */
 const MAX_TRANSFER_QUEUE = 4096;
@@ -33,7 +33,11 @@ interface Transfer {
  * own channel. The move is settled with the host once this node has read
  * the marker (so every envelope published here before the move has been read
  * and passed on), or once the bus says it did not happen. What is forwarded
- * to the name meanwhile waits and then follows it, in order.
+ * to the name meanwhile waits and then follows it, in order, in one tail
+ * message on the resuming node's channel: that node holds what reaches the
+ * name straight from other nodes until the tail is in, so that a relay that
+ * reached this node just before the move is not overtaken by a later one of
+ * the same sender that went straight there.
  */
 export class HandOvers {
   /** Hand-overs from this node, by name. */
@@ -175,10 +179,12 @@ export class HandOvers {
     const host = this.node.host;
     host?.handOverSettled(transfer.name, committed);
     if (!committed && refusal !== undefined) this.refuse(transfer.to, transfer.id, refusal);
+    if (committed) {
+      this.sendTail(transfer);
+      return;
+    }
     for (const { envelope, resolve } of transfer.queue) {
-      if (committed) {
-        void this.node.forward(envelope).then(resolve);
-      } else if (envelope.fromNode === this.node.nodeId && (envelope.kind === 'offer' || envelope.kind === 'answer')) {
+      if (envelope.fromNode === this.node.nodeId && (envelope.kind === 'offer' || envelope.kind === 'answer')) {
         // Its sender is told, rather than a call being recorded with this node's id for a local partner.
         resolve(UNAVAILABLE);
       } else {
@@ -186,6 +192,41 @@ export class HandOvers {
         resolve(delivered ? { delivered: true, node: this.node.nodeId } : NOT_FOUND);
       }
     }
+  }
+
+  /**
+   * Sends what was forwarded to a handed-over name meanwhile to its new node
+   * in one tail message (sent even when empty: that node waits for it). What
+   * does not fit in one grant's limit, or is not published, is answered
+   * `unavailable` (its senders are told).
+   */
+  private sendTail(transfer: Transfer): void {
+    const bus = this.node.bus;
+    const limit = this.node.timing.maxGrantBytes;
+    const envelopes: Envelope[] = [];
+    const waiting: Array<(result: ForwardResult) => void> = [];
+    // JSON escapes a UTF-16 unit to at most 6 bytes: an upper bound, without encoding twice.
+    let bytes = 256;
+    for (const { envelope, resolve } of transfer.queue) {
+      bytes += 6 * (envelope.frame.length + envelope.from.length) + envelope.fromNode.length + 32;
+      if (bytes > limit) resolve(UNAVAILABLE);
+      else {
+        envelopes.push(envelope);
+        waiting.push(resolve);
+      }
+    }
+    const settle = (result: ForwardResult) => {
+      for (const resolve of waiting) resolve(result);
+    };
+    if (bus === undefined || !bus.ready || this.node.closed) return settle(UNAVAILABLE);
+    const delivered: ForwardResult = { delivered: true, node: transfer.to };
+    bus.publish(transfer.to, encodeTail(transfer.id, transfer.name, envelopes)).then(
+      (receivers) => settle(receivers > 0 ? delivered : UNAVAILABLE),
+      (error: unknown) => {
+        this.node.reportFailure(error);
+        settle(UNAVAILABLE);
+      },
+    );
   }
 
   /** Answers a resume request negatively on the resuming node's channel. */

@@ -2,13 +2,28 @@ import { BackplaneError } from '../core/errors.js';
 import type { Envelope, ResumeResult } from '../core/backplane.js';
 import type { Claims } from './claims.js';
 import type { ClusterContext } from './context.js';
-import { type ResumeGranted, type ResumeRefused, encodeRequest } from './control-codec.js';
+import { type ResumeGranted, type ResumeRefused, type ResumeTail, encodeRequest } from './control-codec.js';
 
 const NOT_HELD: ResumeResult = { resumed: false, reason: 'not-held' };
 const NOT_RESUMED: ResumeResult = { resumed: false, reason: 'unavailable' };
 
 /** Resumes answered `unavailable` here whose grant may still come (remembered to give the name back). */
 const MAX_LATE_RESUMES = 1024;
+
+/**
+ * Envelopes held for one name while its tail is awaited; past it, the wait is
+ * given up and they are delivered (the hand-over's own queue has the same bound).
+ */
+export const MAX_ARRIVING = 4096;
+
+/** A name granted here, waiting for its login to join and for the tail from the node it came from. */
+interface Arrival {
+  readonly id: string;
+  joined: boolean;
+  /** What reached the name on the old node during the hand-over, once it is in. */
+  tail: readonly Envelope[] | undefined;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 /** A resume this node asked another node for. */
 interface PendingResume {
@@ -30,9 +45,11 @@ export class Resumes {
   private readonly late = new Map<string, { name: string; claimId: string; timer: ReturnType<typeof setTimeout> }>();
   /**
    * Envelopes for names just granted here, held until the resuming login has
-   * joined (the next turn). Read per received envelope: a plain map, checked by size first.
+   * joined (the next turn) and the old node's tail is in (or two command
+   * timeouts passed). Read per received envelope: a plain map, checked by size first.
    */
   readonly arriving = new Map<string, Envelope[]>();
+  private readonly arrivals = new Map<string, Arrival>();
 
   constructor(
     private readonly node: ClusterContext,
@@ -95,11 +112,7 @@ export class Resumes {
     const pending = this.pending.get(id);
     if (pending !== undefined && pending.name === name && pending.claimId === claim) {
       this.claims.adopt(name, claim);
-      // Envelopes published after the grant may be read before the login has joined: they wait for the next turn.
-      if (!this.arriving.has(name)) {
-        this.arriving.set(name, []);
-        setImmediate(() => this.arrived(name));
-      }
+      this.awaitTail(id, name);
       pending.settle({ resumed: true, grant });
       return;
     }
@@ -113,12 +126,57 @@ export class Resumes {
     this.abandon(name, claim, grant);
   }
 
-  /** The resuming login has joined (or gone): what arrived for it meanwhile is delivered, in order. */
-  private arrived(name: string): void {
+  /**
+   * Envelopes published after the grant may be read before the login has
+   * joined, and before what reached the name on the old node meanwhile (its
+   * tail): they wait for both.
+   */
+  private awaitTail(id: string, name: string): void {
+    const earlier = this.arrivals.get(name);
+    if (earlier !== undefined) this.arrived(name, earlier);
+    if (!this.arriving.has(name)) this.arriving.set(name, []);
+    const arrival: Arrival = {
+      id,
+      joined: false,
+      tail: undefined,
+      // The old node sends its tail once it read its marker, normally at once; a node that died never will.
+      timer: setTimeout(() => this.arrived(name, arrival), 2 * this.node.timing.commandTimeout),
+    };
+    this.arrivals.set(name, arrival);
+    setImmediate(() => {
+      arrival.joined = true;
+      if (arrival.tail !== undefined) this.arrived(name, arrival);
+    });
+  }
+
+  /** The old node's tail of a hand-over to this node. */
+  tailed(message: ResumeTail): void {
+    const arrival = this.arrivals.get(message.name);
+    if (arrival?.id !== message.id) {
+      // Came after its wait was given up (or the name moved on): late, but not lost.
+      for (const envelope of message.envelopes) void this.node.forward(envelope);
+      return;
+    }
+    arrival.tail = message.envelopes;
+    if (arrival.joined) this.arrived(message.name, arrival);
+  }
+
+  /** Too much arrived for `name` while its tail is awaited: the wait is given up. */
+  overflowed(name: string): void {
+    const arrival = this.arrivals.get(name);
+    if (arrival !== undefined) this.arrived(name, arrival);
+  }
+
+  /** The resuming login has joined (or gone) and the tail is in (or given up on): the tail, then what arrived meanwhile, in order. */
+  private arrived(name: string, arrival: Arrival): void {
+    if (this.arrivals.get(name) !== arrival) return;
+    this.arrivals.delete(name);
+    clearTimeout(arrival.timer);
     const waiting = this.arriving.get(name);
     this.arriving.delete(name);
-    if (waiting === undefined) return;
-    for (const envelope of waiting) this.node.host?.deliver(envelope);
+    const host = this.node.host;
+    for (const envelope of arrival.tail ?? []) host?.deliver(envelope);
+    for (const envelope of waiting ?? []) host?.deliver(envelope);
   }
 
   /**
@@ -154,6 +212,8 @@ export class Resumes {
     for (const pending of [...this.pending.values()]) pending.settle(NOT_RESUMED);
     for (const late of this.late.values()) clearTimeout(late.timer);
     this.late.clear();
+    for (const arrival of this.arrivals.values()) clearTimeout(arrival.timer);
+    this.arrivals.clear();
     this.arriving.clear();
   }
 }
