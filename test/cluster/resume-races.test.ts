@@ -122,7 +122,11 @@ clusterSuite('resuming on another node while a partner keeps sending', 'rr', (cl
       const back = await connected(two.url, clients);
       let login: Promise<Frame> | undefined;
       const count = 120;
-      await flood(sender, victim, count, { 40: () => (login = back.login(victim, { token, resume: true })) });
+      await flood(sender, victim, count, {
+        40: () => {
+          login = back.login(victim, { token, resume: true });
+        },
+      });
       expect(await login).toMatchObject({ success: true, name: victim });
       await until(
         () => numbers(back, partner).length + told(sender, victim).length >= count,
@@ -200,7 +204,9 @@ clusterSuite('resuming on another node while a partner keeps sending', 'rr', (cl
       let logins: Array<Promise<Frame>> = [];
       const count = 120;
       await flood(sender, victim, count, {
-        40: () => (logins = [onTwo.login(victim, { token, resume: true }), onThree.login(victim, { token, resume: true })]),
+        40: () => {
+          logins = [onTwo.login(victim, { token, resume: true }), onThree.login(victim, { token, resume: true })];
+        },
       });
       const replies = await Promise.all(logins);
       const winners = replies.filter((reply) => reply.success === true);
