@@ -1,5 +1,5 @@
 import { BackplaneError } from '../core/errors.js';
-import type { Envelope, ResumeResult } from '../core/backplane.js';
+import type { Envelope, ResumeGrant, ResumeResult } from '../core/backplane.js';
 import type { Claims } from './claims.js';
 import type { ClusterContext } from './context.js';
 import { type ResumeGranted, type ResumeRefused, type ResumeTail, encodeRequest } from './control-codec.js';
@@ -11,32 +11,34 @@ const NOT_RESUMED: ResumeResult = { resumed: false, reason: 'unavailable' };
 const MAX_LATE_RESUMES = 1024;
 
 /**
- * Envelopes held for one name while its tail is awaited; past it, the wait is
- * given up and they are delivered (the hand-over's own queue has the same bound).
+ * Envelopes held for one name between its grant and its login's join; past
+ * it, the wait for the old node's tail is given up (the hand-over's own queue
+ * has the same bound).
  */
 export const MAX_ARRIVING = 4096;
-
-/** A name granted here, waiting for its login to join and for the tail from the node it came from. */
-interface Arrival {
-  readonly id: string;
-  joined: boolean;
-  /** What reached the name on the old node during the hand-over, once it is in. */
-  tail: readonly Envelope[] | undefined;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
 
 /** A resume this node asked another node for. */
 interface PendingResume {
   readonly name: string;
   readonly claimId: string;
+  /** The grant, once it came: the resume then waits for the old node's tail. */
+  grant: ResumeGrant | undefined;
+  /** Gives up waiting (for the answer, or for the tail). */
+  timer: ReturnType<typeof setTimeout> | undefined;
   settle(result: ResumeResult): void;
 }
 
 /**
  * The resuming side of a resume across nodes: asks the holder's node, waits
- * for its grant or refusal (two command timeouts at most), holds what
- * arrives for the name until the resuming login has joined, and ends a peer
- * whose grant came after its login here had been answered `unavailable`.
+ * for its grant or refusal (two command timeouts at most), then for the
+ * tail of what reached the name there during the hand-over (one command
+ * timeout at most), holds what arrives for the name straight from other
+ * nodes until the resuming login has joined, and ends a peer whose grant
+ * came after its login here had been answered `unavailable`.
+ *
+ * Order, per sender: what the old node held (the grant) and what reached it
+ * until the move (the tail) are delivered right after the login reply, then
+ * what this node parked for the login, then what came straight here.
  */
 export class Resumes {
   /** Resumes asked of other nodes and not answered yet, by request id. */
@@ -44,12 +46,11 @@ export class Resumes {
   /** Resumes answered `unavailable` here whose grant may still come, by request id. */
   private readonly late = new Map<string, { name: string; claimId: string; timer: ReturnType<typeof setTimeout> }>();
   /**
-   * Envelopes for names just granted here, held until the resuming login has
-   * joined (the next turn) and the old node's tail is in (or two command
-   * timeouts passed). Read per received envelope: a plain map, checked by size first.
+   * Envelopes for names granted here, held until the resuming login has
+   * joined (the turn after the resume settles). Read per received envelope: a
+   * plain map, checked by size first.
    */
   readonly arriving = new Map<string, Envelope[]>();
-  private readonly arrivals = new Map<string, Arrival>();
 
   constructor(
     private readonly node: ClusterContext,
@@ -71,39 +72,49 @@ export class Resumes {
     const deadline = bus.deadline(commandTimeout / 2);
     const request = encodeRequest({ id, node: this.node.nodeId, name, token, claim: claimId, deadline });
     return new Promise<ResumeResult>((resolve) => {
-      const settle = (result: ResumeResult) => {
-        if (!this.pending.delete(id)) return;
-        clearTimeout(timer);
-        this.claims.resumingEnded(name, claimId);
-        resolve(result);
+      const pending: PendingResume = {
+        name,
+        claimId,
+        grant: undefined,
+        timer: undefined,
+        settle: (result) => {
+          if (!this.pending.delete(id)) return;
+          clearTimeout(pending.timer);
+          this.claims.resumingEnded(name, claimId);
+          resolve(result);
+        },
       };
-      const timer = setTimeout(() => {
+      pending.timer = setTimeout(() => {
         if (!this.pending.has(id)) return;
         this.rememberLate(id, name, claimId);
-        settle(NOT_RESUMED);
+        pending.settle(NOT_RESUMED);
       }, 2 * commandTimeout);
       // Registered first: the grant may arrive on the channel before the request's answer.
-      this.pending.set(id, { name, claimId, settle });
+      this.pending.set(id, pending);
       this.claims.resumingStarted(name, claimId);
+      const failed = (result: ResumeResult) => {
+        if (pending.grant === undefined) pending.settle(result);
+      };
       bus.requestHandOver(name, request).then(
         (reply) => {
-          if (reply === 'expired') return settle(NOT_RESUMED);
-          if (reply.holder === '' || reply.holder === this.node.nodeId) return settle(NOT_HELD);
+          if (reply === 'expired') return failed(NOT_RESUMED);
+          if (reply.holder === '' || reply.holder === this.node.nodeId) return failed(NOT_HELD);
           // The holder does not listen: nobody will answer.
-          if (reply.receivers === 0) settle(NOT_RESUMED);
+          if (reply.receivers === 0) failed(NOT_RESUMED);
         },
         (error: unknown) => {
           this.node.reportFailure(error);
           // A request whose answer was lost may still be published (within its deadline): its answer may still come.
-          if (bus.outcomeOf(error) !== 'unknown') settle(NOT_RESUMED);
+          if (bus.outcomeOf(error) !== 'unknown') failed(NOT_RESUMED);
         },
       );
     });
   }
 
-  /** The holder refused (one for a request given up on already: nothing to do). */
+  /** The holder refused (one for a request given up on already, or granted: nothing to do). */
   refused(message: ResumeRefused): void {
-    this.pending.get(message.id)?.settle({ resumed: false, reason: message.reason });
+    const pending = this.pending.get(message.id);
+    if (pending?.grant === undefined) pending?.settle({ resumed: false, reason: message.reason });
   }
 
   /** The holder's node handed a name over to this node: the resume succeeds, or, if given up on here, the peer ends. */
@@ -111,9 +122,14 @@ export class Resumes {
     const { id, name, claim, grant } = message;
     const pending = this.pending.get(id);
     if (pending !== undefined && pending.name === name && pending.claimId === claim) {
+      if (pending.grant !== undefined) return;
       this.claims.adopt(name, claim);
-      this.awaitTail(id, name);
-      pending.settle({ resumed: true, grant });
+      pending.grant = grant;
+      // Envelopes published after the grant may be read before the login has joined: they wait for it.
+      if (!this.arriving.has(name)) this.arriving.set(name, []);
+      clearTimeout(pending.timer);
+      // The old node sends its tail once it read its marker, normally at once; a node that died never will.
+      pending.timer = setTimeout(() => this.join(id, pending, undefined), this.node.timing.commandTimeout);
       return;
     }
     const late = this.late.get(id);
@@ -126,57 +142,45 @@ export class Resumes {
     this.abandon(name, claim, grant);
   }
 
-  /**
-   * Envelopes published after the grant may be read before the login has
-   * joined, and before what reached the name on the old node meanwhile (its
-   * tail): they wait for both.
-   */
-  private awaitTail(id: string, name: string): void {
-    const earlier = this.arrivals.get(name);
-    if (earlier !== undefined) this.arrived(name, earlier);
-    if (!this.arriving.has(name)) this.arriving.set(name, []);
-    const arrival: Arrival = {
-      id,
-      joined: false,
-      tail: undefined,
-      // The old node sends its tail once it read its marker, normally at once; a node that died never will.
-      timer: setTimeout(() => this.arrived(name, arrival), 2 * this.node.timing.commandTimeout),
-    };
-    this.arrivals.set(name, arrival);
-    setImmediate(() => {
-      arrival.joined = true;
-      if (arrival.tail !== undefined) this.arrived(name, arrival);
-    });
-  }
-
-  /** The old node's tail of a hand-over to this node. */
+  /** The old node's tail of a hand-over to this node: the resume succeeds with it. */
   tailed(message: ResumeTail): void {
-    const arrival = this.arrivals.get(message.name);
-    if (arrival?.id !== message.id) {
-      // Came after its wait was given up (or the name moved on): late, but not lost.
-      for (const envelope of message.envelopes) void this.node.forward(envelope);
+    const pending = this.pending.get(message.id);
+    if (pending?.grant !== undefined && pending.name === message.name) {
+      this.join(message.id, pending, message.envelopes);
       return;
     }
-    arrival.tail = message.envelopes;
-    if (arrival.joined) this.arrived(message.name, arrival);
+    // Came after its wait was given up: late (out of order), but not lost.
+    for (const envelope of message.envelopes) void this.node.forward(envelope);
   }
 
-  /** Too much arrived for `name` while its tail is awaited: the wait is given up. */
+  /** Too much arrived for `name` while its tail is awaited: the resume goes on without it (it will come late). */
   overflowed(name: string): void {
-    const arrival = this.arrivals.get(name);
-    if (arrival !== undefined) this.arrived(name, arrival);
+    for (const [id, pending] of this.pending)
+      if (pending.name === name && pending.grant !== undefined) this.join(id, pending, undefined);
   }
 
-  /** The resuming login has joined (or gone) and the tail is in (or given up on): the tail, then what arrived meanwhile, in order. */
-  private arrived(name: string, arrival: Arrival): void {
-    if (this.arrivals.get(name) !== arrival) return;
-    this.arrivals.delete(name);
-    clearTimeout(arrival.timer);
+  /** Settles a granted resume: the grant's held relays, then the tail's, go to the login; what came straight here follows its join. */
+  private join(id: string, pending: PendingResume, tail: readonly Envelope[] | undefined): void {
+    if (this.pending.get(id) !== pending || pending.grant === undefined) return;
+    const { name } = pending;
+    let grant = pending.grant;
+    if (tail !== undefined && tail.length > 0) {
+      const moved = tail.filter((envelope) => envelope.kind === 'moved');
+      const held = moved.length === 0 ? tail : tail.filter((envelope) => envelope.kind !== 'moved');
+      grant = { ...grant, parked: [...grant.parked, ...held] };
+      // Nothing for the client: the host learns where a partner went once the login has joined.
+      if (moved.length > 0) this.arriving.get(name)?.unshift(...moved);
+    }
+    pending.settle({ resumed: true, grant });
+    setImmediate(() => this.arrived(name));
+  }
+
+  /** The resuming login has joined (or gone): what arrived for it meanwhile is delivered, in order. */
+  private arrived(name: string): void {
     const waiting = this.arriving.get(name);
     this.arriving.delete(name);
-    const host = this.node.host;
-    for (const envelope of arrival.tail ?? []) host?.deliver(envelope);
-    for (const envelope of waiting ?? []) host?.deliver(envelope);
+    if (waiting === undefined) return;
+    for (const envelope of waiting) this.node.host?.deliver(envelope);
   }
 
   /**
@@ -212,8 +216,6 @@ export class Resumes {
     for (const pending of [...this.pending.values()]) pending.settle(NOT_RESUMED);
     for (const late of this.late.values()) clearTimeout(late.timer);
     this.late.clear();
-    for (const arrival of this.arrivals.values()) clearTimeout(arrival.timer);
-    this.arrivals.clear();
     this.arriving.clear();
   }
 }

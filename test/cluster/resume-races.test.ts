@@ -45,14 +45,16 @@ interface Inside {
 }
 const inside = (node: HubServer) => node.hub.options.backplane as unknown as Inside;
 
-/** Calls `then` once, the first time `node` reads envelopes (not a control message) from its channel after `armed()` is true. */
-function onEnvelopes(node: HubServer, armed: () => boolean, then: () => void): void {
+/** Calls `then` once, the first time `node` reads envelopes (not a control message) from its channel after a resume grant. */
+function onEnvelopesAfterGrant(node: HubServer, then: () => void): void {
   const backplane = inside(node);
   const receive = backplane.receive.bind(backplane);
   let done = false;
+  let granted = false;
   backplane.receive = (text) => {
     receive(text);
-    if (!done && armed() && !text.startsWith('{')) {
+    if (text.startsWith('{"t":"resume-grant"')) granted = true;
+    if (!done && granted && !text.startsWith('{')) {
       done = true;
       then();
     }
@@ -154,11 +156,7 @@ clusterSuite('resuming on another node while a partner keeps sending', 'rr', (cl
     const late = readLateDuringHandOver(one);
     let granted = false;
     // Node two reads a candidate sent straight to it: only then does node one read what it held back.
-    onEnvelopes(
-      two,
-      () => granted,
-      () => late.open(),
-    );
+    onEnvelopesAfterGrant(two, () => late.open());
     const back = await connected(two.url, clients);
     const login = back.login('alice', { token, resume: true }).then((reply) => {
       granted = true;
