@@ -97,6 +97,25 @@ function readLateDuringHandOver(node: HubServer): { open(): void; held(): number
   };
 }
 
+/** Holds what `node` reads from its channel from now on, in order, until `open()`; `holding(prefix)`: whether a held text starts so. */
+function readLate(node: HubServer): { open(): void; holding(prefix: string): boolean } {
+  const backplane = inside(node);
+  const receive = backplane.receive.bind(backplane);
+  let closed = true;
+  const queue: string[] = [];
+  backplane.receive = (text) => {
+    if (closed) queue.push(text);
+    else receive(text);
+  };
+  return {
+    open() {
+      closed = false;
+      for (const text of queue.splice(0)) receive(text);
+    },
+    holding: (prefix) => queue.some((text) => text.startsWith(prefix)),
+  };
+}
+
 /**
  * Resumes across nodes while a partner on a third node keeps sending: what
  * reached the old node just before the claim moved, what went straight to
@@ -219,5 +238,43 @@ clusterSuite('resuming on another node while a partner keeps sending', 'rr', (cl
       expect(received.length + told(sender, victim).length).toBe(count);
       expect(told(sender, victim).filter((frame) => frame.code === 'peer-gone')).toEqual([]);
     }
+  });
+
+  it('a losing resume whose connection closes before it is decided: what was parked on it goes on to the winner, nobody hears peer-gone', async () => {
+    const one = await cluster.node();
+    const two = await cluster.node();
+    const three = await cluster.node();
+    const onOne = watchHub(one.hub);
+    const { client: dropped, token } = await resumable(one.url, 'alice', clients);
+    const sender = await loggedIn(three.url, 'carol', clients);
+    const witness = await loggedIn(three.url, 'walt', clients);
+    await startCall(sender, 'carol', dropped, 'alice');
+    dropped.socket.terminate();
+    await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    // The winner: alice resumes on node two.
+    const winner = await connected(two.url, clients);
+    expect(await winner.login('alice', { token, resume: true })).toMatchObject({ success: true });
+
+    // A second resume with the old token, from node three, waits for node two's answer.
+    const late = readLate(two);
+    const loser = await connected(three.url, clients);
+    void loser.login('alice', { token, resume: true }).catch(() => undefined);
+    await until(() => late.holding('{"t":"resume"'), 'the second resume request on node two');
+    const count = 10;
+    for (let n = 0; n < count; n++) sender.send({ type: 'candidate', candidate: { n }, name: 'alice' });
+    // Through the same connection: once walt has it, node three has parked carol's candidates on the resuming login.
+    sender.send({ type: 'candidate', candidate: 'sentinel', name: 'walt' });
+    await witness.nextOf('candidate');
+    const before = three.hub.stats().connections;
+    loser.socket.terminate();
+    await until(() => three.hub.stats().connections < before, 'the loser closed on node three');
+    late.open();
+
+    await until(
+      () => numbers(winner, 'carol').length + told(sender, 'alice').length >= count,
+      'every candidate delivered or reported',
+    );
+    expect(numbers(winner, 'carol')).toEqual([...Array(count).keys()]);
+    expect(told(sender, 'alice')).toEqual([]);
   });
 });
