@@ -403,7 +403,12 @@ export class Connection implements TransportSession, InboundSink {
     if (previous === ConnectionState.Closed) return;
     this.currentState = ConnectionState.Closed;
     this.clearTimers();
-    if (previous === ConnectionState.LoggingIn && this.resuming) this.abandonParked();
+    if (previous === ConnectionState.LoggingIn && this.resuming) {
+      // Not this connection's to lose: its resume may lose to another login (or be refused), so the
+      // name's holder, wherever it is, gets them; if this resume wins after all, the grant's end tells their senders.
+      const parked = this.hold?.take();
+      if (parked !== undefined) this.host.router.reroute(this.name, parked);
+    }
     this.login = undefined;
     this.hold = undefined;
     // A dropped peer's close was counted when it dropped.
