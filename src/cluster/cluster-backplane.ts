@@ -88,8 +88,8 @@ export abstract class ClusterBackplane implements Backplane {
       forward: (envelope) => this.forward(envelope),
     };
     this.claims = new Claims(this.context);
-    this.handOvers = new HandOvers(this.context, this.claims);
     this.resumes = new Resumes(this.context, this.claims);
+    this.handOvers = new HandOvers(this.context, this.claims, this.resumes);
     this.nodeRequests = new NodeRequests(this.context);
     this.arriving = this.resumes.arriving;
   }

@@ -2,6 +2,7 @@ import { BackplaneError } from '../core/errors.js';
 import type { Envelope, ForwardResult } from '../core/backplane.js';
 import type { Claims } from './claims.js';
 import type { ClusterContext } from './context.js';
+import type { KeptGrant, Resumes } from './resumes.js';
 import { type ResumeRequest, encodeGrant, encodeHanded, encodeRefused, encodeTail } from './control-codec.js';
 
 /** Envelopes held per name while it is handed over from this node; past it they are answered `unavailable`. */
@@ -21,6 +22,8 @@ interface Transfer {
   readonly deadline: string;
   /** Envelopes for the name forwarded meanwhile: sent on once it is settled. */
   readonly queue: Array<{ envelope: Envelope; resolve: (result: ForwardResult) => void }>;
+  /** A grant kept here for a peer that came too late to resume here, handed on (no local holder). */
+  readonly kept: KeptGrant | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   done: boolean;
 }
@@ -46,6 +49,7 @@ export class HandOvers {
   constructor(
     private readonly node: ClusterContext,
     private readonly claims: Claims,
+    private readonly resumes: Resumes,
   ) {}
 
   /** Whether any name is being handed over (checked per forward, so it is a plain size test). */
@@ -72,7 +76,9 @@ export class HandOvers {
       this.node.report(new BackplaneError(`Ignored a resume request for ${JSON.stringify(request.name)} from this node itself`));
       return;
     }
-    const offered = host.handOverRequested(request.name, request.token);
+    // A grant that came here too late for its login is the peer's, as a dropped holder would be.
+    const kept = this.resumes.takeKept(request.name, request.token);
+    const offered = kept ?? host.handOverRequested(request.name, request.token);
     if (offered === undefined) {
       this.refuse(request.node, request.id, 'refused');
       return;
@@ -87,7 +93,8 @@ export class HandOvers {
           `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than ${this.node.timing.maxGrantBytesSource} (${limit})`,
         ),
       );
-      host.handOverSettled(name, false);
+      if (kept !== undefined) this.resumes.keptSettled(name, kept, false);
+      else host.handOverSettled(name, false);
       this.refuse(request.node, request.id, 'unavailable');
       return;
     }
@@ -98,6 +105,7 @@ export class HandOvers {
       to: request.node,
       deadline: request.deadline,
       queue: [],
+      kept,
       timer: undefined,
       done: false,
     };
@@ -177,14 +185,20 @@ export class HandOvers {
     if (this.transfers.get(transfer.name) === transfer) this.transfers.delete(transfer.name);
     if (committed) this.claims.forget(transfer.name, transfer.claimId);
     const host = this.node.host;
-    host?.handOverSettled(transfer.name, committed);
+    if (transfer.kept !== undefined) this.resumes.keptSettled(transfer.name, transfer.kept, committed);
+    else host?.handOverSettled(transfer.name, committed);
     if (!committed && refusal !== undefined) this.refuse(transfer.to, transfer.id, refusal);
     if (committed) {
       this.sendTail(transfer);
       return;
     }
+    const waiting = transfer.kept === undefined ? undefined : this.resumes.arriving.get(transfer.name);
     for (const { envelope, resolve } of transfer.queue) {
-      if (envelope.fromNode === this.node.nodeId && (envelope.kind === 'offer' || envelope.kind === 'answer')) {
+      if (waiting !== undefined) {
+        // Kept again with its grant, for the peer's next attempt.
+        waiting.push(envelope);
+        resolve({ delivered: true, node: this.node.nodeId });
+      } else if (envelope.fromNode === this.node.nodeId && (envelope.kind === 'offer' || envelope.kind === 'answer')) {
         // Its sender is told, rather than a call being recorded with this node's id for a local partner.
         resolve(UNAVAILABLE);
       } else {

@@ -17,6 +17,23 @@ const MAX_LATE_RESUMES = 1024;
  */
 export const MAX_ARRIVING = 4096;
 
+/** A grant that came too late for its login, kept for the peer's next attempt. */
+interface Kept {
+  readonly name: string;
+  /** The claim id the name moved here under. */
+  readonly claimId: string;
+  readonly token: string;
+  readonly grant: ResumeGrant;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/** A kept grant taken out to be used (by a login here, or handed over to another node). */
+export interface KeptGrant {
+  readonly claimId: string;
+  readonly grant: ResumeGrant;
+  readonly token: string;
+}
+
 /** A resume this node asked another node for. */
 interface PendingResume {
   readonly name: string;
@@ -44,7 +61,17 @@ export class Resumes {
   /** Resumes asked of other nodes and not answered yet, by request id. */
   private readonly pending = new Map<string, PendingResume>();
   /** Resumes answered `unavailable` here whose grant may still come, by request id. */
-  private readonly late = new Map<string, { name: string; claimId: string; timer: ReturnType<typeof setTimeout> }>();
+  private readonly late = new Map<
+    string,
+    { name: string; claimId: string; token: string; timer: ReturnType<typeof setTimeout> }
+  >();
+  /**
+   * Grants that came after their login here had been answered `unavailable`,
+   * by name: kept for a while, for the peer's next attempt (its client retries
+   * on `backplane-unavailable`) here or on another node, rather than ending a
+   * peer that is coming back.
+   */
+  private readonly kept = new Map<string, Kept>();
   /**
    * Envelopes for names granted here, held until the resuming login has
    * joined (the turn after the resume settles). Read per received envelope: a
@@ -65,6 +92,8 @@ export class Resumes {
    * two command timeouts.
    */
   resume(name: string, token: string, claimId: string): Promise<ResumeResult> {
+    const kept = this.takeKept(name, token);
+    if (kept !== undefined) return this.resumeKept(kept, claimId);
     const bus = this.node.bus!;
     const { commandTimeout } = this.node.timing;
     const id = globalThis.crypto.randomUUID();
@@ -86,7 +115,7 @@ export class Resumes {
       };
       pending.timer = setTimeout(() => {
         if (!this.pending.has(id)) return;
-        this.rememberLate(id, name, claimId);
+        this.rememberLate(id, name, claimId, token);
         pending.settle(NOT_RESUMED);
       }, 2 * commandTimeout);
       // Registered first: the grant may arrive on the channel before the request's answer.
@@ -139,7 +168,7 @@ export class Resumes {
     }
     this.late.delete(id);
     clearTimeout(late.timer);
-    this.abandon(name, claim, grant);
+    this.keep(name, claim, late.token, grant);
   }
 
   /** The old node's tail of a hand-over to this node: the resume succeeds with it. */
@@ -155,6 +184,9 @@ export class Resumes {
 
   /** Too much arrived for `name` while its tail is awaited: the resume goes on without it (it will come late). */
   overflowed(name: string): void {
+    const kept = this.kept.get(name);
+    // Nobody came back for it within what may be held: the peer ends, the senders are told.
+    if (kept !== undefined) return this.abandonKept(kept);
     for (const [id, pending] of this.pending)
       if (pending.name === name && pending.grant !== undefined) this.join(id, pending, undefined);
   }
@@ -184,22 +216,90 @@ export class Resumes {
   }
 
   /**
-   * A grant that came after the login here was answered `unavailable`: the
-   * peer cannot be resumed any more, so it ends as if its grace had run out.
+   * A grant that came after the login here was answered `unavailable`, and
+   * the peer did not try again in time: it ends as if its grace had run out.
    * The name is given back and the host ends the peer (its partners hear
    * `leave`, the senders of its held relays `peer-gone`).
    */
   private abandon(name: string, claimId: string, grant: ResumeGranted['grant']): void {
     this.node.report(
       new BackplaneError(
-        `The hand-over of ${name} arrived after its resume here was answered backplane-unavailable: the name is released and its call partners hear leave`,
+        `The hand-over of ${name} arrived after its resume here was answered backplane-unavailable, and the peer did not try again in time: the name is released and its call partners hear leave`,
       ),
     );
     this.claims.release(name, claimId);
     this.node.host?.grantAbandoned?.(name, grant);
   }
 
-  private rememberLate(id: string, name: string, claimId: string): void {
+  /**
+   * Keeps a grant that came too late for its login (the name is this node's
+   * now) for the peer's next attempt; what arrives for the name meanwhile is
+   * held with it. Past the wait (ten command timeouts) the peer ends.
+   */
+  private keep(name: string, claimId: string, token: string, grant: ResumeGrant): void {
+    const earlier = this.kept.get(name);
+    if (earlier !== undefined) this.abandonKept(earlier);
+    this.claims.adopt(name, claimId);
+    if (!this.arriving.has(name)) this.arriving.set(name, []);
+    const kept: Kept = {
+      name,
+      claimId,
+      token,
+      grant,
+      timer: setTimeout(() => {
+        if (this.kept.get(name) === kept) this.abandonKept(kept);
+      }, 10 * this.node.timing.commandTimeout),
+    };
+    this.kept.set(name, kept);
+  }
+
+  /**
+   * A kept grant for `name` whose token is `token`, taken out with what
+   * arrived for the name meanwhile appended to its held relays.
+   */
+  takeKept(name: string, token: string): KeptGrant | undefined {
+    const kept = this.kept.get(name);
+    if (kept === undefined || !sameSecret(kept.token, token)) return undefined;
+    this.kept.delete(name);
+    clearTimeout(kept.timer);
+    return { claimId: kept.claimId, token: kept.token, grant: this.withArrived(kept.grant) };
+  }
+
+  /** A kept grant handed over again did not move (`false`): kept as before; or it did: nothing is left here. */
+  keptSettled(name: string, taken: KeptGrant, moved: boolean): void {
+    if (moved) this.claims.forget(name, taken.claimId);
+    else this.keep(name, taken.claimId, taken.token, taken.grant);
+  }
+
+  /** The peer of a kept grant tries again here: its login takes the name over under its own claim id. */
+  private async resumeKept(kept: KeptGrant, claimId: string): Promise<ResumeResult> {
+    const { name } = kept.grant.previous;
+    const claimed = await this.claims.claim(name, claimId);
+    if (claimed === 'claimed') {
+      setImmediate(() => this.arrived(name));
+      return { resumed: true, grant: kept.grant };
+    }
+    if (claimed === 'unavailable' && !this.node.closed) this.keep(name, kept.claimId, kept.token, kept.grant);
+    else this.abandon(name, kept.claimId, kept.grant);
+    return NOT_RESUMED;
+  }
+
+  /** `grant` with what arrived for its name since (but `moved` notes) appended to its held relays. */
+  private withArrived(grant: ResumeGrant): ResumeGrant {
+    const name = grant.previous.name;
+    const waiting = this.arriving.get(name);
+    this.arriving.delete(name);
+    if (waiting === undefined || waiting.length === 0) return grant;
+    return { ...grant, parked: [...grant.parked, ...waiting.filter((envelope) => envelope.kind !== 'moved')] };
+  }
+
+  private abandonKept(kept: Kept): void {
+    this.kept.delete(kept.name);
+    clearTimeout(kept.timer);
+    this.abandon(kept.name, kept.claimId, this.withArrived(kept.grant));
+  }
+
+  private rememberLate(id: string, name: string, claimId: string, token: string): void {
     if (this.late.size >= MAX_LATE_RESUMES) {
       const [oldest, entry] = this.late.entries().next().value!;
       clearTimeout(entry.timer);
@@ -208,7 +308,7 @@ export class Resumes {
     // Long enough for a hand-over that was stuck in a stalled bus (its deadline is far shorter).
     const timer = setTimeout(() => this.late.delete(id), Math.max(30_000, 10 * this.node.timing.commandTimeout));
     timer.unref?.();
-    this.late.set(id, { name, claimId, timer });
+    this.late.set(id, { name, claimId, token, timer });
   }
 
   /** The node leaves: pending resumes are answered `unavailable`. */
@@ -216,6 +316,16 @@ export class Resumes {
     for (const pending of [...this.pending.values()]) pending.settle(NOT_RESUMED);
     for (const late of this.late.values()) clearTimeout(late.timer);
     this.late.clear();
+    for (const kept of this.kept.values()) clearTimeout(kept.timer);
+    this.kept.clear();
     this.arriving.clear();
   }
+}
+
+/** Compares two secrets in time that does not depend on where they differ. */
+function sameSecret(a: string, b: string): boolean {
+  if (a.length !== b.length || a.length === 0) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
