@@ -141,6 +141,38 @@ describe('MemoryCluster', () => {
     expect(onTwo.left).toEqual([]);
   });
 
+  it('hands a kept grant on when the peer tries again on a third node', async () => {
+    const cluster = new MemoryCluster();
+    const [one, two, three] = [
+      await node(cluster, 'one', 200),
+      await node(cluster, 'two', 200),
+      await node(cluster, 'three', 200),
+    ];
+    const onOne = watchHub(one.hub);
+    const { client: alice, token } = await resumable(one.url, 'alice', clients);
+    const bob = await loggedIn(one.url, 'bob', clients);
+    await startCall(alice, 'alice', bob, 'bob');
+    alice.socket.terminate();
+    await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    bob.send({ type: 'candidate', candidate: 'held', name: 'alice' });
+    const release = cluster.hold('two');
+    const first = await connected(two.url, clients);
+    try {
+      expect(await first.login('alice', { token, resume: true })).toMatchObject({
+        success: false,
+        reason: 'backplane-unavailable',
+      });
+    } finally {
+      release();
+    }
+    const again = await connected(three.url, clients);
+    expect(await again.login('alice', { token, resume: true })).toMatchObject({ success: true, resumed: true });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'held', name: 'bob' });
+    bob.send({ type: 'candidate', candidate: 'after', name: 'alice' });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'after', name: 'bob' });
+    expect(bob.inbox.filter((frame) => frame.type === 'error' || frame.type === 'leave')).toEqual([]);
+  });
+
   it('a node back after others took its name loses it: its holder is closed with 4410, one holder remains', async () => {
     const cluster = new MemoryCluster();
     const [one, two] = [await node(cluster, 'one'), await node(cluster, 'two')];

@@ -280,6 +280,44 @@ describe('resuming on another node while Redis stalls', () => {
     expect(onOne.left).toEqual([]);
   });
 
+  it('keeps a grant that came after node two gave up, for the next attempt of its peer: resumed, nothing lost, nobody told peer-gone or leave (#17 item 5)', async () => {
+    const proxy = await startFreezableProxy(cluster.redis.port);
+    proxies.push(proxy);
+    const options = { commandTimeout: 300, leaseTtl: 10_000, heartbeatInterval: 1000 };
+    const one = await cluster.node(options);
+    const two = await cluster.node({ ...options, url: proxy.url });
+    const onOne = watchHub(one.hub);
+    const onTwo = watchHub(two.hub);
+    const { client: alice, token } = await resumable(one.url, 'alice', clients);
+    const bob = await loggedIn(one.url, 'bob', clients);
+    await startCall(alice, 'alice', bob, 'bob');
+    alice.socket.terminate();
+    await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    bob.send({ type: 'candidate', candidate: 'held', name: 'alice' });
+
+    // Node two's subscription (connection 1) hears nothing until it has answered the login.
+    proxy.freeze('replies', 1);
+    const first = await connected(two.url, clients);
+    try {
+      expect(await first.login('alice', { token, resume: true })).toMatchObject({
+        success: false,
+        reason: 'backplane-unavailable',
+      });
+    } finally {
+      proxy.thaw(1);
+    }
+    const again = await connected(two.url, clients);
+    expect(await again.login('alice', { token, resume: true })).toMatchObject({ success: true, resumed: true });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'held', name: 'bob' });
+    bob.send({ type: 'candidate', candidate: 'after', name: 'alice' });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'after', name: 'bob' });
+    again.send({ type: 'candidate', candidate: 'back', name: 'bob' });
+    expect(await bob.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'back', name: 'alice' });
+    expect(bob.inbox.filter((frame) => frame.type === 'error' || frame.type === 'leave')).toEqual([]);
+    expect(onOne.left).toEqual([]);
+    expect(onTwo.left).toEqual([]);
+  });
+
   it('does not hand over more than maxInFlightBytes / 4: backplane-unavailable, reported, and the peer stays held', async () => {
     const one = await cluster.node({ maxInFlightBytes: 65536 });
     const two = await cluster.node();
