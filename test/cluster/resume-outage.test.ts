@@ -19,7 +19,6 @@ describe('a Redis stall while peers resume on another node', () => {
     const one = await cluster.node({ leaseTtl: 5000, heartbeatInterval: 500 });
     const two = await cluster.node({ leaseTtl: 5000, heartbeatInterval: 500 });
     const onOne = watchHub(one.hub);
-    const onTwo = watchHub(two.hub);
     const peers = 30;
     const victims: Array<{ client: TestClient; token: string; name: string }> = [];
     const partners: TestClient[] = [];
@@ -80,18 +79,7 @@ describe('a Redis stall while peers resume on another node', () => {
         () => sent.every((count, i) => delivered(i) + told(i).length >= count),
         'every candidate delivered or its sender told',
         10_000,
-      ).catch((e) => {
-        for (let i = 0; i < peers; i++) {
-          const got = numbersOf(i);
-          const errs = told(i).map((f) => f.code);
-          const missing = [];
-          for (let n = 0; n < sent[i]!; n++) if (!got.includes(n)) missing.push(n);
-          console.log(
-            `DBG p${i} sent=${sent[i]} got=${got.length} told=${JSON.stringify(errs)} missing=${JSON.stringify(missing)} order=${JSON.stringify(got.slice(0, 12))}`,
-          );
-        }
-        throw e;
-      });
+      );
       for (let i = 0; i < peers; i++) {
         expect(
           told(i).filter((frame) => frame.code === 'peer-gone'),
@@ -99,14 +87,6 @@ describe('a Redis stall while peers resume on another node', () => {
         ).toEqual([]);
         expect(delivered(i) + told(i).length, `p${i}`).toBe(sent[i]);
         expect(new Set(numbersOf(i)).size, `p${i}: no duplicates`).toBe(delivered(i));
-        if (leavesOf(partners[i]!).length > 0)
-          console.log(
-            'DBG',
-            onOne.errors.map((e) => e.message),
-            onTwo.errors.map((e) => e.message),
-            onOne.left.map((l) => [l.peer.name, l.reason]),
-            onTwo.left.map((l) => [l.peer.name, l.reason]),
-          );
         expect(leavesOf(partners[i]!)).toEqual([]);
       }
     } finally {
