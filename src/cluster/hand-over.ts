@@ -85,12 +85,12 @@ export class HandOvers {
     }
     const { name } = request;
     const grant = encodeGrant(request.id, name, request.claim, offered.grant);
-    const limit = this.node.timing.maxGrantBytes;
+    const limit = this.node.grantLimit;
     const bytes = Buffer.byteLength(grant);
     if (bytes > limit) {
       this.node.report(
         new BackplaneError(
-          `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than ${this.node.timing.maxGrantBytesSource} (${limit})`,
+          `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than ${this.node.grantLimitSource} (${limit})`,
         ),
       );
       if (kept !== undefined) this.resumes.keptSettled(name, kept, false);
@@ -216,7 +216,7 @@ export class HandOvers {
    */
   private sendTail(transfer: Transfer): void {
     const bus = this.node.bus;
-    const limit = this.node.timing.maxGrantBytes;
+    const limit = this.node.grantLimit;
     const envelopes: Envelope[] = [];
     const waiting: Array<(result: ForwardResult) => void> = [];
     // JSON escapes a UTF-16 unit to at most 6 bytes: an upper bound, without encoding twice.
