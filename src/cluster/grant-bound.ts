@@ -24,8 +24,9 @@ export function worstCaseGrantBytes(bounds: ResumeBounds): number {
   const head = HEAD + ESCAPED * TEXT + name + node;
   // Each held relay's own frame counts against maxBytes; its sender and node do not.
   const relays = bounds.maxMessages * (ENTRY + name + node) + ESCAPED * bounds.maxBytes;
-  // A `leave` is held outside those bounds, at most one per call partner: `{"type":"leave","name":…}`.
-  const leaves = bounds.maxCalls * (2 * ENTRY + 2 * name + node);
+  // A `leave` is held outside those bounds, at most one per call partner: `{"type":"leave","name":…}`,
+  // whose name is escaped once in the frame and again in the grant (`\u0001` becomes `\\u0001`: 7 bytes a unit).
+  const leaves = bounds.maxCalls * (3 * ENTRY + name + node + 8 * bounds.maxNameLength);
   const partners = bounds.maxCalls * (ENTRY + name + node);
   return head + relays + leaves + partners;
 }
