@@ -9,6 +9,7 @@ import { type ResumeRequest, encodeGrant, encodeHanded, encodeRefused, encodeTai
 const MAX_TRANSFER_QUEUE = 4096;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
+const ignore = () => {};
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
 
 /** A hand-over of a name from this node to the node where it resumes. */
@@ -185,8 +186,11 @@ export class HandOvers {
     if (this.transfers.get(transfer.name) === transfer) this.transfers.delete(transfer.name);
     if (committed) this.claims.forget(transfer.name, transfer.claimId);
     const host = this.node.host;
-    if (transfer.kept !== undefined) this.resumes.keptSettled(transfer.name, transfer.kept, committed);
-    else host?.handOverSettled(transfer.name, committed);
+    if (transfer.kept !== undefined) {
+      const read = this.resumes.keptSettled(transfer.name, transfer.kept, committed);
+      // Envelopes read here for a kept name before the move: first in the tail.
+      if (read.length > 0) transfer.queue.unshift(...read.map((envelope) => ({ envelope, resolve: ignore })));
+    } else host?.handOverSettled(transfer.name, committed);
     if (!committed && refusal !== undefined) this.refuse(transfer.to, transfer.id, refusal);
     if (committed) {
       this.sendTail(transfer);

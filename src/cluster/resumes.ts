@@ -262,13 +262,23 @@ export class Resumes {
     if (kept === undefined || !sameSecret(kept.token, token)) return undefined;
     this.kept.delete(name);
     clearTimeout(kept.timer);
-    return { claimId: kept.claimId, token: kept.token, grant: this.withArrived(kept.grant) };
+    const grant = this.withArrived(kept.grant);
+    // What arrives from now on is held too, until the name's next holder is settled (see keptSettled, resumeKept).
+    this.arriving.set(name, []);
+    return { claimId: kept.claimId, token: kept.token, grant };
   }
 
   /** A kept grant handed over again did not move (`false`): kept as before; or it did: nothing is left here. */
-  keptSettled(name: string, taken: KeptGrant, moved: boolean): void {
-    if (moved) this.claims.forget(name, taken.claimId);
-    else this.keep(name, taken.claimId, taken.token, taken.grant);
+  keptSettled(name: string, taken: KeptGrant, moved: boolean): Envelope[] {
+    if (!moved) {
+      this.keep(name, taken.claimId, taken.token, taken.grant);
+      return [];
+    }
+    this.claims.forget(name, taken.claimId);
+    // Read here before the move: they go on with the tail.
+    const waiting = this.arriving.get(name) ?? [];
+    this.arriving.delete(name);
+    return waiting;
   }
 
   /** The peer of a kept grant tries again here: its login takes the name over under its own claim id. */
@@ -280,7 +290,7 @@ export class Resumes {
       return { resumed: true, grant: kept.grant };
     }
     if (claimed === 'unavailable' && !this.node.closed) this.keep(name, kept.claimId, kept.token, kept.grant);
-    else this.abandon(name, kept.claimId, kept.grant);
+    else this.abandon(name, kept.claimId, this.withArrived(kept.grant));
     return NOT_RESUMED;
   }
 
