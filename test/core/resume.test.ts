@@ -241,6 +241,8 @@ describe('hub.drain()', () => {
     const back = connect(two.hub);
     back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
     await draining;
+    // The name moved when node one let alice go; node two answers once the hand-over's tail is in.
+    await until(() => back.transport.frames.length > 0, 'the login reply on node two');
     expect(back.transport.frames[0]).toMatchObject({ type: 'login', success: true, resumed: true });
     expect(one.events.left).toEqual([]);
   });
