@@ -215,6 +215,8 @@ export abstract class ClusterBackplane implements Backplane {
   /** Releases this node's names, answers what waits `unavailable` and disconnects. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Grants kept for peers that may still come back cannot wait any more: they end as on expiry.
+    this.resumes.abandonAllKept();
     this.closing();
     this.closed = true;
     await this.leaveBus();

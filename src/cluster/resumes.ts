@@ -303,6 +303,11 @@ export class Resumes {
     return { ...grant, parked: [...grant.parked, ...waiting.filter((envelope) => envelope.kind !== 'moved')] };
   }
 
+  /** The node leaves: every kept grant's peer ends (its partners hear `leave`, its held relays' senders `peer-gone`). */
+  abandonAllKept(): void {
+    for (const kept of [...this.kept.values()]) this.abandonKept(kept);
+  }
+
   private abandonKept(kept: Kept): void {
     this.kept.delete(kept.name);
     clearTimeout(kept.timer);
