@@ -33,7 +33,8 @@ describe('a Redis stall while peers resume on another node', () => {
     let sending = true;
     const senders = partners.map(async (partner, i) => {
       while (sending) {
-        partner.send({ type: 'candidate', candidate: { n: sent[i]++ }, name: `v${i}` });
+        partner.send({ type: 'candidate', candidate: { n: sent[i] }, name: `v${i}` });
+        sent[i] = sent[i]! + 1;
         await sleep(40); // pacing, as a real peer's trickled candidates
       }
     });
