@@ -60,7 +60,9 @@ clusterSuite('resuming on another node', 'r', (cluster) => {
         ['bob', cluster.nodeId(two)],
       ]),
     );
-    await sleep(300);
+    // A sentinel from node one through the path a leave from it would take: none came before it.
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
     expect(onOne.left).toEqual([]);
     expect(one.hub.stats().connections).toBe(0);
@@ -90,7 +92,11 @@ clusterSuite('resuming on another node', 'r', (cluster) => {
     expect(await back.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'from carol', name: 'carol' });
     bob.send({ type: 'candidate', candidate: 'from bob', name: 'alice' });
     expect(await back.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'from bob', name: 'bob' });
-    await sleep(300);
+    // Sentinels from node one, through the paths a leave from it would take (to bob across nodes, to carol locally).
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
+    expect(await one.hub.send('carol', { type: 'sentinel' })).toBe(true);
+    expect(await carol.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
     expect(leaves(carol)).toEqual([]);
     expect(onOne.left).toEqual([]);
