@@ -119,7 +119,9 @@ describe('resuming on another node while Redis stalls', () => {
     expect(onOne.left).toEqual([]);
     expect(onTwo.resumed).toHaveLength(1);
     expect(onOne.errors.some((error) => error instanceof RedisTimeoutError)).toBe(true);
-    await sleep(200);
+    // A sentinel from node one through the path a leave from it would take: none came before it.
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
   });
 
@@ -241,7 +243,9 @@ describe('resuming on another node while Redis stalls', () => {
     } finally {
       proxyTwo.thaw(0);
     }
-    await sleep(200);
+    // A sentinel from node one (bob's node) through the path a leave would take: none came before it.
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
     expect(onOne.left).toEqual([]);
   });
