@@ -443,11 +443,10 @@ export class Connection implements TransportSession, InboundSink {
     this.currentState = ConnectionState.Closed;
     this.clearTimers();
     if (previous === ConnectionState.LoggingIn && this.resuming) {
-      const parked = this.hold!.take();
-      if (parked !== undefined) {
-        this.countHeld(parked);
-        this.host.router.expired(this, parked);
-      }
+      // Not this connection's to lose: its resume may lose to another login (or be refused), so the
+      // name's holder, wherever it is, gets them; if this resume wins after all, the grant's end tells their senders.
+      const parked = this.hold?.take();
+      if (parked !== undefined) this.host.router.reroute(this.name, parked);
     }
     this.login = undefined;
     this.hold = undefined;
