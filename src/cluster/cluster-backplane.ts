@@ -213,6 +213,12 @@ export abstract class ClusterBackplane implements Backplane {
     return this.roomBus.members(room);
   }
 
+  /** Moves the memberships of `name` from `fromNode` to this node (it resumed here). */
+  async moveRooms(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>> {
+    if (this.closed || this.roomBus === undefined) return [];
+    return this.roomBus.move(name, fromNode);
+  }
+
   /** The rooms with members on any node. */
   async roomList(): Promise<readonly string[]> {
     if (this.roomBus === undefined) return [];

@@ -22,6 +22,8 @@ export interface RoomBus {
   members(room: string): Promise<ReadonlyArray<readonly [name: string, node: string]>>;
   /** The rooms with members. */
   list(): Promise<readonly string[]>;
+  /** Moves the memberships of `name` from node `fromNode` to this node (a resume); returns its rooms and their members. */
+  move(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>>;
   /** Removes every membership of node `nodeId` (this node as it leaves, or a dead one). */
   leaveNode(nodeId: string): Promise<void>;
 }

@@ -198,4 +198,13 @@ export interface Backplane {
   roomMembers?(room: string): Promise<ReadonlyArray<readonly [name: string, node: string]>>;
   /** The rooms with members on any node. */
   roomList?(): Promise<readonly string[]>;
+  /**
+   * `name` resumed here from node `fromNode`: its memberships move to this
+   * node, keeping their place in join order. Returns each room it is in with
+   * its members.
+   */
+  moveRooms?(
+    name: string,
+    fromNode: string,
+  ): Promise<ReadonlyArray<readonly [room: string, members: ReadonlyArray<readonly [name: string, node: string]>]>>;
 }

@@ -88,6 +88,8 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       },
       handedOver: (connection) => {
         this.connections.delete(connection);
+        // Still the holder: the name moved to another node (a take-over here has reserved it already).
+        if (this.router.holder(connection.name) === connection) this.roomService.movedAway(connection.name);
         // Handed to another node: the name is no longer here (its claim moved with it, so nothing is released).
         this.router.forget(connection.name, connection);
         this.settleDrain();
@@ -95,7 +97,10 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       resumed: (connection, previous) => {
         this.counters.resumes++;
         // Resumed from another node: its partners must know where its `leave` will come from.
-        if (previous.node !== this.options.backplane?.nodeId) this.router.movedHere(connection);
+        if (previous.node !== this.options.backplane?.nodeId) {
+          this.router.movedHere(connection);
+          if (previous.node !== undefined) this.roomService.movedHere(connection.name, previous.node);
+        }
         if (this.listenerCount('peer-resumed') > 0) this.emit('peer-resumed', { peer: connection.peer(), previous });
       },
       left: (connection, why, code, wasJoined) => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryCluster } from '../../src/index.js';
-import { clusterSuite, hostOf, loggedIn } from '../helpers/cluster.js';
+import { clusterSuite, connected, hostOf, loggedIn, resumable } from '../helpers/cluster.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import type { TestClient } from '../helpers/test-client.js';
 
@@ -66,6 +66,31 @@ clusterSuite('rooms across nodes', 'rm', (cluster) => {
     expect(await c.nextOf('parted')).toEqual({ type: 'parted', room: 'Lobby', name: 'B' });
     await expect.poll(() => three.hub.members('Lobby')).toEqual(['A', 'C']);
     await expect.poll(() => one.hub.rooms()).toEqual(['Lobby']);
+  });
+
+  it('keeps the rooms of a peer that resumes on another node: nobody hears parted or joined', async () => {
+    const [one, two] = [await cluster.node(), await cluster.node()];
+    const stay = await loggedIn(one.url, 'Stay', cluster.clients);
+    const { client: mover, token } = await resumable(one.url, 'Mover', cluster.clients);
+    await join(stay, 'R');
+    await join(mover, 'R');
+    await stay.nextOf('joined');
+    const dropped = new Promise((resolve) => one.hub.once('peer-dropped', resolve));
+    mover.abort();
+    await dropped;
+    const back = await connected(two.url, cluster.clients);
+    expect(await back.login('Mover', { resume: true, token })).toMatchObject({ success: true, resumed: true });
+    expect(await two.hub.members('R')).toEqual(['Stay', 'Mover']);
+    // Barriers both ways: a broadcast each, nothing before it.
+    await expect.poll(async () => (await one.hub.members('R')).length).toBe(2);
+    back.send({ type: 'broadcast', room: 'R', data: 'from two' });
+    expect(await stay.next()).toEqual({ type: 'broadcast', room: 'R', name: 'Mover', data: 'from two' });
+    stay.send({ type: 'broadcast', room: 'R', data: 'from one' });
+    expect(await back.next()).toEqual({ type: 'broadcast', room: 'R', name: 'Stay', data: 'from one' });
+    // The move is known on node one: when the mover goes for good, its parted comes from node two.
+    back.close();
+    expect(await stay.next()).toEqual({ type: 'parted', room: 'R', name: 'Mover' });
+    expect(await one.hub.members('R')).toEqual(['Stay']);
   });
 
   it('refuses a join past maxRoomMembers counted over every node', async () => {

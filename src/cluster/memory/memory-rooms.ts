@@ -60,6 +60,17 @@ export class MemoryRooms implements RoomBus {
     return Promise.resolve([...this.rooms.keys()].filter((room) => this.live(room) !== undefined));
   }
 
+  move(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>> {
+    const moved: Array<readonly [string, ReadonlyArray<readonly [string, string]>]> = [];
+    for (const [room, members] of this.rooms) {
+      if (members.get(name) !== fromNode) continue;
+      // In place: the member keeps its place in join order.
+      members.set(name, this.nodeId);
+      moved.push([room, [...members]]);
+    }
+    return Promise.resolve(moved);
+  }
+
   leaveNode(nodeId: string): Promise<void> {
     for (const room of [...this.rooms.keys()]) this.purge(room, (node) => node === nodeId);
     return Promise.resolve();

@@ -3,7 +3,7 @@ import type { RoomBus } from '../room-bus.js';
 import type { ScriptRunner } from './client.js';
 import type { ForwardBatcher } from './forward-batcher.js';
 import type { Keys } from './keys.js';
-import { ROOM_JOIN, ROOM_LEAVE_NODE, ROOM_MEMBERS, ROOM_PART, ROOM_PUBLISH } from './room-scripts.js';
+import { ROOM_JOIN, ROOM_LEAVE_NODE, ROOM_MEMBERS, ROOM_MOVE, ROOM_PART, ROOM_PUBLISH } from './room-scripts.js';
 
 const FULL: RoomJoinResult = { joined: false, reason: 'room-full' };
 
@@ -48,6 +48,13 @@ export class RedisRooms implements RoomBus {
 
   async list(): Promise<readonly string[]> {
     return (await this.runner.command(['SMEMBERS', `${this.keys.prefix}rooms`])) as string[];
+  }
+
+  async move(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>> {
+    const reply = (await this.runner.run(ROOM_MOVE, [], [this.keys.prefix, fromNode, this.nodeId, name])) as Array<
+      [string, string[]]
+    >;
+    return reply.map(([room, entries]) => [room, entries.map(member)] as const);
   }
 
   async leaveNode(nodeId: string): Promise<void> {

@@ -103,3 +103,29 @@ for _, room in ipairs(redis.call('SMEMBERS', prefix .. 'noderooms:' .. node)) do
 redis.call('DEL', prefix .. 'noderooms:' .. node)
 return 0
 `);
+
+/**
+ * ARGV: prefix, from node, to node, name: moves the name's memberships (same
+ * score) from one node to the other. Returns {room, entries...} per room moved.
+ */
+export const ROOM_MOVE = script(`
+local prefix, from, to, name = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local moved = {}
+for _, room in ipairs(redis.call('SMEMBERS', prefix .. 'noderooms:' .. from)) do
+  local zkey = prefix .. 'room:' .. room
+  local score = redis.call('ZSCORE', zkey, from .. ' ' .. name)
+  if score then
+    redis.call('ZREM', zkey, from .. ' ' .. name)
+    redis.call('ZADD', zkey, score, to .. ' ' .. name)
+    local hkey = prefix .. 'roomnodes:' .. room
+    if redis.call('HINCRBY', hkey, from, -1) <= 0 then
+      redis.call('HDEL', hkey, from)
+      redis.call('SREM', prefix .. 'noderooms:' .. from, room)
+    end
+    redis.call('HINCRBY', hkey, to, 1)
+    redis.call('SADD', prefix .. 'noderooms:' .. to, room)
+    moved[#moved + 1] = {room, redis.call('ZRANGE', zkey, 0, -1)}
+  end
+end
+return moved
+`);

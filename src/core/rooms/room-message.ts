@@ -1,7 +1,8 @@
 /** What one node tells the others about a room: a member joined or parted, or a broadcast. */
 export interface RoomMessage {
   readonly room: string;
-  readonly kind: 'joined' | 'parted' | 'broadcast';
+  /** `moved`: the member resumed on the sending node (nothing reaches a client). */
+  readonly kind: 'joined' | 'parted' | 'broadcast' | 'moved';
   /** The member it is about, or the broadcast's sender (`''`: the host). */
   readonly name: string;
   /** The exact frame the room's members receive. */
@@ -23,6 +24,6 @@ export function decodeRoomMessage(text: string): RoomMessage | undefined {
   if (!Array.isArray(value) || value.length !== 4) return undefined;
   const [room, kind, name, frame] = value as unknown[];
   if (typeof room !== 'string' || typeof name !== 'string' || typeof frame !== 'string') return undefined;
-  if (kind !== 'joined' && kind !== 'parted' && kind !== 'broadcast') return undefined;
+  if (kind !== 'joined' && kind !== 'parted' && kind !== 'broadcast' && kind !== 'moved') return undefined;
   return { room, kind, name, frame };
 }

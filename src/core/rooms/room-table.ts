@@ -60,6 +60,12 @@ export class RoomTable {
     return true;
   }
 
+  /** The remote member `name` of `room` is on `node` now (it resumed there). */
+  move(room: string, name: string, node: string): void {
+    const members = this.rooms.get(room);
+    if (members?.get(name) !== undefined) members.set(name, node);
+  }
+
   /** Forgets the members on `node` (another node, in a cluster) of every room; returns them per room. */
   removeNode(node: string): Array<readonly [room: string, name: string]> {
     const removed: Array<readonly [string, string]> = [];

@@ -229,6 +229,35 @@ export class Rooms {
     }
   }
 
+  // --- A resume across nodes: the rooms move with the name, nobody hears parted or joined ---
+
+  /** The local peer `name` was handed over to another node: this node forgets its memberships, silently. */
+  movedAway(name: string): void {
+    const rooms = this.table.roomsOf(name);
+    if (rooms === undefined) return;
+    for (const room of [...rooms]) this.table.remove(room, name);
+  }
+
+  /** The peer `name` resumed here from `fromNode`: its memberships move here. */
+  movedHere(name: string, fromNode: string): void {
+    const backplane = this.backplane;
+    if (backplane?.moveRooms === undefined) return;
+    const self = backplane.nodeId;
+    backplane.moveRooms(name, fromNode).then(
+      (moved) => {
+        for (const [room, members] of moved) {
+          for (const [member, node] of members) if (node !== self) this.table.add(room, member, node);
+          this.table.add(room, name, null);
+          this.publish({ room, kind: 'moved', name, frame: '' });
+        }
+        // Gone again while the move ran: it parts as any peer that is gone.
+        const holder = this.host.holder(name);
+        if (holder === undefined || holder.state === ConnectionState.Closed) this.gone(name);
+      },
+      (error: unknown) => this.host.reportError(error),
+    );
+  }
+
   // --- Broadcasts ---
 
   private broadcastFrom(room: string, name: string | undefined, nameJson: string | undefined, dataJson: string): void {
@@ -278,6 +307,10 @@ export class Rooms {
     if (message === undefined) return;
     const { room, kind, name, frame } = message;
     if (this.table.members(room) === undefined) return;
+    if (kind === 'moved') {
+      this.table.move(room, name, fromNode);
+      return;
+    }
     if (kind === 'joined') this.table.add(room, name, fromNode);
     else if (kind === 'parted') this.table.remove(room, name);
     this.fanOut(room, name === '' ? undefined : name, frame, kind === 'broadcast');
