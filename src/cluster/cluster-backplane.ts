@@ -213,6 +213,12 @@ export abstract class ClusterBackplane implements Backplane {
     return this.roomBus.members(room);
   }
 
+  /** The live node holding `name`, if any. */
+  async locate(name: string): Promise<string | undefined> {
+    if (this.closed || this.roomBus === undefined || !isWellFormed(name)) return undefined;
+    return this.roomBus.holder(name);
+  }
+
   /** Moves the memberships of `name` from `fromNode` to this node (it resumed here). */
   async moveRooms(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>> {
     if (this.closed || this.roomBus === undefined) return [];

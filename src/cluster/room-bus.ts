@@ -24,6 +24,8 @@ export interface RoomBus {
   list(): Promise<readonly string[]>;
   /** Moves the memberships of `name` from node `fromNode` to this node (a resume); returns its rooms and their members. */
   move(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>>;
+  /** The live node holding the name `name`, if any. */
+  holder(name: string): Promise<string | undefined>;
   /** Removes every membership of node `nodeId` (this node as it leaves, or a dead one). */
   leaveNode(nodeId: string): Promise<void>;
 }

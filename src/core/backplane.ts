@@ -198,6 +198,8 @@ export interface Backplane {
   roomMembers?(room: string): Promise<ReadonlyArray<readonly [name: string, node: string]>>;
   /** The rooms with members on any node. */
   roomList?(): Promise<readonly string[]>;
+  /** The live node holding `name`, if any (for the host's `hub.join()`/`hub.part()` of a peer on another node). */
+  locate?(name: string): Promise<string | undefined>;
   /**
    * `name` resumed here from node `fromNode`: its memberships move to this
    * node, keeping their place in join order. Returns each room it is in with

@@ -14,7 +14,7 @@ import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './o
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
-import { Rooms } from './rooms/rooms.js';
+import { ROOMS_CHANNEL, Rooms } from './rooms/rooms.js';
 import { HubCounters, type HubStats } from './stats.js';
 import type { ConnectionInfo, Transport, TransportSession } from './transport.js';
 
@@ -60,6 +60,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     this.router = new Router(this.options.backplane, this.counters, reportError);
     this.roomService = this.roomsOf(reportError);
     this.adapterPort = this.port = new HubAdapterPort(this, reportError, (warning) => this.emit('warning', warning));
+    this.port.handleNodeMessages(ROOMS_CHANNEL, (_fromNode, payload) => this.roomService.nodeRequest(payload));
     // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
     let claims = 0;
     const { turn, iceServers, iceServersRefreshInterval } = this.options;
@@ -294,20 +295,22 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * Puts the peer holding `name` on this node in `room`, as if it had sent
-   * `join` (without asking `authorizeJoin`; the room limits apply): it gets
-   * the `join` reply, the other members hear `joined`. Resolves to whether
-   * it is a member now (false when it is not on this node or a limit refused).
+   * Puts the peer holding `name`, on this node or (with a cluster backplane)
+   * another, in `room`, as if it had sent `join` (without asking
+   * `authorizeJoin`; the room limits apply): it gets the `join` reply, the
+   * other members hear `joined`. Resolves to whether it is a member now
+   * (false when no node holds it or a limit refused).
    * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
    * `name` that is not a string or a `room` that breaks the name rules.
    */
   join(name: string, room: string): Promise<boolean> {
     this.checkRoomCall(name, room);
-    return this.roomService.hostJoin(name, room);
+    if (this.holdsPeer(name)) return this.roomService.hostJoin(name, room);
+    return this.roomService.remote('join', name, room);
   }
 
   /**
-   * Takes the peer holding `name` on this node out of `room`: it gets
+   * Takes the peer holding `name` (on any node, as for {@link join}) out of `room`: it gets
    * `{"type":"part","success":true}`, the others hear `parted`. Resolves to
    * whether it was a member.
    * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
@@ -315,7 +318,14 @@ export class SignallingHub extends EventEmitter<HubEvents> {
    */
   part(name: string, room: string): Promise<boolean> {
     this.checkRoomCall(name, room);
-    return Promise.resolve(this.roomService.hostPart(name, room));
+    if (this.holdsPeer(name)) return Promise.resolve(this.roomService.hostPart(name, room));
+    return this.roomService.remote('part', name, room);
+  }
+
+  /** Whether a peer of this node (logged in, or dropped and resumable) holds `name`. */
+  private holdsPeer(name: string): boolean {
+    const state = this.router.holder(name)?.state;
+    return state === ConnectionState.Joined || state === ConnectionState.Dropped;
   }
 
   /**

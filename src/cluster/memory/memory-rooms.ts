@@ -71,6 +71,11 @@ export class MemoryRooms implements RoomBus {
     return Promise.resolve(moved);
   }
 
+  holder(name: string): Promise<string | undefined> {
+    const owner = this.medium.names.get(name);
+    return Promise.resolve(owner !== undefined && this.medium.alive(owner.node) ? owner.node : undefined);
+  }
+
   leaveNode(nodeId: string): Promise<void> {
     for (const room of [...this.rooms.keys()]) this.purge(room, (node) => node === nodeId);
     return Promise.resolve();

@@ -3,7 +3,7 @@ import type { RoomBus } from '../room-bus.js';
 import type { ScriptRunner } from './client.js';
 import type { ForwardBatcher } from './forward-batcher.js';
 import type { Keys } from './keys.js';
-import { ROOM_JOIN, ROOM_LEAVE_NODE, ROOM_MEMBERS, ROOM_MOVE, ROOM_PART, ROOM_PUBLISH } from './room-scripts.js';
+import { NAME_HOLDER, ROOM_JOIN, ROOM_LEAVE_NODE, ROOM_MEMBERS, ROOM_MOVE, ROOM_PART, ROOM_PUBLISH } from './room-scripts.js';
 
 const FULL: RoomJoinResult = { joined: false, reason: 'room-full' };
 
@@ -55,6 +55,11 @@ export class RedisRooms implements RoomBus {
       [string, string[]]
     >;
     return reply.map(([room, entries]) => [room, entries.map(member)] as const);
+  }
+
+  async holder(name: string): Promise<string | undefined> {
+    const reply = await this.runner.run(NAME_HOLDER, [], [this.keys.prefix, name]);
+    return typeof reply === 'string' ? reply : undefined;
   }
 
   async leaveNode(nodeId: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Script } from './scripts.js';
-import { LEASE, RELAY } from './keys.js';
+import { CLAIM_SEPARATOR, LEASE, NAME, RELAY } from './keys.js';
 
 /*
  * Rooms in Redis, every key under the backplane's prefix:
@@ -128,4 +128,15 @@ for _, room in ipairs(redis.call('SMEMBERS', prefix .. 'noderooms:' .. from)) do
   end
 end
 return moved
+`);
+
+/** ARGV: prefix, name. The live node holding the name, or false. */
+export const NAME_HOLDER = script(`
+local value = redis.call('GET', ARGV[1] .. '${NAME}' .. ARGV[2])
+if not value then return false end
+local at = string.find(value, '${CLAIM_SEPARATOR}', 1, true)
+local node = value
+if at then node = string.sub(value, 1, at - 1) end
+if redis.call('EXISTS', ARGV[1] .. '${LEASE}' .. node) == 0 then return false end
+return node
 `);

@@ -37,6 +37,9 @@ export interface RoomsHost {
 
 type Verdict = true | `${JoinRefusal}`;
 
+/** The node-request channel of the host's `hub.join()`/`hub.part()` for peers of other nodes. */
+export const ROOMS_CHANNEL = 'signalling-hub:rooms';
+
 /**
  * Rooms: join, part and broadcast for this node's peers, and, with a
  * backplane that has the room methods, across the cluster (membership in the
@@ -350,6 +353,36 @@ export class Rooms {
     const connection = this.host.holder(name);
     if (connection !== undefined) this.tell(connection, encodePartSuccess(room), false);
     return true;
+  }
+
+  /**
+   * The host's `join` or `part` of a peer on another node: asked of the
+   * node holding it (a node request on {@link ROOMS_CHANNEL}).
+   */
+  async remote(op: 'join' | 'part', name: string, room: string): Promise<boolean> {
+    const backplane = this.backplane;
+    if (backplane?.locate === undefined || backplane.sendToNode === undefined) return false;
+    const node = await backplane.locate(name);
+    if (node === undefined || node === backplane.nodeId) return false;
+    const answer = await backplane.sendToNode(node, ROOMS_CHANNEL, JSON.stringify([op, name, room]));
+    return answer.delivered && answer.reply === 'true';
+  }
+
+  /** Another node's {@link remote} request, for a peer of this node. */
+  async nodeRequest(payload: string): Promise<string> {
+    let request: unknown;
+    try {
+      request = JSON.parse(payload);
+    } catch {
+      return 'false';
+    }
+    if (!Array.isArray(request) || request.length !== 3) return 'false';
+    const [op, name, room] = request as unknown[];
+    if (typeof name !== 'string' || typeof room !== 'string' || checkName(room, this.host.options.maxNameLength) !== undefined)
+      return 'false';
+    if (op === 'join') return String(await this.hostJoin(name, room));
+    if (op === 'part') return String(this.hostPart(name, room));
+    return 'false';
   }
 
   /** A broadcast of the host's own (no `name`) to every member of `room`. */
