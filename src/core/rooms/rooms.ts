@@ -8,6 +8,7 @@ import {
   encodeJoinSuccess,
   encodeJoined,
   encodePartSuccess,
+  refusalMessage,
   encodeParted,
 } from '../../protocol/rooms.js';
 import type { Backplane } from '../backplane.js';
@@ -19,6 +20,7 @@ import type { Peer } from '../peer.js';
 import type { RoomPartReason } from './room-events.js';
 import { type RoomMessage, decodeRoomMessage, encodeRoomMessage } from './room-message.js';
 import { RoomTable } from './room-table.js';
+import { JoinHold } from './join-hold.js';
 import { listPeers } from './peer-list.js';
 import { answerHolder, askHolder } from './remote-rooms.js';
 
@@ -49,6 +51,7 @@ export { ROOMS_CHANNEL } from './remote-rooms.js';
  */
 export class Rooms {
   readonly table = new RoomTable();
+  private readonly holds = new JoinHold<Connection>();
   private readonly backplane: Backplane | undefined;
 
   constructor(private readonly host: RoomsHost) {
@@ -58,6 +61,11 @@ export class Rooms {
 
   /** A room request of a logged-in connection (`join`, `part`, `broadcast`, `peers`). */
   request(connection: Connection, type: RoomRequestType, fields: Record<string, unknown>): void {
+    if (this.holds.waiting(connection)) {
+      if (!this.holds.add(connection, type, fields, this.host.options.maxPendingMessages))
+        connection.fail(ErrorCode.RateLimited, 'Too many room messages while a join is being decided: wait for its reply', type);
+      return;
+    }
     if (type === 'peers') return listPeers(connection, fields.cursor, this.host.options.peerListPageSize, this.host.names());
     const room = fields.room;
     if (type === 'join') {
@@ -115,6 +123,7 @@ export class Rooms {
       this.admit(connection, room);
     };
     if (!isThenable(verdict)) return decided(verdict);
+    this.holds.hold(connection);
     verdict.then(decided, (error: unknown) => {
       this.host.reportError(new HookError('authorizeJoin', error));
       if (connection.state === ConnectionState.Joined && connection.name === name)
@@ -139,6 +148,7 @@ export class Rooms {
       this.added(connection, room, undefined);
       return;
     }
+    this.holds.hold(connection);
     backplane.joinRoom!(room, name, max, this.announcement(room, 'joined', name)).then(
       (result) => {
         const holder = this.host.holder(name);
@@ -176,22 +186,31 @@ export class Rooms {
     // Other nodes heard it from the bus, atomically with the join.
     this.fanOut(room, name, frame, false);
     this.host.joined(room, connection.peer());
+    this.decided(connection);
   }
 
   private answer(connection: Connection, room: string, verdict: Verdict): void {
+    this.answerOnly(connection, room, verdict);
+    this.decided(connection);
+  }
+
+  /** A join was answered: what the connection sent meanwhile runs now, in order. */
+  private decided(connection: Connection): void {
+    const held = this.holds.release(connection);
+    if (held === undefined) return;
+    // A held join that waits again holds the rest (request() queues while it waits).
+    for (const [type, fields] of held) if (connection.state === ConnectionState.Joined) this.request(connection, type, fields);
+  }
+
+  private answerOnly(connection: Connection, room: string, verdict: Verdict): void {
     if (verdict === true) {
       connection.send(encodeJoinSuccess(room, this.othersIn(room, connection.name)));
       return;
     }
-    const messages: Record<`${JoinRefusal}`, string> = {
-      'room-full': `Room is full: ${room} has ${this.host.options.maxRoomMembers} members`,
-      forbidden: `Joining ${room} was refused by the server`,
-      'invalid-room': 'Invalid room name',
-      'too-many-rooms': `Too many rooms: a peer may be in ${this.host.options.maxRoomsPerPeer}`,
-      'backplane-unavailable': `Cannot join ${room}: the cluster backplane is unavailable`,
-    };
-    connection.send(encodeJoinRefused(room, verdict, messages[verdict]));
-    this.host.refused(connection, verdict, messages[verdict]);
+    const { maxRoomMembers, maxRoomsPerPeer } = this.host.options;
+    const message = refusalMessage(verdict, room, maxRoomMembers, maxRoomsPerPeer);
+    connection.send(encodeJoinRefused(room, verdict, message));
+    this.host.refused(connection, verdict, message);
   }
 
   private othersIn(room: string, name: string): string[] {
