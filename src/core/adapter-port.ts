@@ -66,6 +66,8 @@ export interface AdapterPort {
    * (e.g. its package name and path). Returns the function that stops it.
    */
   readonly handleNodeMessages: (channel: string, handler: NodeMessageHandler) => () => void;
+  /** Connections open on this hub from `address` (for per-address caps at admission). */
+  readonly connectionsFrom: (address: string) => number;
 }
 
 /** The part of the hub its port reads (the hub itself). */
@@ -87,6 +89,8 @@ export class HubAdapterPort implements AdapterPort {
     readonly reportError: (error: unknown) => void,
     /** Emits `warning` on the hub. */
     readonly warn: (warning: SignallingHubError) => void,
+    /** Connections open from an address. */
+    readonly connectionsFrom: (address: string) => number,
   ) {
     const backplane: Backplane | undefined = hub.options.backplane;
     this.nodeId = backplane?.nodeId;

@@ -25,6 +25,8 @@ export type SignallingHubErrorCode =
   | 'SH_ERR_TRANSPORT'
   /** A login failed (client). */
   | 'SH_ERR_LOGIN'
+  /** The host's `authenticate` refused a login with a message for the client ({@link LoginRefusedError}). */
+  | 'SH_ERR_LOGIN_REFUSED'
   /** A relay was sent while the client is not logged in (client). */
   | 'SH_ERR_NOT_LOGGED_IN'
   /** Something failed that the library did not expect. */
@@ -90,6 +92,30 @@ export class HookError extends SignallingHubError {
     cause: unknown,
   ) {
     super('SH_ERR_HOOK_FAILED', `The ${hook} hook failed: ${messageOf(cause)}`, { cause });
+  }
+}
+
+/**
+ * Thrown (or rejected with) by the host's `authenticate` to refuse a login
+ * with a message of its own: the client gets
+ * `{"type":"login","success":false,"reason":"unauthorized","message":<message>}`,
+ * the message cut to 256 UTF-8 bytes. Not reported on the hub's `error`
+ * event (a refusal is not a failure); any other throw is, and the client
+ * reads only "Login refused by the server".
+ *
+ * @example
+ * ```ts
+ * authenticate: ({ request }) => {
+ *   const user = sessions.get(cookieOf(request));
+ *   if (user === undefined) throw new LoginRefusedError('Your session expired: sign in again');
+ *   return { name: user.id, data: user };
+ * }
+ * ```
+ */
+export class LoginRefusedError extends SignallingHubError {
+  constructor(message: string) {
+    super('SH_ERR_LOGIN_REFUSED', String(message));
+    this.name = 'LoginRefusedError';
   }
 }
 

@@ -33,6 +33,12 @@ export enum ErrorCode {
   RateLimited = 'rate-limited',
   /** Too many messages arrived while a login was still being decided. */
   LoginPending = 'login-pending',
+  /**
+   * The host's `authorizeRelay` refused this relay to `target` (with
+   * `relayRefusal: 'not-found'` the hub answers `peer-not-found` instead, so a
+   * sender cannot tell a forbidden name from an absent one).
+   */
+  Forbidden = 'forbidden',
 }
 
 /** `reason` of a failed login (`{"type":"login","success":false}`). */
