@@ -1,5 +1,13 @@
-export { SignallingHub } from './core/hub.js';
-export type { HubOptions, ResolvedHubOptions, AuthenticateContext, RateLimitOptions } from './core/options.js';
+export { SignallingHub, type DeliveryResult } from './core/hub.js';
+export type {
+  HubOptions,
+  ResolvedHubOptions,
+  AuthenticateContext,
+  AuthenticateResult,
+  DuplicateNamePolicy,
+  RelayRequest,
+  RateLimitOptions,
+} from './core/options.js';
 export type { TurnOptions, IceServersHook } from './core/ice-servers.js';
 export type { HubEvents, ProtocolErrorEvent } from './core/events.js';
 export type { Peer, PeerLeft, PeerDropped, PeerResumed, LeaveReason } from './core/peer.js';
@@ -13,6 +21,7 @@ export {
   HookError,
   BackplaneError,
   TransportError,
+  LoginRefusedError,
   type SignallingHubErrorCode,
 } from './core/errors.js';
 export { hubDefaults } from './core/options.js';

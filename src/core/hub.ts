@@ -78,7 +78,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     super();
     this.options = resolveHubOptions(options);
     const reportError = (error: unknown) => this.emit('error', toError(error));
-    this.router = new Router(this.options.backplane, this.counters, reportError);
+    this.router = new Router(this.options.backplane, this.counters, reportError, this.options);
     this.adapterPort = this.port = new HubAdapterPort(
       this,
       reportError,

@@ -1,0 +1,54 @@
+/** New connections per second from one address (a token bucket). */
+export interface ConnectionRateOptions {
+  /** Sustained new connections per second from one address. */
+  perSecond: number;
+  /** New connections one address may open at once before the sustained rate applies. */
+  burst: number;
+}
+
+/** Buckets kept before idle ones are swept (an idle bucket is full again: forgetting it changes nothing). */
+const SWEEP_AT = 10_000;
+
+/**
+ * Per-address limits on new connections: how many may be open from one
+ * address, how many may be opened per second. What is open is counted by
+ * the hub (over every transport); the rate is counted here, per `attach()`.
+ */
+export class AddressCaps {
+  // Not core's RateLimiter: a refused handshake must not take a token (that one goes into debt), or an
+  // address that kept knocking would stay shut long after it stopped.
+  private readonly buckets = new Map<string, { tokens: number; last: number }>();
+  private readonly idleMs: number;
+
+  constructor(
+    /** Open connections allowed per address; `0`: no cap. */
+    private readonly maxConnections: number,
+    private readonly rate: ConnectionRateOptions | false,
+  ) {
+    this.idleMs = rate === false ? 0 : Math.ceil((rate.burst / rate.perSecond) * 1000);
+  }
+
+  /** Whether a new connection from `address` (with `open` connections already) is over a cap; takes a token if not. */
+  refuses(address: string, open: number): boolean {
+    if (this.maxConnections > 0 && open >= this.maxConnections) return true;
+    const rate = this.rate;
+    if (rate === false) return false;
+    const now = Date.now();
+    let bucket = this.buckets.get(address);
+    if (bucket === undefined) {
+      if (this.buckets.size >= SWEEP_AT) this.sweep(now);
+      bucket = { tokens: rate.burst, last: now };
+      this.buckets.set(address, bucket);
+    } else if (now > bucket.last) {
+      bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.last) * rate.perSecond) / 1000);
+      bucket.last = now;
+    }
+    if (bucket.tokens < 1) return true;
+    bucket.tokens -= 1;
+    return false;
+  }
+
+  private sweep(now: number): void {
+    for (const [address, bucket] of this.buckets) if (now - bucket.last > this.idleMs) this.buckets.delete(address);
+  }
+}
