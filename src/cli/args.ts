@@ -4,6 +4,7 @@ import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions 
 import { suggest } from '../core/option-check.js';
 import { attachDefaults, resolveAttachOptions } from '../transports/attach-options.js';
 import type { LogLimit } from './log-budget.js';
+import { type CliIdentity, identityAttachOptions, parseIdentity } from './identity.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -28,6 +29,8 @@ export interface CliOptions {
   httpFallback: boolean;
   /** Serve Prometheus metrics at `GET /metrics`. */
   metrics: boolean;
+  /** Names, per-address caps, trusted proxies and the JWT check. */
+  identity: CliIdentity;
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Lines of each kind a client can cause, per window; `false` for no limit. */
@@ -129,6 +132,49 @@ const flagList: CliFlag[] = [
     default: 'on',
     help: 'serve the protocol over plain HTTP too, for clients whose WebSockets are blocked',
   },
+  {
+    name: 'assign-names',
+    boolean: true,
+    default: 'off',
+    help: 'a login without a name gets a fresh unguessable one',
+  },
+  {
+    name: 'duplicate-names',
+    value: 'refuse|replace|suffix',
+    default: 'refuse',
+    help: 'a login for a held name: refuse it, replace the holder (4409), or add #2, #3…',
+  },
+  {
+    name: 'max-connections-per-address',
+    value: '<n>',
+    default: '0 (no cap)',
+    help: 'connections open at once from one client address; past it, 429',
+  },
+  {
+    name: 'connection-rate',
+    value: '<rate>[:<burst>]|off',
+    default: 'off',
+    help: 'new connections per second per client address, and burst; past it, 429',
+  },
+  {
+    name: 'trust-proxy',
+    value: '<list>',
+    default: 'none',
+    help: 'proxy addresses or CIDR ranges whose X-Forwarded-For is believed, comma-separated',
+  },
+  {
+    name: 'jwt-secret',
+    value: '<secret>',
+    default: 'none',
+    help: 'require an HS256 JWT (token query parameter or Authorization: Bearer); its sub is the name (prefer the env variable)',
+  },
+  { name: 'jwt-secret-file', value: '<path>', default: 'none', help: 'as --jwt-secret, the secret read from a file' },
+  {
+    name: 'jwt-public-key-file',
+    value: '<path>',
+    default: 'none',
+    help: 'require an RS256 JWT checked with this RSA public key (PEM); its sub is the name',
+  },
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
@@ -210,6 +256,16 @@ const optionFlags: Record<string, string> = {
   'turn.secret': 'turn-secret',
   path: 'path',
   origins: 'origins',
+  trustProxy: 'trust-proxy',
+};
+
+const noIdentity: CliIdentity = {
+  assignNames: false,
+  duplicateNames: undefined,
+  maxConnectionsPerAddress: undefined,
+  connectionRate: undefined,
+  trustProxy: undefined,
+  jwt: undefined,
 };
 
 function parseRateLimit(text: string): RateLimitOptions | false | string {
@@ -280,6 +336,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
       hub: {},
       httpFallback: true,
       metrics: false,
+      identity: noIdentity,
       logFormat: 'text',
       logLevel: 'info',
       logLimit: defaultLogLimit,
@@ -376,11 +433,12 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   }
   const heartbeatText = get('heartbeat');
   const heartbeat = heartbeatText === undefined ? undefined : (numeric(heartbeatText) as number);
+  const identity = parseIdentity(get, getBoolean, bad);
 
   // The hub's and attach()'s own checks: one source of truth for what a value may be.
   try {
     resolveHubOptions(hub);
-    resolveAttachOptions({ path, origins, heartbeatInterval: heartbeat });
+    resolveAttachOptions({ path, origins, heartbeatInterval: heartbeat, ...identityAttachOptions(identity) });
   } catch (error) {
     if (!(error instanceof InvalidOptionError)) throw error;
     const option = error.option.replace(/\[\d+\]$/, '');
@@ -412,6 +470,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     heartbeat,
     httpFallback,
     metrics: getBoolean('metrics'),
+    identity,
     logFormat,
     logLevel: logLevel as LogLevel,
     logLimit,

@@ -193,7 +193,7 @@ const trustProxyCheck: Check<TrustProxy> = (value, option) => {
   }
   const check = proxyCheck(value);
   if ('invalid' in check) throw new InvalidOptionError(option, what, `an entry ${JSON.stringify(check.invalid)}`);
-  return Object.freeze([...(value)]);
+  return Object.freeze([...value]);
 };
 
 const attachChecks: { readonly [K in keyof ResolvedAttachOptions]-?: Check<ResolvedAttachOptions[K]> } = {
