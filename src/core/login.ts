@@ -132,7 +132,7 @@ async function authenticate(
   let verdict: unknown;
   try {
     verdict = await hub.options.authenticate!({
-      name: wanted,
+      name: wanted ?? '',
       upgrade: upgradeOf(connection.request),
       message,
       request: connection.request,

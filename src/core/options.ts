@@ -26,10 +26,10 @@ import type { UpgradeRequest } from './transport.js';
 export interface AuthenticateContext<U = unknown> {
   /**
    * The name the connection asks for (already checked against the name
-   * rules), or `undefined` when the login had no `name` (allowed with
-   * `assignNames` or an `authenticate` hook: the hub or the hook names it).
+   * rules), or `''` when the login had no `name` (such a login reaches the
+   * hook only when it may name the peer: return `{ name }`, or set `assignNames`).
    */
-  readonly name: string | undefined;
+  readonly name: string;
   /** What `verifyUpgrade` resolved for this connection's request; `undefined` without one. */
   readonly upgrade: U | undefined;
   /** The whole login message as the client sent it (extra fields such as a token included). */
