@@ -36,7 +36,7 @@ export interface LoginHost {
 /** Longest message of a host's refusal that reaches the client, in UTF-8 bytes. */
 export const MAX_REFUSAL_BYTES = 256;
 const DEFAULT_REFUSAL = 'Login refused by the server';
-/** Names tried per login under `duplicateNames: 'suffix'` (user#2 … user#65), and fresh names under `assignNames`. */
+/** Fresh names drawn per login under `assignNames` (a collision of random UUIDs is all but impossible: a bound all the same). */
 const MAX_CANDIDATES = 64;
 const REPLACED = 'replaced by a newer login of the same name';
 
@@ -182,22 +182,26 @@ async function claim(
 ): Promise<void> {
   const { options, router } = hub;
   const policy = assigned ? 'refuse' : options.duplicateNames;
+  const perUser = options.maxConnectionsPerUser;
+  /** The name to try after `attempt` names were taken: a fresh one, or the next suffix (up to the per-user cap). */
+  const nextName = (attempt: number): string | undefined => {
+    if (assigned) return attempt < MAX_CANDIDATES ? newToken() : undefined;
+    return policy === 'suffix' && attempt < perUser ? suffixed(first, attempt + 1, options.maxNameLength) : undefined;
+  };
+  const taken = (attempt: number) =>
+    policy === 'suffix' && attempt >= perUser
+      ? connection.refuseLogin(LoginFailure.NameTaken, `Too many connections for ${first}: at most ${perUser}`)
+      : connection.refuseLogin(LoginFailure.NameTaken, `Name is taken: ${first}`);
   let name = first;
   for (let attempt = 1; ; attempt++) {
     let holder = router.holder(name);
     if (!mayReplace(holder, token)) {
-      if (assigned && attempt < MAX_CANDIDATES) {
-        name = newToken();
+      const next = nextName(attempt);
+      if (next !== undefined) {
+        name = next;
         continue;
       }
-      if (policy === 'suffix' && attempt < MAX_CANDIDATES) {
-        const next = suffixed(first, attempt + 1, options.maxNameLength);
-        if (next !== undefined) {
-          name = next;
-          continue;
-        }
-      }
-      if (policy !== 'replace') return connection.refuseLogin(LoginFailure.NameTaken, `Name is taken: ${first}`);
+      if (policy !== 'replace') return taken(attempt);
       // The newest login wins: the holder goes (its partners hear leave) and the name is claimed afresh.
       holder!.close(CloseCode.Replaced, REPLACED, 'replaced');
       holder = undefined;
@@ -242,17 +246,11 @@ async function claim(
       if (grant !== undefined) connection.resumeFrom(grant, backplane.nodeId);
       if (result !== 'claimed') {
         router.release(name, connection, false);
-        if (result === 'taken' && attempt < MAX_CANDIDATES && !connection.resuming) {
-          if (assigned) {
-            name = newToken();
+        if (result === 'taken' && !connection.resuming) {
+          const next = nextName(attempt);
+          if (next !== undefined) {
+            name = next;
             continue;
-          }
-          if (policy === 'suffix') {
-            const next = suffixed(first, attempt + 1, options.maxNameLength);
-            if (next !== undefined) {
-              name = next;
-              continue;
-            }
           }
           // Held on another node: that node closes it, then the claim is tried again (a few times: it may come back).
           if (policy === 'replace' && attempt <= 3) {
@@ -262,7 +260,7 @@ async function claim(
           }
         }
         return result === 'taken'
-          ? connection.refuseLogin(LoginFailure.NameTaken, `Name is taken: ${first}`)
+          ? taken(attempt)
           : connection.refuseLogin(LoginFailure.BackplaneUnavailable, 'Cannot log in: the cluster backplane is unavailable');
       }
     }

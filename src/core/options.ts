@@ -108,6 +108,14 @@ export interface HubOptions<D = unknown, U = unknown> {
    */
   duplicateNames?: DuplicateNamePolicy;
   /**
+   * With `duplicateNames: 'suffix'`: names one user may hold at once
+   * (`user`, `user#2` … `user#N`, cluster-wide: they are claimed like any
+   * name). A login past it is refused with `name-taken` ("Too many
+   * connections for <name>").
+   * @default 16
+   */
+  maxConnectionsPerUser?: number;
+  /**
    * Decides, synchronously, whether a logged-in peer may relay to a name
    * (offer, answer, candidate, leave). Return `false` to refuse: the sender
    * gets `{"type":"error","code":"forbidden","target":<name>}` and nothing
@@ -244,6 +252,7 @@ export interface ResolvedHubOptions {
   readonly authenticate: ((context: AuthenticateContext) => unknown) | undefined;
   readonly assignNames: boolean;
   readonly duplicateNames: DuplicateNamePolicy;
+  readonly maxConnectionsPerUser: number;
   readonly authorizeRelay: ((relay: RelayRequest) => boolean) | undefined;
   readonly relayRefusal: 'forbidden' | 'not-found';
   readonly validateName: HubOptions['validateName'];
@@ -274,6 +283,7 @@ export const hubDefaults: ResolvedHubOptions = Object.freeze({
   authenticate: undefined,
   assignNames: false,
   duplicateNames: 'refuse',
+  maxConnectionsPerUser: 16,
   authorizeRelay: undefined,
   relayRefusal: 'forbidden',
   validateName: undefined,
@@ -322,6 +332,7 @@ const hubChecks: { readonly [K in keyof ResolvedHubOptions]-?: Check<ResolvedHub
   authenticate: func(),
   assignNames: boolean,
   duplicateNames: oneOf<DuplicateNamePolicy>(['refuse', 'replace', 'suffix']),
+  maxConnectionsPerUser: integer(1, 1024),
   authorizeRelay: func(),
   relayRefusal: oneOf<'forbidden' | 'not-found'>(['forbidden', 'not-found']),
   validateName: func(),

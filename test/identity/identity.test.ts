@@ -52,6 +52,25 @@ describeMatrix('identity', (factory) => {
     expect(await tabs[1]!.nextOf('offer')).toEqual({ type: 'offer', offer: 'o', name: 'user-1#3' });
   });
 
+  it('caps the tabs of one user with maxConnectionsPerUser', async () => {
+    await start(byUser({ duplicateNames: 'suffix', maxConnectionsPerUser: 2 }));
+    const tabs = [await hub.connect('caller'), await hub.connect('callee'), await hub.connect('caller')];
+    expect(await tabs[0]!.login('x', { user: 1 })).toMatchObject({ success: true, name: 'user-1' });
+    expect(await tabs[1]!.login('x', { user: 1 })).toMatchObject({ success: true, name: 'user-1#2' });
+    expect(await tabs[2]!.login('x', { user: 1 })).toEqual({
+      type: 'login',
+      success: false,
+      reason: 'name-taken',
+      message: 'Too many connections for user-1: at most 2',
+    });
+    // One goes: its place is free again.
+    const left = hub.once('peer-left');
+    tabs[0]!.close(1000);
+    await left;
+    await hub.settled();
+    expect(await tabs[2]!.login('x', { user: 1 })).toMatchObject({ success: true, name: 'user-1' });
+  });
+
   it("closes the first tab with 4409 under duplicateNames: 'replace', and its partners hear leave", async () => {
     await start(byUser({ duplicateNames: 'replace' }));
     const partner = await hub.connect('callee');
