@@ -1,4 +1,5 @@
-export { SignallingHub, type DeliveryResult } from './core/hub.js';
+export { SignallingHub } from './core/hub.js';
+export type { DeliveryResult } from './core/remote-disconnect.js';
 export type {
   HubOptions,
   ResolvedHubOptions,

@@ -4,7 +4,7 @@ import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions 
 import { suggest } from '../core/option-check.js';
 import { attachDefaults, resolveAttachOptions } from '../transports/attach-options.js';
 import type { LogLimit } from './log-budget.js';
-import { type CliIdentity, identityAttachOptions, parseIdentity } from './identity.js';
+import { type CliIdentity, identityAttachOptions, identityFlags, parseIdentity } from './identity.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -132,49 +132,7 @@ const flagList: CliFlag[] = [
     default: 'on',
     help: 'serve the protocol over plain HTTP too, for clients whose WebSockets are blocked',
   },
-  {
-    name: 'assign-names',
-    boolean: true,
-    default: 'off',
-    help: 'a login without a name gets a fresh unguessable one',
-  },
-  {
-    name: 'duplicate-names',
-    value: 'refuse|replace|suffix',
-    default: 'refuse',
-    help: 'a login for a held name: refuse it, replace the holder (4409), or add #2, #3…',
-  },
-  {
-    name: 'max-connections-per-address',
-    value: '<n>',
-    default: '0 (no cap)',
-    help: 'connections open at once from one client address; past it, 429',
-  },
-  {
-    name: 'connection-rate',
-    value: '<rate>[:<burst>]|off',
-    default: 'off',
-    help: 'new connections per second per client address, and burst; past it, 429',
-  },
-  {
-    name: 'trust-proxy',
-    value: '<list>',
-    default: 'none',
-    help: 'proxy addresses or CIDR ranges whose X-Forwarded-For is believed, comma-separated',
-  },
-  {
-    name: 'jwt-secret',
-    value: '<secret>',
-    default: 'none',
-    help: 'require an HS256 JWT (token query parameter or Authorization: Bearer); its sub is the name (prefer the env variable)',
-  },
-  { name: 'jwt-secret-file', value: '<path>', default: 'none', help: 'as --jwt-secret, the secret read from a file' },
-  {
-    name: 'jwt-public-key-file',
-    value: '<path>',
-    default: 'none',
-    help: 'require an RS256 JWT checked with this RSA public key (PEM); its sub is the name',
-  },
+  ...identityFlags,
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },

@@ -21,17 +21,58 @@ type Get = (name: string) => string | undefined;
 /** An error for a flag: `must be <expected>, got <given>`. */
 type Bad = (name: string, expected: string, given: string) => Error;
 
-/** The identity flags' names (in the CLI's flag list). */
-export const identityFlagNames = [
-  'assign-names',
-  'duplicate-names',
-  'max-connections-per-address',
-  'connection-rate',
-  'trust-proxy',
-  'jwt-secret',
-  'jwt-secret-file',
-  'jwt-public-key-file',
-] as const;
+/** The identity flags, as the CLI's flag list holds them (`--help` and the README's table come from it). */
+export const identityFlags: ReadonlyArray<{
+  readonly name: string;
+  readonly value?: string;
+  readonly boolean?: true;
+  readonly default: string;
+  readonly help: string;
+}> = [
+  {
+    name: 'assign-names',
+    boolean: true,
+    default: 'off',
+    help: 'a login without a name gets a fresh unguessable one',
+  },
+  {
+    name: 'duplicate-names',
+    value: 'refuse|replace|suffix',
+    default: 'refuse',
+    help: 'a login for a held name: refuse it, replace the holder (4409), or add #2, #3…',
+  },
+  {
+    name: 'max-connections-per-address',
+    value: '<n>',
+    default: '0 (no cap)',
+    help: 'connections open at once from one client address; past it, 429',
+  },
+  {
+    name: 'connection-rate',
+    value: '<rate>[:<burst>]|off',
+    default: 'off',
+    help: 'new connections per second per client address, and burst; past it, 429',
+  },
+  {
+    name: 'trust-proxy',
+    value: '<list>',
+    default: 'none',
+    help: 'proxy addresses or CIDR ranges whose X-Forwarded-For is believed, comma-separated',
+  },
+  {
+    name: 'jwt-secret',
+    value: '<secret>',
+    default: 'none',
+    help: 'require an HS256 JWT (token query parameter or Authorization: Bearer); its sub is the name (prefer the env variable)',
+  },
+  { name: 'jwt-secret-file', value: '<path>', default: 'none', help: 'as --jwt-secret, the secret read from a file' },
+  {
+    name: 'jwt-public-key-file',
+    value: '<path>',
+    default: 'none',
+    help: 'require an RS256 JWT checked with this RSA public key (PEM); its sub is the name',
+  },
+];
 
 function readKeyFile(path: string, name: string, bad: Bad): string {
   try {

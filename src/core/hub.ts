@@ -13,26 +13,10 @@ import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './o
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limiter.js';
 import { admissionOf } from './admitted.js';
+import { DISCONNECT_CHANNEL, type DeliveryResult, closeRemote, parseDisconnect } from './remote-disconnect.js';
 import { Router } from './router.js';
 import { HubCounters, type HubStats } from './stats.js';
 import type { ConnectionInfo, Transport, TransportSession } from './transport.js';
-
-/** What became of a message of the host's own: see {@link SignallingHub.deliver}. */
-export type DeliveryResult = 'delivered' | 'held' | 'not-found' | 'congested' | 'unavailable';
-
-/** The adapter-port channel on which nodes ask each other to close a peer. */
-const DISCONNECT_CHANNEL = 'signalling-hub/disconnect';
-
-/** A disconnect request from another node, or `undefined` when it is not one. */
-function parseDisconnect(payload: string): { name: string; reason: string; replace: boolean } | undefined {
-  try {
-    const { name, reason, replace } = JSON.parse(payload) as Record<string, unknown>;
-    if (typeof name !== 'string' || typeof reason !== 'string') return undefined;
-    return { name, reason, replace: replace === true };
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The signalling hub: registers names and relays offer, answer, candidate and
@@ -102,7 +86,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
       counters: this.counters,
       nodeId: this.options.backplane?.nodeId,
       closing: () => !this.accepting,
-      evictRemote: (name, reason) => this.closeRemote(name, reason, true),
+      evictRemote: (name, reason) => closeRemote(this.options.backplane, this.port.sendToNode, name, reason, true),
       login: (connection, message) => {
         login(this.host, connection, message).catch((error: unknown) => {
           reportError(error);
@@ -315,7 +299,8 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
     if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
     if (this.closeLocal(name, reason, false)) return true;
-    if (this.options.backplane !== undefined && !this.closing) this.closeRemote(name, reason, false).catch(this.port.reportError);
+    if (this.options.backplane !== undefined && !this.closing)
+      closeRemote(this.options.backplane, this.port.sendToNode, name, reason, false).catch(this.port.reportError);
     return false;
   }
 
@@ -329,7 +314,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
     if (this.closeLocal(name, reason, false)) return true;
     if (this.options.backplane === undefined || this.closing) return false;
-    return this.closeRemote(name, reason, false);
+    return closeRemote(this.options.backplane, this.port.sendToNode, name, reason, false);
   }
 
   /** Closes the local holder of `name` (joined or dropped): 4409 for a replacement, else 4403. */
@@ -340,21 +325,6 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     if (replace) connection.close(CloseCode.Replaced, reason, 'replaced');
     else connection.close(CloseCode.Forbidden, reason, 'disconnected');
     return true;
-  }
-
-  /**
-   * Asks the node that holds `name` to close it. That node is found with a
-   * `moved` envelope from nobody (it changes nothing there; the backplane
-   * answers with the holder's node), then asked over the adapter port.
-   */
-  private async closeRemote(name: string, reason: string, replace: boolean): Promise<boolean> {
-    const backplane = this.options.backplane;
-    const sendToNode = this.port.sendToNode;
-    if (backplane === undefined || sendToNode === undefined) return false;
-    const found = await backplane.forward({ kind: 'moved', from: '', fromNode: backplane.nodeId, to: name, frame: '' });
-    if (!found.delivered || found.node === backplane.nodeId) return false;
-    const reply = await sendToNode(found.node, DISCONNECT_CHANNEL, JSON.stringify({ name, reason, replace }));
-    return reply.delivered && reply.reply === '1';
   }
 
   /** Counters and gauges of this hub for dashboards and metrics (see {@link HubStats}). */
