@@ -17,6 +17,7 @@ async function twoNodes(
   prefix: string,
   options: ConstructorParameters<typeof SignallingHub>[0] = {},
   maxInFlightCommands = 1024,
+  commandTimeout = 1000,
 ): Promise<SignallingHub[]> {
   const hubs = [0, 1].map(
     () =>
@@ -37,8 +38,9 @@ async function twoNodes(
 }
 
 it('assigns 10,000 concurrent unnamed logins across two nodes unique names, each claimed in the cluster', async () => {
-  // Room for every claim at once (by default a node answers claims past 1024 in flight `backplane-unavailable`).
-  const hubs = await twoNodes('assigned:', { assignNames: true }, 16_384);
+  // Room for every claim at once (by default a node answers claims past 1024 in flight `backplane-unavailable`),
+  // and time for 10,000 of them on a busy machine (past commandTimeout a claim is answered `backplane-unavailable`).
+  const hubs = await twoNodes('assigned:', { assignNames: true }, 16_384, 20_000);
   try {
     const clients = Array.from({ length: 10_000 }, (_, i) => new MemoryClient(hubs[i % 2]!));
     const replies = await Promise.all(
