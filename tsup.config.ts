@@ -7,6 +7,7 @@ export default defineConfig([
     entry: {
       index: 'src/index.ts',
       ws: 'src/ws.ts',
+      bun: 'src/bun.ts',
       client: 'src/client.ts',
       redis: 'src/redis.ts',
       prometheus: 'src/prometheus.ts',

@@ -35,6 +35,7 @@ const wires = {
     isRelay: (data) => data.charCodeAt(9) === 0x63, // {"type":"c (frames arrive as strings)
   },
   'hub-redis': tutorialWire,
+  'hub-bun': tutorialWire,
   tutorial: tutorialWire,
   floor: {
     url: (port, name) => `ws://127.0.0.1:${port}/?p=${name[0] === 'i' ? name : name.slice(1)}`,
@@ -72,6 +73,9 @@ const wires = {
     ping: (ws, data) => data.length === 1 && data[0] === 0x32 && (ws.send('3'), true),
   },
 };
+
+// The floor on Bun.serve pairs sockets as the floor on Node does.
+wires['floor-bun'] = wires.floor;
 
 const text = { binary: false }; // the frames are prebuilt UTF-8 Buffers, sent as text frames
 const zeroMask = (mask) => mask.fill(0); // a zero mask makes ws skip masking: cheaper client, same server work

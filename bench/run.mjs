@@ -1,22 +1,24 @@
 // `npm run bench` (after the build): the hub against a tutorial-style server, PeerJS server,
-// socket.io and a no-parse floor, rounds interleaved; then the hub over its HTTP fallback beside its ws adapter. `--quick`: a smoke run (about 15 s, small N), nothing written.
+// socket.io and a no-parse floor, rounds interleaved, and the hub on Bun.serve beside a no-parse floor on Bun.serve;
+// then the hub over its HTTP fallback beside its ws adapter. `--quick`: a smoke run (about 20 s, small N), nothing written.
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bunBinary } from './lib/bun.mjs';
 import { killChildren, spawnChild, track } from './lib/ipc.mjs';
 import { renderChart, renderMarkdown } from './lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
-// Development aids (no docs written): `--only=hub,floor`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+// Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
   ['only', 'rounds', 'pairs', 'window'].some((name) => flag(name) !== undefined) ||
-  ['--no-memory', '--no-relay', '--no-scale', '--no-redis', '--no-http'].some((name) => process.argv.includes(name));
+  ['--no-memory', '--no-relay', '--no-scale', '--no-redis', '--no-http', '--no-bun'].some((name) => process.argv.includes(name));
 
 // `--render`: rebuild docs/BENCHMARKS.md and the chart from docs/benchmarks.json (the last full run's raw numbers).
 if (process.argv.includes('--render')) {
@@ -74,9 +76,15 @@ const config = quick
       httpRounds: 3,
     };
 for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));
+// The hub on Bun and its floor need the `bun` dev dependency; without it their rows are left out.
+const bun = process.argv.includes('--no-bun') ? undefined : bunBinary();
+if (bun === undefined && !process.argv.includes('--no-bun'))
+  console.log('No bun binary (npm install): the rows on Bun.serve are left out.');
 // The tutorial server goes first in each round: its capacity sets the half-load rate of the others.
-const kinds = ['tutorial', 'hub', 'peerjs', 'socketio', 'floor'].filter(
-  (k) => flag('only') === undefined || k === 'tutorial' || flag('only').split(',').includes(k),
+const kinds = ['tutorial', 'hub', 'peerjs', 'socketio', 'floor', 'hub-bun', 'floor-bun'].filter(
+  (k) =>
+    (bun !== undefined || !k.endsWith('-bun')) &&
+    (flag('only') === undefined || k === 'tutorial' || flag('only').split(',').includes(k)),
 );
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const cpuMicros = (c) => c.user + c.system;
@@ -94,8 +102,13 @@ const idle = spawnChild(join(here, 'load.mjs'));
 
 async function startServer(kind) {
   const profile = (flag('cpu-prof') ?? '').split(',').includes(kind)
-    ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${kind}`]
+    ? ['--cpu-prof', `--cpu-prof-dir=bench/profiles/${kind}`, ...(kind.endsWith('-bun') ? ['--cpu-prof-md'] : [])]
     : [];
+  if (kind.endsWith('-bun')) {
+    // Bun.serve in a Bun process (Bun answers Node's fork() IPC).
+    const server = spawnChild(join(here, 'server-bun.mjs'), [kind], profile, bun);
+    return { ...server, port: await server.call('port') };
+  }
   const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile]);
   const port = await server.call('port');
   return { ...server, port };
@@ -213,7 +226,9 @@ try {
         console.log(
           `round ${round} ${kind.padEnd(8)} ${Math.round(full.rate)} msg/s, ${full.cpuPerMsg.toFixed(2)} µs/msg` +
             ` (server ${(full.serverBusy * 100).toFixed(0)}% / client ${(full.clientBusy * 100).toFixed(0)}% busy,` +
-            ` ${full.readsPerMsg.toFixed(2)} reads + ${full.writesPerMsg.toFixed(2)} writes per msg),` +
+            (Number.isFinite(full.writesPerMsg)
+              ? ` ${full.readsPerMsg.toFixed(2)} reads + ${full.writesPerMsg.toFixed(2)} writes per msg),`
+              : ' syscalls not counted),') +
             ` p50 ${full.p50.toFixed(2)} p99 ${full.p99.toFixed(2)} ms, half-load p99 ${half.p99.toFixed(2)} ms,` +
             ` ${(memory.rssPerPeer / 1024).toFixed(1)} KB RSS/peer, ${Math.round(memory.connectRate)} logins/s,` +
             ` ${Math.round(full.rate / (2 * config.pairs))} msg/s per connection`,

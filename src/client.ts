@@ -50,19 +50,20 @@ export {
 } from './client/http-socket.js';
 export {
   PeerConnectionManager,
-  peerConnectionManagerDefaults,
   type PeerCloseReason,
   type PeerConnectionManagerEvents,
+} from './client/peer-connection-manager.js';
+export {
+  peerConnectionManagerDefaults,
   type PeerConnectionManagerOptions,
   type ResolvedPeerConnectionManagerOptions,
-} from './client/peer-connection-manager.js';
+} from './client/peer-connection-options.js';
 export type {
   DataChannelInit,
   DataChannelLike,
   DataChannelOf,
   EventHandler,
   IceCandidateLike,
-  IceServer,
   MediaStreamLike,
   MediaStreamTrackLike,
   OfferOptions,
@@ -73,7 +74,8 @@ export type {
   SessionDescriptionLike,
   TrackEventOf,
 } from './client/webrtc.js';
-export { InvalidArgumentError, InvalidOptionError, SignallingHubError, type SignallingHubErrorCode } from './core/errors.js';
-export type { ErrorMessage } from './protocol/messages.js';
+export { InvalidArgumentError, InvalidOptionError, SignallingHubError } from './common/errors.js';
+export type { SignallingHubErrorCode } from './error-codes.js';
+export type { ErrorMessage, IceServer } from './protocol/messages.js';
 export { ErrorCode, LoginFailure } from './protocol/error-codes.js';
 export { CloseCode } from './protocol/close-codes.js';

@@ -23,8 +23,8 @@ export {
   BackplaneError,
   TransportError,
   LoginRefusedError,
-  type SignallingHubErrorCode,
 } from './core/errors.js';
+export type { SignallingHubErrorCode } from './error-codes.js';
 export { hubDefaults } from './core/options.js';
 export type { HubStats, RelayCounts } from './core/stats.js';
 export type {
@@ -40,6 +40,8 @@ export type {
   ResumeGrant,
   ResumeResult,
 } from './core/backplane.js';
+export { MemoryCluster } from './cluster/memory/memory-cluster.js';
+export type { MemoryBackplane, MemoryBackplaneOptions } from './cluster/memory/memory-backplane.js';
 export * from './protocol/index.js';
 export { healthHandler, readinessCheck } from './ops/health.js';
 export type { HealthSource, HealthHandlerOptions, ReadinessOptions, Readiness } from './ops/health.js';

@@ -3,9 +3,9 @@ import { fork } from 'node:child_process';
 
 const children = new Set();
 
-/** Forks `script` and returns `call(cmd, arg)` → Promise of the child's answer. */
-export function spawnChild(script, args = [], execArgv = []) {
-  const child = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Forks `script` (with `execPath`: another runtime, Bun) and returns `call(cmd, arg)` → Promise of the child's answer. */
+export function spawnChild(script, args = [], execArgv = [], execPath = process.execPath) {
+  const child = fork(script, args, { execArgv, execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(child);
   let nextId = 1;
   const waiting = new Map();

@@ -1,5 +1,12 @@
-import { SignallingHubError } from '../core/errors.js';
+import { SignallingHubError } from '../common/errors.js';
 import type { LoginFailure } from '../protocol/error-codes.js';
+
+/** Codes of the client's own errors (the common ones are in `common/errors.ts`). */
+export type ClientErrorCode =
+  /** A login failed. */
+  | 'SH_ERR_LOGIN'
+  /** A relay was sent while the client is not logged in. */
+  | 'SH_ERR_NOT_LOGGED_IN';
 
 /**
  * Why a login failed: a refusal `reason` from the hub, or one of the client's own:
@@ -10,7 +17,7 @@ import type { LoginFailure } from '../protocol/error-codes.js';
 export type LoginErrorReason = `${LoginFailure}` | 'timeout' | 'connection-closed' | 'login-in-progress';
 
 /** A login failed. `login()` rejects with it. */
-export class LoginError extends SignallingHubError {
+export class LoginError extends SignallingHubError<'SH_ERR_LOGIN'> {
   constructor(
     /** Why, machine-readable. */
     readonly reason: LoginErrorReason,
@@ -21,7 +28,7 @@ export class LoginError extends SignallingHubError {
 }
 
 /** A relay was sent while the client is not logged in (and not reconnecting). */
-export class NotLoggedInError extends SignallingHubError {
+export class NotLoggedInError extends SignallingHubError<'SH_ERR_NOT_LOGGED_IN'> {
   constructor() {
     super('SH_ERR_NOT_LOGGED_IN', 'Not logged in: call login() first');
   }

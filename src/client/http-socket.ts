@@ -1,36 +1,33 @@
+import {
+  GOING_AWAY_CODE,
+  HttpParam,
+  LOST_CODE,
+  NO_STATUS_CODE,
+  CLOSED,
+  CLOSING,
+  CONNECTING,
+  OPEN,
+  sessionOpenedOf,
+  TRANSPORT_HTTP,
+  TRANSPORT_PARAM,
+  STATUS_CREATED,
+} from '../protocol/http-wire.js';
+import { Downlink, type HttpSocketTransport } from './http/downlink.js';
+import { type HttpSocketFetch, type HttpSocketResponse, type LinkOwner, parseJson, SessionLink } from './http/link.js';
+import { Uplink } from './http/uplink.js';
+import { pageHref } from './page.js';
 import type { WebSocketLike } from './types.js';
+
+export type { HttpSocketTransport } from './http/downlink.js';
+export type { HttpSocketFetch, HttpSocketRequestInit, HttpSocketResponse } from './http/link.js';
 
 /**
  * The hub's HTTP fallback as a WebSocket-shaped object (see PROTOCOL.md,
- * "HTTP fallback"). This file has no runtime imports: it can be served to a
- * browser on its own.
+ * "HTTP fallback"; the contract is in `protocol/http-wire.ts`). This file is
+ * the socket's face and life (open, close, events); `http/` holds the
+ * downlink (stream or long-poll, and its parser), the uplink (ordered POSTs)
+ * and the link they share (requests, secret, acknowledgements).
  */
-
-/** How {@link HttpSocket} receives: a Server-Sent Events stream, or long-polling. */
-export type HttpSocketTransport = 'stream' | 'poll';
-
-/** What {@link HttpSocket} hands to `fetch` (a subset of `RequestInit`). */
-export interface HttpSocketRequestInit {
-  method: 'GET' | 'POST' | 'DELETE';
-  headers: Record<string, string>;
-  body?: string;
-  signal?: AbortSignal;
-  /** Lets the request outlive the page (the goodbye sent when a tab closes). */
-  keepalive?: boolean;
-  credentials?: 'omit' | 'same-origin' | 'include';
-}
-
-/** The part of a `fetch` response {@link HttpSocket} reads. */
-export interface HttpSocketResponse {
-  readonly status: number;
-  text(): Promise<string>;
-  readonly body: {
-    getReader(): { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(reason?: unknown): Promise<void> };
-  } | null;
-}
-
-/** A `fetch` function: `globalThis.fetch` fits. */
-export type HttpSocketFetch = (url: string, init: HttpSocketRequestInit) => Promise<HttpSocketResponse>;
 
 /** Options of {@link HttpSocket}; pass them through {@link HttpSocket.with}. */
 export interface HttpSocketOptions {
@@ -57,102 +54,49 @@ export interface HttpSocketOptions {
    * @default 'same-origin'
    */
   credentials?: 'omit' | 'same-origin' | 'include';
+  /**
+   * Characters a line of the event stream, or the data of one event, may
+   * hold: a server that sends more is not followed further (the socket
+   * closes with 1006 and an `error` event that says why). A frame is one
+   * line; keep this above the largest message the hub may send.
+   * @default 4194304
+   */
+  maxLineLength?: number;
 }
 
 type EventType = 'open' | 'message' | 'close' | 'error';
 type Listener = (event: object) => void;
 
-/** What the server said about a new session. */
-interface SessionInfo {
-  session: string;
-  secret: string;
-  heartbeat: number;
-  timeout: number;
-  pollTimeout: number;
-  maxBodyBytes: number;
-}
-
-/** One event from the server: a stream's SSE event or an entry of a long-poll's array. */
-interface ServerEvent {
-  id: string | undefined;
-  event: string;
-  data: string;
-}
-
-const SECRET_HEADER = 'x-signalling-secret';
-const CONNECTING = 0;
-const OPEN = 1;
-const CLOSING = 2;
-const CLOSED = 3;
-
-/** A `text/event-stream` parser (the WHATWG rules, less `retry`): feed it text, it calls back per event. */
-class EventStreamParser {
-  private buffer = '';
-  private data: string[] = [];
-  private event = '';
-  private id: string | undefined;
-  /** The last chunk ended in `\r`: a `\n` starting the next one belongs to it. */
-  private afterCR = false;
-
-  constructor(private readonly onEvent: (event: ServerEvent) => void) {}
-
-  feed(text: string): void {
-    let buffer = this.buffer + text;
-    if (this.afterCR && buffer.startsWith('\n')) buffer = buffer.slice(1);
-    this.afterCR = false;
-    let start = 0;
-    for (let i = 0; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      this.line(buffer.slice(start, i));
-      if (c === 13) {
-        if (i + 1 === buffer.length) this.afterCR = true;
-        else if (buffer.charCodeAt(i + 1) === 10) i++;
-      }
-      start = i + 1;
-    }
-    this.buffer = buffer.slice(start);
-  }
-
-  private line(line: string): void {
-    if (line === '') {
-      if (this.data.length > 0) this.onEvent({ id: this.id, event: this.event || 'message', data: this.data.join('\n') });
-      this.data = [];
-      this.event = '';
-      return;
-    }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.event = value;
-    else if (field === 'id' && !value.includes('\0')) this.id = value;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function sessionInfoOf(value: unknown): SessionInfo | undefined {
-  const info = value as Partial<SessionInfo> | null;
-  if (typeof info !== 'object' || info === null) return undefined;
-  const { session, secret, heartbeat, timeout, pollTimeout, maxBodyBytes } = info;
-  if (typeof session !== 'string' || typeof secret !== 'string') return undefined;
-  const numbers = [heartbeat, timeout, pollTimeout, maxBodyBytes];
-  if (numbers.some((n) => typeof n !== 'number' || !Number.isFinite(n) || n < 0)) return undefined;
-  return info as SessionInfo;
-}
-
 function stateError(message: string): Error {
   const DOMExceptionClass = (globalThis as { DOMException?: new (message: string, name: string) => Error }).DOMException;
   return DOMExceptionClass === undefined ? new Error(message) : new DOMExceptionClass(message, 'InvalidStateError');
+}
+
+/**
+ * The HTTP URL of the hub's fallback for `url` (ws, wss, http or https; a
+ * relative one is resolved against the page's location, as a browser's
+ * WebSocket does).
+ */
+function fallbackUrl(url: string): URL {
+  const page = pageHref();
+  let base: URL;
+  try {
+    base = page !== undefined ? new URL(url, page) : new URL(url);
+  } catch {
+    throw new SyntaxError(
+      page !== undefined || /^[a-z][a-z0-9+.-]*:/i.test(url)
+        ? `HttpSocket: ${JSON.stringify(url)} is not a valid URL`
+        : `HttpSocket: the relative URL ${JSON.stringify(url)} needs a page to resolve against: give an absolute ws://, wss://, http:// or https:// URL`,
+    );
+  }
+  if (base.protocol === 'ws:') base.protocol = 'http:';
+  else if (base.protocol === 'wss:') base.protocol = 'https:';
+  else if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new SyntaxError(`HttpSocket: the URL's scheme must be ws, wss, http or https, got ${base.protocol}`);
+  }
+  base.hash = '';
+  base.searchParams.set(TRANSPORT_PARAM, TRANSPORT_HTTP);
+  return base;
 }
 
 /**
@@ -192,32 +136,14 @@ export class HttpSocket implements WebSocketLike {
   onclose: Listener | null = null;
   onerror: Listener | null = null;
 
-  private state = CONNECTING;
+  private state: number = CONNECTING;
   /** The close event went out: nothing more happens. */
   private ended = false;
-  private readonly base: URL;
-  private readonly options: Required<Omit<HttpSocketOptions, 'fetch' | 'headers'>> & {
-    headers: Readonly<Record<string, string>>;
-  };
-  private readonly fetchImpl: HttpSocketFetch;
   private readonly listeners = new Map<EventType, Set<Listener>>();
-  private info: SessionInfo | undefined;
-  private mode: HttpSocketTransport;
-  /** The stream delivered its first event once: the way is clear, it is not probed again. */
-  private streamConfirmed = false;
-  /** The id of the last event received (acknowledged with every request). */
-  private lastEventId = 0;
-  private seq = 0;
-  private outgoing: string[] = [];
-  private outgoingBytes = 0;
-  private inFlightBytes = 0;
-  private pumping = false;
-  private drainWaiters: Array<() => void> = [];
-  private readonly aborts = new Set<AbortController>();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly link: SessionLink;
+  private readonly downlink: Downlink;
+  private readonly uplink: Uplink;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
-  private lastRequestAt = 0;
-  private lastContactAt = 0;
 
   /** A class of sockets with `options`, for `SignallingClient`'s `WebSocket` option. */
   static with(options: HttpSocketOptions): new (url: string) => HttpSocket {
@@ -228,27 +154,32 @@ export class HttpSocket implements WebSocketLike {
     };
   }
 
+  /**
+   * @throws `SyntaxError` for a URL that is not ws, wss, http or https, or a
+   * relative one where there is no page to resolve it against (Node).
+   */
   constructor(url: string, options: HttpSocketOptions = {}) {
     this.url = url;
-    const base = new URL(url);
-    if (base.protocol === 'ws:') base.protocol = 'http:';
-    else if (base.protocol === 'wss:') base.protocol = 'https:';
-    else if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new SyntaxError(`HttpSocket: the URL's scheme must be ws, wss, http or https, got ${base.protocol}`);
-    }
-    base.hash = '';
-    base.searchParams.set('transport', 'http');
-    this.base = base;
+    const base = fallbackUrl(url);
     const fetchImpl = options.fetch ?? (globalThis as { fetch?: HttpSocketFetch }).fetch?.bind(globalThis);
     if (fetchImpl === undefined) throw new TypeError('HttpSocket needs fetch: pass the fetch option');
-    this.fetchImpl = fetchImpl;
-    this.options = {
-      transport: options.transport ?? 'auto',
-      streamTimeout: options.streamTimeout ?? 3000,
-      credentials: options.credentials ?? 'same-origin',
-      headers: { ...options.headers },
+    const maxLineLength = options.maxLineLength ?? 4194304;
+    if (!Number.isInteger(maxLineLength) || maxLineLength < 1) {
+      throw new RangeError(`HttpSocket: maxLineLength must be a whole number ≥ 1, got ${String(maxLineLength)}`);
+    }
+    // The link and its users end the socket through these, which are not part of its public face.
+    const owner: LinkOwner = {
+      readyState: () => this.state,
+      fail: (reason) => this.fail(reason),
+      closedByServer: (code, reason) => this.closedByServer(code, reason),
     };
-    this.mode = this.options.transport === 'poll' ? 'poll' : 'stream';
+    this.link = new SessionLink(owner, base, fetchImpl, { ...options.headers }, options.credentials ?? 'same-origin');
+    this.downlink = new Downlink(
+      this.link,
+      { transport: options.transport ?? 'auto', streamTimeout: options.streamTimeout ?? 3000, maxLineLength },
+      (data) => this.dispatch('message', { type: 'message', target: this, data }),
+    );
+    this.uplink = new Uplink(this.link);
     void this.connect();
   }
 
@@ -258,12 +189,12 @@ export class HttpSocket implements WebSocketLike {
 
   /** How it receives now: `'stream'`, or `'poll'` (after the fallback in `'auto'`); `undefined` until open. */
   get transport(): HttpSocketTransport | undefined {
-    return this.info === undefined ? undefined : this.mode;
+    return this.link.info === undefined ? undefined : this.downlink.mode;
   }
 
   /** UTF-16 units of the frames sent and not yet acknowledged by the server. */
   get bufferedAmount(): number {
-    return this.outgoingBytes + this.inFlightBytes;
+    return this.uplink.bufferedAmount;
   }
 
   addEventListener(type: EventType, listener: Listener): void {
@@ -280,14 +211,7 @@ export class HttpSocket implements WebSocketLike {
   send(data: string): void {
     if (this.state === CONNECTING) throw stateError("Failed to execute 'send' on 'HttpSocket': Still in CONNECTING state.");
     if (this.state !== OPEN) return;
-    const text = String(data);
-    this.outgoing.push(text);
-    this.outgoingBytes += text.length;
-    if (!this.pumping) {
-      this.pumping = true;
-      // Frames sent in the same task go in one POST.
-      queueMicrotask(() => void this.pump());
-    }
+    this.uplink.send(String(data));
   }
 
   /**
@@ -308,72 +232,75 @@ export class HttpSocket implements WebSocketLike {
     void this.goodbye(code, reason);
   }
 
-  // --- Connecting and closing ---
+  // --- Opening and closing ---
 
   private async connect(): Promise<void> {
     let response: HttpSocketResponse;
     try {
-      response = await this.request('POST', {}, {});
+      response = await this.link.request('POST', {}, {});
     } catch {
       this.fail('the server cannot be reached');
       return;
     }
     const text = await response.text().catch(() => '');
     if (this.state !== CONNECTING) return;
-    const info = response.status === 201 || response.status === 200 ? sessionInfoOf(parseJson(text)) : undefined;
+    const info = response.status === STATUS_CREATED || response.status === 200 ? sessionOpenedOf(parseJson(text)) : undefined;
     if (info === undefined) {
       this.fail(`the server refused the session (HTTP ${response.status})`);
       return;
     }
-    this.info = info;
+    this.link.info = info;
     this.state = OPEN;
-    this.contact();
+    this.link.contact();
     this.dispatch('open', { type: 'open', target: this });
     if (this.state !== OPEN) return;
     const every = Math.max(50, Math.floor(info.timeout / 3));
-    this.pingTimer = setInterval(() => this.ping(every), every);
+    this.pingTimer = setInterval(() => {
+      if (this.state === OPEN && this.downlink.mode === 'stream') this.uplink.ping(every);
+    }, every);
     // A closing tab ends a browser's WebSocket with 1001 at once; say the same goodbye, or the
     // server would only notice when the session times out.
     const page = globalThis as { addEventListener?: (type: string, listener: () => void) => void };
     if (typeof page.addEventListener === 'function' && 'document' in globalThis) {
       page.addEventListener('pagehide', this.unloading);
     }
-    void this.readLoop();
+    void this.downlink.run();
   }
 
   /** The page goes away: a `DELETE` with 1001 that outlives it (`keepalive`), then closed. */
   private readonly unloading = (): void => {
     if (this.state !== OPEN) return;
-    this.request('DELETE', { session: this.info!.session, code: '1001' }, { keepalive: true }).catch(() => {});
-    this.finish(1001, 'the page went away', true);
+    const params = { [HttpParam.session]: this.link.info!.session, [HttpParam.code]: String(GOING_AWAY_CODE) };
+    this.link.request('DELETE', params, { keepalive: true }).catch(() => {});
+    this.finish(GOING_AWAY_CODE, 'the page went away', true);
   };
 
   private async goodbye(code: number | undefined, reason: string): Promise<void> {
     // Frames sent before close() go first, as on a WebSocket; not longer than the session would live.
-    await this.drained(this.info!.timeout);
+    await this.uplink.drained(this.link.info!.timeout);
     if (this.ended) return;
-    this.stopReading();
+    this.link.stopReading();
     try {
-      const params: Record<string, string> = { session: this.info!.session };
-      if (code !== undefined) params.code = String(code);
-      await this.request('DELETE', params, {});
+      const params: Record<string, string> = { [HttpParam.session]: this.link.info!.session };
+      if (code !== undefined) params[HttpParam.code] = String(code);
+      await this.link.request('DELETE', params, {});
     } catch {
       // The session expires on the server.
     }
-    this.finish(code ?? 1005, reason, true);
+    this.finish(code ?? NO_STATUS_CODE, reason, true);
   }
 
   /** The server closed the session with `code` (its close event, or a 410 naming it). */
   private closedByServer(code: number, reason: string): void {
     if (this.ended) return;
-    if (code === 1006) {
+    if (code === LOST_CODE) {
       this.fail(reason);
       return;
     }
-    const session = this.info?.session;
+    const session = this.link.info?.session;
     this.finish(code, reason, true);
     // Lets the server forget the session now rather than after its timeout.
-    if (session !== undefined) this.request('DELETE', { session }, {}).catch(() => {});
+    if (session !== undefined) this.link.request('DELETE', { [HttpParam.session]: session }, {}).catch(() => {});
   }
 
   /** The connection is lost or was never made: `error`, then `close` with 1006. */
@@ -381,7 +308,7 @@ export class HttpSocket implements WebSocketLike {
     if (this.ended) return;
     this.state = CLOSED;
     this.dispatch('error', { type: 'error', target: this, message: reason });
-    this.finish(1006, reason, false);
+    this.finish(LOST_CODE, reason, false);
   }
 
   private finish(code: number, reason: string, wasClean: boolean): void {
@@ -390,325 +317,12 @@ export class HttpSocket implements WebSocketLike {
     const page = globalThis as { removeEventListener?: (type: string, listener: () => void) => void };
     page.removeEventListener?.('pagehide', this.unloading);
     this.state = CLOSED;
-    this.stopReading();
+    this.link.stop();
     clearInterval(this.pingTimer);
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.outgoing = [];
-    this.outgoingBytes = 0;
-    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.uplink.clear();
     this.dispatch('close', { type: 'close', target: this, code, reason, wasClean });
     this.listeners.clear();
     this.onopen = this.onmessage = this.onclose = this.onerror = null;
-  }
-
-  private stopReading(): void {
-    for (const controller of this.aborts) controller.abort();
-    this.aborts.clear();
-  }
-
-  // --- Requests ---
-
-  private request(
-    method: HttpSocketRequestInit['method'],
-    params: Readonly<Record<string, string>>,
-    init: { body?: string; accept?: string; signal?: AbortSignal; keepalive?: boolean },
-  ): Promise<HttpSocketResponse> {
-    const url = new URL(this.base.href);
-    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-    const headers: Record<string, string> = { ...this.options.headers };
-    if (this.info !== undefined) headers[SECRET_HEADER] = this.info.secret;
-    if (init.accept !== undefined) headers.accept = init.accept;
-    if (init.body !== undefined) headers['content-type'] = 'text/plain;charset=UTF-8';
-    this.lastRequestAt = Date.now();
-    return this.fetchImpl(url.href, {
-      method,
-      headers,
-      credentials: this.options.credentials,
-      ...(init.body === undefined ? {} : { body: init.body }),
-      ...(init.signal === undefined ? {} : { signal: init.signal }),
-      ...(init.keepalive === true ? { keepalive: true } : {}),
-    });
-  }
-
-  private contact(): void {
-    this.lastContactAt = Date.now();
-  }
-
-  /** Whether the server has been out of reach for longer than the session lives. */
-  private unreachable(): boolean {
-    return Date.now() - this.lastContactAt > this.info!.timeout;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        resolve();
-      }, ms);
-      this.timers.add(timer);
-    });
-  }
-
-  /**
-   * An answer that ends the session (`stop`) or is worth another try
-   * (`retry`: a proxy's 502/504, a busy server).
-   */
-  private async refused(response: HttpSocketResponse): Promise<'stop' | 'retry'> {
-    const status = response.status;
-    const body = parseJson(await response.text().catch(() => '')) as { code?: unknown; reason?: unknown } | undefined;
-    if (status === 410) {
-      const code = typeof body?.code === 'number' ? body.code : 1006;
-      this.closedByServer(code, typeof body?.reason === 'string' ? body.reason : '');
-      return 'stop';
-    }
-    if (status === 404 || status === 403 || status === 401) {
-      this.fail(`the session is gone (HTTP ${status})`);
-      return 'stop';
-    }
-    return 'retry';
-  }
-
-  // --- Receiving ---
-
-  private async readLoop(): Promise<void> {
-    let failures = 0;
-    while (this.state === OPEN) {
-      const outcome = this.mode === 'stream' ? await this.readStream() : await this.readPoll();
-      if (this.state !== OPEN || outcome === 'stop') return;
-      if (outcome === 'ok') {
-        failures = 0;
-        continue;
-      }
-      failures++;
-      if (this.unreachable()) {
-        this.fail('the server cannot be reached');
-        return;
-      }
-      await this.sleep(Math.min(100 * 2 ** Math.min(failures, 6), 5000));
-    }
-  }
-
-  private handle(event: ServerEvent): void {
-    if (this.state !== OPEN && this.state !== CLOSING) return;
-    if (event.event === 'close') {
-      const info = parseJson(event.data) as { code?: unknown; reason?: unknown } | undefined;
-      this.closedByServer(typeof info?.code === 'number' ? info.code : 1006, typeof info?.reason === 'string' ? info.reason : '');
-      return;
-    }
-    if (event.event !== 'message' || event.id === undefined) return;
-    const id = Number(event.id);
-    // A frame received before (sent again after a reconnection) is not delivered twice.
-    if (!Number.isSafeInteger(id) || id <= this.lastEventId) return;
-    this.lastEventId = id;
-    this.dispatch('message', { type: 'message', target: this, data: event.data });
-  }
-
-  private async readStream(): Promise<'ok' | 'retry' | 'stop'> {
-    const controller = new AbortController();
-    this.aborts.add(controller);
-    const probing = this.options.transport === 'auto' && !this.streamConfirmed;
-    let opened = false;
-    let heldBack = false;
-    let answered = false;
-    const probe = probing
-      ? setTimeout(() => {
-          heldBack = true;
-          controller.abort();
-        }, this.options.streamTimeout)
-      : undefined;
-    // Nothing at all (not even a heartbeat) for two heartbeats: the stream is dead, open another.
-    const heartbeat = this.info!.heartbeat;
-    let idle: ReturnType<typeof setTimeout> | undefined;
-    const watch = () => {
-      if (heartbeat === 0) return;
-      clearTimeout(idle);
-      idle = setTimeout(() => controller.abort(), 2 * heartbeat + 5000);
-    };
-    const parser = new EventStreamParser((event) => {
-      if (event.event === 'open') {
-        opened = true;
-        this.streamConfirmed = true;
-        clearTimeout(probe);
-        return;
-      }
-      this.handle(event);
-    });
-    try {
-      watch();
-      const response = await this.request(
-        'GET',
-        { session: this.info!.session, ack: String(this.lastEventId) },
-        { accept: 'text/event-stream', signal: controller.signal },
-      );
-      if (response.status !== 200) {
-        clearTimeout(probe);
-        return await this.refused(response);
-      }
-      this.contact();
-      answered = true;
-      if (response.body === null) {
-        // No streaming responses here: long-polling.
-        this.mode = 'poll';
-        return 'ok';
-      }
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        this.contact();
-        watch();
-        parser.feed(decoder.decode(value, { stream: true }));
-        if (this.state !== OPEN) {
-          controller.abort();
-          return 'stop';
-        }
-      }
-    } catch {
-      // Aborted (held back, dead, closing) or a network failure.
-    } finally {
-      clearTimeout(probe);
-      clearTimeout(idle);
-      this.aborts.delete(controller);
-    }
-    if (this.state !== OPEN) return 'stop';
-    if (!opened && probing && (heldBack || answered)) {
-      // The first event did not come through: a proxy buffers the stream. Long-polling from now on.
-      this.mode = 'poll';
-      return 'ok';
-    }
-    return opened ? 'ok' : 'retry';
-  }
-
-  private async readPoll(): Promise<'ok' | 'retry' | 'stop'> {
-    const controller = new AbortController();
-    this.aborts.add(controller);
-    // The server answers within its poll timeout; a poll stuck longer is dropped and made again.
-    const timer = setTimeout(() => controller.abort(), this.info!.pollTimeout + 10000);
-    try {
-      const response = await this.request(
-        'GET',
-        { session: this.info!.session, poll: '1', ack: String(this.lastEventId) },
-        { accept: 'application/json', signal: controller.signal },
-      );
-      if (response.status !== 200) return await this.refused(response);
-      const events = parseJson(await response.text());
-      if (!Array.isArray(events)) return 'retry';
-      this.contact();
-      for (const entry of events as Array<{ id?: unknown; event?: unknown; data?: unknown }>) {
-        if (typeof entry?.data !== 'string') continue;
-        this.handle({
-          id: typeof entry.id === 'number' ? String(entry.id) : undefined,
-          event: typeof entry.event === 'string' ? entry.event : 'message',
-          data: entry.data,
-        });
-      }
-      return this.state === OPEN ? 'ok' : 'stop';
-    } catch {
-      return this.state === OPEN ? 'retry' : 'stop';
-    } finally {
-      clearTimeout(timer);
-      this.aborts.delete(controller);
-    }
-  }
-
-  // --- Sending ---
-
-  /** Sends what is queued, one POST at a time (each numbered), until nothing is left. */
-  private async pump(): Promise<void> {
-    try {
-      while (this.outgoing.length > 0 && (this.state === OPEN || this.state === CLOSING)) {
-        const batch = this.takeBatch();
-        const outcome = await this.post(batch);
-        this.inFlightBytes = 0;
-        if (outcome === 'stop') return;
-      }
-    } finally {
-      this.pumping = false;
-      for (const resolve of this.drainWaiters.splice(0)) resolve();
-    }
-  }
-
-  /** The next frames that fit in one body (at least one: a frame too large for any is the server's to refuse). */
-  private takeBatch(): string[] {
-    const limit = this.info!.maxBodyBytes;
-    let size = 2;
-    let count = 0;
-    while (count < this.outgoing.length) {
-      // JSON escaping can grow a frame; counted generously (UTF-8 bytes ≤ 3 per UTF-16 unit).
-      const cost = this.outgoing[count]!.length * 3 + 3;
-      if (count > 0 && size + cost > limit) break;
-      size += cost;
-      count++;
-    }
-    const batch = this.outgoing.splice(0, count);
-    let units = 0;
-    for (const frame of batch) units += frame.length;
-    this.outgoingBytes -= units;
-    this.inFlightBytes = units;
-    return batch;
-  }
-
-  /** POSTs one batch under the next `seq`, again with the same `seq` after a failure (the server keeps it once). */
-  private async post(batch: string[]): Promise<'ok' | 'stop'> {
-    const seq = String(++this.seq);
-    const body = JSON.stringify(batch);
-    for (let attempt = 1; ; attempt++) {
-      if (this.state !== OPEN && this.state !== CLOSING) return 'stop';
-      let response: HttpSocketResponse | undefined;
-      try {
-        response = await this.request('POST', { session: this.info!.session, seq, ack: String(this.lastEventId) }, { body });
-      } catch {
-        response = undefined;
-      }
-      if (response !== undefined) {
-        const status = response.status;
-        if (status === 204 || status === 202) {
-          this.contact();
-          return 'ok';
-        }
-        // 400 (a frame that is not text) or 413 (too large): the server closes the session; its close event follows.
-        if (status === 400 || status === 413) return 'stop';
-        if (status === 410 || status === 404 || status === 403 || status === 401) {
-          await this.refused(response);
-          return 'stop';
-        }
-        this.contact();
-        await response.text().catch(() => '');
-      }
-      if (this.unreachable() || attempt >= 20) {
-        this.fail('the server cannot be reached');
-        return 'stop';
-      }
-      await this.sleep(Math.min(100 * 2 ** Math.min(attempt, 6), 5000));
-    }
-  }
-
-  /** Resolves once nothing is queued or in flight, or after `ms`. */
-  private drained(ms: number): Promise<void> {
-    if (!this.pumping && this.outgoing.length === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.drainWaiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
-  }
-
-  /** Tells the server the client is there, when nothing else did lately (a stream alone says nothing upward). */
-  private ping(every: number): void {
-    if (this.state !== OPEN || this.mode !== 'stream' || this.pumping) return;
-    if (Date.now() - this.lastRequestAt < every) return;
-    this.request('POST', { session: this.info!.session, ack: String(this.lastEventId) }, {})
-      .then((response) => {
-        if (response.status === 204) this.contact();
-        else if (response.status === 404 || response.status === 410) void this.refused(response);
-      })
-      .catch(() => {
-        // The read loop notices an unreachable server.
-      });
   }
 
   // --- Events ---

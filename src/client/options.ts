@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../core/errors.js';
+import { InvalidOptionError } from '../common/errors.js';
 import {
   type Check,
   boolean,
@@ -10,7 +10,7 @@ import {
   oneOf,
   positiveNumber,
   resolveOptions,
-} from '../core/option-check.js';
+} from '../common/option-check.js';
 import type { HttpSocketOptions } from './http-socket.js';
 import type { WebSocketConstructor } from './types.js';
 

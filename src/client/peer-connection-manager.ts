@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidOptionError, toError } from '../core/errors.js';
-import { type Check, boolean, describeValue, func, integer, resolveOptions } from '../core/option-check.js';
+import { InvalidOptionError, toError } from '../common/errors.js';
 import type { ErrorMessage } from '../protocol/messages.js';
+import { type PeerConnectionManagerOptions, resolvePeerConnectionManagerOptions } from './peer-connection-options.js';
 import type { SignallingClient } from './signalling-client.js';
 import type { IceCandidateInit, SessionDescriptionInit } from './types.js';
 import type {
@@ -57,77 +57,6 @@ export interface PeerConnectionManagerEvents<C extends PeerConnectionLike = Plat
    */
   error: (event: { peer: string; error: Error }) => void;
 }
-
-/** Options of {@link PeerConnectionManager}. Every one is optional; unknown ones are refused. */
-export interface PeerConnectionManagerOptions<C extends PeerConnectionLike = PlatformPeerConnection> {
-  /**
-   * The `RTCPeerConnection` class, e.g. `RTCPeerConnection` from `@roamhq/wrtc` in Node.
-   * @default globalThis.RTCPeerConnection
-   */
-  RTCPeerConnection?: PeerConnectionConstructor<C> | undefined;
-  /**
-   * Configuration of every connection (ICE servers, `iceTransportPolicy`…).
-   * The hub's ICE servers (`client.iceServers`, when the hub is configured
-   * with `turn` or `iceServers`) are added after `configuration.iceServers`:
-   * a new connection gets the ones current when it is created, and live
-   * connections get fresh ones through `setConfiguration()`.
-   * @default {}
-   */
-  configuration?: PeerConnectionConfiguration;
-  /**
-   * ICE candidates held per peer while they arrive before its remote
-   * description (a whole number ≥ 0). Past it, later ones are dropped: the
-   * first ones are kept, as an ICE agent sends its most direct (host)
-   * candidates first, and a flood cannot push them out.
-   * @default 256
-   */
-  maxEarlyCandidates?: number;
-  /**
-   * Restart ICE through the hub (a new offer with `iceRestart`, glare
-   * resolved as for any offer) when the path between the peers broke: after
-   * the client logs in again following a reconnection, for every connection
-   * whose ICE state is `disconnected` or `failed` (a network change usually
-   * drops both the signalling and the path); and once when a connection
-   * reaches `failed`, instead of closing it (it is closed if it fails again
-   * before it connects). `false`: no automatic restart, and `failed` closes.
-   * `restartIce()` works either way.
-   * @default true
-   */
-  iceRestart?: boolean;
-}
-
-/** {@link PeerConnectionManagerOptions} with every default filled in. */
-export interface ResolvedPeerConnectionManagerOptions {
-  readonly RTCPeerConnection: PeerConnectionConstructor<PeerConnectionLike> | undefined;
-  readonly configuration: Readonly<PeerConnectionConfiguration>;
-  readonly maxEarlyCandidates: number;
-  readonly iceRestart: boolean;
-}
-
-/**
- * The defaults of {@link PeerConnectionManagerOptions}, one object (each
- * option is documented there with its `@default`).
- */
-export const peerConnectionManagerDefaults: ResolvedPeerConnectionManagerOptions = Object.freeze({
-  RTCPeerConnection: undefined,
-  configuration: Object.freeze({}),
-  maxEarlyCandidates: 256,
-  iceRestart: true,
-});
-
-const peerConnectionManagerChecks: {
-  readonly [K in keyof ResolvedPeerConnectionManagerOptions]-?: Check<ResolvedPeerConnectionManagerOptions[K]>;
-} = {
-  RTCPeerConnection: func(),
-  configuration: (value, option) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new InvalidOptionError(option, 'an RTCConfiguration object', describeValue(value));
-    }
-    return value;
-  },
-  maxEarlyCandidates: integer(0),
-  iceRestart: boolean,
-};
 
 interface PeerEntry {
   readonly connection: PeerConnectionLike;
@@ -190,12 +119,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     options: PeerConnectionManagerOptions<C> = {},
   ) {
     super();
-    const resolved = resolveOptions<ResolvedPeerConnectionManagerOptions>(
-      'PeerConnectionManager',
-      options,
-      peerConnectionManagerDefaults,
-      peerConnectionManagerChecks,
-    );
+    const resolved = resolvePeerConnectionManagerOptions(options);
     const PeerConnection =
       resolved.RTCPeerConnection ??
       (globalThis as { RTCPeerConnection?: PeerConnectionConstructor<PeerConnectionLike> }).RTCPeerConnection;

@@ -1,64 +1,17 @@
 import { EventEmitter } from 'eventemitter3';
-import { InvalidArgumentError } from '../core/errors.js';
-import { describeValue } from '../core/option-check.js';
+import { InvalidArgumentError } from '../common/errors.js';
+import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { LoginFailure } from '../protocol/error-codes.js';
-import type { LoginRefused, LoginRequest, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
-import { utf8Length } from '../protocol/utf8.js';
+import { CLOSED, OPEN } from '../protocol/http-wire.js';
+import type { IceServer, LoginRefused, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
 import { backoffDelay } from './backoff.js';
-import { HttpSocket } from './http-socket.js';
+import { Connector } from './connector.js';
 import { LoginError, NotLoggedInError } from './errors.js';
-import {
-  type ResolvedClientOptions,
-  type SendRateOptions,
-  type SignallingClientOptions,
-  resolveClientOptions,
-} from './options.js';
-import type {
-  ClientState,
-  IceCandidateInit,
-  LoginEvent,
-  SessionDescriptionInit,
-  SignallingClientEvents,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './types.js';
-import type { IceServer } from './webrtc.js';
-
-const OPEN = 1;
-const CLOSED = 3;
-
-/**
- * Server closes after which reconnecting would fight the server's decision:
- * a kick, a take-over by a newer connection with our token, a rate-limit ban.
- */
-const finalCloseCodes: ReadonlySet<number> = new Set([CloseCode.Forbidden, CloseCode.Replaced, CloseCode.TooManyMessages]);
-
-/** Refusals of an automatic login that may pass on a later attempt. */
-const transientFailures: ReadonlySet<string> = new Set([LoginFailure.BackplaneUnavailable, LoginFailure.HubClosing]);
-
-/**
- * How long after the client has sent the last relay it held a 4429 from the
- * hub is still blamed on that replay (and the client reconnects), in ms.
- */
-const REPLAY_GRACE_MS = 2000;
-
-/** A relay waiting in the outbox. */
-interface Held {
-  readonly frame: string;
-  /** UTF-8 bytes of `frame`. */
-  readonly bytes: number;
-  readonly type: RelayRequest['type'];
-  readonly to: string;
-}
-
-/** A login waiting for its reply: one `login()` asked for, or an automatic one after a reconnection. */
-interface WantedLogin {
-  name: string;
-  automatic: boolean;
-  resolve?: (event: LoginEvent) => void;
-  reject?: (error: LoginError) => void;
-}
+import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
+import { Outbox } from './outbox.js';
+import { pageHref } from './page.js';
+import { isFinal, isTransient, Session } from './session.js';
+import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
 
 /**
  * A typed client of the hub's protocol, for browsers and Node.
@@ -84,51 +37,23 @@ interface WantedLogin {
 export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   /** The hub's WebSocket URLs, in the order they are tried (e.g. one per node, or one per region). */
   readonly urls: readonly string[];
-  /** Index in `urls` of the one in use. */
-  private at = 0;
-  /** Whether the current socket got a successful login (else, when it is lost, the next URL is tried). */
-  private loggedInHere = false;
-  /** URLs the pending `login()` has tried. */
-  private tried = 0;
   private readonly options: ResolvedClientOptions;
-  private socket: WebSocketLike | undefined;
   private currentState: ClientState = 'idle';
-  /** The name and resume token of the last successful login. */
-  private session: { name: string; token: string } | undefined;
-  /** Whether a lost connection should be restored (a login succeeded and nothing ended the session since). */
-  private stayOnline = false;
-  private wanted: WantedLogin | undefined;
-  private loginTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly connector: Connector;
+  private readonly session: Session;
+  private readonly outbox: Outbox;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
-  private currentTransport: 'websocket' | 'http' | undefined;
-  /** `transport: 'auto'` fell back to HTTP. */
-  private onHttp = false;
-  private fallbackReason: string | undefined;
-  private fallbackTimer: ReturnType<typeof setTimeout> | undefined;
-  /** WebSocket upgrades in a row that failed before they opened. */
-  private upgradeFailures = 0;
-  /** Relays not sent yet (while reconnecting, or waiting for the pace), in order. */
-  private outbox: Held[] = [];
-  private outboxBytes = 0;
-  private drainTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The current pace: `sendRate`, halved after each 4429 caused by a replay. */
-  private rate: Readonly<SendRateOptions> | false;
-  /** Tokens of the pace's bucket, as of `refilledAt` (a `Date.now()`). */
-  private tokens = 0;
-  private refilledAt = 0;
-  /** The last relay held over a reconnection, while they are being sent (the replay). */
-  private replayLast: Held | undefined;
-  /** Until when (a `Date.now()`) a 4429 is still blamed on the last replay. */
-  private replayGraceEnd = 0;
   private servers: IceServer[] | undefined;
 
   /**
    * @param url The hub's WebSocket URL, or several: a connection that fails,
    * or closes before its login succeeded, or is closed by a server going away
-   * (1001, 4503), is followed by one to the next URL.
+   * (1001, 4503), is followed by one to the next URL. A relative URL
+   * (`'/signal'`) is resolved against the page, over WebSocket and HTTP alike.
    * @throws {@link InvalidArgumentError} when `url` is neither a non-empty
-   * string nor a non-empty array of them; `InvalidOptionError` for a bad option.
+   * string nor a non-empty array of them, or is relative where there is no
+   * page (Node); `InvalidOptionError` for a bad option.
    */
   constructor(url: string | readonly string[], options: SignallingClientOptions = {}) {
     super();
@@ -136,15 +61,59 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (urls.length === 0 || urls.some((entry) => typeof entry !== 'string' || entry === '')) {
       throw new InvalidArgumentError('url', 'a WebSocket URL or a non-empty array of them', describeValue(url));
     }
+    // A relative URL ('/signal') is the page's: a browser resolves it, and so does HttpSocket. Without a page it cannot work.
+    if (pageHref() === undefined) {
+      const relative = (urls as string[]).find((entry) => !/^[a-z][a-z0-9+.-]*:/i.test(entry));
+      if (relative !== undefined) {
+        throw new InvalidArgumentError(
+          'url',
+          'an absolute ws://, wss://, http:// or https:// URL (a relative one needs a page to resolve against)',
+          describeValue(relative),
+        );
+      }
+    }
     this.urls = Object.freeze(urls as string[]);
-    this.options = resolveClientOptions(options);
-    this.rate = this.options.sendRate;
-    this.tokens = this.rate === false ? 0 : this.rate.burst;
+    const resolved = resolveClientOptions(options);
+    this.options = resolved;
+    this.session = new Session(resolved.resume);
+    this.connector = new Connector(this.urls, resolved, {
+      connecting: () => {
+        this.currentState = 'connecting';
+      },
+      opened: () => {
+        this.currentState = 'connected';
+        this.emit('open');
+        this.sendLogin();
+      },
+      message: (data) => this.receive(data),
+      closed: (code, reason) => this.lost(code, reason),
+      unavailable: (message) => {
+        this.session.disarm();
+        this.session.settle(new LoginError('connection-closed', message));
+        this.currentState = 'closed';
+      },
+      wantsLogin: () => this.session.wanted !== undefined,
+      transport: (event) => this.emit('transport', event),
+    });
+    this.outbox = new Outbox(
+      {
+        canSend: () => this.currentState === 'logged-in' && this.connector.socket?.readyState === OPEN,
+        send: (frame) => this.connector.socket!.send(frame),
+        dropped: (event) => this.emit('dropped', event),
+        // The relays held over a reconnection are sent: the session is back, a later loss counts attempts afresh.
+        replayed: () => {
+          this.attempt = 0;
+        },
+      },
+      resolved.sendRate,
+      resolved.maxOutboxMessages,
+      resolved.maxOutboxBytes,
+    );
   }
 
   /** The URL in use: the one connected to, or the next one to try. */
   get url(): string {
-    return this.urls[this.at]!;
+    return this.connector.url;
   }
 
   /** Where the client is in its life. */
@@ -155,27 +124,15 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   /**
    * How the client reaches the hub: `'websocket'`, or `'http'` (the hub's
    * HTTP fallback); `undefined` before the first connection. The `transport`
-   * event tells when it changes.
+   * event tells when it changes, and why the client fell back to HTTP.
    */
   get transport(): 'websocket' | 'http' | undefined {
-    return this.currentTransport;
-  }
-
-  private setTransport(transport: 'websocket' | 'http'): void {
-    if (transport === this.currentTransport) return;
-    this.currentTransport = transport;
-    this.emit('transport', { transport, reason: transport === 'http' ? this.fallbackReason : undefined });
-  }
-
-  /** Falls back to HTTP for the rest of this client's life (a network that blocks WebSockets keeps doing so). */
-  private useHttp(reason: string): void {
-    this.onHttp = true;
-    this.fallbackReason = reason;
+    return this.connector.transport;
   }
 
   /** The name of the last successful login, if any. */
   get name(): string | undefined {
-    return this.session?.name;
+    return this.session.current?.name;
   }
 
   /**
@@ -195,17 +152,18 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
    * refusal the connection stays open and `login()` may be tried again.
    */
   login(name: string): Promise<LoginEvent> {
-    if (this.wanted !== undefined && !this.wanted.automatic) {
+    const pending = this.session.wanted;
+    if (pending !== undefined && !pending.automatic) {
       return Promise.reject(new LoginError('login-in-progress', 'Another login() has not settled yet'));
     }
-    if (this.currentState === 'logged-in' && name === this.session?.name) {
+    if (this.currentState === 'logged-in' && name === this.session.current?.name) {
       return Promise.resolve({ name, resumed: false });
     }
     return new Promise((resolve, reject) => {
       // A manual login supersedes a scheduled or pending automatic one.
       this.clearReconnectTimer();
-      this.wanted = { name, automatic: false, resolve, reject };
-      this.tried = 0;
+      this.session.wanted = { name, automatic: false, resolve, reject };
+      this.connector.startTrying();
       this.startLogin();
     });
   }
@@ -237,13 +195,11 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
    */
   close(): Promise<void> {
     this.clearReconnectTimer();
-    clearTimeout(this.fallbackTimer);
-    this.settleWanted(new LoginError('connection-closed', 'The client was closed'));
-    this.stayOnline = false;
-    this.clearOutbox();
-    this.rate = this.options.sendRate;
-    const socket = this.socket;
-    this.socket = undefined;
+    this.connector.stop();
+    this.session.settle(new LoginError('connection-closed', 'The client was closed'));
+    this.session.stayOnline = false;
+    this.outbox.clear(true);
+    const socket = this.connector.release();
     const previous = this.currentState;
     this.currentState = 'closed';
     if (previous !== 'idle' && previous !== 'closed') {
@@ -257,183 +213,21 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   }
 
   private relay(message: RelayRequest): void {
-    if (!this.stayOnline) throw new NotLoggedInError();
-    const frame = JSON.stringify(message);
-    if (this.outbox.length === 0 && this.canSend() && this.take() === 0) {
-      this.socket!.send(frame);
-      return;
-    }
-    this.hold({ frame, bytes: utf8Length(frame), type: message.type, to: message.name });
-    this.drain();
-  }
-
-  private canSend(): boolean {
-    return this.currentState === 'logged-in' && this.socket?.readyState === OPEN;
-  }
-
-  /** Puts a relay in the outbox, making room: held candidates go first, then the oldest relays. */
-  private hold(held: Held): void {
-    const { maxOutboxMessages, maxOutboxBytes } = this.options;
-    // One relay larger than the whole outbox goes alone, without emptying the outbox first.
-    if (held.bytes > maxOutboxBytes) {
-      this.emit('dropped', { type: held.type, to: held.to });
-      return;
-    }
-    this.outbox.push(held);
-    this.outboxBytes += held.bytes;
-    while (this.outbox.length > maxOutboxMessages || this.outboxBytes > maxOutboxBytes) {
-      const candidate = this.outbox.findIndex((entry) => entry.type === 'candidate');
-      const index = candidate === -1 ? 0 : candidate;
-      const [gone] = this.outbox.splice(index, 1);
-      this.outboxBytes -= gone!.bytes;
-      if (gone === this.replayLast) {
-        this.replayLast = this.outbox[index - 1];
-        if (this.replayLast === undefined) this.replayed();
-      }
-      this.emit('dropped', { type: gone!.type, to: gone!.to });
-    }
-  }
-
-  /** Sends held relays while the connection and the pace allow, then waits for the next token. */
-  private drain(): void {
-    clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
-    while (this.outbox.length > 0 && this.canSend()) {
-      const wait = this.take();
-      if (wait > 0) {
-        this.drainTimer = setTimeout(() => this.drain(), wait);
-        return;
-      }
-      const held = this.outbox.shift()!;
-      this.outboxBytes -= held.bytes;
-      this.socket!.send(held.frame);
-      if (held === this.replayLast) this.replayed();
-    }
-  }
-
-  /** The relays held over a reconnection are sent: the session is back, a later loss counts attempts afresh. */
-  private replayed(): void {
-    this.replayLast = undefined;
-    this.replayGraceEnd = Date.now() + REPLAY_GRACE_MS;
-    this.attempt = 0;
-  }
-
-  /** Takes a token of the pace: 0 when there was one, else the milliseconds until there is. */
-  private take(): number {
-    const rate = this.rate;
-    if (rate === false) return 0;
-    const now = Date.now();
-    this.tokens = Math.min(rate.burst, this.tokens + (Math.max(0, now - this.refilledAt) * rate.messagesPerSecond) / 1000);
-    this.refilledAt = now;
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return 0;
-    }
-    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / rate.messagesPerSecond));
-  }
-
-  private clearOutbox(): void {
-    clearTimeout(this.drainTimer);
-    this.drainTimer = undefined;
-    this.outbox = [];
-    this.outboxBytes = 0;
-    this.replayLast = undefined;
+    if (!this.session.stayOnline) throw new NotLoggedInError();
+    this.outbox.relay(message);
   }
 
   private startLogin(): void {
-    clearTimeout(this.loginTimer);
-    this.loginTimer = setTimeout(() => this.loginTimedOut(), this.options.loginTimeout);
-    if (this.socket === undefined) this.connect();
-    else if (this.socket.readyState === OPEN) this.sendLogin();
+    this.session.arm(this.options.loginTimeout, () => this.loginTimedOut());
+    const socket = this.connector.socket;
+    if (socket === undefined) this.connector.connect();
+    else if (socket.readyState === OPEN) this.sendLogin();
     // Otherwise the socket is still connecting: its open handler sends the login.
   }
 
   private sendLogin(): void {
-    const wanted = this.wanted;
-    if (wanted === undefined) return;
-    const message: LoginRequest & { resume?: true } = { type: 'login', name: wanted.name };
-    if (this.session !== undefined && this.session.name === wanted.name) message.token = this.session.token;
-    if (this.options.resume) message.resume = true;
-    this.socket!.send(JSON.stringify(message));
-  }
-
-  private connect(): void {
-    const WebSocketClass = this.options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    const mode = this.options.transport;
-    if (mode === 'websocket' && WebSocketClass === undefined) {
-      clearTimeout(this.loginTimer);
-      this.settleWanted(
-        new LoginError('connection-closed', 'No WebSocket implementation: pass the WebSocket option (e.g. from the ws package)'),
-      );
-      this.currentState = 'closed';
-      return;
-    }
-    // No WebSocket at all (a page or runtime without it): straight to the HTTP fallback.
-    if (mode === 'auto' && WebSocketClass === undefined) this.useHttp('no WebSocket implementation');
-    const http = mode === 'http' || this.onHttp;
-    let socket: WebSocketLike;
-    try {
-      socket = http ? new HttpSocket(this.url, this.options.http) : new WebSocketClass!(this.url);
-    } catch (error) {
-      this.lost(1006, error instanceof Error ? error.message : String(error));
-      return;
-    }
-    this.setTransport(http ? 'http' : 'websocket');
-    // Auto: a WebSocket that does not open in time (a proxy that swallows the upgrade) gives way to HTTP.
-    if (!http && mode === 'auto') {
-      clearTimeout(this.fallbackTimer);
-      this.fallbackTimer = setTimeout(() => {
-        if (this.socket !== socket || this.loggedInHere) return;
-        this.useHttp(`the WebSocket did not open within ${this.options.fallbackTimeout} ms`);
-        this.socket = undefined;
-        socket.close(1000, 'falling back to HTTP');
-        this.connect();
-      }, this.options.fallbackTimeout);
-    }
-    this.socket = socket;
-    this.loggedInHere = false;
-    this.currentState = 'connecting';
-    // Events of a socket the client has let go of are ignored.
-    let opened = false;
-    socket.addEventListener('open', () => {
-      if (this.socket !== socket) return;
-      opened = true;
-      // It opened: the way is clear (a slow login is the hub's business, not the transport's).
-      clearTimeout(this.fallbackTimer);
-      this.upgradeFailures = 0;
-      this.currentState = 'connected';
-      this.emit('open');
-      this.sendLogin();
-    });
-    socket.addEventListener('message', (event) => {
-      if (this.socket === socket) this.receive((event as { data?: unknown }).data);
-    });
-    socket.addEventListener('close', (event) => {
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      const { code, reason } = event as { code?: number; reason?: string };
-      // Auto: WebSocket upgrades that fail twice in a row before they open (a proxy in the way, not
-      // one busy node behind a balancer: that one a second try passes by) give way to HTTP.
-      if (!http && mode === 'auto' && !opened && this.wanted !== undefined) {
-        clearTimeout(this.fallbackTimer);
-        if (++this.upgradeFailures >= 2) {
-          this.upgradeFailures = 0;
-          this.useHttp(`the WebSocket upgrade failed twice (${code ?? 1006})`);
-          this.connect();
-          return;
-        }
-        // One URL: the second try comes at once (several: the next URL is the second try).
-        if (this.urls.length === 1) {
-          this.connect();
-          return;
-        }
-      }
-      // HTTP failed too before a login (the hub is down, not a proxy in the way): WebSocket first again next time.
-      if (http && mode === 'auto' && !this.loggedInHere) this.onHttp = false;
-      this.lost(code ?? 1006, reason ?? '');
-    });
-    // A failed connection also fires `close`, which handles it.
-    socket.addEventListener('error', () => {});
+    const wanted = this.session.wanted;
+    if (wanted !== undefined) this.connector.socket!.send(this.session.loginFrame(wanted.name));
   }
 
   private receive(data: unknown): void {
@@ -477,98 +271,81 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   }
 
   private loginReply(reply: LoginSuccess | LoginRefused): void {
-    const wanted = this.wanted;
+    const wanted = this.session.wanted;
     if (wanted === undefined) return;
-    this.wanted = undefined;
-    clearTimeout(this.loginTimer);
     if (reply.success) {
-      this.session = { name: reply.name, token: reply.token };
-      this.stayOnline = true;
-      this.loggedInHere = true;
+      const mismatch = this.session.mismatch(reply, wanted);
+      if (mismatch !== undefined) {
+        // Not this client's name: the connection cannot be trusted (1002, as a WebSocket protocol error).
+        this.drop(1002, mismatch);
+        return;
+      }
+      this.session.take();
+      const event = this.session.accepted(reply, wanted);
+      this.connector.loggedInHere = true;
       // Each login reply says what the servers are now (fresh credentials, or none).
       this.setIceServers(iceServersOf(reply.iceServers));
       this.currentState = 'logged-in';
       // Attempts are counted afresh once the held relays are sent (a 4429 while sending them is an attempt too).
-      this.replayLast = this.outbox[this.outbox.length - 1];
-      if (this.replayLast === undefined) this.attempt = 0;
-      this.drain();
-      // A hub that says whether it resumed the session decides; for one that does not, any automatic login is a resume.
-      const resumed = (reply as { resumed?: unknown }).resumed;
-      const event: LoginEvent = { name: reply.name, resumed: typeof resumed === 'boolean' ? resumed : wanted.automatic };
+      if (this.outbox.startReplay()) this.attempt = 0;
+      this.outbox.drain();
       this.emit('login', event);
       wanted.resolve?.(event);
       return;
     }
+    this.session.take();
     const error = new LoginError(reply.reason, reply.message);
     if (!wanted.automatic) {
       wanted.reject!(error);
-    } else if (transientFailures.has(reply.reason)) {
+    } else if (isTransient(reply.reason)) {
       this.drop(1000, `automatic login refused: ${reply.reason}`);
     } else {
       // The name is gone for good (taken by someone else, or no longer allowed).
-      this.stayOnline = false;
+      this.session.stayOnline = false;
       this.drop(1000, `automatic login refused: ${reply.reason}`, error);
     }
   }
 
   private loginTimedOut(): void {
-    const wanted = this.wanted;
-    if (wanted === undefined) return;
-    this.settleWanted(new LoginError('timeout', `No login reply within ${this.options.loginTimeout} ms`));
+    if (this.session.wanted === undefined) return;
+    this.session.settle(new LoginError('timeout', `No login reply within ${this.options.loginTimeout} ms`));
     // A late reply must not log in a socket the caller gave up on; an automatic login retries on a fresh one.
     this.drop(CloseCode.LoginTimeout, 'no login reply in time');
   }
 
   /** Lets go of the current socket and handles it as lost. */
   private drop(code: number, reason: string, error?: LoginError): void {
-    const socket = this.socket;
-    this.socket = undefined;
-    socket?.close(1000, reason);
+    this.connector.release()?.close(1000, reason);
     this.lost(code, reason, error);
   }
 
   /** The connection is gone: reconnect or close for good. */
   private lost(code: number, reason: string, error?: LoginError): void {
-    clearTimeout(this.drainTimer);
-    clearTimeout(this.fallbackTimer);
-    // A URL that failed, or whose server is going away, is followed by the next one.
-    const elsewhere = !this.loggedInHere || code === 1001 || code === (CloseCode.Reconnect as number);
-    this.loggedInHere = false;
-    if (elsewhere) this.at = (this.at + 1) % this.urls.length;
-    if (elsewhere && this.wanted?.automatic === false && ++this.tried < this.urls.length) {
+    this.outbox.stopDraining();
+    if (this.connector.lost(code, this.session.wanted?.automatic === false)) {
       // A login() tries each URL once, within its loginTimeout.
-      this.connect();
+      this.connector.connect();
       return;
     }
-    clearTimeout(this.loginTimer);
-    this.settleWanted(new LoginError('connection-closed', `The connection closed (${code}) before the login reply`));
+    this.session.disarm();
+    const why = reason === '' ? '' : `: ${reason}`;
+    this.session.settle(new LoginError('connection-closed', `The connection closed (${code}${why}) before the login reply`));
     // A 4429 while (or just after) sending the relays held over a reconnection is the client's own
     // doing, not the app flooding: slow down and carry on rather than lose the session.
-    const replayFlood =
-      code === (CloseCode.TooManyMessages as number) && (this.replayLast !== undefined || Date.now() < this.replayGraceEnd);
-    this.replayLast = undefined;
-    this.replayGraceEnd = 0;
-    if (replayFlood) this.slowDown();
+    const replayFlood = this.outbox.replayFlooded(code, CloseCode.TooManyMessages);
+    if (replayFlood) this.outbox.slowDown();
     const reconnecting =
-      this.stayOnline &&
+      this.session.stayOnline &&
       this.options.reconnect &&
-      (replayFlood || !finalCloseCodes.has(code)) &&
+      (replayFlood || !isFinal(code)) &&
       this.attempt < this.options.maxReconnectAttempts;
     if (!reconnecting) {
-      this.stayOnline = false;
-      this.clearOutbox();
+      this.session.stayOnline = false;
+      this.outbox.clear();
     }
     this.currentState = reconnecting ? 'reconnecting' : 'closed';
     this.emit('close', error === undefined ? { code, reason, reconnecting } : { code, reason, reconnecting, error });
     if (reconnecting) this.scheduleReconnect(code === (CloseCode.Reconnect as number));
-  }
-
-  /** Halves the pace (at least one relay a second, bursts of one). */
-  private slowDown(): void {
-    const rate = this.rate;
-    if (rate === false) return;
-    this.rate = { messagesPerSecond: Math.max(1, rate.messagesPerSecond / 2), burst: Math.max(1, Math.floor(rate.burst / 2)) };
-    this.tokens = Math.min(this.tokens, this.rate.burst);
   }
 
   /** Schedules the next attempt: after a drain (4503) anywhere in `drainReconnectWindow`, else with backoff. */
@@ -582,8 +359,9 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.clearReconnectTimer();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
-      if (this.currentState !== 'reconnecting' || this.session === undefined) return;
-      this.wanted = { name: this.session.name, automatic: true };
+      const current = this.session.current;
+      if (this.currentState !== 'reconnecting' || current === undefined) return;
+      this.session.wanted = { name: current.name, automatic: true };
       this.startLogin();
     }, delay);
   }
@@ -597,13 +375,6 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (servers === undefined && this.servers === undefined) return;
     this.servers = servers;
     this.emit('ice-servers', { iceServers: servers });
-  }
-
-  /** Rejects a pending manual login; forgets an automatic one. */
-  private settleWanted(error: LoginError): void {
-    const wanted = this.wanted;
-    this.wanted = undefined;
-    wanted?.reject?.(error);
   }
 }
 

@@ -1,6 +1,5 @@
-import type { ErrorMessage } from '../protocol/messages.js';
+import type { ErrorMessage, IceServer } from '../protocol/messages.js';
 import type { LoginError } from './errors.js';
-import type { IceServer } from './webrtc.js';
 
 /**
  * A session description as it travels through the hub: the shape of the DOM's

@@ -4,6 +4,7 @@
  * browser's classes (and those of `@roamhq/wrtc`) fit these shapes; with the
  * DOM library loaded, the manager hands back the DOM's own types.
  */
+import type { IceServer } from '../protocol/messages.js';
 import type { IceCandidateInit, SessionDescriptionInit } from './types.js';
 
 /**
@@ -56,13 +57,6 @@ export interface DataChannelLike {
   onopen: EventHandler<unknown>;
   onclose: EventHandler<unknown>;
   onmessage: EventHandler<{ readonly data: unknown }>;
-}
-
-/** An ICE server: the DOM's `RTCIceServer`. */
-export interface IceServer {
-  urls: string | string[];
-  username?: string;
-  credential?: string;
 }
 
 /** Options of `createOffer()`: the part of the DOM's `RTCOfferOptions` the manager uses. */

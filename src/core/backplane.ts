@@ -108,6 +108,15 @@ export interface BackplaneHost {
   /** The claim of `name` moved to the resuming node (`true`; the local holder goes, no `leave`) or did not (`false`; it stays). */
   handOverSettled(name: string, committed: boolean): void;
   /**
+   * A resume granted to this node came too late: the login it was for had
+   * been answered `backplane-unavailable`, so the peer ends as if its grace
+   * had run out. Its call partners (`grant.partners`) hear `leave`, and the
+   * senders of its held relays (`grant.parked`) `peer-gone`; the backplane
+   * gives the name back itself. Optional so that hosts written before it
+   * still compile (without it, only the name is given back).
+   */
+  grantAbandoned?(name: string, grant: ResumeGrant): void;
+  /**
    * A request from node `fromNode` on `channel` (see {@link Backplane.sendToNode}):
    * the answer goes back to it (`undefined`: nothing here handles the channel).
    * Optional so that hosts written before it still compile.

@@ -163,6 +163,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
           const holder = this.router.holder(name);
           if (holder?.state === ConnectionState.Transferring) holder.settleTransfer(committed);
         },
+        grantAbandoned: (name, grant) => this.router.abandonGrant(name, grant),
         nodeMessage: (fromNode, channel, payload) => this.port.dispatch(fromNode, channel, payload),
         stateChanged: (state) => {
           if (state === this.backplaneState) return;

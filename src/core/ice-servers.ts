@@ -1,6 +1,6 @@
 import type { IceServer } from '../protocol/messages.js';
 import { InvalidOptionError } from './errors.js';
-import { type Check, arrayOf, describeValue, integer, resolveOptions, string } from './option-check.js';
+import { type Check, arrayOf, describeSecret, describeValue, integer, resolveOptions, string } from './option-check.js';
 import type { Peer } from './peer.js';
 
 /**
@@ -51,7 +51,7 @@ const secretCheck: Check<readonly string[]> = (value, option) => {
         ? 'an array with a value that is not a non-empty string'
         : typeof value === 'string'
           ? 'an empty string'
-          : describeValue(value),
+          : describeSecret(value),
     );
   }
   return Object.freeze([...(secrets as string[])]);
@@ -62,7 +62,8 @@ const turnUrl = /^turns?:|^stuns?:/;
 /** Resolves the `turn` option into a credential source; the secrets stay inside it. */
 export function turnSource(value: unknown, option = 'turn'): IceServerSource {
   if (typeof value !== 'object' || value === null || !('secret' in value) || !('urls' in value)) {
-    throw new InvalidOptionError(option, '{ secret, urls, ttl? }', describeValue(value));
+    // A string here is most likely the secret itself (`turn: process.env.TURN_SECRET`): never shown.
+    throw new InvalidOptionError(option, '{ secret, urls, ttl? }', describeSecret(value));
   }
   const turn = resolveOptions<{ secret: readonly string[]; urls: readonly string[]; ttl: number }>(
     'turn',

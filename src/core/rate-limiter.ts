@@ -1,3 +1,5 @@
+import { TokenBucket } from '../common/token-bucket.js';
+
 /** What the limiter decides for one message. */
 export enum Admission {
   /** Within the limit. */
@@ -11,29 +13,13 @@ export enum Admission {
 }
 
 /**
- * A token bucket read lazily on each message, so an idle connection costs no
- * timer. Tokens go negative while a client floods; a full extra burst of
- * debt means it is not a real client and the connection is closed.
+ * A token bucket read on each message, so an idle connection costs no timer.
+ * Tokens go negative while a client floods; a full extra burst of debt means
+ * it is not a real client and the connection is closed.
  */
-export class RateLimiter {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly perSecond: number,
-    private readonly burst: number,
-    now: number,
-  ) {
-    this.tokens = burst;
-    this.last = now;
-  }
-
+export class RateLimiter extends TokenBucket {
   admit(now: number): Admission {
-    const elapsed = now - this.last;
-    if (elapsed > 0) {
-      this.last = now;
-      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.perSecond) / 1000);
-    }
+    this.refill(now);
     this.tokens -= 1;
     if (this.tokens >= 0) return Admission.Accept;
     if (this.tokens <= -this.burst) return Admission.Disconnect;

@@ -6,7 +6,7 @@ import { cliMetrics } from '../../src/cli/metrics.js';
 import { healthHandler, readinessCheck } from '../../src/ops/health.js';
 import { SignallingHub } from '../../src/index.js';
 import { registerHubMetrics } from '../../src/prometheus.js';
-import { MemoryBus } from '../helpers/memory-backplane.js';
+import { MemoryCluster } from '../../src/index.js';
 import { startHubServer, type HubServer } from '../helpers/hub-server.js';
 import { TestClient } from '../helpers/test-client.js';
 
@@ -93,7 +93,7 @@ describe('signalling-hub/prometheus', () => {
     const { hub } = await hubServer();
     expect(cliMetrics(hub)).not.toContain('round_trip');
     expect(cliMetrics(hub)).not.toMatch(/ NaN$/m);
-    const clustered = new SignallingHub({ backplane: new MemoryBus().backplane('node-1') });
+    const clustered = new SignallingHub({ backplane: new MemoryCluster().backplane('node-1') });
     cleanup.push(() => clustered.close());
     await clustered.ready;
     const registry = new Registry();

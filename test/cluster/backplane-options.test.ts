@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { BackplaneState } from '../../src/core/backplane.js';
-import { InvalidOptionError, SignallingHubError } from '../../src/index.js';
-import { RedisBackplane, RedisBusyError, RedisOfflineError, RedisTimeoutError, redisBackplaneDefaults } from '../../src/redis.js';
+import { BackplaneError, InvalidOptionError, SignallingHub, SignallingHubError } from '../../src/index.js';
+import {
+  RedisBackplane,
+  RedisBusyError,
+  type RedisErrorCode,
+  RedisOfflineError,
+  RedisTimeoutError,
+  redisBackplaneDefaults,
+} from '../../src/redis.js';
 import { sleep, useRedisCluster } from '../helpers/cluster.js';
 import { until } from '../helpers/events.js';
+import { RedisServer, freePort } from '../helpers/redis-server.js';
 
 function refused(options: unknown): InvalidOptionError {
   try {
@@ -41,6 +49,8 @@ describe('RedisBackplane options', () => {
     ['commandTimeout', '1000'],
     ['reconnectMaxDelay', -5],
     ['reapBatch', 2.5],
+    ['startTimeout', 0],
+    ['startTimeout', '10s'],
     ['maxInFlightCommands', 0],
     ['maxInFlightCommands', 10.5],
     ['maxInFlightBytes', '8MB'],
@@ -66,9 +76,60 @@ describe('RedisBackplane options', () => {
 
   it('gives its errors stable codes', () => {
     const errors = [new RedisOfflineError(), new RedisTimeoutError('EVALSHA', 1000), new RedisBusyError(1024, 42)];
-    expect(errors.map((error) => error.code)).toEqual(['SH_ERR_REDIS_OFFLINE', 'SH_ERR_REDIS_TIMEOUT', 'SH_ERR_REDIS_BUSY']);
+    const codes: RedisErrorCode[] = ['SH_ERR_REDIS_OFFLINE', 'SH_ERR_REDIS_TIMEOUT', 'SH_ERR_REDIS_BUSY'];
+    expect(errors.map((error) => error.code)).toEqual(codes);
     for (const error of errors) expect(error).toBeInstanceOf(SignallingHubError);
     expect(errors.map((error) => error.name)).toEqual(['RedisOfflineError', 'RedisTimeoutError', 'RedisBusyError']);
+  });
+});
+
+describe('RedisBackplane start', () => {
+  async function refusedStart(url: string, startTimeout: number): Promise<{ error: BackplaneError; tookMs: number }> {
+    const backplane = new RedisBackplane({ url, startTimeout });
+    const hub = new SignallingHub({ backplane });
+    hub.on('error', () => {});
+    const started = Date.now();
+    try {
+      const error = await hub.ready.then(
+        () => {
+          throw new Error('hub.ready resolved without Redis');
+        },
+        (reason: unknown) => reason,
+      );
+      expect(error).toBeInstanceOf(BackplaneError);
+      expect((error as BackplaneError).code).toBe('SH_ERR_BACKPLANE');
+      expect(backplane.status().state).toBe('closed');
+      return { error: error as BackplaneError, tookMs: Date.now() - started };
+    } finally {
+      await hub.close();
+    }
+  }
+
+  it('rejects hub.ready after startTimeout when nothing listens on the Redis port', async () => {
+    const url = `redis://u:pa%2Fss@127.0.0.1:${await freePort()}`;
+    const { error, tookMs } = await refusedStart(url, 300);
+    expect(error.message).toMatch(/within startTimeout \(300 ms; last failure: .*ECONNREFUSED/);
+    expect(error.message).toContain('redis://127.0.0.1:');
+    expect(error.message).not.toContain('pa%2Fss');
+    expect(tookMs).toBeGreaterThanOrEqual(290);
+    expect(tookMs).toBeLessThan(5000);
+  });
+
+  it('rejects hub.ready after startTimeout when Redis is frozen (SIGSTOP)', async () => {
+    const redis = await RedisServer.start();
+    redis.pause();
+    try {
+      const { error, tookMs } = await refusedStart(redis.url, 500);
+      expect(error.message).toMatch(/Could not join the cluster/);
+      expect(tookMs).toBeLessThan(5000);
+    } finally {
+      redis.resume();
+      await redis.dispose();
+    }
+  });
+
+  it('defaults startTimeout to 10 s', () => {
+    expect(redisBackplaneDefaults.startTimeout).toBe(10_000);
   });
 });
 

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/backplane.js';
-import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/redis/envelope-codec.js';
-import { loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
+import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/envelope-codec.js';
+import { clusterSuite, loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
 
-/** Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per node. */
-describe('cross-node batching', () => {
-  const cluster = useRedisCluster('b');
+/** Envelopes forwarded in one event-loop turn are sent together, each answered on its own, in order per sender. */
+clusterSuite('cross-node forwarding', 'b', (cluster) => {
   const { clients } = cluster;
-  const node = (commandTimeout = 1000) => cluster.node({ commandTimeout });
+  const node = () => cluster.node();
 
   it('delivers 1000 candidates from one sender on another node in order, and nothing else', async () => {
     const [one, two] = [await node(), await node()];
@@ -66,6 +65,13 @@ describe('cross-node batching', () => {
     expect(results).toEqual([true, true, true, true]);
     for (const text of texts) expect(await b.next()).toEqual({ type: 'note', text });
   });
+});
+
+/** Over Redis, one turn's envelopes share one Lua call and one PUBLISH per node: a call that times out fails them all. */
+describe('cross-node batching through Redis', () => {
+  const cluster = useRedisCluster('bt');
+  const { clients } = cluster;
+  const node = (commandTimeout = 1000) => cluster.node({ commandTimeout });
 
   it('answers unavailable for every envelope of a batch that times out', async () => {
     const [one, two] = [await node(300), await node(300)];

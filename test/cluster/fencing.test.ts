@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import type { RedisBackplane } from '../../src/redis.js';
-import { loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
+import { clusterSuite, loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
 import { TestClient } from '../helpers/test-client.js';
 
 /** Claims carry the login's claim id; a release only frees the claim it made. */
@@ -63,6 +63,17 @@ describe('fenced claims', () => {
       admin.destroy();
     }
   });
+});
+
+/** Names are compared as the hub sees them, never as their UTF-8 bytes on the bus. */
+clusterSuite('names across nodes', 'fn', (cluster) => {
+  const { clients } = cluster;
+
+  async function connect(url: string): Promise<TestClient> {
+    const client = await TestClient.connect(url);
+    clients.push(client);
+    return client;
+  }
 
   it('keeps "v\\uD800" apart from "v\\uFFFD" across nodes', async () => {
     const [one, two] = [await cluster.node(), await cluster.node()];

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type HubOptions,
+  MemoryCluster,
   type PeerDropped,
   type PeerLeft,
   type PeerResumed,
@@ -9,7 +10,6 @@ import {
 } from '../../src/index.js';
 import { until } from '../helpers/events.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
-import { MemoryBus } from '../helpers/memory-backplane.js';
 import { TestClient } from '../helpers/test-client.js';
 
 class RecordingTransport implements Transport {
@@ -228,7 +228,7 @@ describe('hub.drain()', () => {
   });
 
   it('with a backplane, waits until the drained peers resumed on another node', async () => {
-    const bus = new MemoryBus();
+    const bus = new MemoryCluster();
     const one = newHub({ backplane: bus.backplane('one') });
     const two = newHub({ backplane: bus.backplane('two') });
     await Promise.all([one.hub.ready, two.hub.ready]);
@@ -246,7 +246,7 @@ describe('hub.drain()', () => {
   });
 
   it('resolves at the timeout when reservations remain', async () => {
-    const bus = new MemoryBus();
+    const bus = new MemoryCluster();
     const { hub } = newHub({ resumeGrace: 60_000, backplane: bus.backplane('one') });
     await hub.ready;
     await joinAsync(hub, 'alice', { resume: true });
@@ -298,7 +298,7 @@ async function joinAsync(hub: SignallingHub, name: string, extra: object = {}) {
 
 describe('resuming on another node (the core over an in-memory backplane)', () => {
   async function cluster() {
-    const bus = new MemoryBus();
+    const bus = new MemoryCluster();
     const one = newHub({ backplane: bus.backplane('one') });
     const two = newHub({ backplane: bus.backplane('two') });
     await Promise.all([one.hub.ready, two.hub.ready]);
@@ -379,7 +379,7 @@ describe('resuming on another node (the core over an in-memory backplane)', () =
     back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
     await until(() => back.transport.frames.length >= 1, 'the resume');
     await settle();
-    bus.nodeDown('one');
+    bus.crash('one');
     // erin was on node one: dave hears her leave; alice moved to node two: no leave for her.
     expect(dave.transport.frames.filter((frame) => frame.type === 'leave')).toEqual([{ type: 'leave', name: 'erin' }]);
   });
@@ -393,8 +393,8 @@ describe('resuming on another node (the core over an in-memory backplane)', () =
     alice.session.closed(1006);
     bob.send({ type: 'candidate', candidate: 'held', name: 'alice' });
     await settle();
-    let open!: () => void;
-    bus.resumeGate = new Promise((resolve) => (open = resolve));
+    // What crosses the bus from now on waits: the resume request among it.
+    const open = bus.hold();
     const back = connect(two.hub);
     back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
     bob.send({ type: 'candidate', candidate: 'during', name: 'alice' });
@@ -417,8 +417,8 @@ describe('resuming on another node (the core over an in-memory backplane)', () =
     alice.session.closed(1006);
     dave.send({ type: 'candidate', candidate: 1, name: 'alice' });
     await settle();
-    let open!: () => void;
-    bus.resumeGate = new Promise((resolve) => (open = resolve));
+    // What crosses the bus from now on waits: the resume request among it.
+    const open = bus.hold();
     const back = connect(two.hub);
     back.send({ type: 'login', name: 'alice', token: alice.token, resume: true });
     back.session.closed(1006);

@@ -28,6 +28,7 @@ import { clientDefaults, peerConnectionManagerDefaults } from '../../src/client.
 import { hubDefaults } from '../../src/index.js';
 import { redisBackplaneDefaults } from '../../src/redis.js';
 import { attachDefaults, httpFallbackDefaults } from '../../src/ws.js';
+import { bunHandlerDefaults } from '../../src/bun.js';
 
 const files = ['README.md', 'docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md'];
 
@@ -39,6 +40,7 @@ const tables: Record<string, object> = {
   redis: redisBackplaneDefaults,
   client: clientDefaults,
   'peer-connection-manager': peerConnectionManagerDefaults,
+  bun: bunHandlerDefaults,
 };
 
 interface Table {

@@ -1,7 +1,19 @@
 import { type Server, type Socket, createServer, connect } from 'node:net';
+import { createClient } from 'redis';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
-import type { HubOptions } from '../../src/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect } from 'vitest';
+import {
+  type Backplane,
+  type BackplaneHost,
+  type HubOptions,
+  MemoryCluster,
+  type MemoryBackplane,
+  type PeerDropped,
+  type PeerLeft,
+  type PeerResumed,
+  type SignallingHub,
+  type SignallingHubError,
+} from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis.js';
 import { type HubServer, startHubServer } from './hub-server.js';
 import { RedisServer } from './redis-server.js';
@@ -15,6 +27,60 @@ export async function loggedIn(url: string, name: string, owned: TestClient[]): 
   owned.push(client);
   expect(await client.login(name)).toMatchObject({ type: 'login', success: true, name });
   return client;
+}
+
+/** Connects to `url` and keeps the client in `owned` for cleanup. */
+export async function connected(url: string, owned: TestClient[]): Promise<TestClient> {
+  const client = await TestClient.connect(url);
+  owned.push(client);
+  return client;
+}
+
+/** Logs in resumable as `name` on `url`; returns the client and its token. */
+export async function resumable(url: string, name: string, owned: TestClient[]): Promise<{ client: TestClient; token: string }> {
+  const client = await connected(url, owned);
+  const reply = await client.login(name, { resume: true });
+  expect(reply).toMatchObject({ type: 'login', success: true, name });
+  return { client, token: reply.token as string };
+}
+
+/** The `leave` frames `client` has not read yet. */
+export const leaves = (client: TestClient) => client.inbox.filter((frame) => frame.type === 'leave');
+
+/** What a hub emitted about its peers and failures. */
+export function watchHub(hub: SignallingHub) {
+  const events = {
+    dropped: [] as PeerDropped[],
+    resumed: [] as PeerResumed[],
+    left: [] as PeerLeft[],
+    errors: [] as SignallingHubError[],
+  };
+  hub.on('peer-dropped', (event) => events.dropped.push(event));
+  hub.on('peer-resumed', (event) => events.resumed.push(event));
+  hub.on('peer-left', (event) => events.left.push(event));
+  hub.on('error', (error) => events.errors.push(error));
+  return events;
+}
+
+/** The host a node's backplane serves (to act in between the backplane and the hub). */
+export function hostOf(node: HubServer): BackplaneHost {
+  return (node.hub.options.backplane as unknown as { host: BackplaneHost }).host;
+}
+
+/**
+ * Runs `before` once, just before `node` handles its next hand-over request
+ * (the moment it is about to set its holder aside); `requests()` counts the
+ * hand-over requests that came since.
+ */
+export function beforeNextHandOver(node: HubServer, before: () => void): { requests(): number } {
+  const host = hostOf(node);
+  const handOverRequested = host.handOverRequested.bind(host);
+  let count = 0;
+  host.handOverRequested = (name, resumeToken) => {
+    if (count++ === 0) before();
+    return handOverRequested(name, resumeToken);
+  };
+  return { requests: () => count };
 }
 
 /** Opens a call (offer, then answer), so that each side hears `leave` when the other goes. */
@@ -88,6 +154,117 @@ export function useRedisCluster(tag: string) {
       return started;
     },
   };
+}
+
+/** What a cluster test needs of a cluster, whatever carries it. */
+export interface ClusterHarness {
+  /** Hubs started by `node()`, closed after each test. */
+  readonly nodes: HubServer[];
+  /** Clients pushed here are closed after each test. */
+  readonly clients: TestClient[];
+  /** A hub joined to the cluster, ready. */
+  node(options?: { readonly commandTimeout?: number }, hubOptions?: Omit<HubOptions, 'backplane'>): Promise<HubServer>;
+  /** The node id of a hub started by `node()`. */
+  nodeId(node: HubServer): string;
+  /** Every name held on a live node, with its node id, as `node` reads it. */
+  listNames(node: HubServer): Promise<Map<string, string>>;
+  /** Ids of the live nodes, as `node` reads them. */
+  listNodes(node: HubServer): Promise<string[]>;
+  /** Publishes raw `text` on a node's channel, as a misbehaving node would. */
+  publish(nodeId: string, text: string): Promise<void>;
+  /** A backplane of this cluster started for `host` without a hub (to test the backplane as a unit); closed after each test. */
+  bare(host: BackplaneHost, options?: { readonly commandTimeout?: number }): Promise<Backplane>;
+}
+
+/** The cluster through one real `redis-server` (see {@link useRedisCluster}). */
+export function redisHarness(tag: string): ClusterHarness {
+  const cluster = useRedisCluster(tag);
+  const bare = useBare();
+  const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBackplane;
+  return {
+    nodes: cluster.nodes,
+    clients: cluster.clients,
+    node: (options = {}, hubOptions = {}) => cluster.node(options, hubOptions),
+    nodeId: (node) => backplaneOf(node).nodeId,
+    listNames: (node) => backplaneOf(node).listNames(),
+    listNodes: (node) => backplaneOf(node).listNodes(),
+    async publish(nodeId, text) {
+      const admin = createClient({ url: cluster.redis.url });
+      admin.on('error', () => {});
+      await admin.connect();
+      try {
+        await admin.publish(`${cluster.prefix}relay:${nodeId}`, text);
+      } finally {
+        admin.destroy();
+      }
+    },
+    bare: (host, options = {}) =>
+      bare(
+        new RedisBackplane({
+          url: cluster.redis.url,
+          keyPrefix: cluster.prefix,
+          leaseTtl: 1500,
+          heartbeatInterval: 250,
+          ...options,
+        }),
+        host,
+      ),
+  };
+}
+
+/** Starts backplanes without a hub and closes them after each test. */
+function useBare(): (backplane: Backplane, host: BackplaneHost) => Promise<Backplane> {
+  const started: Backplane[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((backplane) => backplane.close()));
+  });
+  return async (backplane, host) => {
+    started.push(backplane);
+    await backplane.start(host);
+    return backplane;
+  };
+}
+
+/** The same cluster in memory ({@link MemoryCluster}): a fresh one per test. */
+export function memoryHarness(): ClusterHarness {
+  let cluster = new MemoryCluster();
+  const bare = useBare();
+  const nodes: HubServer[] = [];
+  const clients: TestClient[] = [];
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await Promise.all(nodes.splice(0).map((node) => node.close()));
+    cluster = new MemoryCluster();
+  });
+  const backplaneOf = (node: HubServer) => node.hub.options.backplane as MemoryBackplane;
+  return {
+    nodes,
+    clients,
+    async node(options = {}, hubOptions = {}) {
+      const started = await startHubServer({ ...hubOptions, backplane: cluster.backplane(undefined, options) });
+      nodes.push(started);
+      await started.hub.ready;
+      return started;
+    },
+    nodeId: (node) => backplaneOf(node).nodeId,
+    listNames: (node) => backplaneOf(node).listNames(),
+    listNodes: (node) => backplaneOf(node).listNodes(),
+    publish(nodeId, text) {
+      cluster.publish(nodeId, text);
+      return Promise.resolve();
+    },
+    bare: (host, options = {}) => bare(cluster.backplane(undefined, options), host),
+  };
+}
+
+/**
+ * Declares `body` once per way of carrying a cluster (Redis, memory), as
+ * socket.io-adapter's `testSuite(createAdapter)` does: the protocol between
+ * nodes is one code, so its behaviour is one suite.
+ */
+export function clusterSuite(title: string, tag: string, body: (cluster: ClusterHarness) => void): void {
+  describe(`${title} (through Redis)`, () => body(redisHarness(tag)));
+  describe(`${title} (in memory)`, () => body(memoryHarness()));
 }
 
 /**

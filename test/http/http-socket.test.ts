@@ -1,9 +1,14 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { build } from 'esbuild';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type CloseEvent, SignallingClient } from '../../src/client.js';
+import { EventStreamParser, LineTooLongError, type ServerEvent } from '../../src/client/http/event-stream.js';
 import { HttpSocket, type HttpSocketFetch, type HttpSocketOptions } from '../../src/client/http-socket.js';
 import type { HubOptions, PeerLeft } from '../../src/index.js';
 import type { AttachOptions } from '../../src/ws.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { nextEvent, until } from '../helpers/events.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 
@@ -227,4 +232,166 @@ describe('HttpSocket: the HTTP fallback behind the WebSocket interface', () => {
     expect(lonelyEvents.map((event) => event.type)).toEqual(['open', 'error', 'close']);
     expect(lonelyEvents.at(-1)).toMatchObject({ code: 1006, wasClean: false });
   });
+});
+
+describe('HttpSocket does not trust its server too much', () => {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('parses the event stream in linear time: each character is looked at once, however the text is cut', () => {
+    const events: ServerEvent[] = [];
+    const parser = new EventStreamParser((event) => events.push(event), 32 * 1024 * 1024);
+    const chunk = 'x'.repeat(8192);
+    let fed = 0;
+    parser.feed('data: ');
+    fed += 6;
+    // 24 MB in 8 KB chunks, one line: the old parser rescanned the whole unfinished line per chunk (quadratic).
+    for (let i = 0; i < 3072; i++) {
+      parser.feed(chunk);
+      fed += chunk.length;
+    }
+    parser.feed('\r\n\r');
+    parser.feed('\n');
+    fed += 4;
+    expect(parser.scanned).toBe(fed - 1); // the \n after a chunk-ending \r is skipped, not scanned
+    expect(events).toHaveLength(1);
+    expect(events[0]!.data.length).toBe(24 * 1024 * 1024);
+    expect(events[0]!.event).toBe('message');
+  });
+
+  it('bounds a line, and the data of one event, by maxLineLength', () => {
+    const line = new EventStreamParser(() => {}, 100);
+    line.feed('data: ' + 'x'.repeat(60));
+    expect(() => line.feed('x'.repeat(60))).toThrow(LineTooLongError);
+    // Many short data lines without the blank line that ends the event are bounded too.
+    const event = new EventStreamParser(() => {}, 100);
+    expect(() => {
+      for (let i = 0; i < 100; i++) event.feed('data: xxxxxxxx\n');
+    }).toThrow(LineTooLongError);
+    // Within the bound, events are read as before (the bound counts per event).
+    const events: ServerEvent[] = [];
+    const fine = new EventStreamParser((e) => events.push(e), 100);
+    for (let i = 0; i < 100; i++) fine.feed('id: ' + String(i + 1) + '\ndata: xxxxxxxx\n\n');
+    expect(events).toHaveLength(100);
+  });
+
+  /** An HTTP server on loopback that opens a session, then streams one endless line (24 MB in 8 KB chunks). */
+  async function endlessLineServer(): Promise<{ url: string; written: () => number; streamClosed: Promise<void> }> {
+    let written = 0;
+    let closedStream!: () => void;
+    const streamClosed = new Promise<void>((resolve) => (closedStream = resolve));
+    const server: Server = createServer((request, response: ServerResponse) => {
+      if (request.method === 'POST' && !request.url!.includes('session=')) {
+        response.writeHead(201, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({ session: 's', secret: 'k', heartbeat: 0, timeout: 60000, pollTimeout: 25000, maxBodyBytes: 65536 }),
+        );
+        return;
+      }
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.write('event: open\ndata: {}\n\nid: 1\ndata: ');
+        response.once('close', () => closedStream());
+        const chunk = 'x'.repeat(8192);
+        const pump = () => {
+          while (written < 24 * 1024 * 1024 && !response.destroyed) {
+            written += chunk.length;
+            if (!response.write(chunk)) return void response.once('drain', pump);
+          }
+        };
+        pump();
+        return;
+      }
+      response.writeHead(204);
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/signalling`, written: () => written, streamClosed };
+  }
+
+  it('closes with 1006 and a clear error when the server sends a line over maxLineLength (default 4 Mi)', async () => {
+    const server = await endlessLineServer();
+    const socket = new (HttpSocket.with({ transport: 'stream' }))(server.url);
+    const errors: string[] = [];
+    socket.addEventListener('error', (event) => errors.push((event as { message: string }).message));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.addEventListener('close', (event) => resolve(event as { code: number; reason: string })),
+    );
+    expect(await closed).toMatchObject({ code: 1006, reason: expect.stringMatching(/longer than 4194304 characters/) });
+    expect(errors).toEqual([expect.stringMatching(/event-stream line or event longer than 4194304 characters .*maxLineLength/)]);
+    // The client let go of the stream: the server saw it close before it had sent its 24 MB.
+    await server.streamClosed;
+    expect(server.written()).toBeLessThan(24 * 1024 * 1024);
+  });
+
+  it('resolves a relative URL against the page, and says clearly that Node has none', async () => {
+    expect(() => new HttpSocket('/signalling')).toThrow(/relative URL "\/signalling" needs a page to resolve against/);
+    const hub = await startHubServer(undefined, { path: '/signalling', closeTimeout: 100 });
+    cleanups.push(() => hub.close());
+    const global = globalThis as { location?: { href: string } };
+    // As in a page served by the hub's host: SignallingClient('/signalling') over the HTTP fallback.
+    global.location = { href: `http://127.0.0.1:${hub.port}/app/index.html` };
+    cleanups.push(() => delete global.location);
+    const alice = new SignallingClient('/signalling', { transport: 'http' });
+    cleanups.push(() => alice.close());
+    await expect(alice.login('alice')).resolves.toEqual({ name: 'alice', resumed: false });
+    expect(alice.transport).toBe('http');
+    expect(hub.hub.getPeer('alice')).toBeDefined();
+  });
+});
+
+describe('a relative URL in a browser page (headless Chromium)', () => {
+  it("new SignallingClient('/signalling') logs in over the HTTP fallback, resolved against the page", async () => {
+    const bundled = await build({
+      entryPoints: [new URL('../../src/client.ts', import.meta.url).pathname],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2020',
+      write: false,
+    });
+    const bundle = bundled.outputFiles[0]!.text;
+    const page = `<!doctype html><script type="module">
+import { SignallingClient } from '/client.js';
+window.start = async (transport) => {
+  const client = new SignallingClient('/signalling', { transport });
+  await client.login('page-' + transport);
+  return client.transport;
+};
+window.ready = true;
+</script>`;
+    const hub = await startHubServer(undefined, { path: '/signalling', closeTimeout: 100 });
+    // The host's own pages (the fallback's requests never reach these listeners).
+    hub.server.removeAllListeners('request');
+    hub.server.on('request', (request, response) => {
+      if (request.url === '/client.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      else if (request.url === '/app/page') response.writeHead(200, { 'content-type': 'text/html' }).end(page);
+      else response.writeHead(404).end();
+    });
+    const browser = await launchChromium();
+    try {
+      const tab = await (await browser.newContext()).newPage();
+      const errors: string[] = [];
+      tab.on('pageerror', (error) => errors.push(error.message));
+      await tab.goto(`http://127.0.0.1:${hub.port}/app/page`);
+      await tab.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+      const start = (transport: string) =>
+        tab.evaluate((t) => (window as unknown as { start(t: string): Promise<string> }).start(t), transport);
+      expect(await start('http')).toBe('http');
+      expect(await start('websocket')).toBe('websocket');
+      expect(hub.hub.getPeer('page-http')).toBeDefined();
+      expect(hub.hub.getPeer('page-websocket')).toBeDefined();
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+      await hub.close();
+    }
+  }, 60_000);
 });

@@ -30,6 +30,7 @@ async function twoNodes(
           leaseTtl: 3000,
           heartbeatInterval: 500,
           maxInFlightCommands,
+          commandTimeout,
         }),
       }),
   );

@@ -1,10 +1,31 @@
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HubOptions, LoginRefusedError, type SignallingHubError } from '../../src/index.js';
-import type { TestHub } from '../matrix/factory.js';
-import { describeMatrix } from '../matrix/matrix.js';
+import type { TestHub, TestTransportFactory } from '../matrix/factory.js';
+import { transports } from '../matrix/transports.js';
 
-/** Over every transport of the matrix (and across two nodes through Redis): who a peer is, what it may reach. */
-describeMatrix('identity', (factory) => {
+/**
+ * The matrix rows whose hub lives in this process. The Bun row's hub runs in
+ * a Bun child: these cases give it synchronous hooks over closures
+ * (`authorizeRelay`), throw `LoginRefusedError` from `authenticate` and call
+ * `hub.deliver()` / `hub.disconnectAnywhere()`, none of which its harness
+ * (test/helpers/bun-hub.ts) carries across the process boundary yet.
+ */
+const inProcess = transports.filter((factory) => !factory.name.startsWith('Bun'));
+
+function describeRows(title: string, body: (factory: TestTransportFactory) => void): void {
+  describe.each(inProcess)(`${title} — $name`, (factory) => {
+    beforeAll(async () => {
+      await factory.setup?.();
+    });
+    afterAll(async () => {
+      await factory.teardown?.();
+    });
+    body(factory);
+  });
+}
+
+/** Over the transports of the matrix (and across two nodes through Redis): who a peer is, what it may reach. */
+describeRows('identity', (factory) => {
   let hub: TestHub;
   const start = async (options?: HubOptions) => (hub = await factory.start(options));
   afterEach(async () => {

@@ -2,6 +2,8 @@ import type { EventEmitter } from 'eventemitter3';
 import { type HubEvents, type HubOptions, type Peer, SignallingHub, type Transport } from '../../src/index.js';
 import { RedisBackplane } from '../../src/redis.js';
 import type { AttachOptions } from '../../src/ws.js';
+import { BunClient } from '../helpers/bun-client.js';
+import { BunChild, type BunHub, type TransportRecord } from '../helpers/bun-hub.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { MemoryClient, type MemoryInput } from '../helpers/memory-client.js';
 import { RedisServer } from '../helpers/redis-server.js';
@@ -13,6 +15,8 @@ type LooseEmitter = EventEmitter<string>;
 
 /** Records the transports `hub.open()` is given, so a test can check what the factory built. */
 function recordTransports(hub: SignallingHub, into: Transport[]): void {
+  // A mirror of a hub in another process (Bun) is told of its transports by that process.
+  if (!(hub instanceof SignallingHub)) return;
   const open = hub.open.bind(hub);
   hub.open = (transport, info) => {
     into.push(transport);
@@ -166,6 +170,58 @@ class HttpTestHub extends BaseTestHub {
   }
 }
 
+/**
+ * Real `ws` clients on loopback to a hub on `Bun.serve` (`signalling-hub/bun`)
+ * in a Bun child process. `hubs` are mirrors of the child's hub: its events
+ * and peers, its methods forwarded; hook closures still run here (see BunChild.start).
+ */
+class BunTestHub extends BaseTestHub {
+  constructor(private readonly bun: BunHub) {
+    super([bun.hub as unknown as SignallingHub]);
+    // The child reports each transport its hub is given; the records land in this list.
+    bun.hub.transports = this.transports as unknown as TransportRecord[];
+  }
+
+  async connect(_role?: Role, options: ConnectOptions = {}): Promise<MatrixClient> {
+    return this.track(await BunClient.connect(this.bun.url, this.bun.hub, { headers: options.headers }));
+  }
+
+  /** Everything the child's hub did so far has reached this process. */
+  override async settled(): Promise<void> {
+    await this.bun.hub.sync();
+  }
+
+  protected async closeNodes(): Promise<void> {
+    await this.bun.close();
+  }
+}
+
+/**
+ * The hub on Bun: one Bun child per test file, a fresh hub and `Bun.serve` per
+ * test. Every case runs: async hooks (`authenticate`) are called back in this
+ * process; the synchronous `validateName` crosses as its source, so a case
+ * must write it without variables from around it.
+ */
+function bun(): TestTransportFactory {
+  let child: BunChild | undefined;
+  return {
+    name: 'Bun (Bun.serve, in a child process)',
+    capabilities: { frameSizeClose: true, binaryFrames: true, nodes: 1 },
+    async setup() {
+      child = new BunChild();
+      await child.ready;
+    },
+    async teardown() {
+      await child?.stop();
+      child = undefined;
+    },
+    async start(options?: HubOptions) {
+      if (child === undefined) throw new Error('the Bun factory needs setup() first');
+      return new BunTestHub(await child.start(options));
+    },
+  };
+}
+
 function memory(input: MemoryInput): TestTransportFactory {
   return {
     name: `in-memory (${input})`,
@@ -252,4 +308,5 @@ export const transports: readonly TestTransportFactory[] = [
   ws('ws (fast path off)', 'ws', { fastPath: false }),
   redisCluster(),
   httpFallback(),
+  bun(),
 ];

@@ -1,4 +1,4 @@
-import { SignallingHubError } from '../../core/errors.js';
+import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { ALL_SCRIPTS, type Script } from './scripts.js';
 
 /**
@@ -18,39 +18,6 @@ export interface RedisClientLike {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   off(event: string, listener: (...args: any[]) => void): unknown;
   destroy(): void;
-}
-
-/** Redis is not connected: the command was not sent (`SH_ERR_REDIS_OFFLINE`). */
-export class RedisOfflineError extends SignallingHubError {
-  constructor() {
-    super('SH_ERR_REDIS_OFFLINE', 'Redis is not connected');
-  }
-}
-
-/** Redis did not answer a command in time; it may still carry it out (`SH_ERR_REDIS_TIMEOUT`). */
-export class RedisTimeoutError extends SignallingHubError {
-  constructor(command: string, timeout: number) {
-    super('SH_ERR_REDIS_TIMEOUT', `Redis did not answer ${command} within ${timeout} ms`);
-  }
-}
-
-/**
- * Too many commands or bytes are already waiting for Redis to answer
- * (`maxInFlightCommands`, `maxInFlightBytes`): the command was not sent
- * (`SH_ERR_REDIS_BUSY`).
- */
-export class RedisBusyError extends SignallingHubError {
-  constructor(
-    /** Commands waiting for an answer when this one was refused. */
-    readonly inFlightCommands: number,
-    /** Bytes of those commands. */
-    readonly inFlightBytes: number,
-  ) {
-    super(
-      'SH_ERR_REDIS_BUSY',
-      `Redis has not answered ${inFlightCommands} commands (${inFlightBytes} bytes) yet: further commands are refused until it does`,
-    );
-  }
 }
 
 /** Resolves when `client` is ready (connecting it if nobody has). */

@@ -1,6 +1,6 @@
 import type { Envelope, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
-import { encodeFramedEnvelope } from './envelope-codec.js';
+import { encodeFramedEnvelope } from '../envelope-codec.js';
 import { FORWARD } from './scripts.js';
 
 /**

@@ -1,6 +1,7 @@
 import { InvalidOptionError } from '../../core/errors.js';
-import { type Check, describeValue, integer, resolveOptions, string, withMethods } from '../../core/option-check.js';
+import { type Check, describeValue, integer, resolveOptions, string, url, withMethods } from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
+import { nodeIdPattern } from '../node-id.js';
 import type { RedisClientLike } from './client.js';
 
 /** Options of {@link RedisBackplane}. Give `url` or `client`; every other one is optional. */
@@ -68,6 +69,15 @@ export interface RedisBackplaneOptions {
    */
   reconnectMaxDelay?: number;
   /**
+   * Milliseconds `start()` (and so `hub.ready`) waits to reach Redis, load
+   * the scripts, subscribe and take the lease. Past it, `start()` rejects
+   * with a `BackplaneError` (`SH_ERR_BACKPLANE`) naming the last connection failure, and the
+   * connections it opened are closed: a Redis that is down or frozen at start
+   * fails the start instead of leaving `hub.ready` pending for ever.
+   * @default 10000
+   */
+  startTimeout?: number;
+  /**
    * Names reaped per heartbeat from each dead node, bounding the time one
    * Lua call holds Redis.
    * @default 1000
@@ -105,6 +115,7 @@ export interface ResolvedRedisBackplaneOptions {
   readonly heartbeatInterval: number;
   readonly commandTimeout: number;
   readonly reconnectMaxDelay: number;
+  readonly startTimeout: number;
   readonly reapBatch: number;
   readonly maxInFlightCommands: number;
   readonly maxInFlightBytes: number;
@@ -125,6 +136,7 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
     heartbeatInterval: 1500,
     commandTimeout: 1000,
     reconnectMaxDelay: 1000,
+    startTimeout: 10_000,
     reapBatch: 1000,
     maxInFlightCommands: 1024,
     maxInFlightBytes: 8 * 1024 * 1024,
@@ -132,13 +144,8 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
 
 type Given = Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: string | undefined };
 
-/** What a node id may be. */
-// Node ids go into keys, channels, name values (`<node id> <claim id>`) and the tab-separated envelope header.
-// eslint-disable-next-line no-control-regex -- control characters are what it refuses
-export const nodeIdPattern = /^[^\s\u0000-\u001f\u007f-\u009f]{1,128}$/;
-
 const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
-  url: string('a redis:// or rediss:// URL', /^rediss?:\/\//i),
+  url: url('a redis:// or rediss:// URL', ['redis:', 'rediss:']),
   client: withMethods<RedisClientLike>('a node-redis client', ['sendCommand', 'duplicate', 'connect', 'on', 'off', 'destroy']),
   keyPrefix: string(),
   nodeId: string('1–128 characters without whitespace or control characters', nodeIdPattern),
@@ -146,6 +153,7 @@ const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
   heartbeatInterval: integer(1, MAX_TIMER_MS),
   commandTimeout: integer(1, MAX_TIMER_MS),
   reconnectMaxDelay: integer(1, MAX_TIMER_MS),
+  startTimeout: integer(1, MAX_TIMER_MS),
   reapBatch: integer(1, 1_000_000),
   maxInFlightCommands: integer(4),
   maxInFlightBytes: integer(65536),

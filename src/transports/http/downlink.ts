@@ -1,4 +1,7 @@
 import type { ServerResponse } from 'node:http';
+import { EVENT_CLOSE, EVENT_OPEN, EVENT_STREAM_TYPE } from '../../protocol/http-wire.js';
+
+const CLOSE_EVENT_LINE = `event: ${EVENT_CLOSE}\n`;
 
 /** One server→client event: a frame, or the final close event. */
 interface OutEvent {
@@ -39,7 +42,7 @@ export interface DownlinkOwner {
 
 /** One event in `text/event-stream` framing; a frame with line breaks (JSON whitespace) takes several `data:` lines. */
 function sse(event: OutEvent): string {
-  const head = event.close ? `id: ${event.id}\nevent: close\n` : `id: ${event.id}\n`;
+  const head = event.close ? `id: ${event.id}\n${CLOSE_EVENT_LINE}` : `id: ${event.id}\n`;
   const data = event.data;
   if (!data.includes('\n') && !data.includes('\r')) return `${head}data: ${data}\n\n`;
   return `${head}data: ${data.split(LINE_BREAK).join('\ndata: ')}\n\n`;
@@ -50,12 +53,12 @@ const LINE_BREAK = /\r\n|\r|\n/;
 /** One event as an entry of a long-poll's JSON array. */
 function pollEntry(event: OutEvent): string {
   return event.close
-    ? `{"id":${event.id},"event":"close","data":${JSON.stringify(event.data)}}`
+    ? `{"id":${event.id},"event":"${EVENT_CLOSE}","data":${JSON.stringify(event.data)}}`
     : `{"id":${event.id},"data":${JSON.stringify(event.data)}}`;
 }
 
 export const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-type': 'text/event-stream; charset=utf-8',
+  'content-type': `${EVENT_STREAM_TYPE}; charset=utf-8`,
   // no-transform: compressing proxies would hold events back to fill their blocks.
   'cache-control': 'no-cache, no-store, no-transform',
   // nginx (and proxies that follow it) pass this response through unbuffered.
@@ -153,7 +156,7 @@ export class Downlink {
     this.dropReader(false);
     response.writeHead(200, STREAM_HEADERS);
     // `open` first: a client that does not get it soon knows the stream is held back on the way.
-    let head = `retry: 1000\nevent: open\ndata: {"heartbeat":${this.context.heartbeatInterval}}\n\n`;
+    let head = `retry: 1000\nevent: ${EVENT_OPEN}\ndata: {"heartbeat":${this.context.heartbeatInterval}}\n\n`;
     for (const event of this.retained) head += sse(event);
     response.write(head);
     this.reader = { kind: 'stream', response };

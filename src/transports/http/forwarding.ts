@@ -6,7 +6,8 @@ import { BackplaneError } from '../../core/errors.js';
 import { STREAM_HEADERS } from './downlink.js';
 import { reply, unavailable } from './reply.js';
 import { readBody } from './request-body.js';
-import { nodeOfSession, SECRET_HEADER, SESSION_ID_PATTERN } from './session-id.js';
+import { nodeOfSession, SESSION_ID_PATTERN } from './session-id.js';
+import { HttpParam, LAST_EVENT_ID_HEADER, POLL_ON, SECRET_HEADER } from '../../protocol/http-wire.js';
 
 /** Milliseconds a forwarded request may take beyond a poll's own wait. */
 const FORWARD_TIMEOUT = 5000;
@@ -183,7 +184,7 @@ export function startForwarding(
 
   const forward = async (owner: string, request: IncomingMessage, response: ServerResponse, params: URLSearchParams) => {
     const method = request.method as 'GET' | 'POST' | 'DELETE';
-    if (method === 'GET' && params.get('poll') !== '1') {
+    if (method === 'GET' && params.get(HttpParam.poll) !== POLL_ON) {
       response.writeHead(200, STREAM_HEADERS);
       response.end();
       return;
@@ -197,7 +198,7 @@ export function startForwarding(
       else body = read;
     }
     const secret = request.headers[SECRET_HEADER];
-    const lastEventId = request.headers['last-event-id'];
+    const lastEventId = request.headers[LAST_EVENT_ID_HEADER];
     const message: ForwardedRequest = {
       m: method,
       q: params.toString(),
@@ -239,7 +240,7 @@ export function startForwarding(
       'content-length': String(message.big ? maxBodyBytes + 1 : body.length),
     };
     if (message.s !== null) headers[SECRET_HEADER] = message.s;
-    if (message.e !== null) headers['last-event-id'] = message.e;
+    if (message.e !== null) headers[LAST_EVENT_ID_HEADER] = message.e;
     const request = Object.assign(Readable.from(body.length > 0 ? [body] : []), {
       method: message.m,
       url: `${path}?${message.q}`,
@@ -248,7 +249,7 @@ export function startForwarding(
     }) as unknown as IncomingMessage;
     const response = new CapturedResponse();
     const params = new URLSearchParams(message.q);
-    const id = params.get('session');
+    const id = params.get(HttpParam.session);
     if (id === null) reply(response as unknown as ServerResponse, 400, 'bad-request', 'A forwarded request names its session');
     else serve(request, response as unknown as ServerResponse, id, params, true);
     return JSON.stringify(await response.answer);

@@ -1,6 +1,7 @@
 import type { Transport, TransportSession } from '../../core/transport.js';
 import { Downlink, type DownlinkContext } from './downlink.js';
 import { type HeldBudget, Uplink } from './uplink.js';
+import { LOST_CODE } from '../../protocol/http-wire.js';
 
 /** What the sessions of one attachment share. */
 export interface HttpSessionContext extends DownlinkContext {
@@ -116,7 +117,7 @@ export class HttpSession implements Transport {
 
   /** The client went away without a goodbye (timeout, events lost): no close event; the hub sees 1006. */
   lost(): void {
-    this.end({ code: 1006, reason: '' }, true);
+    this.end({ code: LOST_CODE, reason: '' }, true);
   }
 
   /** The client said goodbye (`DELETE`) with `code`: the hub sees it as a close frame's code. */

@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignallingHubError } from '../../core/errors.js';
 import { pathnameOf } from '../shared/path.js';
 import { type EmittingServer, interceptEvent } from '../shared/server-events.js';
+import { TRANSPORT_HTTP, TRANSPORT_PARAM } from '../../protocol/http-wire.js';
+
+const MARKER = `${TRANSPORT_PARAM}=${TRANSPORT_HTTP}`;
 
 /** The part of `http.Server` the fallback uses: it takes `request` events before the listeners. */
 export type RequestServer = EmittingServer;
@@ -33,8 +36,8 @@ type WithDispatcher = RequestServer & { [DISPATCHER]?: RequestDispatcher };
 export function isFallbackUrl(url: string | undefined): boolean {
   if (url === undefined) return false;
   const query = url.indexOf('?');
-  if (query === -1 || !url.includes('transport=http', query)) return false;
-  return new URLSearchParams(url.slice(query + 1)).get('transport') === 'http';
+  if (query === -1 || !url.includes(MARKER, query)) return false;
+  return new URLSearchParams(url.slice(query + 1)).get(TRANSPORT_PARAM) === TRANSPORT_HTTP;
 }
 
 /**

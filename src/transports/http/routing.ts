@@ -6,8 +6,18 @@ import { HttpSession, type HttpSessionContext } from './http-session.js';
 import { type PostLimits, receivePost } from './post-request.js';
 import { internalError, noContent, reply, unavailable } from './reply.js';
 import { wholeNumber } from './request-body.js';
-import { newSecret, newSessionId, secretMatches, SECRET_HEADER, SESSION_ID_PATTERN } from './session-id.js';
+import { newSecret, newSessionId, secretMatches, SESSION_ID_PATTERN } from './session-id.js';
 import type { SessionTable } from './session-table.js';
+import {
+  HttpParam,
+  isGoodbyeCode,
+  LAST_EVENT_ID_HEADER,
+  LOST_CODE,
+  NO_STATUS_CODE,
+  POLL_ON,
+  SECRET_HEADER,
+  type SessionOpened,
+} from '../../protocol/http-wire.js';
 
 /** What the routes of one attachment need. */
 export interface RoutingContext {
@@ -113,7 +123,7 @@ export function routes(context: RoutingContext): Routes {
         timeout: context.sessionTimeout,
         pollTimeout: context.pollTimeout,
         maxBodyBytes: context.limits.maxBodyBytes,
-      }),
+      } satisfies SessionOpened),
     );
   };
 
@@ -127,7 +137,7 @@ export function routes(context: RoutingContext): Routes {
     if (method === 'OPTIONS') {
       response.writeHead(204, {
         'access-control-allow-methods': 'GET, POST, DELETE',
-        'access-control-allow-headers': `${SECRET_HEADER}, content-type, last-event-id`,
+        'access-control-allow-headers': `${SECRET_HEADER}, content-type, ${LAST_EVENT_ID_HEADER}`,
         'access-control-max-age': '600',
         'cache-control': 'no-store',
       });
@@ -136,7 +146,7 @@ export function routes(context: RoutingContext): Routes {
     }
     const url = request.url ?? '';
     const params = new URLSearchParams(url.slice(url.indexOf('?') + 1));
-    const id = params.get('session');
+    const id = params.get(HttpParam.session);
     if (id === null) {
       if (method === 'POST') return create(request, response);
       return reply(response, 400, 'bad-request', 'POST without "session" creates a session; other requests name theirs');
@@ -173,10 +183,10 @@ export function routes(context: RoutingContext): Routes {
     if (!secretMatches(session.secret, request.headers[SECRET_HEADER])) {
       return reply(response, 403, 'forbidden', `The ${SECRET_HEADER} header does not match the session's secret`);
     }
-    const ackText = params.get('ack') ?? request.headers['last-event-id'];
+    const ackText = params.get(HttpParam.ack) ?? request.headers[LAST_EVENT_ID_HEADER];
     const ack = typeof ackText === 'string' ? wholeNumber(ackText, 0) : undefined;
     if (typeof ackText === 'string' && ack === undefined) return reply(response, 400, 'bad-request', '"ack" must be an event id');
-    const seqText = params.get('seq');
+    const seqText = params.get(HttpParam.seq);
     const seq = seqText === null ? undefined : wholeNumber(seqText, 1);
     if (seqText !== null && seq === undefined) return reply(response, 400, 'bad-request', '"seq" must be a whole number ≥ 1');
     // A closed session is forgotten sessionTimeout after it closed, whatever its client does.
@@ -187,7 +197,7 @@ export function routes(context: RoutingContext): Routes {
         if (ack !== undefined && !downlink.resumeFrom(ack)) {
           session.lost();
           return reply(response, 410, 'session-closed', 'Events after the acknowledged one are no longer held', {
-            code: 1006,
+            code: LOST_CODE,
             reason: 'events lost',
           });
         }
@@ -195,7 +205,7 @@ export function routes(context: RoutingContext): Routes {
           table.forget(session);
           return reply(response, 410, 'session-closed', 'The session is closed', { ...session.closeInfo });
         }
-        if (params.get('poll') === '1') downlink.attachPoll(response);
+        if (params.get(HttpParam.poll) === POLL_ON) downlink.attachPoll(response);
         else if (forwarded) reply(response, 400, 'bad-request', 'Streams are not forwarded between nodes');
         else {
           request.socket.setNoDelay(true);
@@ -211,11 +221,11 @@ export function routes(context: RoutingContext): Routes {
         });
         return;
       case 'DELETE': {
-        const codeText = params.get('code');
+        const codeText = params.get(HttpParam.code);
         // No code: as a close frame without a status code, the hub hears 1005.
-        const code = codeText === null ? 1005 : wholeNumber(codeText, 1000);
+        const code = codeText === null ? NO_STATUS_CODE : wholeNumber(codeText, 1000);
         // 1001: a closing page's goodbye (a browser's WebSocket says the same).
-        if (code === undefined || (codeText !== null && code !== 1000 && code !== 1001 && (code < 3000 || code > 4999))) {
+        if (code === undefined || (codeText !== null && !isGoodbyeCode(code))) {
           return reply(response, 400, 'bad-request', '"code" must be 1000, 1001 or from 3000 to 4999');
         }
         session.goodbye(code);

@@ -1,8 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** The header every request of a session presents its secret in. */
-export const SECRET_HEADER = 'x-signalling-secret';
-
 /** Base64url of `bytes` random bytes. */
 function random(bytes: number): string {
   return randomBytes(bytes).toString('base64url');

@@ -1,3 +1,5 @@
+import { TokenBucket } from '../../common/token-bucket.js';
+
 /** New connections per second from one address (a token bucket). */
 export interface ConnectionRateOptions {
   /** Sustained new connections per second from one address. */
@@ -15,9 +17,9 @@ const SWEEP_AT = 10_000;
  * the hub (over every transport); the rate is counted here, per `attach()`.
  */
 export class AddressCaps {
-  // Not core's RateLimiter: a refused handshake must not take a token (that one goes into debt), or an
-  // address that kept knocking would stay shut long after it stopped.
-  private readonly buckets = new Map<string, { tokens: number; last: number }>();
+  // A refused handshake takes no token (TokenBucket.take), so an address that kept knocking is let in
+  // again as soon as it slows down.
+  private readonly buckets = new Map<string, { bucket: TokenBucket; last: number }>();
   private readonly idleMs: number;
 
   constructor(
@@ -34,18 +36,14 @@ export class AddressCaps {
     const rate = this.rate;
     if (rate === false) return false;
     const now = Date.now();
-    let bucket = this.buckets.get(address);
-    if (bucket === undefined) {
+    let entry = this.buckets.get(address);
+    if (entry === undefined) {
       if (this.buckets.size >= SWEEP_AT) this.sweep(now);
-      bucket = { tokens: rate.burst, last: now };
-      this.buckets.set(address, bucket);
-    } else if (now > bucket.last) {
-      bucket.tokens = Math.min(rate.burst, bucket.tokens + ((now - bucket.last) * rate.perSecond) / 1000);
-      bucket.last = now;
+      entry = { bucket: new TokenBucket(rate.perSecond, rate.burst, now), last: now };
+      this.buckets.set(address, entry);
     }
-    if (bucket.tokens < 1) return true;
-    bucket.tokens -= 1;
-    return false;
+    entry.last = now;
+    return entry.bucket.take(now) !== 0;
   }
 
   private sweep(now: number): void {

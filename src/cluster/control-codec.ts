@@ -1,9 +1,10 @@
-import type { Envelope, RemotePeer, ResumeGrant } from '../../core/backplane.js';
-import { isWellFormed } from '../../protocol/utf8.js';
-import { nodeIdPattern } from './options.js';
+import type { Envelope, RemotePeer, ResumeGrant } from '../core/backplane.js';
+import { isWellFormed } from '../protocol/utf8.js';
+import { nodeIdPattern } from './node-id.js';
 
 /*
- * Control messages of a resume across nodes. They share a node's channel
+ * Control messages between nodes: a resume across nodes, and requests
+ * between their hosts (`node-request`, `node-reply`). They share a node's channel
  * with the envelopes (so that a grant and the relays published after it
  * arrive in that order) and are told apart by their first character: a JSON
  * object starts with `{`, an envelope message with a digit or a kind.
@@ -11,8 +12,8 @@ import { nodeIdPattern } from './options.js';
  * - `resume`: the resuming node B asks the holder A to hand `name` over for `token`.
  * - `resume-refused`: A's answer when it does not (`refused`: no resumable holder
  *   with that token; `unavailable`: the hand-over failed).
- * - `resume-grant`: published on B's channel by the script that moves the claim.
- * - `handed`: published on A's own channel by the same script, after the grant:
+ * - `resume-grant`: published on B's channel by the atomic step that moves the claim.
+ * - `handed`: published on A's own channel by the same step, after the grant:
  *   once A's subscription sees it, every envelope published to A before the move has arrived.
  *
  * Everything read from the channel is checked: a malformed message is reported and ignored.
@@ -28,7 +29,7 @@ export interface ResumeRequest {
   readonly token: string;
   /** The resuming login's claim id: the name's value becomes `<node> <claim>`. */
   readonly claim: string;
-  /** Redis time (ms) after which the hand-over must not take effect (`'0'`: none). */
+  /** Bus time (ms) after which the hand-over must not take effect (`'0'`: none). */
   readonly deadline: string;
 }
 

@@ -1,4 +1,4 @@
-import type { Envelope } from '../../core/backplane.js';
+import type { Envelope } from '../core/backplane.js';
 
 /*
  * An envelope on a node's channel: `kind \t fromNode \t from \t to \t frame`.
