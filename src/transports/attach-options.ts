@@ -1,18 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidOptionError } from '../core/errors.js';
-import {
-  type Check,
-  boolean,
-  describeValue,
-  either,
-  func,
-  integer,
-  positiveNumber,
-  resolveOptions,
-  string,
-} from '../core/option-check.js';
-import type { ConnectionRateOptions } from './shared/address-caps.js';
-import { type TrustProxy, proxyCheck } from './shared/client-address.js';
+import { type Check, boolean, describeValue, func, integer, resolveOptions, string } from '../core/option-check.js';
+import { type ConnectionRateOptions, connectionRateCheck } from './shared/address-caps.js';
+import { type TrustProxy, trustProxyCheck } from './shared/client-address.js';
 import { MAX_TIMER_MS } from '../core/options.js';
 import { type HttpFallbackOptions, httpFallbackOption, type ResolvedHttpFallbackOptions } from './http/options.js';
 
@@ -185,17 +175,6 @@ const originsCheck: Check<readonly string[] | OriginCheck> = (value, option) => 
   return Object.freeze(value.map((entry, index) => origin(entry, `${option}[${index}]`)));
 };
 
-const trustProxyCheck: Check<TrustProxy> = (value, option) => {
-  if (typeof value === 'function') return value as TrustProxy;
-  const what = 'a list of proxy addresses or CIDR ranges (e.g. ["127.0.0.1", "10.0.0.0/8"]) or a function';
-  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
-    throw new InvalidOptionError(option, what, describeValue(value));
-  }
-  const check = proxyCheck(value);
-  if ('invalid' in check) throw new InvalidOptionError(option, what, `an entry ${JSON.stringify(check.invalid)}`);
-  return Object.freeze([...value]);
-};
-
 const attachChecks: { readonly [K in keyof ResolvedAttachOptions]-?: Check<ResolvedAttachOptions[K]> } = {
   // A request path never holds `?` or `#` (the query is cut off before matching), so such a path never matches.
   path: string('a URL path starting with "/" without "?", "#", spaces or control characters', /^\/[^?#\s\p{Cc}]*$/u),
@@ -203,19 +182,7 @@ const attachChecks: { readonly [K in keyof ResolvedAttachOptions]-?: Check<Resol
   verifyUpgrade: func(),
   trustProxy: trustProxyCheck,
   maxConnectionsPerAddress: integer(0),
-  connectionRate: either(
-    (value) => value === false,
-    () => false as const,
-    (value, option) => {
-      if (typeof value !== 'object' || value === null)
-        throw new InvalidOptionError(option, 'false or { perSecond, burst }', describeValue(value));
-      const fields = value as Record<string, unknown>;
-      return Object.freeze({
-        perSecond: positiveNumber(fields.perSecond, `${option}.perSecond`),
-        burst: integer(1)(fields.burst, `${option}.burst`),
-      });
-    },
-  ),
+  connectionRate: connectionRateCheck,
   heartbeatInterval: integer(0, MAX_TIMER_MS),
   // ws reads 0 as "no limit": never that.
   maxPayload: integer(64, 2 ** 30),

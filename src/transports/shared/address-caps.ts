@@ -1,4 +1,6 @@
 import { TokenBucket } from '../../common/token-bucket.js';
+import { InvalidOptionError } from '../../core/errors.js';
+import { type Check, describeValue, either, integer, positiveNumber } from '../../core/option-check.js';
 
 /** New connections per second from one address (a token bucket). */
 export interface ConnectionRateOptions {
@@ -50,3 +52,18 @@ export class AddressCaps {
     for (const [address, bucket] of this.buckets) if (now - bucket.last > this.idleMs) this.buckets.delete(address);
   }
 }
+
+/** `connectionRate`: `false` or `{ perSecond, burst }` (for `attach()` and the Bun handler). */
+export const connectionRateCheck: Check<Readonly<ConnectionRateOptions> | false> = either(
+  (value) => value === false,
+  () => false as const,
+  (value, option) => {
+    if (typeof value !== 'object' || value === null)
+      throw new InvalidOptionError(option, 'false or { perSecond, burst }', describeValue(value));
+    const fields = value as Record<string, unknown>;
+    return Object.freeze({
+      perSecond: positiveNumber(fields.perSecond, `${option}.perSecond`),
+      burst: integer(1)(fields.burst, `${option}.burst`),
+    });
+  },
+);

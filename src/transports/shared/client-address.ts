@@ -1,4 +1,6 @@
 import { BlockList, isIP } from 'node:net';
+import { InvalidOptionError } from '../../core/errors.js';
+import { type Check, describeValue } from '../../core/option-check.js';
 import type { UpgradeRequest } from '../../core/transport.js';
 
 /**
@@ -70,3 +72,15 @@ export function clientAddress(request: UpgradeRequest, trusted: ProxyCheck | und
   }
   return client;
 }
+
+/** `trustProxy`: addresses and CIDR ranges, or a function (for `attach()` and the Bun handler). */
+export const trustProxyCheck: Check<TrustProxy> = (value, option) => {
+  if (typeof value === 'function') return value as TrustProxy;
+  const what = 'a list of proxy addresses or CIDR ranges (e.g. ["127.0.0.1", "10.0.0.0/8"]) or a function';
+  if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) {
+    throw new InvalidOptionError(option, what, describeValue(value));
+  }
+  const check = proxyCheck(value);
+  if ('invalid' in check) throw new InvalidOptionError(option, what, `an entry ${JSON.stringify(check.invalid)}`);
+  return Object.freeze([...value]);
+};
