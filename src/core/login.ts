@@ -87,13 +87,14 @@ export async function login(hub: LoginHost, connection: Connection, message: Rec
   if (assigned && !options.assignNames) {
     return connection.refuseLogin(LoginFailure.InvalidName, `Invalid name: ${checkName(undefined, options.maxNameLength)}`);
   }
-  // Before the claim, so that no claim is held across this wait (an assigned name is not known yet: its own).
+  if (assigned) name = newToken();
+  // Before the claim, so that no claim is held across this wait.
   let iceServers: IceServer[] | undefined;
   if (hub.iceServerSource !== undefined) {
-    iceServers = await iceServersFor(hub, hub.iceServerSource, connection, name ?? '', data);
+    iceServers = await iceServersFor(hub, hub.iceServerSource, connection, name!, data);
     if (connection.state !== ConnectionState.LoggingIn) return;
   }
-  await claim(hub, connection, assigned ? newToken() : name!, assigned, token, message.resume === true, data, iceServers);
+  await claim(hub, connection, name!, assigned, token, message.resume === true, data, iceServers);
 }
 
 /** Why `name` breaks the built-in rule or the host's `validateName`, or `undefined`. */
