@@ -11,6 +11,7 @@ export default defineConfig([
       client: 'src/client.ts',
       redis: 'src/redis.ts',
       prometheus: 'src/prometheus.ts',
+      peerjs: 'src/peerjs.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -26,6 +26,17 @@ const tutorialWire = {
   frame: (target) => `{"type":"candidate","candidate":${C},"name":${JSON.stringify(target)}}`,
   isRelay: (data) => data[9] === 0x63, // {"type":"c
 };
+const peerjsWire = {
+  url: (port, name) => `ws://127.0.0.1:${port}/peerjs?key=peerjs&id=${name}&token=t${name}`,
+  open: () => {},
+  loggedIn: (ws, text) => {
+    if (text.includes('"OPEN"')) return true;
+    throw new Error(`peerjs refused: ${text}`);
+  },
+  frame: (target) =>
+    `{"type":"CANDIDATE","payload":{"candidate":${C},"type":"data","connectionId":"dc_bench0001"},"dst":${JSON.stringify(target)}}`,
+  isRelay: (data) => data[9] === 0x43, // {"type":"C
+};
 const wires = {
   hub: tutorialWire,
   // The same hub and frames over its HTTP fallback: a stream down, POSTs up (bench/lib/http-peer.mjs).
@@ -45,17 +56,9 @@ const wires = {
     isRelay: tutorialWire.isRelay,
     connectedIsLoggedIn: true,
   },
-  peerjs: {
-    url: (port, name) => `ws://127.0.0.1:${port}/peerjs?key=peerjs&id=${name}&token=t${name}`,
-    open: () => {},
-    loggedIn: (ws, text) => {
-      if (text.includes('"OPEN"')) return true;
-      throw new Error(`peerjs refused: ${text}`);
-    },
-    frame: (target) =>
-      `{"type":"CANDIDATE","payload":{"candidate":${C},"type":"data","connectionId":"dc_bench0001"},"dst":${JSON.stringify(target)}}`,
-    isRelay: (data) => data[9] === 0x43, // {"type":"C
-  },
+  peerjs: peerjsWire,
+  // The same PeerJS clients against the hub's PeerJS dialect (signalling-hub/peerjs).
+  'hub-peerjs': peerjsWire,
   socketio: {
     // The raw engine.io v4 / socket.io v5 wire format: 0 open, 40 connect, 42 event, 2 ping → 3 pong.
     url: (port) => `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`,

@@ -81,7 +81,7 @@ const bun = process.argv.includes('--no-bun') ? undefined : bunBinary();
 if (bun === undefined && !process.argv.includes('--no-bun'))
   console.log('No bun binary (npm install): the rows on Bun.serve are left out.');
 // The tutorial server goes first in each round: its capacity sets the half-load rate of the others.
-const kinds = ['tutorial', 'hub', 'peerjs', 'socketio', 'floor', 'hub-bun', 'floor-bun'].filter(
+const kinds = ['tutorial', 'hub', 'peerjs', 'hub-peerjs', 'socketio', 'floor', 'hub-bun', 'floor-bun'].filter(
   (k) =>
     (bun !== undefined || !k.endsWith('-bun')) &&
     (flag('only') === undefined || k === 'tutorial' || flag('only').split(',').includes(k)),

@@ -4,6 +4,7 @@ const labels = {
   tutorial: 'tutorial-style ws (baseline)',
   hub: 'signalling-hub',
   peerjs: 'PeerJS server',
+  'hub-peerjs': 'signalling-hub, PeerJS dialect',
   socketio: 'socket.io',
   floor: 'floor: no-parse ws forwarder',
   'hub-bun': 'signalling-hub on Bun',
@@ -199,8 +200,9 @@ Numbers are medians of ${config.rounds} interleaved rounds; ratios are to the tu
   1. **signalling-hub**: \`new SignallingHub()\` + \`attach(hub, server)\` from \`dist/\`, default options (rate limit 1000 msg/s with a burst of 2000 per connection, 30 s heartbeat, 64 KiB message limit);
   2. **tutorial-style**: a bare \`ws\` server with a \`users\` map and a \`switch (data.type)\`, \`JSON.parse\`/\`JSON.stringify\` per message;
   3. **PeerJS server**: \`ExpressPeerServer\` (only \`concurrent_limit\` raised, so that 10k peers may connect), relaying \`CANDIDATE\`;
-  4. **socket.io**: websocket transport, one room per peer name, the candidate relayed as an event to the target's room;
-  5. **floor**: a \`ws\` server that forwards each frame unparsed to a fixed partner, with writes to one socket corked until the end of the tick.
+  4. **signalling-hub, PeerJS dialect**: \`attachPeerjs()\` (\`signalling-hub/peerjs\`, only \`concurrent_limit\` raised), the same PeerJS clients and \`CANDIDATE\` frames as row 3, translated to the hub's relay and back;
+  5. **socket.io**: websocket transport, one room per peer name, the candidate relayed as an event to the target's room;
+  6. **floor**: a \`ws\` server that forwards each frame unparsed to a fixed partner, with writes to one socket corked until the end of the tick.
 - The load comes from separate processes (\`bench/load.mjs\`) of plain \`ws\` clients speaking each server's own wire format (the raw engine.io/socket.io framing for socket.io). ${config.pairs} pairs each keep ${config.window} exchanges in flight: *a* sends a ${'~'}270-byte ICE candidate to *b*, *b* relays one back, *a* times the round trip and sends the next. Clients use a zero mask and recognise a relayed candidate by one byte, so they stay cheap.
 - Per round and server: a fresh server; ${config.idle} idle peers connect and log in (connect+login rate; RSS and heap per idle peer = growth after \`global.gc()\`, divided by the count), then disconnect; the pairs connect; ${config.warmMs} ms warm-up, then ${config.measureMs} ms measured at full load (relayed msgs/s counted by the clients; **server CPU per relayed message from the server's own \`process.cpuUsage()\`**; round-trip p50/p99); then ${config.halfMeasureMs ?? config.measureMs} ms at a fixed offered load of half the baseline's capacity in that round (round-trip p99).
 - At full load the hub relayed ${fmt(summary.hub?.rate)} msgs/s over ${2 * config.pairs} connections: ${fmt(perConn)} msgs/s sent per connection, below the default rate limit, so the hub is measured with its limiter on and never dropping.
@@ -299,6 +301,7 @@ export function renderChart(samples) {
     tutorial: '#9e9e9e',
     hub: '#1f77b4',
     peerjs: '#ff7f0e',
+    'hub-peerjs': '#d62728',
     socketio: '#2ca02c',
     floor: '#7f7f7f',
     'hub-bun': '#9467bd',

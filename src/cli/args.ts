@@ -3,6 +3,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions } from '../core/options.js';
 import { suggest } from '../core/option-check.js';
 import { attachDefaults, resolveAttachOptions } from '../transports/attach-options.js';
+import { resolvePeerjsOptions } from '../dialects/peerjs/options.js';
 import type { LogLimit } from './log-budget.js';
 import { type CliIdentity, identityAttachOptions, identityFlags, parseIdentity } from './identity.js';
 
@@ -27,6 +28,8 @@ export interface CliOptions {
   heartbeat?: number | undefined;
   /** Serve the HTTP fallback (`attach()`'s `httpFallback`) next to WebSockets. */
   httpFallback: boolean;
+  /** Serve PeerJS clients too (`signalling-hub/peerjs`): its path and key; undefined when off. */
+  peerjs?: { readonly path: string; readonly key: string } | undefined;
   /** Serve Prometheus metrics at `GET /metrics`. */
   metrics: boolean;
   /** Names, per-address caps, trusted proxies and the JWT check. */
@@ -58,6 +61,9 @@ const defaultRateLimit =
 
 /** The default of `--log-limit`: a client that can cause lines at will gets 5 a second per kind, sustained. */
 export const defaultLogLimit: LogLimit = Object.freeze({ lines: 50, seconds: 10 });
+
+/** The PeerJS path of a bare `--peerjs` (peerjs-server's examples mount it there). */
+const DEFAULT_PEERJS_PATH = '/peerjs';
 
 /** Every flag, once: parsing, environment variables and `--help` come from this list. */
 const flagList: CliFlag[] = [
@@ -133,6 +139,13 @@ const flagList: CliFlag[] = [
     help: 'serve the protocol over plain HTTP too, for clients whose WebSockets are blocked',
   },
   ...identityFlags,
+  {
+    name: 'peerjs',
+    value: '[path]',
+    default: 'off',
+    help: `also serve PeerJS clients, as peerjs-server does, at a path (${DEFAULT_PEERJS_PATH} if left out): new Peer(id, { host, port, path })`,
+  },
+  { name: 'peerjs-key', value: '<key>', default: 'peerjs', help: 'the key PeerJS clients must give (new Peer(id, { key }))' },
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
@@ -259,7 +272,12 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     ({ values } = parseArgs({
-      args: argv,
+      // `--peerjs` may come without its path: it takes the default then.
+      args: argv.map((arg, index) =>
+        arg === '--peerjs' && (index + 1 === argv.length || argv[index + 1]!.startsWith('-'))
+          ? `--peerjs=${DEFAULT_PEERJS_PATH}`
+          : arg,
+      ),
       options: Object.fromEntries(
         cliFlags.map((flag) => [
           flag.name,
@@ -405,6 +423,23 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     throw new UsageError(`${source[name] ?? `--${name}`}${part} must be ${error.expected}, got ${error.given}`);
   }
 
+  const peerjsText = get('peerjs');
+  let peerjs: CliOptions['peerjs'];
+  const peerjsOn = peerjsText === undefined ? false : booleanWords[peerjsText.trim().toLowerCase()];
+  if (peerjsText !== undefined && peerjsOn !== false) {
+    const peerjsPath = peerjsOn === true ? DEFAULT_PEERJS_PATH : peerjsText;
+    const key = get('peerjs-key');
+    try {
+      const resolved = resolvePeerjsOptions({ path: peerjsPath, ...(key === undefined ? {} : { key }) });
+      peerjs = { path: resolved.path, key: resolved.key };
+    } catch (error) {
+      if (!(error instanceof InvalidOptionError)) throw error;
+      const name = error.option === 'key' ? 'peerjs-key' : 'peerjs';
+      throw new UsageError(`${source[name] ?? `--${name}`} must be ${error.expected}, got ${error.given}`);
+    }
+    if (!peerjsPath.startsWith('/')) throw bad('peerjs', 'a path starting with "/"', JSON.stringify(peerjsPath));
+  }
+
   const fallbackText = get('http-fallback') ?? 'on';
   const httpFallback = booleanWords[fallbackText.trim().toLowerCase()];
   if (httpFallback === undefined) throw bad('http-fallback', 'on or off', JSON.stringify(fallbackText));
@@ -427,6 +462,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     drainTimeout,
     heartbeat,
     httpFallback,
+    peerjs,
     metrics: getBoolean('metrics'),
     identity,
     logFormat,

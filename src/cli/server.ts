@@ -4,6 +4,7 @@ import { SignallingHub } from '../core/hub.js';
 import { healthHandler } from '../ops/health.js';
 import { METRICS_CONTENT_TYPE } from '../ops/metrics.js';
 import { LoginFailure } from '../protocol/error-codes.js';
+import { attachPeerjs, type PeerjsAttachment } from '../dialects/peerjs/attach.js';
 import { attach, type Attachment } from '../transports/attach.js';
 import { pathnameOf } from '../transports/shared/path.js';
 import type { CliOptions } from './args.js';
@@ -143,6 +144,7 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
   });
   const health = healthHandler(hub, { server, shuttingDown: () => shuttingDown });
   let attachment: Attachment;
+  let peerjs: PeerjsAttachment | undefined;
   try {
     attachment = attach(hub, server, {
       ...identityAttachOptions(options.identity),
@@ -151,6 +153,12 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
       ...(options.heartbeat === undefined ? {} : { heartbeatInterval: options.heartbeat }),
       ...(options.httpFallback ? {} : { httpFallback: false }),
     });
+    if (options.peerjs !== undefined) {
+      peerjs = attachPeerjs(hub, server, options.peerjs, {
+        ...(options.origins === undefined ? {} : { origins: options.origins }),
+        ...(options.heartbeat === undefined ? {} : { heartbeatInterval: options.heartbeat }),
+      });
+    }
     await listen(server, options.port, options.host);
   } catch (error) {
     await hub.close();
@@ -158,7 +166,7 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
   }
   const close = async () => {
     shuttingDown = true;
-    await attachment.close();
+    await Promise.all([attachment.close(), peerjs?.close()]);
     await hub.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };

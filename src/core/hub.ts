@@ -341,6 +341,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
       peers: this.size,
       connections: this.connections.size,
       droppedPeers,
+      heldBytes: this.router.heldBytes(),
       resumes: c.resumes,
       logins: c.logins,
       loginRefusals: { ...c.loginRefusals },

@@ -26,11 +26,12 @@ import { describe, expect, it } from 'vitest';
 import { cliFlags } from '../../src/cli/args.js';
 import { clientDefaults, peerConnectionManagerDefaults } from '../../src/client.js';
 import { hubDefaults } from '../../src/index.js';
+import { peerjsDefaults } from '../../src/peerjs.js';
 import { redisBackplaneDefaults } from '../../src/redis.js';
 import { attachDefaults, httpFallbackDefaults } from '../../src/ws.js';
 import { bunHandlerDefaults } from '../../src/bun.js';
 
-const files = ['README.md', 'docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md'];
+const files = ['README.md', 'docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md'];
 
 /** Each documented table and the frozen defaults it documents. */
 const tables: Record<string, object> = {
@@ -41,6 +42,7 @@ const tables: Record<string, object> = {
   client: clientDefaults,
   'peer-connection-manager': peerConnectionManagerDefaults,
   bun: bunHandlerDefaults,
+  peerjs: peerjsDefaults,
 };
 
 interface Table {

@@ -42,7 +42,7 @@ export function capVerdict<R extends UpgradeRequest>(port: AdapterPort, policy: 
   if (caps === undefined) return undefined;
   const address = clientAddress(request, policy.trustProxy);
   if (address === undefined) return undefined;
-  return caps.refuses(address, port.connectionsFrom(address)) ? 429 : undefined;
+  return caps.refuses(address, port.connectionsFrom?.(address) ?? 0) ? 429 : undefined;
 }
 
 /** What an admission waits on while `verifyUpgrade` runs. */
