@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { type HubOptions, SignallingHub } from '../../src/index.js';
 import { attachYWebrtc, type YWebrtcAttachment, type YWebrtcOptions } from '../../src/y-webrtc.js';
@@ -52,7 +51,7 @@ export async function startReferenceServer(): Promise<{ url: string; child: Chil
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const port = (probe.address() as AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const script = join(dirname(createRequire(import.meta.url).resolve('y-webrtc/package.json')), 'bin', 'server.js');
+  const script = fileURLToPath(new URL('../../node_modules/y-webrtc/bin/server.js', import.meta.url));
   const child = spawn(process.execPath, [script], {
     env: { ...process.env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
