@@ -203,17 +203,19 @@ describe('y-webrtc wire: bad input is answered, never a crash', () => {
   });
 
   it("asks the hub's authorizeJoin per topic (forbidden), with the topic and the connection's authenticate data", async () => {
-    let dialect: YWebrtcServer['ywebrtc']['dialect'] | undefined;
+    const served: { dialect?: YWebrtcServer['ywebrtc']['dialect'] } = {};
     const node = await hub({
       // A token in the signalling URL's query, checked once per connection.
       authenticate: ({ request, message }) =>
-        dialect?.ownsLogin({ message }) === true && { user: new URL(request?.url ?? '/', 'http://x').searchParams.get('user') },
+        served.dialect?.ownsLogin({ message }) === true && {
+          user: new URL(request?.url ?? '/', 'http://x').searchParams.get('user'),
+        },
       authorizeJoin: ({ peer, room }) => {
-        const topic = dialect!.topicOf(room);
+        const topic = served.dialect!.topicOf(room);
         return topic !== undefined && topic.startsWith(`${(peer.data as { user: string }).user}/`);
       },
     });
-    dialect = node.ywebrtc.dialect;
+    served.dialect = node.ywebrtc.dialect;
     const a = await connect(`${node.url}?user=ann`);
     a.send({ type: 'subscribe', topics: ['bob/doc', 'ann/doc'] });
     expect(await a.next()).toEqual({

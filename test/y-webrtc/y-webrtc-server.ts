@@ -58,7 +58,7 @@ export async function startReferenceServer(): Promise<{ url: string; child: Chil
   });
   // It prints one line once it listens.
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`reference server exited with ${code}`)));
   });
   return {

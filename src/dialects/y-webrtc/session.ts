@@ -167,7 +167,7 @@ export class YWebrtcSession implements Transport, TransportSession {
       return;
     }
     state.members.clear();
-    for (const member of members) state.members.add(member as string);
+    for (const member of members) state.members.add(member);
     state.phase = Phase.Joined;
     const pending = state.pending;
     state.pending = undefined;
