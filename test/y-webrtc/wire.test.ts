@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../src/index.js';
+import { HttpClient } from '../http/raw-http.js';
 import { RawClient, startReferenceServer, startYWebrtcServer, type YWebrtcServer } from './y-webrtc-server.js';
 
 const servers: Array<{ close(): Promise<void> }> = [];
@@ -247,5 +248,27 @@ describe('y-webrtc wire: bad input is answered, never a crash', () => {
     expect((await b.closed).code).toBe(CloseCode.TooManyMessages);
     expect(b.texts).toContain('{"type":"pong"}');
     expect(b.inbox.frames.some((frame) => frame.code === 'rate-limited')).toBe(true);
+  });
+});
+
+describe('y-webrtc over the HTTP fallback of the same path', () => {
+  it('carries the dialect too (a client whose WebSocket cannot get through)', async () => {
+    const node = await hub();
+    const ws = await connect(node.url);
+    const http = await HttpClient.connect(`http://127.0.0.1:${node.port}/`);
+    try {
+      ws.send({ type: 'subscribe', topics: ['t'] });
+      await ws.barrier();
+      http.send({ type: 'subscribe', topics: ['t'] });
+      http.send({ type: 'publish', topic: 't', data: 'over http' });
+      const frame = '{"type":"publish","topic":"t","data":"over http","clients":2}';
+      expect(await http.next()).toEqual(JSON.parse(frame));
+      expect(await ws.next()).toEqual(JSON.parse(frame));
+      http.send({ type: 'ping' });
+      expect(await http.next()).toEqual({ type: 'pong' });
+    } finally {
+      http.close(1000);
+      await http.closed;
+    }
   });
 });
