@@ -31,6 +31,7 @@ const everyFlag: Array<[string, string | undefined]> = [
   ['http-fallback', 'on; env SIGNALLING_HUB_HTTP_FALLBACK'],
   ['peerjs', 'off; env SIGNALLING_HUB_PEERJS'],
   ['peerjs-key', 'peerjs; env SIGNALLING_HUB_PEERJS_KEY'],
+  ['y-webrtc', 'off; env SIGNALLING_HUB_Y_WEBRTC'],
   ['metrics', 'off; env SIGNALLING_HUB_METRICS'],
   ['log-format', 'text; env SIGNALLING_HUB_LOG_FORMAT'],
   ['log-level', 'info; env SIGNALLING_HUB_LOG_LEVEL'],
