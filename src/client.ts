@@ -39,7 +39,7 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from './client/types.js';
-export { LoginError, NotLoggedInError, type LoginErrorReason } from './client/errors.js';
+export { LoginError, NotLoggedInError, RoomError, type LoginErrorReason } from './client/errors.js';
 export {
   HttpSocket,
   type HttpSocketFetch,

@@ -9,6 +9,7 @@ import { Connector } from './connector.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
+import { ClientRooms } from './rooms.js';
 import { pageHref } from './page.js';
 import { isFinal, isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
@@ -45,6 +46,17 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private servers: IceServer[] | undefined;
+  private readonly roomState = new ClientRooms({
+    send: (frame) => {
+      const socket = this.connector.socket;
+      if (this.currentState !== 'logged-in' || socket?.readyState !== OPEN) return false;
+      socket.send(frame);
+      return true;
+    },
+    joined: (room, name) => this.emit('joined', { room, name }),
+    parted: (room, name) => this.emit('parted', { room, name }),
+    broadcast: (room, from, data) => this.emit('broadcast', { room, from, data }),
+  });
 
   /**
    * @param url The hub's WebSocket URL, or several: a connection that fails,
@@ -188,6 +200,36 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.relay({ type: 'leave', name: to });
   }
 
+  /** The rooms this client is in (see {@link join}). */
+  get rooms(): ReadonlySet<string> {
+    return this.roomState.current;
+  }
+
+  /**
+   * Joins `room`; resolves with the other members, in the order they joined.
+   * Rejects with a {@link RoomError} (`reason`: `room-full`, `forbidden`,
+   * `invalid-room`, `too-many-rooms`…; `not-logged-in` when not logged in now).
+   * After a fresh login (a resume that found nothing), the client joins its
+   * rooms again by itself.
+   */
+  join(room: string): Promise<string[]> {
+    return this.roomState.join(room);
+  }
+
+  /** Leaves `room`; the other members hear `parted`. Rejects with a {@link RoomError} (`not-in-room`). */
+  part(room: string): Promise<void> {
+    return this.roomState.part(room);
+  }
+
+  /**
+   * Sends `data` (any JSON value) to every other member of `room` (the
+   * `broadcast` event there). Returns false, sending nothing, when not logged
+   * in now (room messages are not held over a reconnection).
+   */
+  broadcast(room: string, data: unknown): boolean {
+    return this.roomState.broadcast(room, data);
+  }
+
   /**
    * Closes the connection for good (no reconnection); the hub tells call
    * partners `leave`. A pending `login()` rejects. Resolves once the socket is
@@ -199,6 +241,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.session.settle(new LoginError('connection-closed', 'The client was closed'));
     this.session.stayOnline = false;
     this.outbox.clear(true);
+    this.roomState.closed(true);
     const socket = this.connector.release();
     const previous = this.currentState;
     this.currentState = 'closed';
@@ -240,6 +283,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       return;
     }
     if (typeof message !== 'object' || message === null) return;
+    if (this.roomState.receive(message as unknown as Record<string, unknown>)) return;
     switch (message.type) {
       case 'login':
         this.loginReply(message);
@@ -257,6 +301,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.emit('leave', { from: message.name });
         return;
       case 'error':
+        this.roomState.failed(message.request, message.code, message.target, message.message);
         this.emit('error', message);
         return;
       case 'ice-servers': {
@@ -289,6 +334,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       // Attempts are counted afresh once the held relays are sent (a 4429 while sending them is an attempt too).
       if (this.outbox.startReplay()) this.attempt = 0;
       this.outbox.drain();
+      // The hub forgot this client's rooms with its session: join them again.
+      if (wanted.automatic && !event.resumed) this.roomState.rejoin();
       this.emit('login', event);
       wanted.resolve?.(event);
       return;
@@ -322,6 +369,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   /** The connection is gone: reconnect or close for good. */
   private lost(code: number, reason: string, error?: LoginError): void {
     this.outbox.stopDraining();
+    this.roomState.closed(false);
     if (this.connector.lost(code, this.session.wanted?.automatic === false)) {
       // A login() tries each URL once, within its loginTimeout.
       this.connector.connect();
@@ -342,6 +390,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (!reconnecting) {
       this.session.stayOnline = false;
       this.outbox.clear();
+      this.roomState.closed(true);
     }
     this.currentState = reconnecting ? 'reconnecting' : 'closed';
     this.emit('close', error === undefined ? { code, reason, reconnecting } : { code, reason, reconnecting, error });

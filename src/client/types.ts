@@ -110,6 +110,12 @@ export interface SignallingClientEvents {
   candidate: (event: { from: string; candidate: IceCandidateInit | null }) => void;
   /** A peer left the call, or its connection closed. */
   leave: (event: { from: string }) => void;
+  /** A peer joined a room this client is in. */
+  joined: (event: { room: string; name: string }) => void;
+  /** A peer left a room this client is in (it parted, or it is gone). */
+  parted: (event: { room: string; name: string }) => void;
+  /** A member of a room this client is in broadcast `data` (`from` is `undefined` for the server's own). */
+  broadcast: (event: { room: string; from: string | undefined; data: unknown }) => void;
   /** The hub answered a request with an error (e.g. `peer-not-found`); the connection stays usable. */
   error: (error: ErrorMessage) => void;
   /** A JSON object of a type the protocol does not define, e.g. one the host sent with `hub.send()`. */

@@ -111,7 +111,8 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           this.router.release(name, connection, wasJoined);
           if (wasJoined) {
             this.router.notifyPartners(connection);
-            this.roomService.gone(name);
+            // A take-over with the token ('replaced') keeps the name, and with it the rooms.
+            if (why !== 'replaced') this.roomService.gone(name);
             this.emit('peer-left', { name, reason: why, code, peer: connection.peer() });
           }
         }

@@ -188,6 +188,21 @@ describeMatrix('rooms', (factory: TestTransportFactory) => {
     expect(await hub!.hub('caller').members('R')).toEqual(['A', 'B']);
   });
 
+  it('keeps the rooms of a peer whose name is taken over with its token: nobody hears parted', async () => {
+    await start();
+    const a = await member('A', 'caller');
+    const b = await hub!.connect('callee');
+    const token = (await b.login('B')).token as string;
+    await a.request({ type: 'join', room: 'R' });
+    await b.request({ type: 'join', room: 'R' });
+    await a.nextOf('joined');
+    const again = await hub!.connect('callee');
+    expect(await again.login('B', { token })).toMatchObject({ success: true, resumed: true });
+    expect((await b.closed).code).toBe(4409);
+    await barrier(again, 'R', 'B', [a]);
+    expect(a.inbox).toEqual([]);
+  });
+
   it('parts a dropped peer whose grace ends', async () => {
     await start({ resumeGrace: 200 });
     const a = await member('A', 'caller');

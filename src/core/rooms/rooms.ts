@@ -139,11 +139,11 @@ export class Rooms {
       this.added(connection, room, undefined);
       return;
     }
-    backplane.joinRoom!(room, name, max).then(
+    backplane.joinRoom!(room, name, max, this.announcement(room, 'joined', name)).then(
       (result) => {
         const holder = this.host.holder(name);
         if (holder === undefined || holder.state >= ConnectionState.Transferring) {
-          // Gone while the cluster decided: undo.
+          // Gone while the cluster decided: undo (the others heard it join: they hear it part).
           if (result.joined) this.partRemote(room, name);
           return;
         }
@@ -173,8 +173,8 @@ export class Rooms {
     const others = remote === undefined ? this.othersIn(room, name) : remote.map(([member]) => member).filter((m) => m !== name);
     this.tell(connection, encodeJoinSuccess(room, others), false);
     const frame = encodeJoined(JSON.stringify(room), connection.nameJson);
+    // Other nodes heard it from the bus, atomically with the join.
     this.fanOut(room, name, frame, false);
-    this.publish({ room, kind: 'joined', name, frame });
     this.host.joined(room, connection.peer());
   }
 
@@ -207,15 +207,23 @@ export class Rooms {
     if (!this.table.remove(room, name)) return;
     const frame = encodeParted(JSON.stringify(room), JSON.stringify(name));
     this.fanOut(room, name, frame, false);
-    if (this.backplane !== undefined) {
-      this.publish({ room, kind: 'parted', name, frame });
-      this.partRemote(room, name);
-    }
+    this.partRemote(room, name);
     this.host.parted(room, name, reason);
   }
 
+  /** Parts `name` in the cluster; the other nodes hear `parted` from the bus, atomically with it. */
   private partRemote(room: string, name: string): void {
-    this.backplane?.partRoom!(room, name).catch((error: unknown) => this.host.reportError(error));
+    this.backplane?.partRoom!(room, name, this.announcement(room, 'parted', name)).catch((error: unknown) =>
+      this.host.reportError(error),
+    );
+  }
+
+  /** The room message other nodes get for `name` joining or parting `room`. */
+  private announcement(room: string, kind: 'joined' | 'parted', name: string): string {
+    const roomJson = JSON.stringify(room);
+    const nameJson = JSON.stringify(name);
+    const frame = kind === 'joined' ? encodeJoined(roomJson, nameJson) : encodeParted(roomJson, nameJson);
+    return encodeRoomMessage({ room, kind, name, frame });
   }
 
   /** The local peer `name` is gone: it parts every room. */
@@ -334,7 +342,8 @@ export class Rooms {
       this.added(connection, room, undefined);
       return Promise.resolve(true);
     }
-    return this.backplane.joinRoom!(room, name, this.host.options.maxRoomMembers).then((result) => {
+    const announce = this.announcement(room, 'joined', name);
+    return this.backplane.joinRoom!(room, name, this.host.options.maxRoomMembers, announce).then((result) => {
       const holder = this.host.holder(name);
       if (holder === undefined || holder.state >= ConnectionState.Transferring) {
         if (result.joined) this.partRemote(room, name);
