@@ -105,7 +105,8 @@ describe('the published package', () => {
     ]) {
       expect(files).toContain(file);
     }
-    for (const file of ['docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md', 'docs/Y-WEBRTC.md']) expect(files).toContain(file);
+    for (const file of ['docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md', 'docs/Y-WEBRTC.md'])
+      expect(files).toContain(file);
     const allowed =
       /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|docs\/(PROTOCOL|CLIENT|CLUSTER|PEERJS|Y-WEBRTC)\.md|dist\/.+\.(js|cjs|d\.ts|d\.cts|map|html|css|svg|ico))$/;
     expect(files.filter((file) => !allowed.test(file))).toEqual([]);
