@@ -203,6 +203,16 @@ describe('y-webrtc wire: bad input is answered, never a crash', () => {
     expect(await a.next()).toMatchObject({ type: 'publish', topic: '3', clients: 1 });
   });
 
+  it('answers every topic of a subscribe past the rate limit, and the hub never drops one silently', async () => {
+    const node = await hub({ rateLimit: { messagesPerSecond: 0.001, burst: 4 } });
+    const a = await connect(node.url);
+    // The login took 1 of 4; the subscribe frame 1 (its first join uses it); 2 more joins; then none.
+    a.send({ type: 'subscribe', topics: ['1', '2', '3', '4', '5'] });
+    expect(await a.next()).toMatchObject({ type: 'error', code: 'rate-limited', topic: '4' });
+    expect(await a.next()).toMatchObject({ type: 'error', code: 'rate-limited', topic: '5' });
+    expect((await node.hub.rooms()).sort()).toEqual(['1', '2', '3'].map((topic) => node.ywebrtc.dialect.roomOf(topic)));
+  });
+
   it("asks the hub's authorizeJoin per topic (forbidden), with the topic and the connection's authenticate data", async () => {
     const served: { dialect?: YWebrtcServer['ywebrtc']['dialect'] } = {};
     const node = await hub({

@@ -48,8 +48,15 @@ export class YWebrtcSession implements Transport, TransportSession {
   private early: string[] | undefined = [];
   /** Topics by the JSON of their room (the hub's frames carry it so: no parse to find one). */
   private readonly topics = new Map<string, TopicState>();
-  /** The hub's rate limit, applied to every client frame (a `ping` never reaches the hub). */
+  /**
+   * The hub's rate limit, applied to every client frame (a `ping` never reaches the hub) and to
+   * every hub frame past one per client frame (a subscribe of several topics is several joins).
+   * Charged at least as much as the hub's own limiter, and never later, it runs dry first: the hub
+   * never drops a join silently, which would leave a topic waiting for an answer.
+   */
   private limiter: RateLimiter | undefined;
+  /** Client frames admitted that no hub frame has used yet. */
+  private credits = 0;
 
   constructor(
     private readonly context: YWebrtcContext,
@@ -59,7 +66,11 @@ export class YWebrtcSession implements Transport, TransportSession {
   start(info: ConnectionInfo): void {
     const context = this.context;
     const rateLimit = context.port.options.rateLimit;
-    if (rateLimit !== false) this.limiter = new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
+    if (rateLimit !== false) {
+      this.limiter = new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
+      // The login below counts in the hub's limiter too.
+      this.limiter.admit(Date.now());
+    }
     context.sessions.add(this);
     this.inner = context.port.open(this, info);
     if (this.ended) return;
@@ -163,7 +174,7 @@ export class YWebrtcSession implements Transport, TransportSession {
     }
     if (state.phase === Phase.Leaving) {
       this.topics.delete(roomJson);
-      this.inner?.receive(hubPart(roomJson));
+      this.toHub(hubPart(roomJson), state.topic);
       return;
     }
     state.members.clear();
@@ -197,6 +208,7 @@ export class YWebrtcSession implements Transport, TransportSession {
       else this.transport.send(errorFrame('rate-limited', 'Too many messages: this one was dropped'));
       return;
     }
+    this.credits++;
     const text = typeof message === 'string' ? message : decoder.decode(message);
     if (this.early !== undefined) {
       if (this.early.length < this.context.port.options.maxPendingMessages) this.early.push(text);
@@ -271,6 +283,21 @@ export class YWebrtcSession implements Transport, TransportSession {
     }
   }
 
+  /** Passes a frame to the hub if the rate limit lets it (see {@link limiter}); else answers and returns `false`. */
+  private toHub(frame: string, topic: string): boolean {
+    if (this.credits > 0) this.credits--;
+    else if (this.limiter !== undefined) {
+      const admission = this.limiter.admit(Date.now());
+      if (admission !== Admission.Accept) {
+        if (admission === Admission.Disconnect) this.transport.close(CloseCode.TooManyMessages, 'rate limit exceeded');
+        else this.transport.send(errorFrame('rate-limited', 'Too many messages: this topic was dropped', topic));
+        return false;
+      }
+    }
+    this.inner?.receive(frame);
+    return true;
+  }
+
   private subscribe(topic: string): void {
     const roomJson = JSON.stringify(roomOfTopic(topic, this.context.options.roomPrefix));
     const state = this.topics.get(roomJson);
@@ -288,8 +315,10 @@ export class YWebrtcSession implements Transport, TransportSession {
       );
       return;
     }
-    this.topics.set(roomJson, { topic, phase: Phase.Joining, members: new Set(), pending: undefined });
-    this.inner?.receive(hubJoin(roomJson));
+    const joining: TopicState = { topic, phase: Phase.Joining, members: new Set(), pending: undefined };
+    // The reply may come at once (one node): the state is in place before.
+    this.topics.set(roomJson, joining);
+    if (!this.toHub(hubJoin(roomJson), topic) && this.topics.get(roomJson) === joining) this.topics.delete(roomJson);
   }
 
   private unsubscribe(topic: string): void {
@@ -303,7 +332,7 @@ export class YWebrtcSession implements Transport, TransportSession {
     }
     if (state.phase === Phase.Joined) {
       this.topics.delete(roomJson);
-      this.inner?.receive(hubPart(roomJson));
+      this.toHub(hubPart(roomJson), topic);
     }
   }
 
@@ -311,7 +340,7 @@ export class YWebrtcSession implements Transport, TransportSession {
   private publish(roomJson: string, state: TopicState, message: Record<string, unknown>): void {
     message.clients = state.members.size + 1;
     const dataJson = JSON.stringify(message);
-    this.inner?.receive(hubBroadcast(roomJson, dataJson));
+    if (!this.toHub(hubBroadcast(roomJson, dataJson), state.topic)) return;
     // The hub sends no echo: the sender's own copy, after the others' (the order is the reference's only per receiver).
     if (!this.ended) this.transport.send(dataJson);
   }
