@@ -213,6 +213,26 @@ describe('y-webrtc wire: bad input is answered, never a crash', () => {
     expect((await node.hub.rooms()).sort()).toEqual(['1', '2', '3'].map((topic) => node.ywebrtc.dialect.roomOf(topic)));
   });
 
+  it('holds publishes while the hub decides a subscribe, bounded by maxPendingBytes (subscribe-pending), then sends them', async () => {
+    let allow!: (value: boolean) => void;
+    const decided = new Promise<boolean>((resolve) => (allow = resolve));
+    const node = await hub({ authorizeJoin: () => decided, maxPendingBytes: 200 });
+    const a = await connect(node.url);
+    a.send({ type: 'subscribe', topics: ['t'] });
+    a.send({ type: 'publish', topic: 't', data: 'x'.repeat(100) });
+    a.send({ type: 'publish', topic: 't', data: 'y'.repeat(100) });
+    expect(await a.next()).toEqual({
+      type: 'error',
+      code: 'subscribe-pending',
+      message: 'Publish dropped: the subscription is not confirmed yet',
+      topic: 't',
+    });
+    allow(true);
+    expect(await a.next()).toEqual({ type: 'publish', topic: 't', data: 'x'.repeat(100), clients: 1 });
+    await a.barrier();
+    expect(a.inbox.frames).toEqual([]);
+  });
+
   it("asks the hub's authorizeJoin per topic (forbidden), with the topic and the connection's authenticate data", async () => {
     const served: { dialect?: YWebrtcServer['ywebrtc']['dialect'] } = {};
     const node = await hub({

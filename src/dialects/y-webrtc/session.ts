@@ -25,6 +25,8 @@ interface TopicState {
   readonly members: Set<string>;
   /** Publishes made while `Joining`, sent once the join succeeds. */
   pending: Record<string, unknown>[] | undefined;
+  /** Their frames' length in all (counted in the session's `heldBytes`). */
+  pendingBytes: number;
 }
 
 /** Close code when the hub refuses the dialect's login (`authenticate` said no). */
@@ -57,6 +59,8 @@ export class YWebrtcSession implements Transport, TransportSession {
   private limiter: RateLimiter | undefined;
   /** Client frames admitted that no hub frame has used yet. */
   private credits = 0;
+  /** Length of the frames held (before the login's answer, and publishes waiting for their subscribe): at most the hub's `maxPendingBytes`. */
+  private heldBytes = 0;
 
   constructor(
     private readonly context: YWebrtcContext,
@@ -146,6 +150,7 @@ export class YWebrtcSession implements Transport, TransportSession {
     this.loggedIn = true;
     const early = this.early;
     this.early = undefined;
+    this.heldBytes = 0;
     if (early !== undefined) for (const text of early) this.handle(text);
   }
 
@@ -157,6 +162,7 @@ export class YWebrtcSession implements Transport, TransportSession {
     if (frame.success !== true) {
       if (state === undefined || state.phase === Phase.Joined) return;
       this.topics.delete(roomJson);
+      this.heldBytes -= state.pendingBytes;
       if (state.phase === Phase.Leaving) return;
       const reason = typeof frame.reason === 'string' ? frame.reason : 'forbidden';
       this.transport.send(
@@ -169,7 +175,7 @@ export class YWebrtcSession implements Transport, TransportSession {
       // The host joined this connection to a topic (`hub.join()`): it is subscribed now.
       const topic = this.context.topicOf(room);
       if (topic === undefined) return;
-      state = { topic, phase: Phase.Joined, members: new Set(), pending: undefined };
+      state = { topic, phase: Phase.Joined, members: new Set(), pending: undefined, pendingBytes: 0 };
       this.topics.set(roomJson, state);
     }
     if (state.phase === Phase.Leaving) {
@@ -182,6 +188,8 @@ export class YWebrtcSession implements Transport, TransportSession {
     state.phase = Phase.Joined;
     const pending = state.pending;
     state.pending = undefined;
+    this.heldBytes -= state.pendingBytes;
+    state.pendingBytes = 0;
     if (pending !== undefined) for (const message of pending) this.publish(roomJson, state, message);
   }
 
@@ -211,8 +219,11 @@ export class YWebrtcSession implements Transport, TransportSession {
     this.credits++;
     const text = typeof message === 'string' ? message : decoder.decode(message);
     if (this.early !== undefined) {
-      if (this.early.length < this.context.port.options.maxPendingMessages) this.early.push(text);
-      else this.transport.send(errorFrame('login-pending', 'Too many messages before the connection was ready: dropped'));
+      const options = this.context.port.options;
+      if (this.early.length < options.maxPendingMessages && this.heldBytes + text.length <= options.maxPendingBytes) {
+        this.early.push(text);
+        this.heldBytes += text.length;
+      } else this.transport.send(errorFrame('login-pending', 'Too many messages before the connection was ready: dropped'));
       return;
     }
     this.handle(text);
@@ -268,8 +279,12 @@ export class YWebrtcSession implements Transport, TransportSession {
         }
         if (state.phase === Phase.Joined) return this.publish(roomJson, state, frame);
         state.pending ??= [];
-        if (state.pending.length < this.context.port.options.maxPendingMessages) state.pending.push(frame);
-        else
+        const options = this.context.port.options;
+        if (state.pending.length < options.maxPendingMessages && this.heldBytes + text.length <= options.maxPendingBytes) {
+          state.pending.push(frame);
+          state.pendingBytes += text.length;
+          this.heldBytes += text.length;
+        } else
           this.transport.send(
             errorFrame(YWebrtcErrorCode.SubscribePending, 'Publish dropped: the subscription is not confirmed yet', topic),
           );
@@ -315,7 +330,7 @@ export class YWebrtcSession implements Transport, TransportSession {
       );
       return;
     }
-    const joining: TopicState = { topic, phase: Phase.Joining, members: new Set(), pending: undefined };
+    const joining: TopicState = { topic, phase: Phase.Joining, members: new Set(), pending: undefined, pendingBytes: 0 };
     // The reply may come at once (one node): the state is in place before.
     this.topics.set(roomJson, joining);
     if (!this.toHub(hubJoin(roomJson), topic) && this.topics.get(roomJson) === joining) this.topics.delete(roomJson);
@@ -328,6 +343,8 @@ export class YWebrtcSession implements Transport, TransportSession {
     if (state.phase === Phase.Joining) {
       state.phase = Phase.Leaving;
       state.pending = undefined;
+      this.heldBytes -= state.pendingBytes;
+      state.pendingBytes = 0;
       return;
     }
     if (state.phase === Phase.Joined) {
