@@ -12,6 +12,7 @@ export default defineConfig([
       redis: 'src/redis.ts',
       prometheus: 'src/prometheus.ts',
       peerjs: 'src/peerjs.ts',
+      'y-webrtc': 'src/y-webrtc.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

@@ -39,6 +39,7 @@ const everyFlag: Array<[string, string | undefined]> = [
   ['jwt-public-key-file', 'none; env SIGNALLING_HUB_JWT_PUBLIC_KEY_FILE'],
   ['peerjs', 'off; env SIGNALLING_HUB_PEERJS'],
   ['peerjs-key', 'peerjs; env SIGNALLING_HUB_PEERJS_KEY'],
+  ['y-webrtc', 'off; env SIGNALLING_HUB_Y_WEBRTC'],
   ['metrics', 'off; env SIGNALLING_HUB_METRICS'],
   ['log-format', 'text; env SIGNALLING_HUB_LOG_FORMAT'],
   ['log-level', 'info; env SIGNALLING_HUB_LOG_LEVEL'],

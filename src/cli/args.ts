@@ -4,6 +4,7 @@ import { type HubOptions, hubDefaults, type RateLimitOptions, resolveHubOptions 
 import { suggest } from '../core/option-check.js';
 import { attachDefaults, resolveAttachOptions } from '../transports/attach-options.js';
 import { resolvePeerjsOptions } from '../dialects/peerjs/options.js';
+import { resolveYWebrtcOptions } from '../dialects/y-webrtc/options.js';
 import type { LogLimit } from './log-budget.js';
 import { type CliIdentity, identityAttachOptions, identityFlags, parseIdentity } from './identity.js';
 
@@ -30,6 +31,8 @@ export interface CliOptions {
   httpFallback: boolean;
   /** Serve PeerJS clients too (`signalling-hub/peerjs`): its path and key; undefined when off. */
   peerjs?: { readonly path: string; readonly key: string } | undefined;
+  /** Serve y-webrtc clients too (`signalling-hub/y-webrtc`): their path; undefined when off. */
+  yWebrtc?: { readonly path: string } | undefined;
   /** Serve Prometheus metrics at `GET /metrics`. */
   metrics: boolean;
   /** Names, per-address caps, trusted proxies and the JWT check. */
@@ -64,6 +67,10 @@ export const defaultLogLimit: LogLimit = Object.freeze({ lines: 50, seconds: 10 
 
 /** The PeerJS path of a bare `--peerjs` (peerjs-server's examples mount it there). */
 const DEFAULT_PEERJS_PATH = '/peerjs';
+/** The y-webrtc path of a bare `--y-webrtc`. */
+const DEFAULT_Y_WEBRTC_PATH = '/y-webrtc';
+/** Flags whose value may be left out, and the value they take then. */
+const OPTIONAL_VALUES: Record<string, string> = { '--peerjs': DEFAULT_PEERJS_PATH, '--y-webrtc': DEFAULT_Y_WEBRTC_PATH };
 
 /** Every flag, once: parsing, environment variables and `--help` come from this list. */
 const flagList: CliFlag[] = [
@@ -146,6 +153,12 @@ const flagList: CliFlag[] = [
     help: `also serve PeerJS clients, as peerjs-server does, at a path (${DEFAULT_PEERJS_PATH} if left out): new Peer(id, { host, port, path })`,
   },
   { name: 'peerjs-key', value: '<key>', default: 'peerjs', help: 'the key PeerJS clients must give (new Peer(id, { key }))' },
+  {
+    name: 'y-webrtc',
+    value: '[path]',
+    default: 'off',
+    help: `also serve y-webrtc clients, as its bin/server.js does, at a path (${DEFAULT_Y_WEBRTC_PATH} if left out): signaling: ['ws://host:port/path']`,
+  },
   { name: 'metrics', boolean: true, default: 'off', help: 'serve Prometheus metrics at GET /metrics' },
   { name: 'log-format', value: 'text|json', default: 'text', help: 'log lines on stderr as text or as JSON lines' },
   { name: 'log-level', value: '<level>', default: 'info', help: `least important level logged: ${logLevels.join(', ')}` },
@@ -272,10 +285,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     ({ values } = parseArgs({
-      // `--peerjs` may come without its path: it takes the default then.
+      // `--peerjs` and `--y-webrtc` may come without their path: they take the default then.
       args: argv.map((arg, index) =>
-        arg === '--peerjs' && (index + 1 === argv.length || argv[index + 1]!.startsWith('-'))
-          ? `--peerjs=${DEFAULT_PEERJS_PATH}`
+        OPTIONAL_VALUES[arg] !== undefined && (index + 1 === argv.length || argv[index + 1]!.startsWith('-'))
+          ? `${arg}=${OPTIONAL_VALUES[arg]}`
           : arg,
       ),
       options: Object.fromEntries(
@@ -440,6 +453,20 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     if (!peerjsPath.startsWith('/')) throw bad('peerjs', 'a path starting with "/"', JSON.stringify(peerjsPath));
   }
 
+  const yWebrtcText = get('y-webrtc');
+  let yWebrtc: CliOptions['yWebrtc'];
+  const yWebrtcOn = yWebrtcText === undefined ? false : booleanWords[yWebrtcText.trim().toLowerCase()];
+  if (yWebrtcText !== undefined && yWebrtcOn !== false) {
+    const yWebrtcPath = yWebrtcOn === true ? DEFAULT_Y_WEBRTC_PATH : yWebrtcText;
+    try {
+      yWebrtc = { path: resolveYWebrtcOptions({ path: yWebrtcPath }).path };
+    } catch (error) {
+      if (!(error instanceof InvalidOptionError)) throw error;
+      throw new UsageError(`${source['y-webrtc'] ?? '--y-webrtc'} must be ${error.expected}, got ${error.given}`);
+    }
+    if (yWebrtc.path === path) throw bad('y-webrtc', 'a path other than --path', JSON.stringify(yWebrtcPath));
+  }
+
   const fallbackText = get('http-fallback') ?? 'on';
   const httpFallback = booleanWords[fallbackText.trim().toLowerCase()];
   if (httpFallback === undefined) throw bad('http-fallback', 'on or off', JSON.stringify(fallbackText));
@@ -463,6 +490,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     heartbeat,
     httpFallback,
     peerjs,
+    yWebrtc,
     metrics: getBoolean('metrics'),
     identity,
     logFormat,

@@ -5,6 +5,7 @@ import { healthHandler } from '../ops/health.js';
 import { METRICS_CONTENT_TYPE } from '../ops/metrics.js';
 import { LoginFailure } from '../protocol/error-codes.js';
 import { attachPeerjs, type PeerjsAttachment } from '../dialects/peerjs/attach.js';
+import { attachYWebrtc, type YWebrtcAttachment } from '../dialects/y-webrtc/attach.js';
 import { attach, type Attachment } from '../transports/attach.js';
 import { pathnameOf } from '../transports/shared/path.js';
 import type { CliOptions } from './args.js';
@@ -145,6 +146,7 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
   const health = healthHandler(hub, { server, shuttingDown: () => shuttingDown });
   let attachment: Attachment;
   let peerjs: PeerjsAttachment | undefined;
+  let yWebrtc: YWebrtcAttachment | undefined;
   try {
     attachment = attach(hub, server, {
       ...identityAttachOptions(options.identity),
@@ -159,6 +161,13 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
         ...(options.heartbeat === undefined ? {} : { heartbeatInterval: options.heartbeat }),
       });
     }
+    if (options.yWebrtc !== undefined) {
+      yWebrtc = attachYWebrtc(hub, server, options.yWebrtc, {
+        ...(options.origins === undefined ? {} : { origins: options.origins }),
+        ...(options.heartbeat === undefined ? {} : { heartbeatInterval: options.heartbeat }),
+        ...(options.httpFallback ? {} : { httpFallback: false }),
+      });
+    }
     await listen(server, options.port, options.host);
   } catch (error) {
     await hub.close();
@@ -166,7 +175,7 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
   }
   const close = async () => {
     shuttingDown = true;
-    await Promise.all([attachment.close(), peerjs?.close()]);
+    await Promise.all([attachment.close(), peerjs?.close(), yWebrtc?.close()]);
     await hub.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };

@@ -27,11 +27,12 @@ import { cliFlags } from '../../src/cli/args.js';
 import { clientDefaults, peerConnectionManagerDefaults } from '../../src/client.js';
 import { hubDefaults } from '../../src/index.js';
 import { peerjsDefaults } from '../../src/peerjs.js';
+import { yWebrtcDefaults } from '../../src/y-webrtc.js';
 import { redisBackplaneDefaults } from '../../src/redis.js';
 import { attachDefaults, httpFallbackDefaults } from '../../src/ws.js';
 import { bunHandlerDefaults } from '../../src/bun.js';
 
-const files = ['README.md', 'docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md'];
+const files = ['README.md', 'docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md', 'docs/Y-WEBRTC.md'];
 
 /** Each documented table and the frozen defaults it documents. */
 const tables: Record<string, object> = {
@@ -43,6 +44,7 @@ const tables: Record<string, object> = {
   'peer-connection-manager': peerConnectionManagerDefaults,
   bun: bunHandlerDefaults,
   peerjs: peerjsDefaults,
+  'y-webrtc': yWebrtcDefaults,
 };
 
 interface Table {

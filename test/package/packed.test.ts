@@ -90,7 +90,7 @@ describe('the published package', () => {
   });
 
   it('is built by prepack from a clean checkout: every entry point, the CLI and its demo, the docs, and nothing else', () => {
-    const entries = ['index', 'ws', 'client', 'redis', 'prometheus', 'peerjs'];
+    const entries = ['index', 'ws', 'client', 'redis', 'prometheus', 'peerjs', 'y-webrtc'];
     for (const entry of entries) {
       for (const extension of ['js', 'cjs', 'd.ts', 'd.cts']) expect(files).toContain(`dist/${entry}.${extension}`);
     }
@@ -105,9 +105,10 @@ describe('the published package', () => {
     ]) {
       expect(files).toContain(file);
     }
-    for (const file of ['docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md']) expect(files).toContain(file);
+    for (const file of ['docs/PROTOCOL.md', 'docs/CLIENT.md', 'docs/CLUSTER.md', 'docs/PEERJS.md', 'docs/Y-WEBRTC.md'])
+      expect(files).toContain(file);
     const allowed =
-      /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|docs\/(PROTOCOL|CLIENT|CLUSTER|PEERJS)\.md|dist\/.+\.(js|cjs|d\.ts|d\.cts|map|html|css|svg|ico))$/;
+      /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|docs\/(PROTOCOL|CLIENT|CLUSTER|PEERJS|Y-WEBRTC)\.md|dist\/.+\.(js|cjs|d\.ts|d\.cts|map|html|css|svg|ico))$/;
     expect(files.filter((file) => !allowed.test(file))).toEqual([]);
   });
 

@@ -1,0 +1,117 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { RedisBackplane } from '../../src/redis.js';
+import { RedisServer } from '../helpers/redis-server.js';
+import { ProviderProcess } from './provider.js';
+import { RawClient, startYWebrtcServer, type YWebrtcServer } from './y-webrtc-server.js';
+
+let redis: RedisServer;
+let round = 0;
+const servers: YWebrtcServer[] = [];
+const providers: ProviderProcess[] = [];
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+
+afterAll(async () => {
+  await redis?.dispose();
+});
+
+afterEach(async () => {
+  await Promise.all(providers.splice(0).map((provider) => provider.stop()));
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+  round++;
+});
+
+function provider(url: string, room: string, password?: string): ProviderProcess {
+  const started = ProviderProcess.start(url, room, password);
+  providers.push(started);
+  return started;
+}
+
+/** Two providers edit one Y.Doc: each one's insert reaches the other over WebRTC, signalled through the hub. */
+async function syncs(a: ProviderProcess, b: ProviderProcess): Promise<void> {
+  await a.until((p) => p.peers === 1, 'a has a WebRTC peer');
+  await b.until((p) => p.peers === 1, 'b has a WebRTC peer');
+  a.insert('hello ');
+  await b.until((p) => p.text === 'hello ', "b sees a's text");
+  b.insert('world');
+  await a.until((p) => p.text === 'hello world', "a sees b's text");
+  expect(b.text).toBe('hello world');
+}
+
+describe('the real y-webrtc WebrtcProvider (Node, @roamhq/wrtc) through the hub', () => {
+  it('two providers on one room name sync a Y.Doc through one node', async () => {
+    const node = await startYWebrtcServer();
+    servers.push(node);
+    await syncs(provider(node.url, `doc-${round}`), provider(node.url, `doc-${round}`));
+    expect(await node.hub.rooms()).toEqual([node.ywebrtc.dialect.roomOf(`doc-${round}`)]);
+  }, 60000);
+
+  it('with a password (encrypted signalling data) too', async () => {
+    const node = await startYWebrtcServer();
+    servers.push(node);
+    await syncs(provider(node.url, `secret-${round}`, 'pw'), provider(node.url, `secret-${round}`, 'pw'));
+  }, 60000);
+
+  it('two providers on two hub nodes on one Redis sync a Y.Doc', async () => {
+    const keyPrefix = `ywebrtc${round}:`;
+    const node = () =>
+      startYWebrtcServer({
+        backplane: new RedisBackplane({ url: redis.url, keyPrefix, leaseTtl: 1500, heartbeatInterval: 250 }),
+      });
+    const one = await node();
+    servers.push(one);
+    const two = await node();
+    servers.push(two);
+    await syncs(provider(one.url, `doc-${round}`), provider(two.url, `doc-${round}`));
+    expect(await one.hub.members(one.ywebrtc.dialect.roomOf(`doc-${round}`))).toHaveLength(2);
+  }, 60000);
+});
+
+describe('y-webrtc raw frames across two hub nodes on Redis', () => {
+  it('publishes reach subscribers on both nodes with the cluster-wide count, the sender included; a publish waits for its subscribe', async () => {
+    const keyPrefix = `ywebrtc-raw${round}:`;
+    const node = () =>
+      startYWebrtcServer({
+        backplane: new RedisBackplane({ url: redis.url, keyPrefix, leaseTtl: 1500, heartbeatInterval: 250 }),
+      });
+    const one = await node();
+    servers.push(one);
+    const two = await node();
+    servers.push(two);
+    const a = await RawClient.connect(one.url);
+    const b = await RawClient.connect(two.url);
+    try {
+      const room = one.ywebrtc.dialect.roomOf('t');
+      b.send({ type: 'subscribe', topics: ['t'] });
+      await expect.poll(() => one.hub.members(room), { timeout: 5000 }).toHaveLength(1);
+      // Back to back: the publish is held until the cluster has answered the subscribe.
+      a.send({ type: 'subscribe', topics: ['t'] });
+      a.send({ type: 'publish', topic: 't', data: { type: 'announce', from: 'a' } });
+      const announce = '{"type":"publish","topic":"t","data":{"type":"announce","from":"a"},"clients":2}';
+      expect(await a.next()).toEqual(JSON.parse(announce));
+      expect(await b.next()).toEqual(JSON.parse(announce));
+      expect(a.texts).toEqual([announce]);
+      expect(b.texts).toEqual([announce]);
+      b.send({ type: 'publish', topic: 't', data: 'x' });
+      expect(await a.next()).toEqual({ type: 'publish', topic: 't', data: 'x', clients: 2 });
+      expect(await b.next()).toEqual({ type: 'publish', topic: 't', data: 'x', clients: 2 });
+      // b leaves: a hears `parted` from the cluster, and its count follows.
+      b.socket.close();
+      await b.closed;
+      await expect
+        .poll(
+          async () => {
+            a.send({ type: 'publish', topic: 't', data: 'y' });
+            return (await a.next()).clients;
+          },
+          { timeout: 5000 },
+        )
+        .toBe(1);
+    } finally {
+      a.socket.terminate();
+      b.socket.terminate();
+    }
+  });
+});
