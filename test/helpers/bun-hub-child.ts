@@ -127,7 +127,7 @@ function start(wire: WireHubOptions, wireHandler: WireHandlerOptions): { hubId: 
       verifyUpgrade: (request: Request) => {
         const headers: Record<string, string> = {};
         request.headers.forEach((value, name) => (headers[name] = value));
-        return callHook(hubId, 'verifyUpgrade', { url: request.url, headers }) as Promise<boolean>;
+        return callHook(hubId, 'verifyUpgrade', { url: request.url, headers });
       },
     }),
   });
