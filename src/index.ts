@@ -3,6 +3,7 @@ export type { HubOptions, ResolvedHubOptions, AuthenticateContext, RateLimitOpti
 export type { TurnOptions, IceServersHook } from './core/ice-servers.js';
 export type { HubEvents, ProtocolErrorEvent } from './core/events.js';
 export type { Peer, PeerLeft, PeerDropped, PeerResumed, LeaveReason } from './core/peer.js';
+export type { RoomJoined, RoomParted, RoomPartReason, AuthorizeJoinContext } from './core/rooms/room-events.js';
 export type { Transport, TransportSession, ConnectionInfo, UpgradeRequest } from './core/transport.js';
 export type { AdapterPort, NodeMessageHandler, SendToNodeOptions } from './core/adapter-port.js';
 export {
@@ -29,6 +30,7 @@ export type {
   RemotePeer,
   ResumeGrant,
   ResumeResult,
+  RoomJoinResult,
 } from './core/backplane.js';
 export { MemoryCluster } from './cluster/memory/memory-cluster.js';
 export type { MemoryBackplane, MemoryBackplaneOptions } from './cluster/memory/memory-backplane.js';

@@ -8,6 +8,7 @@ import type {
   ForwardResult,
   NodeReply,
   ResumeResult,
+  RoomJoinResult,
 } from '../core/backplane.js';
 import { isWellFormed } from '../protocol/utf8.js';
 import type { ClusterBus } from './bus.js';
@@ -18,6 +19,7 @@ import { decodeEnvelopes } from './envelope-codec.js';
 import { HandOvers } from './hand-over.js';
 import { NodeRequests } from './node-requests.js';
 import { Resumes } from './resumes.js';
+import { type RoomBus, decodeRoomFrame, encodeRoomFrame, isRoomFrame } from './room-bus.js';
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
@@ -43,6 +45,8 @@ export abstract class ClusterBackplane implements Backplane {
   protected host: BackplaneHost | undefined;
   /** @internal The medium, set by `connectBus()`. */
   protected bus: ClusterBus | undefined;
+  /** @internal Rooms on the medium, set by `connectBus()` with `bus`. */
+  protected roomBus: RoomBus | undefined;
   /** @internal */
   protected started = false;
   /** @internal */
@@ -182,10 +186,58 @@ export abstract class ClusterBackplane implements Backplane {
     return this.nodeRequests.send(nodeId, channel, payload, options);
   }
 
+  // --- Rooms (see room-bus.ts): membership on the medium, one publish per node holding members ---
+
+  /** Adds `name` of this node to `room` cluster-wide unless it is full; `unavailable` when the bus is. */
+  joinRoom(room: string, name: string, maxMembers: number): Promise<RoomJoinResult> {
+    const rooms = this.roomBus;
+    if (this.closed || rooms === undefined || !this.bus!.ready) return Promise.resolve({ joined: false, reason: 'unavailable' });
+    return rooms.join(room, name, maxMembers);
+  }
+
+  /** Removes `name` of this node from `room` cluster-wide. */
+  async partRoom(room: string, name: string): Promise<void> {
+    if (this.closed || this.roomBus === undefined) return;
+    await this.roomBus.part(room, name);
+  }
+
+  /** Sends a room message to each other node holding members of `room`, once per node. */
+  async publishToRoom(room: string, message: string): Promise<void> {
+    if (this.closed || this.roomBus === undefined || !this.bus!.ready) return;
+    await this.roomBus.publish(room, encodeRoomFrame(this.nodeId, message));
+  }
+
+  /** The members of `room` on every live node, in join order. */
+  async roomMembers(room: string): Promise<ReadonlyArray<readonly [string, string]>> {
+    if (this.roomBus === undefined) return [];
+    return this.roomBus.members(room);
+  }
+
+  /** The live node holding `name`, if any. */
+  async locate(name: string): Promise<string | undefined> {
+    if (this.closed || this.roomBus === undefined || !isWellFormed(name)) return undefined;
+    return this.roomBus.holder(name);
+  }
+
+  /** Moves the memberships of `name` from `fromNode` to this node (it resumed here). */
+  async moveRooms(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>> {
+    if (this.closed || this.roomBus === undefined) return [];
+    return this.roomBus.move(name, fromNode);
+  }
+
+  /** The rooms with members on any node. */
+  async roomList(): Promise<readonly string[]> {
+    if (this.roomBus === undefined) return [];
+    return this.roomBus.list();
+  }
+
   /** Releases this node's names, answers what waits `unavailable` and disconnects. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closing();
+    // Before `closed`: the parts of the peers the hub closed went first, on the same connection.
+    if (this.roomBus !== undefined && this.bus?.ready === true)
+      await this.roomBus.leaveNode(this.nodeId).catch((error: unknown) => this.report(error));
     this.closed = true;
     await this.leaveBus();
     this.claims.clear();
@@ -211,6 +263,13 @@ export abstract class ClusterBackplane implements Backplane {
   protected receive(text: string): void {
     if (isControl(text)) {
       this.control(text);
+      return;
+    }
+    if (isRoomFrame(text)) {
+      const frame = decodeRoomFrame(text);
+      if (frame === undefined)
+        this.report(new BackplaneError(`Ignored a malformed room message on node ${this.nodeId}'s channel`));
+      else this.host?.roomMessage?.(frame[0], frame[1]);
       return;
     }
     const envelopes = decodeEnvelopes(text);

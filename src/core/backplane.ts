@@ -67,6 +67,14 @@ export type NodeReply =
   | { readonly delivered: true; readonly reply: string | undefined }
   | { readonly delivered: false; readonly reason: 'not-found' | 'unavailable' | 'timeout' };
 
+/**
+ * Outcome of joining a room cluster-wide: the other members with their
+ * nodes, in the order they joined, or why not.
+ */
+export type RoomJoinResult =
+  | { readonly joined: true; readonly members: ReadonlyArray<readonly [name: string, node: string]> }
+  | { readonly joined: false; readonly reason: 'room-full' | 'unavailable' };
+
 /** Where a backplane is in its life. */
 export type BackplaneState = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -122,6 +130,11 @@ export interface BackplaneHost {
    * Optional so that hosts written before it still compile.
    */
   nodeMessage?(fromNode: string, channel: string, payload: string): Promise<string | undefined> | string | undefined;
+  /**
+   * A room message from node `fromNode` (see {@link Backplane.publishToRoom}),
+   * for the members of its room on this node. Optional like the room methods.
+   */
+  roomMessage?(fromNode: string, message: string): void;
 }
 
 /**
@@ -167,4 +180,33 @@ export interface Backplane {
    * are answered as for an unknown session.
    */
   sendToNode?(nodeId: string, channel: string, payload: string, options?: { readonly timeoutMs?: number }): Promise<NodeReply>;
+  /*
+   * Rooms (optional, all five or none): the cluster holds each room's members
+   * (name and node, in join order); a room message reaches each node holding
+   * members once. Without them, rooms are per node.
+   */
+  /** Adds `name` of this node to `room` unless it has `maxMembers` members (atomic, cluster-wide). */
+  joinRoom?(room: string, name: string, maxMembers: number): Promise<RoomJoinResult>;
+  /** Removes `name` of this node from `room`. */
+  partRoom?(room: string, name: string): Promise<void>;
+  /**
+   * Sends `message` to every other node holding members of `room`, once per
+   * node, in order with this node's forwards ({@link BackplaneHost.roomMessage} there).
+   */
+  publishToRoom?(room: string, message: string): Promise<void>;
+  /** The members of `room` on every node, in join order. */
+  roomMembers?(room: string): Promise<ReadonlyArray<readonly [name: string, node: string]>>;
+  /** The rooms with members on any node. */
+  roomList?(): Promise<readonly string[]>;
+  /** The live node holding `name`, if any (for the host's `hub.join()`/`hub.part()` of a peer on another node). */
+  locate?(name: string): Promise<string | undefined>;
+  /**
+   * `name` resumed here from node `fromNode`: its memberships move to this
+   * node, keeping their place in join order. Returns each room it is in with
+   * its members.
+   */
+  moveRooms?(
+    name: string,
+    fromNode: string,
+  ): Promise<ReadonlyArray<readonly [room: string, members: ReadonlyArray<readonly [name: string, node: string]>]>>;
 }

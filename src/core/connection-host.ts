@@ -1,5 +1,6 @@
 import type { ErrorCode, LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
+import type { RoomRequestType } from '../protocol/rooms.js';
 import type { Parked } from './connection-state.js';
 import type { IceServerSource } from './ice-servers.js';
 import type { ResolvedHubOptions } from './options.js';
@@ -36,6 +37,8 @@ export interface ConnectionHost<C> {
   readonly nodeId: string | undefined;
   /** Where peers' ICE servers come from, when the hub hands them out. */
   readonly iceServerSource: IceServerSource | undefined;
+  /** A room request (`join`, `part`, `broadcast`, `peers`) of a logged-in connection. */
+  room(connection: C, type: RoomRequestType, message: Record<string, unknown>): void;
   /** Runs the login flow for a login message. */
   login(connection: C, message: Record<string, unknown>): void;
   /** A login succeeded: emit `peer-joined`. */

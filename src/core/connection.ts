@@ -3,6 +3,7 @@ import { CloseCode } from '../protocol/close-codes.js';
 import { encodeError, encodeLoginRefused, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
+import type { RoomRequestType } from '../protocol/rooms.js';
 import { type RelayScan, targetIs, targetOf } from '../protocol/relay-scan.js';
 import { utf8Length } from '../protocol/utf8.js';
 import type { ResumeGrant } from './backplane.js';
@@ -169,6 +170,11 @@ export class Connection implements TransportSession, InboundSink {
   /** Hands a login message to the hub's login flow (the `InboundSink` side of `login`). */
   loginRequested(fields: Record<string, unknown>): void {
     this.host.login(this, fields);
+  }
+
+  /** Hands a room request to the hub's rooms (the `InboundSink` side of `join`, `part`, `broadcast`, `peers`). */
+  roomRequested(type: RoomRequestType, fields: Record<string, unknown>): void {
+    this.host.room(this, type, fields);
   }
 
   // --- Life cycle: the only places the state changes ---

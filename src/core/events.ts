@@ -2,6 +2,8 @@ import type { ErrorCode, LoginFailure } from '../protocol/error-codes.js';
 import type { BackplaneState } from './backplane.js';
 import type { SignallingHubError } from './errors.js';
 import type { Peer, PeerDropped, PeerLeft, PeerResumed } from './peer.js';
+import type { JoinRefusal } from '../protocol/rooms.js';
+import type { RoomJoined, RoomParted } from './rooms/room-events.js';
 
 /** A client sent something the hub answered with an error (for observing, e.g. metrics). */
 export interface ProtocolErrorEvent {
@@ -9,8 +11,8 @@ export interface ProtocolErrorEvent {
   readonly id: number;
   /** The peer's name, when it is logged in. */
   readonly name: string | undefined;
-  /** The `code` of the error reply, or the login failure `reason`. */
-  readonly code: `${ErrorCode}` | `${LoginFailure}`;
+  /** The `code` of the error reply, or the login failure or join refusal `reason`. */
+  readonly code: `${ErrorCode}` | `${LoginFailure}` | `${JoinRefusal}`;
   /** The human-readable message of the reply. */
   readonly message: string;
 }
@@ -29,6 +31,17 @@ export interface HubEvents {
   'peer-dropped': (event: PeerDropped) => void;
   /** A peer took its name back with its token: its calls go on; nobody heard `leave`. */
   'peer-resumed': (event: PeerResumed) => void;
+  /**
+   * A peer of this node joined a room (emitted once, on the member's node;
+   * a resume keeps its rooms and emits nothing).
+   */
+  'room-joined': (event: RoomJoined) => void;
+  /**
+   * A peer of this node left a room: it parted, the host parted it, or it is
+   * gone (emitted once, on the member's node; members of a node that died are
+   * parted for everyone with no event, as they get no `peer-left`).
+   */
+  'room-parted': (event: RoomParted) => void;
   /** A client's message was refused with an `error` reply or a failed login. */
   'protocol-error': (event: ProtocolErrorEvent) => void;
   /** Something failed inside the hub or its backplane, or a host hook threw. The hub keeps serving. */

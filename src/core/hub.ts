@@ -6,13 +6,15 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { ConnectionState } from './connection-state.js';
 import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
 import { hookSource } from './ice-servers.js';
-import type { HubEvents } from './events.js';
+import type { HubEvents, ProtocolErrorEvent } from './events.js';
+import { checkName } from '../protocol/names.js';
 import { type LoginHost, login, sameToken } from './login.js';
 import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
+import { ROOMS_CHANNEL, Rooms } from './rooms/rooms.js';
 import { HubCounters, type HubStats } from './stats.js';
 import type { ConnectionInfo, Transport, TransportSession } from './transport.js';
 
@@ -41,6 +43,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   readonly adapterPort: AdapterPort;
   private readonly port: HubAdapterPort;
   private readonly router: Router;
+  private readonly roomService: Rooms;
   private readonly counters = new HubCounters();
   private readonly host: ConnectionHost & LoginHost;
   private closing = false;
@@ -55,7 +58,9 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     this.options = resolveHubOptions(options);
     const reportError = (error: unknown) => this.emit('error', toError(error));
     this.router = new Router(this.options.backplane, this.counters, reportError);
+    this.roomService = this.roomsOf(reportError);
     this.adapterPort = this.port = new HubAdapterPort(this, reportError, (warning) => this.emit('warning', warning));
+    this.port.handleNodeMessages(ROOMS_CHANNEL, (_fromNode, payload) => this.roomService.nodeRequest(payload));
     // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
     let claims = 0;
     const { turn, iceServers, iceServersRefreshInterval } = this.options;
@@ -67,6 +72,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       counters: this.counters,
       nodeId: this.options.backplane?.nodeId,
       closing: () => !this.accepting,
+      room: (connection, type, message) => this.roomService.request(connection, type, message),
       login: (connection, message) => {
         login(this.host, connection, message).catch((error: unknown) => {
           reportError(error);
@@ -83,6 +89,8 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       },
       handedOver: (connection) => {
         this.connections.delete(connection);
+        // Still the holder: the name moved to another node (a take-over here has reserved it already).
+        if (this.router.holder(connection.name) === connection) this.roomService.movedAway(connection.name);
         // Handed to another node: the name is no longer here (its claim moved with it, so nothing is released).
         this.router.forget(connection.name, connection);
         this.settleDrain();
@@ -90,7 +98,10 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       resumed: (connection, previous) => {
         this.counters.resumes++;
         // Resumed from another node: its partners must know where its `leave` will come from.
-        if (previous.node !== this.options.backplane?.nodeId) this.router.movedHere(connection);
+        if (previous.node !== this.options.backplane?.nodeId) {
+          this.router.movedHere(connection);
+          if (previous.node !== undefined) this.roomService.movedHere(connection.name, previous.node);
+        }
         if (this.listenerCount('peer-resumed') > 0) this.emit('peer-resumed', { peer: connection.peer(), previous });
       },
       left: (connection, why, code, wasJoined) => {
@@ -100,17 +111,13 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           this.router.release(name, connection, wasJoined);
           if (wasJoined) {
             this.router.notifyPartners(connection);
+            this.roomService.gone(name);
             this.emit('peer-left', { name, reason: why, code, peer: connection.peer() });
           }
         }
         this.settleDrain();
       },
-      protocolError: (connection, code, message) => {
-        HubCounters.bump(this.counters.protocolErrors, code);
-        if (this.listenerCount('protocol-error') > 0) {
-          this.emit('protocol-error', { id: connection.id, name: connection.name, code, message });
-        }
-      },
+      protocolError: (connection, code, message) => this.protocolError(connection, code, message),
       reportError,
     };
     const backplane = this.options.backplane;
@@ -128,8 +135,16 @@ export class SignallingHub extends EventEmitter<HubEvents> {
             holder.close(CloseCode.ClaimLost, 'name claimed on another node', 'claim-lost');
           }
         },
-        nodeDown: (nodeId) => this.router.nodeDown(nodeId),
-        remoteNodes: () => this.router.remoteNodes(),
+        nodeDown: (nodeId) => {
+          this.router.nodeDown(nodeId);
+          this.roomService.nodeDown(nodeId);
+        },
+        remoteNodes: () => {
+          const nodes = this.router.remoteNodes();
+          this.roomService.table.remoteNodes(nodes);
+          return nodes;
+        },
+        roomMessage: (fromNode, message) => this.roomService.received(fromNode, message),
         error: reportError,
         handOverRequested: (name, token) => {
           const holder = this.router.holder(name);
@@ -156,6 +171,33 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       // `ready` is for hosts that await it; failures also reach the error event.
       this.ready.catch(reportError);
     }
+  }
+
+  private protocolError(connection: Connection, code: ProtocolErrorEvent['code'], message: string): void {
+    HubCounters.bump(this.counters.protocolErrors, code);
+    if (this.listenerCount('protocol-error') > 0) {
+      this.emit('protocol-error', { id: connection.id, name: connection.name, code, message });
+    }
+  }
+
+  private roomsOf(reportError: (error: unknown) => void): Rooms {
+    return new Rooms({
+      options: this.options,
+      holder: (name) => this.router.holder(name),
+      names: () => this.joinedNames(),
+      joined: (room, peer) => {
+        if (this.listenerCount('room-joined') > 0) this.emit('room-joined', { room, peer });
+      },
+      parted: (room, name, reason) => {
+        if (this.listenerCount('room-parted') > 0) this.emit('room-parted', { room, name, reason });
+      },
+      refused: (connection, reason, message) => this.protocolError(connection, reason, message),
+      reportError,
+    });
+  }
+
+  private *joinedNames(): IterableIterator<string> {
+    for (const connection of this.router.inState(ConnectionState.Joined)) yield connection.name;
   }
 
   /** Whether `close()` was called: the hub refuses new connections, and `attach()` refuses it. */
@@ -250,6 +292,82 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     if (connection?.state !== ConnectionState.Joined && connection?.state !== ConnectionState.Dropped) return false;
     connection.close(CloseCode.Forbidden, reason, 'disconnected');
     return true;
+  }
+
+  /**
+   * Puts the peer holding `name`, on this node or (with a cluster backplane)
+   * another, in `room`, as if it had sent `join` (without asking
+   * `authorizeJoin`; the room limits apply): it gets the `join` reply, the
+   * other members hear `joined`. Resolves to whether it is a member now
+   * (false when no node holds it or a limit refused).
+   * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
+   * `name` that is not a string or a `room` that breaks the name rules.
+   */
+  join(name: string, room: string): Promise<boolean> {
+    this.checkRoomCall(name, room);
+    if (this.holdsPeer(name)) return this.roomService.hostJoin(name, room);
+    return this.roomService.remote('join', name, room);
+  }
+
+  /**
+   * Takes the peer holding `name` (on any node, as for {@link join}) out of `room`: it gets
+   * `{"type":"part","success":true}`, the others hear `parted`. Resolves to
+   * whether it was a member.
+   * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
+   * `name` or `room` that is not a string.
+   */
+  part(name: string, room: string): Promise<boolean> {
+    this.checkRoomCall(name, room);
+    if (this.holdsPeer(name)) return Promise.resolve(this.roomService.hostPart(name, room));
+    return this.roomService.remote('part', name, room);
+  }
+
+  /** Whether a peer of this node (logged in, or dropped and resumable) holds `name`. */
+  private holdsPeer(name: string): boolean {
+    const state = this.router.holder(name)?.state;
+    return state === ConnectionState.Joined || state === ConnectionState.Dropped;
+  }
+
+  /**
+   * Sends `data` to every member of `room`, on every node, as
+   * `{"type":"broadcast","room":R,"data":X}` (no `name`: it comes from the
+   * host). Members that are not reading fast enough miss it.
+   * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
+   * `room` that is not a string or `data` that is not JSON-serialisable.
+   */
+  broadcast(room: string, data: unknown): Promise<void> {
+    if (this.closing) throw new HubClosedError();
+    if (typeof room !== 'string') throw new InvalidArgumentError('room', 'a string', describeValue(room));
+    let dataJson: string | undefined;
+    try {
+      dataJson = JSON.stringify(data);
+    } catch (error) {
+      throw new InvalidArgumentError('data', 'a JSON-serialisable value', describeValue(data), error);
+    }
+    if (dataJson === undefined) throw new InvalidArgumentError('data', 'a JSON-serialisable value', describeValue(data));
+    this.roomService.hostBroadcast(room, dataJson);
+    return Promise.resolve();
+  }
+
+  /**
+   * The members of `room` in the order they joined: with a backplane that
+   * has rooms, on every node (asked of the cluster's bus); otherwise on this one.
+   */
+  members(room: string): Promise<string[]> {
+    if (typeof room !== 'string') throw new InvalidArgumentError('room', 'a string', describeValue(room));
+    return this.roomService.members(room);
+  }
+
+  /** The rooms with at least one member: cluster-wide with a backplane that has rooms, as for {@link members}. */
+  rooms(): Promise<string[]> {
+    return this.roomService.rooms();
+  }
+
+  private checkRoomCall(name: string, room: string): void {
+    if (this.closing) throw new HubClosedError();
+    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
+    const invalid = typeof room === 'string' ? checkName(room, this.options.maxNameLength) : 'a string';
+    if (invalid !== undefined) throw new InvalidArgumentError('room', 'a room name (the name rules apply)', describeValue(room));
   }
 
   /** Counters and gauges of this hub for dashboards and metrics (see {@link HubStats}). */

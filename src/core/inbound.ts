@@ -1,6 +1,7 @@
 import { encodeRelay } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
+import type { RoomRequestType } from '../protocol/rooms.js';
 import { type RelayScan, scanRelay } from '../protocol/relay-scan.js';
 import { decodeUtf8 } from '../protocol/utf8.js';
 
@@ -22,6 +23,8 @@ export interface InboundSink {
   relayFrame(type: RelayType, target: string, frame: string): void;
   /** A `login` message. */
   loginRequested(fields: Record<string, unknown>): void;
+  /** A room message (or `peers`) of a logged-in connection. */
+  roomRequested(type: RoomRequestType, fields: Record<string, unknown>): void;
 }
 
 /** Reused by every relay that takes the byte path (nothing in between can re-enter it). */
@@ -71,6 +74,13 @@ function parse(sink: InboundSink, text: string): void {
       return;
     case 'login':
       sink.loginRequested(fields);
+      return;
+    case 'join':
+    case 'part':
+    case 'broadcast':
+    case 'peers':
+      if (sink.joined) sink.roomRequested(type, fields);
+      else sink.fail(ErrorCode.NotLoggedIn, `Not logged in: log in before sending ${type}`, type);
       return;
     case undefined:
       sink.fail(ErrorCode.InvalidMessage, 'Invalid message: it has no "type"');

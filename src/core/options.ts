@@ -12,6 +12,7 @@ import {
   describeValue,
 } from './option-check.js';
 import { InvalidOptionError } from './errors.js';
+import type { AuthorizeJoinContext } from './rooms/room-events.js';
 import type { UpgradeRequest } from './transport.js';
 
 /** What the `authenticate` hook sees of a login. */
@@ -153,6 +154,33 @@ export interface HubOptions {
    */
   iceServersRefreshInterval?: number;
   /**
+   * Decides whether a peer may join a room (a `join` message). Return (or
+   * resolve) `false` to refuse it with reason `forbidden`; any other value
+   * lets it in. A throw or rejection refuses it too and is reported through
+   * the hub's `error` event. The host's own `hub.join()` is not asked.
+   * @default undefined (every valid join is accepted)
+   */
+  authorizeJoin?: (context: AuthorizeJoinContext) => unknown;
+  /**
+   * Rooms a peer may be in at once; a join past it is refused with `too-many-rooms`.
+   * @default 16
+   */
+  maxRoomsPerPeer?: number;
+  /**
+   * Members a room may have (cluster-wide); a join past it is refused with
+   * `room-full`. A full mesh suits about 6–8 people; rooms larger than that
+   * suit presence and chat rather than calls.
+   * @default 64
+   */
+  maxRoomMembers?: number;
+  /**
+   * Names per page of the `peers` listing (`{"type":"peers","cursor":…}`),
+   * which lets a client see who is online (on its node). `0` keeps it off:
+   * the hub answers `unknown-type`, as to a hub without it.
+   * @default 0
+   */
+  peerListPageSize?: number;
+  /**
    * Carries names and messages between hub processes (e.g. the Redis one
    * from `signalling-hub/redis`). Without it the hub is a single node.
    * @default undefined
@@ -181,6 +209,10 @@ export interface ResolvedHubOptions {
   readonly iceServers: IceServersHook | undefined;
   readonly iceServersRefreshInterval: number;
   readonly backplane: Backplane | undefined;
+  readonly authorizeJoin: HubOptions['authorizeJoin'];
+  readonly maxRoomsPerPeer: number;
+  readonly maxRoomMembers: number;
+  readonly peerListPageSize: number;
 }
 
 /** Longest timer Node (and browsers) can arm: 2^31 - 1 ms. */
@@ -206,6 +238,10 @@ export const hubDefaults: ResolvedHubOptions = Object.freeze({
   iceServers: undefined,
   iceServersRefreshInterval: 0,
   backplane: undefined,
+  authorizeJoin: undefined,
+  maxRoomsPerPeer: 16,
+  maxRoomMembers: 64,
+  peerListPageSize: 0,
 });
 
 const rateLimitCheck: Check<Readonly<RateLimitOptions> | false> = either(
@@ -251,6 +287,10 @@ const hubChecks: { readonly [K in keyof ResolvedHubOptions]-?: Check<ResolvedHub
   iceServers: func(),
   iceServersRefreshInterval: integer(0, MAX_TIMER_MS),
   backplane: withMethods<Backplane>('a Backplane', ['start', 'claim', 'release', 'forward', 'close']),
+  authorizeJoin: func(),
+  maxRoomsPerPeer: integer(0, 65536),
+  maxRoomMembers: integer(1, 1_000_000),
+  peerListPageSize: integer(0, 10_000),
 };
 
 /** Fills in defaults and throws {@link InvalidOptionError} on an unknown option or a value that cannot work. */

@@ -33,6 +33,8 @@ export enum ErrorCode {
   RateLimited = 'rate-limited',
   /** Too many messages arrived while a login was still being decided. */
   LoginPending = 'login-pending',
+  /** A `part` or `broadcast` for a room the peer is not in. */
+  NotInRoom = 'not-in-room',
 }
 
 /** `reason` of a failed login (`{"type":"login","success":false}`). */

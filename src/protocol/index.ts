@@ -14,3 +14,4 @@ export type {
   RelayType,
   ServerMessage,
 } from './messages.js';
+export { JoinRefusal, type RoomRequestType } from './rooms.js';

@@ -4,6 +4,7 @@ import { integer, resolveOptions, string } from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
 import { ClusterBackplane } from '../cluster-backplane.js';
 import { nodeIdPattern } from '../node-id.js';
+import { MemoryRooms } from './memory-rooms.js';
 import { MemoryBus, type MemoryMedium } from './memory-bus.js';
 
 /** Options of a {@link MemoryBackplane} (`MemoryCluster.backplane()` takes all but `nodeId` as its second argument). */
@@ -123,6 +124,7 @@ export class MemoryBackplane extends ClusterBackplane {
       return Promise.reject(new BackplaneError(`Node id ${this.nodeId} is held by a live node of this cluster; pick another id`));
     }
     this.bus = new MemoryBus(this.cluster, this.nodeId, this.commandTimeout);
+    this.roomBus = new MemoryRooms(this.cluster, this.nodeId);
     return this.claims.reassert();
   }
 

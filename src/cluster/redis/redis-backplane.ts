@@ -3,6 +3,7 @@ import type { BackplaneHost, BackplaneState, BackplaneStatus } from '../../core/
 import { ClusterBackplane, messageOf } from '../cluster-backplane.js';
 import { type RedisClientLike, ScriptRunner, whenReady } from './client.js';
 import { type ConnectionWatcher, createRedisClient, shownUrl, watchConnection, withinStartTimeout } from './connections.js';
+import { RedisRooms } from './redis-rooms.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { ForwardBatcher } from './forward-batcher.js';
 import { Keys } from './keys.js';
@@ -171,6 +172,7 @@ export class RedisBackplane extends ClusterBackplane {
       },
     ));
     this.bus = new RedisBus(runner, batcher, lease, this.keys, this.nodeId, reportFailure);
+    this.roomBus = new RedisRooms(runner, batcher, this.keys, this.nodeId);
     const watcher: ConnectionWatcher = {
       closed: () => this.closed,
       changed: (role, up) => {

@@ -1,0 +1,29 @@
+/** What one node tells the others about a room: a member joined or parted, or a broadcast. */
+export interface RoomMessage {
+  readonly room: string;
+  /** `moved`: the member resumed on the sending node (nothing reaches a client). */
+  readonly kind: 'joined' | 'parted' | 'broadcast' | 'moved';
+  /** The member it is about, or the broadcast's sender (`''`: the host). */
+  readonly name: string;
+  /** The exact frame the room's members receive. */
+  readonly frame: string;
+}
+
+export function encodeRoomMessage(message: RoomMessage): string {
+  return JSON.stringify([message.room, message.kind, message.name, message.frame]);
+}
+
+/** `undefined` for anything malformed (a node of another version, say): it is ignored. */
+export function decodeRoomMessage(text: string): RoomMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(value) || value.length !== 4) return undefined;
+  const [room, kind, name, frame] = value as unknown[];
+  if (typeof room !== 'string' || typeof name !== 'string' || typeof frame !== 'string') return undefined;
+  if (kind !== 'joined' && kind !== 'parted' && kind !== 'broadcast' && kind !== 'moved') return undefined;
+  return { room, kind, name, frame };
+}
