@@ -33,6 +33,10 @@ export type {
   IceServersEvent,
   LoginEvent,
   ReconnectingEvent,
+  RoomJoinedEvent,
+  RoomPartedEvent,
+  MemberEvent,
+  BroadcastEvent,
   SessionDescriptionInit,
   SignallingClientEvents,
   TransportEvent,
@@ -40,6 +44,7 @@ export type {
   WebSocketLike,
 } from './client/types.js';
 export { LoginError, NotLoggedInError, type LoginErrorReason } from './client/errors.js';
+export { JoinError, MeshFullError, type JoinErrorReason, type RoomErrorCode } from './client/room-errors.js';
 export {
   HttpSocket,
   type HttpSocketFetch,

@@ -10,6 +10,7 @@ import { LoginError, NotLoggedInError } from './errors.js';
 import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import { pageHref } from './page.js';
+import { ClientRooms, isRoomFrame } from './rooms.js';
 import { isFinal, isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
 
@@ -45,6 +46,14 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private servers: IceServer[] | undefined;
+  // --- rooms (logic in rooms.ts) ---
+  private readonly roomState = new ClientRooms({
+    canSend: () => this.currentState === 'logged-in' && this.connector.socket?.readyState === OPEN,
+    send: (frame) => this.connector.socket!.send(frame),
+    relay: (message) => this.outbox.relay(message),
+    emit: this.emit.bind(this),
+  });
+  // --- end rooms ---
 
   /**
    * @param url The hub's WebSocket URL, or several: a connection that fails,
@@ -188,6 +197,43 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.relay({ type: 'leave', name: to });
   }
 
+  // --- rooms (logic in rooms.ts) ---
+  /** The rooms this client is in (confirmed by the hub), in the order they were joined. */
+  get rooms(): string[] {
+    return this.roomState.rooms;
+  }
+
+  /**
+   * Joins `room`: resolves with the other members, in the order they joined;
+   * rejects with a {@link JoinError} whose `reason` is the hub's refusal
+   * (`room-full`, `forbidden`, `invalid-room`, `too-many-rooms`…), or
+   * `connection-closed`. Joined rooms are kept over a resume; after a fresh
+   * login (the resume expired) the client joins them again by itself.
+   * While reconnecting, the join is sent after the login.
+   */
+  join(room: string): Promise<string[]> {
+    if (typeof room !== 'string') return Promise.reject(new InvalidArgumentError('room', 'a room name', describeValue(room)));
+    if (!this.session.stayOnline) return Promise.reject(new NotLoggedInError());
+    return this.roomState.join(room);
+  }
+
+  /** Leaves `room` (at once here; the others hear `parted`). Parting a room this client is not in does nothing. */
+  part(room: string): void {
+    this.roomState.part(room);
+  }
+
+  /**
+   * Sends `data` (any JSON value) to the other members of `room`, a room
+   * joined (or being joined). Held and paced like relays while reconnecting.
+   * @throws {@link NotLoggedInError}; {@link InvalidArgumentError} for a room this client is not in.
+   */
+  broadcast(room: string, data: unknown): void {
+    if (!this.session.stayOnline) throw new NotLoggedInError();
+    if (!this.roomState.has(room)) throw new InvalidArgumentError('room', 'a room this client joined', describeValue(room));
+    this.roomState.broadcast(room, data);
+  }
+  // --- end rooms ---
+
   /**
    * Closes the connection for good (no reconnection); the hub tells call
    * partners `leave`. A pending `login()` rejects. Resolves once the socket is
@@ -199,6 +245,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.session.settle(new LoginError('connection-closed', 'The client was closed'));
     this.session.stayOnline = false;
     this.outbox.clear(true);
+    this.roomState.ended('The client was closed');
     const socket = this.connector.release();
     const previous = this.currentState;
     this.currentState = 'closed';
@@ -240,6 +287,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       return;
     }
     if (typeof message !== 'object' || message === null) return;
+    if (isRoomFrame(message)) return this.roomState.receive(message); // rooms
     switch (message.type) {
       case 'login':
         this.loginReply(message);
@@ -257,6 +305,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.emit('leave', { from: message.name });
         return;
       case 'error':
+        this.roomState.failed(message.request, message.target, message.code, message.message); // rooms
         this.emit('error', message);
         return;
       case 'ice-servers': {
@@ -289,6 +338,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       // Attempts are counted afresh once the held relays are sent (a 4429 while sending them is an attempt too).
       if (this.outbox.startReplay()) this.attempt = 0;
       this.outbox.drain();
+      this.roomState.loggedIn(event.resumed); // rooms
       this.emit('login', event);
       wanted.resolve?.(event);
       return;
@@ -342,6 +392,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (!reconnecting) {
       this.session.stayOnline = false;
       this.outbox.clear();
+      this.roomState.ended(`The connection closed (${code})`); // rooms
     }
     this.currentState = reconnecting ? 'reconnecting' : 'closed';
     this.emit('close', error === undefined ? { code, reason, reconnecting } : { code, reason, reconnecting, error });

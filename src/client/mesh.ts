@@ -1,0 +1,93 @@
+import { MeshFullError } from './room-errors.js';
+import type { SignallingClient } from './signalling-client.js';
+import type { MemberEvent, RoomJoinedEvent, RoomPartedEvent } from './types.js';
+
+/** The calls a mesh drives (the {@link PeerConnectionManager}'s). */
+export interface MeshCalls {
+  call(peer: string): unknown;
+  hangUp(peer: string): void;
+  /** The connection's state with `peer`, if there is a connection. */
+  stateOf(peer: string): string | undefined;
+}
+
+/**
+ * Mesh calls: in each room joined through it, a call with every other
+ * member. The newcomer calls the members it finds (so two members never both
+ * call, except when two join at once on different nodes: the manager's glare
+ * rule settles that by name order); the others answer. A member that parts is
+ * hung up on, unless it shares another mesh room with this peer.
+ */
+export class Mesh {
+  /** Mesh rooms, with their other members. */
+  private readonly rooms = new Map<string, Set<string>>();
+  private readonly listeners = {
+    'room-joined': ({ room, members, rejoined }: RoomJoinedEvent) => {
+      // The first join is handled by join(); a join again after a fresh login finds calls the others dropped.
+      if (!rejoined || !this.rooms.has(room)) return;
+      this.rooms.set(room, new Set(members));
+      for (const member of members) {
+        if (this.calls.stateOf(member) !== 'connected') this.calls.hangUp(member);
+        this.calls.call(member);
+      }
+    },
+    'room-parted': ({ room }: RoomPartedEvent) => this.forget(room),
+    'member-joined': ({ room, name }: MemberEvent) => this.rooms.get(room)?.add(name),
+    'member-parted': ({ room, name }: MemberEvent) => {
+      if (this.rooms.get(room)?.delete(name) === true && !this.shared(name)) this.calls.hangUp(name);
+    },
+  };
+
+  constructor(
+    private readonly client: SignallingClient,
+    private readonly calls: MeshCalls,
+    private readonly maxSize: number,
+  ) {
+    const on = this.listeners;
+    client.on('room-joined', on['room-joined']).on('room-parted', on['room-parted']);
+    client.on('member-joined', on['member-joined']).on('member-parted', on['member-parted']);
+  }
+
+  /** The mesh rooms. */
+  get joined(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  async join(room: string): Promise<string[]> {
+    const members = await this.client.join(room);
+    if (members.length + 1 > this.maxSize) {
+      if (!this.rooms.has(room)) this.client.part(room);
+      throw new MeshFullError(room, members.length + 1, this.maxSize);
+    }
+    // Members that joined between the reply and now arrive as member-joined and call this peer.
+    const known = this.rooms.get(room);
+    this.rooms.set(room, new Set([...members, ...(known ?? [])]));
+    for (const member of members) this.calls.call(member);
+    return members;
+  }
+
+  part(room: string): void {
+    this.client.part(room);
+    this.forget(room);
+  }
+
+  /** Stops listening to the client (the calls stay). */
+  close(): void {
+    const on = this.listeners;
+    this.client.off('room-joined', on['room-joined']).off('room-parted', on['room-parted']);
+    this.client.off('member-joined', on['member-joined']).off('member-parted', on['member-parted']);
+    this.rooms.clear();
+  }
+
+  /** Leaves `room`'s calls: hangs up its members who share no other mesh room. */
+  private forget(room: string): void {
+    const members = this.rooms.get(room);
+    if (members === undefined) return;
+    this.rooms.delete(room);
+    for (const member of members) if (!this.shared(member)) this.calls.hangUp(member);
+  }
+
+  private shared(name: string): boolean {
+    for (const members of this.rooms.values()) if (members.has(name)) return true;
+    return false;
+  }
+}
