@@ -6,8 +6,6 @@ import type { MemberEvent, RoomJoinedEvent, RoomPartedEvent } from './types.js';
 export interface MeshCalls {
   call(peer: string): unknown;
   hangUp(peer: string): void;
-  /** The connection's state with `peer`, if there is a connection. */
-  stateOf(peer: string): string | undefined;
 }
 
 /**
@@ -22,11 +20,12 @@ export class Mesh {
   private readonly rooms = new Map<string, Set<string>>();
   private readonly listeners = {
     'room-joined': ({ room, members, rejoined }: RoomJoinedEvent) => {
-      // The first join is handled by join(); a join again after a fresh login finds calls the others dropped.
+      // The first join is handled by join(). A join again after a fresh login: the members heard this peer
+      // part (and `leave`) and hung up, so each call is placed afresh, this peer being the newcomer again.
       if (!rejoined || !this.rooms.has(room)) return;
       this.rooms.set(room, new Set(members));
       for (const member of members) {
-        if (this.calls.stateOf(member) !== 'connected') this.calls.hangUp(member);
+        this.calls.hangUp(member);
         this.calls.call(member);
       }
     },

@@ -162,15 +162,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
         }
       },
     };
-    this.mesh = new Mesh(
-      client,
-      {
-        call: (peer) => this.call(peer),
-        hangUp: (peer) => this.hangUp(peer),
-        stateOf: (peer) => this.get(peer)?.connectionState,
-      },
-      resolved.maxMeshSize,
-    );
+    this.mesh = new Mesh(client, this, resolved.maxMeshSize);
     const on = this.clientListeners;
     client
       .on('offer', on.offer)
@@ -235,7 +227,8 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
    * Resolves with the other members; rejects with a `JoinError` when the hub
    * refuses, or a `MeshFullError` (after parting again) when the room has
    * more than `maxMeshSize` members. After a fresh login the client joins
-   * again by itself and the calls its members dropped are placed again.
+   * again by itself and every call of the room is placed afresh (its members
+   * heard this peer part and hung up).
    * Add tracks and data channels in `connection` listeners (the caller's
    * side creates the data channels: `initiator: true`).
    */

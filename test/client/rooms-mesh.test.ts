@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { MeshFullError, PeerConnectionManager, SignallingClient } from '../../src/client.js';
 import { nextEvent, until } from '../helpers/events.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 /** A logged-in client and its manager in mesh mode, driving real libwebrtc connections. */
 interface MeshPeer {
@@ -32,8 +33,8 @@ describe('PeerConnectionManager mesh mode (real WebRTC via @roamhq/wrtc)', () =>
     keptAlive.length = 0;
   });
 
-  async function peer(url: string, name: string, maxMeshSize = 3): Promise<MeshPeer> {
-    const client = new SignallingClient(url, { WebSocket });
+  async function peer(url: string, name: string, maxMeshSize = 3, reconnectDelay = 50): Promise<MeshPeer> {
+    const client = new SignallingClient(url, { WebSocket, reconnectDelay, maxReconnectDelay: reconnectDelay });
     await client.login(name);
     const calls = new PeerConnectionManager(client, { RTCPeerConnection: wrtc.RTCPeerConnection, maxMeshSize });
     const created: string[] = [];
@@ -88,6 +89,37 @@ describe('PeerConnectionManager mesh mode (real WebRTC via @roamhq/wrtc)', () =>
     expect(connectedTo(a)).toEqual(['b']);
     expect(connectedTo(b)).toEqual(['a']);
     expect(c.calls.meshRooms).toEqual([]);
+  }, 40_000);
+
+  it('after a fresh login (the resume expired) the client joins again and calls every member afresh', async () => {
+    const server = await startHubServer({ resumeGrace: 100 });
+    servers.push(server);
+    const proxy = await startTcpProxy(server.port);
+    // Reconnects only after the grace: the hub forgot a, b heard it part.
+    const a = await peer(`ws://127.0.0.1:${proxy.port}/`, 'a', 3, 600);
+    const b = await peer(server.url, 'b');
+    await a.calls.joinRoom('mesh');
+    await b.calls.joinRoom('mesh');
+    await until(() => connectedTo(a).length === 1 && connectedTo(b).length === 1, 'a and b connected', 20_000);
+    const first = b.calls.get('a');
+
+    const bHearsPart = nextEvent(b.client, 'member-parted', 5000);
+    proxy.drop();
+    expect(await bHearsPart).toEqual({ room: 'mesh', name: 'a' });
+    expect(b.closed).toEqual(['a']);
+    const bHearsJoin = nextEvent(b.client, 'member-joined', 5000);
+    expect(await nextEvent(a.client, 'login', 5000)).toEqual({ name: 'a', resumed: false });
+    expect(await bHearsJoin).toEqual({ room: 'mesh', name: 'a' });
+    // a is the newcomer again: it calls b, and b answers with a new connection.
+    await until(
+      () => connectedTo(a).length === 1 && connectedTo(b).length === 1 && b.calls.get('a') !== first,
+      'a and b connected again',
+      20_000,
+    );
+    // First b was the newcomer and called a; after a's fresh login, a calls.
+    expect(a.created).toEqual(['b:false', 'b:true']);
+    expect(b.created).toEqual(['a:true', 'a:false']);
+    await proxy.close();
   }, 40_000);
 
   it('refuses a maxMeshSize below 2', () => {
