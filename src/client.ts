@@ -43,8 +43,8 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from './client/types.js';
-export { LoginError, NotLoggedInError, type LoginErrorReason } from './client/errors.js';
-export { JoinError, MeshFullError, type JoinErrorReason, type RoomErrorCode } from './client/room-errors.js';
+export { LoginError, NotLoggedInError, RoomError, type LoginErrorReason } from './client/errors.js';
+export { MeshFullError, type RoomErrorCode } from './client/room-errors.js';
 export {
   HttpSocket,
   type HttpSocketFetch,

@@ -6,7 +6,9 @@ export type ClientErrorCode =
   /** A login failed. */
   | 'SH_ERR_LOGIN'
   /** A relay was sent while the client is not logged in. */
-  | 'SH_ERR_NOT_LOGGED_IN';
+  | 'SH_ERR_NOT_LOGGED_IN'
+  /** A room request was refused or could not be sent. */
+  | 'SH_ERR_ROOM';
 
 /**
  * Why a login failed: a refusal `reason` from the hub, or one of the client's own:
@@ -31,5 +33,23 @@ export class LoginError extends SignallingHubError<'SH_ERR_LOGIN'> {
 export class NotLoggedInError extends SignallingHubError<'SH_ERR_NOT_LOGGED_IN'> {
   constructor() {
     super('SH_ERR_NOT_LOGGED_IN', 'Not logged in: call login() first');
+  }
+}
+
+/**
+ * A `join()` or `part()` failed: `reason` is the hub's refusal (`room-full`,
+ * `forbidden`, `invalid-room`, `too-many-rooms`, `backplane-unavailable`), its
+ * error code (`not-in-room`), or the client's own `connection-closed` (the
+ * connection went before the reply).
+ */
+export class RoomError extends SignallingHubError<'SH_ERR_ROOM'> {
+  constructor(
+    /** Why, machine-readable. */
+    readonly reason: string,
+    /** The room asked for. */
+    readonly room: string,
+    message: string,
+  ) {
+    super('SH_ERR_ROOM', message);
   }
 }

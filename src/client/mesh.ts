@@ -30,8 +30,8 @@ export class Mesh {
       }
     },
     'room-parted': ({ room }: RoomPartedEvent) => this.forget(room),
-    'member-joined': ({ room, name }: MemberEvent) => this.rooms.get(room)?.add(name),
-    'member-parted': ({ room, name }: MemberEvent) => {
+    joined: ({ room, name }: MemberEvent) => this.rooms.get(room)?.add(name),
+    parted: ({ room, name }: MemberEvent) => {
       if (this.rooms.get(room)?.delete(name) === true && !this.shared(name)) this.calls.hangUp(name);
     },
   };
@@ -43,7 +43,7 @@ export class Mesh {
   ) {
     const on = this.listeners;
     client.on('room-joined', on['room-joined']).on('room-parted', on['room-parted']);
-    client.on('member-joined', on['member-joined']).on('member-parted', on['member-parted']);
+    client.on('joined', on.joined).on('parted', on.parted);
   }
 
   /** The mesh rooms. */
@@ -54,26 +54,28 @@ export class Mesh {
   async join(room: string): Promise<string[]> {
     const members = await this.client.join(room);
     if (members.length + 1 > this.maxSize) {
-      if (!this.rooms.has(room)) this.client.part(room);
+      // The MeshFullError says what matters; a failed part (the connection went) leaves nothing to undo.
+      if (!this.rooms.has(room)) this.client.part(room).catch(() => undefined);
       throw new MeshFullError(room, members.length + 1, this.maxSize);
     }
-    // Members that joined between the reply and now arrive as member-joined and call this peer.
+    // Members that joined between the reply and now arrive as joined and call this peer.
     const known = this.rooms.get(room);
     this.rooms.set(room, new Set([...members, ...(known ?? [])]));
     for (const member of members) this.calls.call(member);
     return members;
   }
 
-  part(room: string): void {
-    this.client.part(room);
+  part(room: string): Promise<void> {
+    const parted = this.client.part(room);
     this.forget(room);
+    return parted;
   }
 
   /** Stops listening to the client (the calls stay). */
   close(): void {
     const on = this.listeners;
     this.client.off('room-joined', on['room-joined']).off('room-parted', on['room-parted']);
-    this.client.off('member-joined', on['member-joined']).off('member-parted', on['member-parted']);
+    this.client.off('joined', on.joined).off('parted', on.parted);
     this.rooms.clear();
   }
 

@@ -224,7 +224,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
   /**
    * Joins `room` for a mesh call: calls every member found there (they
    * answer), answers those who join later, and hangs up on those who part.
-   * Resolves with the other members; rejects with a `JoinError` when the hub
+   * Resolves with the other members; rejects with a `RoomError` when the hub
    * refuses, or a `MeshFullError` (after parting again) when the room has
    * more than `maxMeshSize` members. After a fresh login the client joins
    * again by itself and every call of the room is placed afresh (its members
@@ -236,9 +236,12 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     return this.mesh.join(room);
   }
 
-  /** Parts `room` and hangs up on its members (those who share no other mesh room). */
-  partRoom(room: string): void {
-    this.mesh.part(room);
+  /**
+   * Parts `room` and hangs up on its members (those who share no other mesh
+   * room). The promise is the client's `part()`.
+   */
+  partRoom(room: string): Promise<void> {
+    return this.mesh.part(room);
   }
 
   /** The rooms joined with {@link joinRoom}. */

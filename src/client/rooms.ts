@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { OutgoingRequest } from './outbox.js';
-import { JoinError } from './room-errors.js';
+import { RoomError } from './errors.js';
 import type { SignallingClientEvents } from './types.js';
 
 /** Frame types about rooms the hub sends a client. */
@@ -33,8 +33,8 @@ export interface ClientRoomsHost {
   emit: EventEmitter<SignallingClientEvents>['emit'];
 }
 
-interface Waiter {
-  resolve(members: string[]): void;
+interface Waiter<T = string[]> {
+  resolve(value: T): void;
   reject(error: Error): void;
 }
 
@@ -56,12 +56,14 @@ export class ClientRooms {
   private readonly rejoining = new Set<string>();
   /** Rooms parted while the connection was down: the hub learns it after a resume. */
   private readonly partLater = new Set<string>();
+  /** Parts waiting for their reply, by room. */
+  private readonly parting = new Map<string, Array<Waiter<void>>>();
 
   constructor(private readonly host: ClientRoomsHost) {}
 
-  /** The rooms this client is in. */
-  get rooms(): string[] {
-    return [...this.held];
+  /** The rooms this client is in (confirmed by the hub), in the order they were joined. */
+  get rooms(): ReadonlySet<string> {
+    return this.held;
   }
 
   join(room: string): Promise<string[]> {
@@ -78,16 +80,31 @@ export class ClientRooms {
     });
   }
 
-  part(room: string): void {
+  /**
+   * Leaves `room` here at once; resolves when the hub confirms, or at once
+   * while reconnecting (the hub learns it after the resume). A room the hub
+   * says this client is not in rejects (`not-in-room`).
+   */
+  part(room: string): Promise<void> {
     const waiters = this.waiting.get(room);
     this.waiting.delete(room);
     this.rejoining.delete(room);
     const held = this.held.delete(room);
-    // A join that may have reached the hub is undone too: the hub handles join then part in order.
-    if ((held || waiters !== undefined) && !this.sendNow(JSON.stringify({ type: 'part', room }))) this.partLater.add(room);
     for (const waiter of waiters ?? [])
-      waiter.reject(new JoinError(room, 'parted', `part(${JSON.stringify(room)}) was called before the join reply`));
+      waiter.reject(new RoomError('parted', room, `part(${JSON.stringify(room)}) was called before the join reply`));
     if (held) this.host.emit('room-parted', { room, reason: 'part' });
+    // A join that may have reached the hub is undone too: the hub handles join then part in order.
+    const member = held || waiters !== undefined;
+    if (!this.sendNow(JSON.stringify({ type: 'part', room }))) {
+      if (!member) return Promise.reject(new RoomError('not-in-room', room, `Not in room: ${room}`));
+      this.partLater.add(room);
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const list = this.parting.get(room);
+      if (list === undefined) this.parting.set(room, [{ resolve, reject }]);
+      else list.push({ resolve, reject });
+    });
   }
 
   /** Whether a broadcast to `room` can be sent: a member, or a join is on its way (the hub keeps the order). */
@@ -95,12 +112,21 @@ export class ClientRooms {
     return this.held.has(room) || this.waiting.has(room);
   }
 
-  broadcast(room: string, data: unknown): void {
+  /** `true` when sent now (or paced by `sendRate`), `false` when held for after the reconnection. */
+  broadcast(room: string, data: unknown): boolean {
+    const now = this.host.canSend();
     this.host.relay({ type: 'broadcast', room, data });
+    return now;
   }
 
   /** A login succeeded: send again what the hub may not have (everything, when the session is fresh). */
   loggedIn(resumed: boolean): void {
+    // Parts sent on the lost connection may not have arrived: sent again after a resume, answered now.
+    for (const [room, waiters] of this.parting) {
+      this.partLater.add(room);
+      for (const waiter of waiters) waiter.resolve();
+    }
+    this.parting.clear();
     if (resumed) {
       for (const room of this.partLater) this.sendNow(JSON.stringify({ type: 'part', room }));
     } else {
@@ -115,21 +141,27 @@ export class ClientRooms {
   /** The session is over (closed, or given up): pending joins fail, the rooms are forgotten. */
   ended(message: string): void {
     const waiting = [...this.waiting];
+    const parting = [...this.parting];
     this.waiting.clear();
+    this.parting.clear();
     this.held.clear();
     this.rejoining.clear();
     this.partLater.clear();
     for (const [room, waiters] of waiting) {
-      for (const waiter of waiters) waiter.reject(new JoinError(room, 'connection-closed', message));
+      for (const waiter of waiters) waiter.reject(new RoomError('connection-closed', room, message));
+    }
+    for (const [room, waiters] of parting) {
+      for (const waiter of waiters) waiter.reject(new RoomError('connection-closed', room, message));
     }
   }
 
-  /** An `error` frame: one answering a join fails that join. */
+  /** An `error` frame: one answering a join or a part fails it (e.g. `not-in-room`). */
   failed(request: string | undefined, target: string | undefined, code: string, message: string): void {
-    if (request !== 'join' || target === undefined) return;
-    const waiters = this.waiting.get(target);
-    this.waiting.delete(target);
-    for (const waiter of waiters ?? []) waiter.reject(new JoinError(target, code, message));
+    if (target === undefined || (request !== 'join' && request !== 'part')) return;
+    const pending: Map<string, Array<Waiter<never>>> = request === 'join' ? this.waiting : this.parting;
+    const waiters = pending.get(target);
+    pending.delete(target);
+    for (const waiter of waiters ?? []) waiter.reject(new RoomError(code, target, message));
   }
 
   /** A room frame from the hub. */
@@ -142,7 +174,7 @@ export class ClientRooms {
       case 'joined':
       case 'parted':
         if (this.held.has(room) && typeof frame.name === 'string') {
-          this.host.emit(frame.type === 'joined' ? 'member-joined' : 'member-parted', { room, name: frame.name });
+          this.host.emit(frame.type, { room, name: frame.name });
         }
         return;
       case 'broadcast':
@@ -150,7 +182,13 @@ export class ClientRooms {
           this.host.emit('broadcast', { room, from: typeof frame.name === 'string' ? frame.name : undefined, data: frame.data });
         }
         return;
-      // 'part': the reply to a part, already applied here.
+      case 'part': {
+        // Already applied here: the reply settles the part() waiting for it.
+        const waiters = this.parting.get(room);
+        this.parting.delete(room);
+        for (const waiter of waiters ?? []) waiter.resolve();
+        return;
+      }
     }
   }
 
@@ -174,7 +212,7 @@ export class ClientRooms {
       return;
     }
     const reason = typeof frame.reason === 'string' ? frame.reason : 'forbidden';
-    const error = new JoinError(room, reason, typeof frame.message === 'string' ? frame.message : `Join refused: ${reason}`);
+    const error = new RoomError(reason, room, typeof frame.message === 'string' ? frame.message : `Join refused: ${reason}`);
     for (const waiter of waiters ?? []) waiter.reject(error);
     if (this.held.delete(room)) this.host.emit('room-parted', { room, reason: 'refused', error });
   }

@@ -199,13 +199,13 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
 
   // --- rooms (logic in rooms.ts) ---
   /** The rooms this client is in (confirmed by the hub), in the order they were joined. */
-  get rooms(): string[] {
+  get rooms(): ReadonlySet<string> {
     return this.roomState.rooms;
   }
 
   /**
    * Joins `room`: resolves with the other members, in the order they joined;
-   * rejects with a {@link JoinError} whose `reason` is the hub's refusal
+   * rejects with a {@link RoomError} whose `reason` is the hub's refusal
    * (`room-full`, `forbidden`, `invalid-room`, `too-many-rooms`…), or
    * `connection-closed`. Joined rooms are kept over a resume; after a fresh
    * login (the resume expired) the client joins them again by itself.
@@ -217,20 +217,27 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     return this.roomState.join(room);
   }
 
-  /** Leaves `room` (at once here; the others hear `parted`). Parting a room this client is not in does nothing. */
-  part(room: string): void {
-    this.roomState.part(room);
+  /**
+   * Leaves `room` (at once here; the others hear `parted`). Resolves when the
+   * hub confirms, or at once while reconnecting (the hub learns it after the
+   * resume); rejects with a {@link RoomError} `not-in-room` for a room this
+   * client is not in.
+   */
+  part(room: string): Promise<void> {
+    return this.roomState.part(room);
   }
 
   /**
    * Sends `data` (any JSON value) to the other members of `room`, a room
    * joined (or being joined). Held and paced like relays while reconnecting.
+   * Returns `true` when sent now (or paced by `sendRate`), `false` when held
+   * for after the reconnection.
    * @throws {@link NotLoggedInError}; {@link InvalidArgumentError} for a room this client is not in.
    */
-  broadcast(room: string, data: unknown): void {
+  broadcast(room: string, data: unknown): boolean {
     if (!this.session.stayOnline) throw new NotLoggedInError();
     if (!this.roomState.has(room)) throw new InvalidArgumentError('room', 'a room this client joined', describeValue(room));
-    this.roomState.broadcast(room, data);
+    return this.roomState.broadcast(room, data);
   }
   // --- end rooms ---
 

@@ -1,6 +1,5 @@
 import type { ErrorMessage, IceServer } from '../protocol/messages.js';
-import type { LoginError } from './errors.js';
-import type { JoinError } from './room-errors.js';
+import type { LoginError, RoomError } from './errors.js';
 
 /**
  * A session description as it travels through the hub: the shape of the DOM's
@@ -111,10 +110,10 @@ export interface RoomPartedEvent {
   room: string;
   /** `part`: `part()` was called; `refused`: the join again after a fresh login was refused (`error` says why). */
   reason: 'part' | 'refused';
-  error?: JoinError;
+  error?: RoomError;
 }
 
-/** Payload of the `member-joined` and `member-parted` events. */
+/** Payload of the `joined` and `parted` events. */
 export interface MemberEvent {
   room: string;
   /** The member that joined or parted. */
@@ -172,10 +171,10 @@ export interface SignallingClientEvents {
   'room-joined': (event: RoomJoinedEvent) => void;
   /** This client left `room`: by `part()`, or its join again after a fresh login was refused. */
   'room-parted': (event: RoomPartedEvent) => void;
-  /** Another peer joined a room this client is in. */
-  'member-joined': (event: MemberEvent) => void;
-  /** A member left a room this client is in: it parted, or its session ended. */
-  'member-parted': (event: MemberEvent) => void;
+  /** Another peer joined a room this client is in (the hub's `joined`). */
+  joined: (event: MemberEvent) => void;
+  /** A member left a room this client is in: it parted, or its session ended (the hub's `parted`). */
+  parted: (event: MemberEvent) => void;
   /** A member (or the host) broadcast `data` to a room this client is in. */
   broadcast: (event: BroadcastEvent) => void;
 }

@@ -189,16 +189,16 @@ export abstract class ClusterBackplane implements Backplane {
   // --- Rooms (see room-bus.ts): membership on the medium, one publish per node holding members ---
 
   /** Adds `name` of this node to `room` cluster-wide unless it is full; `unavailable` when the bus is. */
-  joinRoom(room: string, name: string, maxMembers: number): Promise<RoomJoinResult> {
+  joinRoom(room: string, name: string, maxMembers: number, announce: string): Promise<RoomJoinResult> {
     const rooms = this.roomBus;
     if (this.closed || rooms === undefined || !this.bus!.ready) return Promise.resolve({ joined: false, reason: 'unavailable' });
-    return rooms.join(room, name, maxMembers);
+    return rooms.join(room, name, maxMembers, encodeRoomFrame(this.nodeId, announce));
   }
 
   /** Removes `name` of this node from `room` cluster-wide. */
-  async partRoom(room: string, name: string): Promise<void> {
+  async partRoom(room: string, name: string, announce: string): Promise<void> {
     if (this.closed || this.roomBus === undefined) return;
-    await this.roomBus.part(room, name);
+    await this.roomBus.part(room, name, encodeRoomFrame(this.nodeId, announce));
   }
 
   /** Sends a room message to each other node holding members of `room`, once per node. */
@@ -236,6 +236,7 @@ export abstract class ClusterBackplane implements Backplane {
     if (this.closed) return;
     this.closing();
     // Before `closed`: the parts of the peers the hub closed went first, on the same connection.
+    this.roomBus?.flush?.();
     if (this.roomBus !== undefined && this.bus?.ready === true)
       await this.roomBus.leaveNode(this.nodeId).catch((error: unknown) => this.report(error));
     this.closed = true;

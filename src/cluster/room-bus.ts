@@ -9,10 +9,14 @@ import type { RoomJoinResult } from '../core/backplane.js';
  * long, whoever noticed.
  */
 export interface RoomBus {
-  /** Adds `name` of this node to `room` unless it has `maxMembers` members; `members` lists everyone, in join order. */
-  join(room: string, name: string, maxMembers: number): Promise<RoomJoinResult>;
-  /** Removes `name` of this node from `room`. */
-  part(room: string, name: string): Promise<void>;
+  /**
+   * Adds `name` of this node to `room` unless it has `maxMembers` members
+   * and, if it was not there, publishes `text` to the other live nodes
+   * holding members (as {@link publish}); `members` lists everyone, in join order.
+   */
+  join(room: string, name: string, maxMembers: number, text: string): Promise<RoomJoinResult>;
+  /** Removes `name` of this node from `room` and, if it was there, publishes `text` to the other nodes holding members. */
+  part(room: string, name: string, text: string): Promise<void>;
   /**
    * Publishes `text` on the channel of every other live node holding members
    * of `room`, once per node, after what this node forwarded before.
@@ -26,17 +30,20 @@ export interface RoomBus {
   move(name: string, fromNode: string): Promise<Array<readonly [string, ReadonlyArray<readonly [string, string]>]>>;
   /** The live node holding the name `name`, if any. */
   holder(name: string): Promise<string | undefined>;
+  /** Sends what a batching bus queued now (before the node leaves). */
+  flush?(): void;
   /** Removes every membership of node `nodeId` (this node as it leaves, or a dead one). */
   leaveNode(nodeId: string): Promise<void>;
 }
 
 /**
- * A room message on a node's channel: `[fromNode, message]`. Envelope
- * messages start with a digit or a kind and control messages with `{`, so a
- * `[` tells it apart.
+ * A room message on a node's channel: `[fromNode]` then a newline and the
+ * message as it is (no second JSON round: it may carry a frame for many
+ * members). Envelope messages start with a digit or a kind and control
+ * messages with `{`, so a `[` tells it apart.
  */
 export function encodeRoomFrame(fromNode: string, message: string): string {
-  return JSON.stringify([fromNode, message]);
+  return '[' + JSON.stringify(fromNode) + ']\n' + message;
 }
 
 export function isRoomFrame(text: string): boolean {
@@ -44,13 +51,14 @@ export function isRoomFrame(text: string): boolean {
 }
 
 export function decodeRoomFrame(text: string): readonly [fromNode: string, message: string] | undefined {
+  const end = text.indexOf('\n');
+  if (end < 0) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.slice(0, end));
   } catch {
     return undefined;
   }
-  if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'string' || typeof value[1] !== 'string')
-    return undefined;
-  return [value[0], value[1]];
+  if (!Array.isArray(value) || value.length !== 1 || typeof value[0] !== 'string') return undefined;
+  return [value[0], text.slice(end + 1)];
 }

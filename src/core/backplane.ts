@@ -185,10 +185,15 @@ export interface Backplane {
    * (name and node, in join order); a room message reaches each node holding
    * members once. Without them, rooms are per node.
    */
-  /** Adds `name` of this node to `room` unless it has `maxMembers` members (atomic, cluster-wide). */
-  joinRoom?(room: string, name: string, maxMembers: number): Promise<RoomJoinResult>;
-  /** Removes `name` of this node from `room`. */
-  partRoom?(room: string, name: string): Promise<void>;
+  /**
+   * Adds `name` of this node to `room` unless it has `maxMembers` members,
+   * and sends `announce` (as {@link publishToRoom}) to the other nodes
+   * holding members, in one atomic step: a node hears of a join only if it
+   * held members before it.
+   */
+  joinRoom?(room: string, name: string, maxMembers: number, announce: string): Promise<RoomJoinResult>;
+  /** Removes `name` of this node from `room` and sends `announce` to the other nodes holding members, atomically. */
+  partRoom?(room: string, name: string, announce: string): Promise<void>;
   /**
    * Sends `message` to every other node holding members of `room`, once per
    * node, in order with this node's forwards ({@link BackplaneHost.roomMessage} there).

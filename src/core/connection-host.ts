@@ -1,6 +1,6 @@
 import type { ErrorCode, LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
-import type { RoomRequestType } from '../protocol/rooms.js';
+import type { JoinRefusal, RoomRequestType } from '../protocol/rooms.js';
 import type { Parked } from './connection-state.js';
 import type { IceServerSource } from './ice-servers.js';
 import type { ResolvedHubOptions } from './options.js';
@@ -51,6 +51,6 @@ export interface ConnectionHost<C> {
   resumed(connection: C, previous: Peer): void;
   /** A connection is gone; `wasJoined` tells whether it held a name (partners hear `leave`, `peer-left` is emitted). */
   left(connection: C, why: LeaveReason, code: number | undefined, wasJoined: boolean): void;
-  protocolError(connection: C, code: `${ErrorCode}` | `${LoginFailure}`, message: string): void;
+  protocolError(connection: C, code: `${ErrorCode}` | `${LoginFailure}` | `${JoinRefusal}`, message: string): void;
   reportError(error: unknown): void;
 }

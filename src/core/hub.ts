@@ -6,7 +6,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { ConnectionState } from './connection-state.js';
 import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
 import { hookSource } from './ice-servers.js';
-import type { HubEvents, ProtocolErrorEvent } from './events.js';
+import type { HubEvents } from './events.js';
 import { checkName } from '../protocol/names.js';
 import { type LoginHost, login, sameToken } from './login.js';
 import { describeValue } from './option-check.js';
@@ -111,13 +111,19 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           this.router.release(name, connection, wasJoined);
           if (wasJoined) {
             this.router.notifyPartners(connection);
-            this.roomService.gone(name);
+            // A take-over with the token ('replaced') keeps the name, and with it the rooms.
+            if (why !== 'replaced') this.roomService.gone(name);
             this.emit('peer-left', { name, reason: why, code, peer: connection.peer() });
           }
         }
         this.settleDrain();
       },
-      protocolError: (connection, code, message) => this.protocolError(connection, code, message),
+      protocolError: (connection, code, message) => {
+        HubCounters.bump(this.counters.protocolErrors, code);
+        if (this.listenerCount('protocol-error') > 0) {
+          this.emit('protocol-error', { id: connection.id, name: connection.name, code, message });
+        }
+      },
       reportError,
     };
     const backplane = this.options.backplane;
@@ -173,13 +179,6 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     }
   }
 
-  private protocolError(connection: Connection, code: ProtocolErrorEvent['code'], message: string): void {
-    HubCounters.bump(this.counters.protocolErrors, code);
-    if (this.listenerCount('protocol-error') > 0) {
-      this.emit('protocol-error', { id: connection.id, name: connection.name, code, message });
-    }
-  }
-
   private roomsOf(reportError: (error: unknown) => void): Rooms {
     return new Rooms({
       options: this.options,
@@ -191,7 +190,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       parted: (room, name, reason) => {
         if (this.listenerCount('room-parted') > 0) this.emit('room-parted', { room, name, reason });
       },
-      refused: (connection, reason, message) => this.protocolError(connection, reason, message),
+      refused: (connection, reason, message) => this.host.protocolError(connection, reason, message),
       reportError,
     });
   }

@@ -5,7 +5,7 @@
  * channel. The page's `data-room` and `data-open` (the members whose channel
  * is open, sorted) are for its styles and tests.
  */
-import { JoinError, type PeerConnectionManager, type SignallingClient } from '../client.js';
+import { RoomError, type PeerConnectionManager, type SignallingClient } from '../client.js';
 
 type Manager = PeerConnectionManager<RTCPeerConnection>;
 type Show = (text: string, kind: 'info' | 'me' | 'remote') => void;
@@ -30,8 +30,8 @@ export class RoomMode {
     private readonly page: RoomPage,
     private readonly grid: HTMLElement,
   ) {
-    page.client.on('member-joined', ({ room, name }) => this.room === room && page.show(`${name} joined ${room}`, 'info'));
-    page.client.on('member-parted', ({ room, name }) => this.room === room && page.show(`${name} left ${room}`, 'info'));
+    page.client.on('joined', ({ room, name }) => this.room === room && page.show(`${name} joined ${room}`, 'info'));
+    page.client.on('parted', ({ room, name }) => this.room === room && page.show(`${name} left ${room}`, 'info'));
     page.client.on('room-parted', ({ room, reason }) => {
       if (room === this.room && reason === 'refused') this.left(`could not join ${room} again`);
     });
@@ -47,13 +47,17 @@ export class RoomMode {
       .then(
         (members) =>
           this.page.show(members.length === 0 ? `In ${room}, alone so far` : `In ${room} with ${members.join(', ')}`, 'info'),
-        (error: unknown) => this.left(error instanceof JoinError ? `refused: ${error.reason}` : String(error)),
+        (error: unknown) => this.left(error instanceof RoomError ? `refused: ${error.reason}` : String(error)),
       );
   }
 
   part(): void {
     if (this.room === undefined) return;
-    this.page.calls().partRoom(this.room);
+    // Hung up at once; the hub's answer changes nothing here.
+    this.page
+      .calls()
+      .partRoom(this.room)
+      .catch(() => undefined);
     this.left(`Left ${this.room}`);
   }
 

@@ -31,6 +31,22 @@ export function encodeJoinRefused(room: unknown, reason: `${JoinRefusal}`, messa
   return JSON.stringify({ type: 'join', success: false, room: typeof room === 'string' ? room : undefined, reason, message });
 }
 
+/** The human-readable `message` of a refused join. */
+export function refusalMessage(reason: `${JoinRefusal}`, room: string, maxRoomMembers: number, maxRoomsPerPeer: number): string {
+  switch (reason) {
+    case 'room-full':
+      return `Room is full: ${room} has ${maxRoomMembers} members`;
+    case 'forbidden':
+      return `Joining ${room} was refused by the server`;
+    case 'invalid-room':
+      return 'Invalid room name';
+    case 'too-many-rooms':
+      return `Too many rooms: a peer may be in ${maxRoomsPerPeer}`;
+    case 'backplane-unavailable':
+      return `Cannot join ${room}: the cluster backplane is unavailable`;
+  }
+}
+
 export function encodePartSuccess(room: string): string {
   return JSON.stringify({ type: 'part', success: true, room });
 }

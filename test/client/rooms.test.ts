@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
-  JoinError,
+  RoomError,
   NotLoggedInError,
   SignallingClient,
   type SignallingClientOptions,
@@ -42,9 +42,9 @@ describe('SignallingClient rooms against a real hub', () => {
     const bob = await loggedIn(url, 'bob');
     const carol = await loggedIn(url, 'carol');
     expect(await alice.join('r')).toEqual([]);
-    expect(alice.rooms).toEqual(['r']);
+    expect([...alice.rooms]).toEqual(['r']);
 
-    const aliceHearsBob = nextEvent(alice, 'member-joined');
+    const aliceHearsBob = nextEvent(alice, 'joined');
     const bobJoined = nextEvent(bob, 'room-joined');
     expect(await bob.join('r')).toEqual(['alice']);
     expect(await bobJoined).toEqual({ room: 'r', members: ['alice'], rejoined: false });
@@ -61,19 +61,20 @@ describe('SignallingClient rooms against a real hub', () => {
     await hub.broadcast('r', 'from the host');
     expect(await fromHost).toEqual({ room: 'r', from: undefined, data: 'from the host' });
 
-    const aliceHearsPart = nextEvent(alice, 'member-parted');
+    const aliceHearsPart = nextEvent(alice, 'parted');
     const bobParted = nextEvent(bob, 'room-parted');
-    bob.part('r');
-    expect(bob.rooms).toEqual([]);
+    const bobPart = bob.part('r');
+    expect(bob.rooms.size).toBe(0);
+    await bobPart;
     expect(await bobParted).toEqual({ room: 'r', reason: 'part' });
     expect(await aliceHearsPart).toEqual({ room: 'r', name: 'bob' });
     expect(() => bob.broadcast('r', 1)).toThrow(InvalidArgumentError);
 
     // A member whose connection closes parts for the others too.
-    const carolGone = nextEvent(alice, 'member-parted');
+    const carolGone = nextEvent(alice, 'parted');
     await carol.close();
     expect(await carolGone).toEqual({ room: 'r', name: 'carol' });
-    expect(carol.rooms).toEqual([]);
+    expect(carol.rooms.size).toBe(0);
   });
 
   it('rejects a refused join with a typed JoinError carrying the reason and message', async () => {
@@ -87,15 +88,15 @@ describe('SignallingClient rooms against a real hub', () => {
     await alice.join('full');
 
     const full = await bob.join('full').catch((error: unknown) => error);
-    expect(full).toBeInstanceOf(JoinError);
-    expect(full).toMatchObject({ code: 'SH_ERR_JOIN', reason: 'room-full', room: 'full', name: 'JoinError' });
-    expect((full as JoinError).message).not.toBe('');
+    expect(full).toBeInstanceOf(RoomError);
+    expect(full).toMatchObject({ code: 'SH_ERR_ROOM', reason: 'room-full', room: 'full', name: 'RoomError' });
+    expect((full as RoomError).message).not.toBe('');
     await expect(bob.join('secret')).rejects.toMatchObject({ reason: 'forbidden', room: 'secret' });
     await expect(bob.join('')).rejects.toMatchObject({ reason: 'invalid-room' });
     await bob.join('one');
     await bob.join('two');
     await expect(bob.join('three')).rejects.toMatchObject({ reason: 'too-many-rooms', room: 'three' });
-    expect(bob.rooms).toEqual(['one', 'two']);
+    expect([...bob.rooms]).toEqual(['one', 'two']);
 
     const stranger = client(url);
     await expect(stranger.join('r')).rejects.toBeInstanceOf(NotLoggedInError);
@@ -114,12 +115,12 @@ describe('SignallingClient rooms against a real hub', () => {
     await alice.join('s');
     await bob.join('r');
 
-    const bobHearsPart = nextEvent(bob, 'member-parted', 5000);
+    const bobHearsPart = nextEvent(bob, 'parted', 5000);
     const rejoins: Array<{ room: string; members: string[]; rejoined: boolean }> = [];
     alice.on('room-joined', (event) => rejoins.push(event));
     proxy.drop();
     expect(await bobHearsPart).toEqual({ room: 'r', name: 'alice' });
-    const bobHearsJoin = nextEvent(bob, 'member-joined', 5000);
+    const bobHearsJoin = nextEvent(bob, 'joined', 5000);
     expect(await nextEvent(alice, 'login', 5000)).toEqual({ name: 'alice', resumed: false });
     expect(await bobHearsJoin).toEqual({ room: 'r', name: 'alice' });
     await until(() => rejoins.length === 2, 'both rooms joined again');
@@ -127,7 +128,7 @@ describe('SignallingClient rooms against a real hub', () => {
       { room: 'r', members: ['bob'], rejoined: true },
       { room: 's', members: [], rejoined: true },
     ]);
-    expect(alice.rooms).toEqual(['r', 's']);
+    expect([...alice.rooms]).toEqual(['r', 's']);
     expect(await hub.members('r')).toEqual(['bob', 'alice']);
 
     // Broadcasts work both ways in the new session.
@@ -146,8 +147,8 @@ describe('SignallingClient rooms against a real hub', () => {
     await bob.join('r');
 
     const seenByBob: string[] = [];
-    bob.on('member-joined', ({ name }) => seenByBob.push(`joined ${name}`));
-    bob.on('member-parted', ({ name }) => seenByBob.push(`parted ${name}`));
+    bob.on('joined', ({ name }) => seenByBob.push(`joined ${name}`));
+    bob.on('parted', ({ name }) => seenByBob.push(`parted ${name}`));
     const joinReplies: string[] = [];
     alice.on('room-joined', ({ room }) => joinReplies.push(room));
 
@@ -167,7 +168,7 @@ describe('SignallingClient rooms against a real hub', () => {
     // A join of alice's own as a barrier: the reply to a join of 'r' sent again would have come before its reply.
     await alice.join('barrier');
     expect(joinReplies).toEqual(['barrier']);
-    expect(alice.rooms).toEqual(['r', 'barrier']);
+    expect([...alice.rooms]).toEqual(['r', 'barrier']);
     expect(await hub.members('r')).toEqual(['alice', 'bob']);
   });
 
@@ -181,11 +182,11 @@ describe('SignallingClient rooms against a real hub', () => {
     await bob.join('r');
     proxy.drop();
     await nextEvent(alice, 'reconnecting');
-    alice.part('r');
+    await alice.part('r');
     const pending = alice.join('later');
-    expect(await nextEvent(bob, 'member-parted', 5000)).toEqual({ room: 'r', name: 'alice' });
+    expect(await nextEvent(bob, 'parted', 5000)).toEqual({ room: 'r', name: 'alice' });
     expect(await pending).toEqual([]);
-    expect(alice.rooms).toEqual(['later']);
+    expect([...alice.rooms]).toEqual(['later']);
 
     await proxy.close();
     proxy.drop();
@@ -193,6 +194,58 @@ describe('SignallingClient rooms against a real hub', () => {
     const never = alice.join('never');
     await alice.close();
     await expect(never).rejects.toMatchObject({ reason: 'connection-closed', room: 'never' });
-    expect(alice.rooms).toEqual([]);
+    expect(alice.rooms.size).toBe(0);
+  });
+
+  it('joins, hears joined, parted and broadcasts, parts, and rejects refusals with a typed error', async () => {
+    const server = await startHubServer({ maxRoomMembers: 2 });
+    cleanups.push(() => server.close());
+    const [alice, bob, carol] = [client(server.url), client(server.url), client(server.url)];
+    await alice.login('alice');
+    await bob.login('bob');
+    await carol.login('carol');
+    await expect(alice.join('R')).resolves.toEqual([]);
+    const joined = nextEvent(alice, 'joined');
+    await expect(bob.join('R')).resolves.toEqual(['alice']);
+    expect(await joined).toEqual({ room: 'R', name: 'bob' });
+    expect([...bob.rooms]).toEqual(['R']);
+    const full = await carol.join('R').catch((error: unknown) => error);
+    expect(full).toBeInstanceOf(RoomError);
+    expect(full).toMatchObject({ reason: 'room-full', room: 'R', code: 'SH_ERR_ROOM' });
+    await expect(carol.part('R')).rejects.toMatchObject({ reason: 'not-in-room', room: 'R' });
+
+    const heard = nextEvent(bob, 'broadcast');
+    expect(alice.broadcast('R', { chat: 'hi' })).toBe(true);
+    expect(await heard).toEqual({ room: 'R', from: 'alice', data: { chat: 'hi' } });
+    const hostHeard = nextEvent(alice, 'broadcast');
+    await server.hub.broadcast('R', 'from the host');
+    expect(await hostHeard).toEqual({ room: 'R', from: undefined, data: 'from the host' });
+
+    const parted = nextEvent(alice, 'parted');
+    await bob.part('R');
+    expect(await parted).toEqual({ room: 'R', name: 'bob' });
+    expect(bob.rooms.size).toBe(0);
+  });
+
+  it('joins its rooms again by itself after a fresh login (the hub forgot the session)', async () => {
+    const server = await startHubServer({ resumeGrace: 0 });
+    cleanups.push(() => server.close());
+    const proxy = await startTcpProxy(server.port);
+    cleanups.push(() => proxy.close());
+    const alice = client(server.url);
+    const bob = client(`ws://127.0.0.1:${proxy.port}/`);
+    await alice.login('alice');
+    await bob.login('bob');
+    await alice.join('R');
+    const joined = nextEvent(alice, 'joined');
+    await bob.join('R');
+    await joined;
+    const parted = nextEvent(alice, 'parted');
+    proxy.drop();
+    expect(await parted).toEqual({ room: 'R', name: 'bob' });
+    const rejoined = nextEvent(alice, 'joined');
+    expect(await nextEvent(bob, 'login')).toEqual({ name: 'bob', resumed: false });
+    expect(await rejoined).toEqual({ room: 'R', name: 'bob' });
+    expect(await server.hub.members('R')).toEqual(['alice', 'bob']);
   });
 });

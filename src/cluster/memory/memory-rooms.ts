@@ -23,10 +23,11 @@ export class MemoryRooms implements RoomBus {
     this.rooms = rooms;
   }
 
-  join(room: string, name: string, maxMembers: number): Promise<RoomJoinResult> {
+  join(room: string, name: string, maxMembers: number, text: string): Promise<RoomJoinResult> {
     const members = this.live(room);
     if (members?.get(name) !== this.nodeId) {
       if ((members?.size ?? 0) >= maxMembers) return Promise.resolve({ joined: false, reason: 'room-full' });
+      this.publishNow(room, text);
       let table = members;
       if (table === undefined) this.rooms.set(room, (table = new Map<string, string>()));
       // Under this node now (a stale entry of another node goes to the end).
@@ -36,20 +37,25 @@ export class MemoryRooms implements RoomBus {
     return Promise.resolve({ joined: true, members: [...this.rooms.get(room)!] });
   }
 
-  part(room: string, name: string): Promise<void> {
+  part(room: string, name: string, text: string): Promise<void> {
     const members = this.rooms.get(room);
     if (members?.get(name) === this.nodeId) {
       members.delete(name);
       if (members.size === 0) this.rooms.delete(room);
+      else this.publishNow(room, text);
     }
     return Promise.resolve();
   }
 
   publish(room: string, text: string): Promise<void> {
+    this.publishNow(room, text);
+    return Promise.resolve();
+  }
+
+  private publishNow(room: string, text: string): void {
     const nodes = new Set(this.live(room)?.values());
     nodes.delete(this.nodeId);
     for (const node of nodes) this.medium.publish(node, text);
-    return Promise.resolve();
   }
 
   members(room: string): Promise<ReadonlyArray<readonly [string, string]>> {

@@ -171,8 +171,8 @@ export class RedisBackplane extends ClusterBackplane {
         },
       },
     ));
-    this.bus = new RedisBus(runner, batcher, lease, this.keys, this.nodeId, reportFailure);
-    this.roomBus = new RedisRooms(runner, batcher, this.keys, this.nodeId);
+    const bus = (this.bus = new RedisBus(runner, batcher, lease, this.keys, this.nodeId, reportFailure));
+    this.roomBus = bus.roomsQueued = new RedisRooms(runner, batcher, this.keys, this.nodeId);
     const watcher: ConnectionWatcher = {
       closed: () => this.closed,
       changed: (role, up) => {

@@ -21,6 +21,9 @@ const NO_LEASE = -1;
  * their order, with in-flight caps and Redis-time deadlines.
  */
 export class RedisBus implements ClusterBus {
+  /** The node's room messages waiting for the end of the turn (set once rooms are wired). */
+  roomsQueued: { flush(): void } | undefined;
+
   constructor(
     private readonly runner: ScriptRunner,
     private readonly batcher: ForwardBatcher,
@@ -77,6 +80,8 @@ export class RedisBus implements ClusterBus {
       this.failed(new RedisBusyError(runner.inFlightCommands, runner.inFlightBytes));
       return Promise.resolve(UNAVAILABLE);
     }
+    // Room messages queued before it go first (one sender's order across both).
+    this.roomsQueued?.flush();
     // Sent at the end of this event-loop turn with the others forwarded in it.
     return this.batcher.add(envelope);
   }

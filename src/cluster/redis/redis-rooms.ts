@@ -20,6 +20,11 @@ function member(entry: string): readonly [string, string] {
  * order they were sent.
  */
 export class RedisRooms implements RoomBus {
+  /** Room and text of each message queued in this turn. */
+  private queue: string[] = [];
+  private waiting: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  private timer: ReturnType<typeof setImmediate> | undefined;
+
   constructor(
     private readonly runner: ScriptRunner,
     private readonly batcher: ForwardBatcher,
@@ -27,19 +32,56 @@ export class RedisRooms implements RoomBus {
     private readonly nodeId: string,
   ) {}
 
-  async join(room: string, name: string, maxMembers: number): Promise<RoomJoinResult> {
-    const reply = await this.runner.run(ROOM_JOIN, [], [this.keys.prefix, this.nodeId, room, name, String(maxMembers)]);
+  async join(room: string, name: string, maxMembers: number, text: string): Promise<RoomJoinResult> {
+    this.sendQueued();
+    const reply = await this.runner.run(ROOM_JOIN, [], [this.keys.prefix, this.nodeId, room, name, String(maxMembers), text]);
     if (reply === 0) return FULL;
     return { joined: true, members: (reply as string[]).map(member) };
   }
 
-  async part(room: string, name: string): Promise<void> {
-    await this.runner.run(ROOM_PART, [], [this.keys.prefix, this.nodeId, room, name]);
+  async part(room: string, name: string, text: string): Promise<void> {
+    this.sendQueued();
+    await this.runner.run(ROOM_PART, [], [this.keys.prefix, this.nodeId, room, name, text]);
   }
 
-  async publish(room: string, text: string): Promise<void> {
+  /** What this node queued before a join or a part goes first: its announcement keeps its place. */
+  private sendQueued(): void {
     this.batcher.flush();
-    await this.runner.run(ROOM_PUBLISH, [], [this.keys.prefix, this.nodeId, room, text], 'forward');
+    this.flush();
+  }
+
+  /**
+   * Queued for the end of this event-loop turn and sent in one call with the
+   * others of the turn (as forwards are batched); the forwards queued before
+   * it go first, and a forward queued after it sends it first (see
+   * {@link flush}), so one connection carries both in the order they were made.
+   */
+  publish(room: string, text: string): Promise<void> {
+    this.batcher.flush();
+    return new Promise((resolve, reject) => {
+      this.queue.push(room, text);
+      this.waiting.push({ resolve, reject });
+      this.timer ??= setImmediate(() => this.flush());
+    });
+  }
+
+  /** Sends the room messages queued in this turn (before a forward queued after them). */
+  flush(): void {
+    if (this.timer !== undefined) clearImmediate(this.timer);
+    this.timer = undefined;
+    if (this.waiting.length === 0) return;
+    const args = [this.keys.prefix, this.nodeId, ...this.queue];
+    const waiting = this.waiting;
+    this.queue = [];
+    this.waiting = [];
+    this.runner.run(ROOM_PUBLISH, [], args, 'forward').then(
+      () => {
+        for (const pending of waiting) pending.resolve();
+      },
+      (error: unknown) => {
+        for (const pending of waiting) pending.reject(error);
+      },
+    );
   }
 
   async members(room: string): Promise<ReadonlyArray<readonly [string, string]>> {

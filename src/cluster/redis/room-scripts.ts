@@ -40,17 +40,31 @@ local function purgeDead(prefix, room, self)
 end
 `;
 
+/** publishTo(prefix, room, self, text): PUBLISHes text on each other live node's channel holding members of room. */
+const publishTo = `
+local function publishTo(prefix, room, self, text)
+  for _, node in ipairs(redis.call('HKEYS', prefix .. 'roomnodes:' .. room)) do
+    if node ~= self and redis.call('EXISTS', prefix .. '${LEASE}' .. node) == 1 then
+      redis.call('PUBLISH', prefix .. '${RELAY}' .. node, text)
+    end
+  end
+end
+`;
+
 /**
- * ARGV: prefix, node id, room, name, max members. Returns 0 when the room is
- * full, else every member entry (`<node> <name>`) in join order.
+ * ARGV: prefix, node id, room, name, max members, announcement. Returns 0
+ * when the room is full, else every member entry (`<node> <name>`) in join
+ * order; a new member's announcement goes to the other nodes holding
+ * members first.
  */
-export const ROOM_JOIN = script(`${purge}
+export const ROOM_JOIN = script(`${purge}${publishTo}
 local prefix, node, room, name, max = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 purgeDead(prefix, room, node)
 local zkey = prefix .. 'room:' .. room
 local entry = node .. ' ' .. name
 if not redis.call('ZSCORE', zkey, entry) then
   if redis.call('ZCARD', zkey) >= max then return 0 end
+  publishTo(prefix, room, node, ARGV[6])
   local last = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
   local score = 1
   if #last > 0 then score = tonumber(last[2]) + 1 end
@@ -62,11 +76,12 @@ end
 return redis.call('ZRANGE', zkey, 0, -1)
 `);
 
-/** ARGV: prefix, node id, room, name. */
-export const ROOM_PART = script(`${purge}
+/** ARGV: prefix, node id, room, name, announcement (to the other nodes holding members, if it was a member). */
+export const ROOM_PART = script(`${purge}${publishTo}
 local prefix, node, room, name = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local zkey = prefix .. 'room:' .. room
 if redis.call('ZREM', zkey, node .. ' ' .. name) == 0 then return 0 end
+publishTo(prefix, room, node, ARGV[5])
 local hkey = prefix .. 'roomnodes:' .. room
 if redis.call('HINCRBY', hkey, node, -1) <= 0 then
   redis.call('HDEL', hkey, node)
@@ -79,12 +94,17 @@ end
 return 1
 `);
 
-/** ARGV: prefix, node id, room, text: PUBLISHes `text` once on each other live node's channel holding members. */
+/**
+ * ARGV: prefix, node id, then a room and a text per message: PUBLISHes each
+ * text once on the channel of each other live node holding members of its room, in order.
+ */
 export const ROOM_PUBLISH = script(`
-local prefix, self, room = ARGV[1], ARGV[2], ARGV[3]
-for _, node in ipairs(redis.call('HKEYS', prefix .. 'roomnodes:' .. room)) do
-  if node ~= self and redis.call('EXISTS', prefix .. '${LEASE}' .. node) == 1 then
-    redis.call('PUBLISH', prefix .. '${RELAY}' .. node, ARGV[4])
+local prefix, self = ARGV[1], ARGV[2]
+for i = 3, #ARGV, 2 do
+  for _, node in ipairs(redis.call('HKEYS', prefix .. 'roomnodes:' .. ARGV[i])) do
+    if node ~= self and redis.call('EXISTS', prefix .. '${LEASE}' .. node) == 1 then
+      redis.call('PUBLISH', prefix .. '${RELAY}' .. node, ARGV[i + 1])
+    end
   end
 end
 return 0

@@ -9,21 +9,28 @@ export interface RoomMessage {
   readonly frame: string;
 }
 
+/*
+ * On the wire: `[room,kind,name]` as JSON, a newline, then the frame as it
+ * is (JSON never holds a raw newline), so a broadcast's frame is neither
+ * escaped nor parsed on its way between nodes.
+ */
 export function encodeRoomMessage(message: RoomMessage): string {
-  return JSON.stringify([message.room, message.kind, message.name, message.frame]);
+  return JSON.stringify([message.room, message.kind, message.name]) + '\n' + message.frame;
 }
 
 /** `undefined` for anything malformed (a node of another version, say): it is ignored. */
 export function decodeRoomMessage(text: string): RoomMessage | undefined {
+  const end = text.indexOf('\n');
+  if (end < 0) return undefined;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.slice(0, end));
   } catch {
     return undefined;
   }
-  if (!Array.isArray(value) || value.length !== 4) return undefined;
-  const [room, kind, name, frame] = value as unknown[];
-  if (typeof room !== 'string' || typeof name !== 'string' || typeof frame !== 'string') return undefined;
+  if (!Array.isArray(value) || value.length !== 3) return undefined;
+  const [room, kind, name] = value as unknown[];
+  if (typeof room !== 'string' || typeof name !== 'string') return undefined;
   if (kind !== 'joined' && kind !== 'parted' && kind !== 'broadcast' && kind !== 'moved') return undefined;
-  return { room, kind, name, frame };
+  return { room, kind, name, frame: text.slice(end + 1) };
 }

@@ -8,8 +8,8 @@ import {
   encodeJoinSuccess,
   encodeJoined,
   encodePartSuccess,
+  refusalMessage,
   encodeParted,
-  encodePeersPage,
 } from '../../protocol/rooms.js';
 import type { Backplane } from '../backplane.js';
 import type { Connection } from '../connection.js';
@@ -20,6 +20,9 @@ import type { Peer } from '../peer.js';
 import type { RoomPartReason } from './room-events.js';
 import { type RoomMessage, decodeRoomMessage, encodeRoomMessage } from './room-message.js';
 import { RoomTable } from './room-table.js';
+import { JoinHold } from './join-hold.js';
+import { listPeers } from './peer-list.js';
+import { answerHolder, askHolder } from './remote-rooms.js';
 
 /** What rooms need from their hub. */
 export interface RoomsHost {
@@ -37,8 +40,7 @@ export interface RoomsHost {
 
 type Verdict = true | `${JoinRefusal}`;
 
-/** The node-request channel of the host's `hub.join()`/`hub.part()` for peers of other nodes. */
-export const ROOMS_CHANNEL = 'signalling-hub:rooms';
+export { ROOMS_CHANNEL } from './remote-rooms.js';
 
 /**
  * Rooms: join, part and broadcast for this node's peers, and, with a
@@ -49,6 +51,7 @@ export const ROOMS_CHANNEL = 'signalling-hub:rooms';
  */
 export class Rooms {
   readonly table = new RoomTable();
+  private readonly holds = new JoinHold<Connection>();
   private readonly backplane: Backplane | undefined;
 
   constructor(private readonly host: RoomsHost) {
@@ -58,7 +61,12 @@ export class Rooms {
 
   /** A room request of a logged-in connection (`join`, `part`, `broadcast`, `peers`). */
   request(connection: Connection, type: RoomRequestType, fields: Record<string, unknown>): void {
-    if (type === 'peers') return this.listPeers(connection, fields.cursor);
+    if (this.holds.waiting(connection)) {
+      if (!this.holds.add(connection, type, fields, this.host.options.maxPendingMessages))
+        connection.fail(ErrorCode.RateLimited, 'Too many room messages while a join is being decided: wait for its reply', type);
+      return;
+    }
+    if (type === 'peers') return listPeers(connection, fields.cursor, this.host.options.peerListPageSize, this.host.names());
     const room = fields.room;
     if (type === 'join') {
       const invalid = typeof room === 'string' ? checkName(room, this.host.options.maxNameLength) : 'room must be a string';
@@ -115,6 +123,7 @@ export class Rooms {
       this.admit(connection, room);
     };
     if (!isThenable(verdict)) return decided(verdict);
+    this.holds.hold(connection);
     verdict.then(decided, (error: unknown) => {
       this.host.reportError(new HookError('authorizeJoin', error));
       if (connection.state === ConnectionState.Joined && connection.name === name)
@@ -139,11 +148,12 @@ export class Rooms {
       this.added(connection, room, undefined);
       return;
     }
-    backplane.joinRoom!(room, name, max).then(
+    this.holds.hold(connection);
+    backplane.joinRoom!(room, name, max, this.announcement(room, 'joined', name)).then(
       (result) => {
         const holder = this.host.holder(name);
         if (holder === undefined || holder.state >= ConnectionState.Transferring) {
-          // Gone while the cluster decided: undo.
+          // Gone while the cluster decided: undo (the others heard it join: they hear it part).
           if (result.joined) this.partRemote(room, name);
           return;
         }
@@ -173,25 +183,34 @@ export class Rooms {
     const others = remote === undefined ? this.othersIn(room, name) : remote.map(([member]) => member).filter((m) => m !== name);
     this.tell(connection, encodeJoinSuccess(room, others), false);
     const frame = encodeJoined(JSON.stringify(room), connection.nameJson);
+    // Other nodes heard it from the bus, atomically with the join.
     this.fanOut(room, name, frame, false);
-    this.publish({ room, kind: 'joined', name, frame });
     this.host.joined(room, connection.peer());
+    this.decided(connection);
   }
 
   private answer(connection: Connection, room: string, verdict: Verdict): void {
+    this.answerOnly(connection, room, verdict);
+    this.decided(connection);
+  }
+
+  /** A join was answered: what the connection sent meanwhile runs now, in order. */
+  private decided(connection: Connection): void {
+    const held = this.holds.release(connection);
+    if (held === undefined) return;
+    // A held join that waits again holds the rest (request() queues while it waits).
+    for (const [type, fields] of held) if (connection.state === ConnectionState.Joined) this.request(connection, type, fields);
+  }
+
+  private answerOnly(connection: Connection, room: string, verdict: Verdict): void {
     if (verdict === true) {
       connection.send(encodeJoinSuccess(room, this.othersIn(room, connection.name)));
       return;
     }
-    const messages: Record<`${JoinRefusal}`, string> = {
-      'room-full': `Room is full: ${room} has ${this.host.options.maxRoomMembers} members`,
-      forbidden: `Joining ${room} was refused by the server`,
-      'invalid-room': 'Invalid room name',
-      'too-many-rooms': `Too many rooms: a peer may be in ${this.host.options.maxRoomsPerPeer}`,
-      'backplane-unavailable': `Cannot join ${room}: the cluster backplane is unavailable`,
-    };
-    connection.send(encodeJoinRefused(room, verdict, messages[verdict]));
-    this.host.refused(connection, verdict, messages[verdict]);
+    const { maxRoomMembers, maxRoomsPerPeer } = this.host.options;
+    const message = refusalMessage(verdict, room, maxRoomMembers, maxRoomsPerPeer);
+    connection.send(encodeJoinRefused(room, verdict, message));
+    this.host.refused(connection, verdict, message);
   }
 
   private othersIn(room: string, name: string): string[] {
@@ -207,15 +226,23 @@ export class Rooms {
     if (!this.table.remove(room, name)) return;
     const frame = encodeParted(JSON.stringify(room), JSON.stringify(name));
     this.fanOut(room, name, frame, false);
-    if (this.backplane !== undefined) {
-      this.publish({ room, kind: 'parted', name, frame });
-      this.partRemote(room, name);
-    }
+    this.partRemote(room, name);
     this.host.parted(room, name, reason);
   }
 
+  /** Parts `name` in the cluster; the other nodes hear `parted` from the bus, atomically with it. */
   private partRemote(room: string, name: string): void {
-    this.backplane?.partRoom!(room, name).catch((error: unknown) => this.host.reportError(error));
+    this.backplane?.partRoom!(room, name, this.announcement(room, 'parted', name)).catch((error: unknown) =>
+      this.host.reportError(error),
+    );
+  }
+
+  /** The room message other nodes get for `name` joining or parting `room`. */
+  private announcement(room: string, kind: 'joined' | 'parted', name: string): string {
+    const roomJson = JSON.stringify(room);
+    const nameJson = JSON.stringify(name);
+    const frame = kind === 'joined' ? encodeJoined(roomJson, nameJson) : encodeParted(roomJson, nameJson);
+    return encodeRoomMessage({ room, kind, name, frame });
   }
 
   /** The local peer `name` is gone: it parts every room. */
@@ -334,7 +361,8 @@ export class Rooms {
       this.added(connection, room, undefined);
       return Promise.resolve(true);
     }
-    return this.backplane.joinRoom!(room, name, this.host.options.maxRoomMembers).then((result) => {
+    const announce = this.announcement(room, 'joined', name);
+    return this.backplane.joinRoom!(room, name, this.host.options.maxRoomMembers, announce).then((result) => {
       const holder = this.host.holder(name);
       if (holder === undefined || holder.state >= ConnectionState.Transferring) {
         if (result.joined) this.partRemote(room, name);
@@ -355,34 +383,14 @@ export class Rooms {
     return true;
   }
 
-  /**
-   * The host's `join` or `part` of a peer on another node: asked of the
-   * node holding it (a node request on {@link ROOMS_CHANNEL}).
-   */
-  async remote(op: 'join' | 'part', name: string, room: string): Promise<boolean> {
-    const backplane = this.backplane;
-    if (backplane?.locate === undefined || backplane.sendToNode === undefined) return false;
-    const node = await backplane.locate(name);
-    if (node === undefined || node === backplane.nodeId) return false;
-    const answer = await backplane.sendToNode(node, ROOMS_CHANNEL, JSON.stringify([op, name, room]));
-    return answer.delivered && answer.reply === 'true';
+  /** The host's `join` or `part` of a peer on another node (see remote-rooms.ts). */
+  remote(op: 'join' | 'part', name: string, room: string): Promise<boolean> {
+    return askHolder(this.backplane, op, name, room);
   }
 
   /** Another node's {@link remote} request, for a peer of this node. */
-  async nodeRequest(payload: string): Promise<string> {
-    let request: unknown;
-    try {
-      request = JSON.parse(payload);
-    } catch {
-      return 'false';
-    }
-    if (!Array.isArray(request) || request.length !== 3) return 'false';
-    const [op, name, room] = request as unknown[];
-    if (typeof name !== 'string' || typeof room !== 'string' || checkName(room, this.host.options.maxNameLength) !== undefined)
-      return 'false';
-    if (op === 'join') return String(await this.hostJoin(name, room));
-    if (op === 'part') return String(this.hostPart(name, room));
-    return 'false';
+  nodeRequest(payload: string): Promise<string> {
+    return answerHolder(this, this.host.options.maxNameLength, payload);
   }
 
   /** A broadcast of the host's own (no `name`) to every member of `room`. */
@@ -400,28 +408,6 @@ export class Rooms {
   async rooms(): Promise<string[]> {
     if (this.backplane !== undefined) return [...(await this.backplane.roomList!())];
     return [...this.table.localRooms()];
-  }
-
-  // --- Discovery ---
-
-  /** One page of the names online, in code-unit order, after `cursor` (opt-in: `peerListPageSize`). */
-  private listPeers(connection: Connection, cursor: unknown): void {
-    const size = this.host.options.peerListPageSize;
-    if (size === 0) {
-      connection.fail(ErrorCode.UnknownType, 'Command not found: peers', 'peers');
-      return;
-    }
-    if (cursor !== undefined && cursor !== null && typeof cursor !== 'string') {
-      connection.fail(ErrorCode.InvalidMessage, 'Invalid peers: "cursor" must be the "next" of the previous page', 'peers');
-      return;
-    }
-    const after = cursor ?? '';
-    const page: string[] = [];
-    for (const name of this.host.names()) if (name > after) page.push(name);
-    page.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const more = page.length > size;
-    if (more) page.length = size;
-    connection.send(encodePeersPage(page, more ? page[page.length - 1]! : null));
   }
 }
 
