@@ -77,7 +77,7 @@ describe('SignallingClient rooms against a real hub', () => {
     expect(carol.rooms.size).toBe(0);
   });
 
-  it('rejects a refused join with a typed JoinError carrying the reason and message', async () => {
+  it('rejects a refused join with a typed RoomError carrying the reason and message', async () => {
     const { url } = await hubServer({
       maxRoomMembers: 1,
       maxRoomsPerPeer: 2,
