@@ -28,6 +28,9 @@ export {
 export type {
   ClientState,
   CloseEvent,
+  Credentials,
+  CredentialsRequest,
+  CredentialsSource,
   DroppedEvent,
   IceCandidateInit,
   IceServersEvent,

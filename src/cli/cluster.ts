@@ -26,9 +26,9 @@ export async function checkRedisPackage(): Promise<void> {
   }
 }
 
-/** The backplane `--redis` asks for, if any. */
+/** The backplane `--redis` asks for, if any: `hub.ready` rejects once Redis was not reached in time. */
 export function cliBackplane(url: string | undefined): Backplane | undefined {
-  return url === undefined ? undefined : new RedisBackplane({ url });
+  return url === undefined ? undefined : new RedisBackplane({ url, startTimeout: CONNECT_TIMEOUT_MS });
 }
 
 /** A URL fit for an error message: no password. */
@@ -46,21 +46,15 @@ export async function joinCluster(hub: SignallingHub, url: string | undefined): 
   let last: Error | undefined;
   const remember = (error: Error) => (last = error);
   hub.on('error', remember);
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      hub.ready,
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timed out')), CONNECT_TIMEOUT_MS);
-      }),
-    ]);
+    // The backplane's own startTimeout (CONNECT_TIMEOUT_MS) ends the wait.
+    await hub.ready;
   } catch (error) {
     await hub.close();
     // The backplane's last error says more than the timeout.
     const reason = last ?? (error as Error);
     throw new Error(`cannot join the cluster through Redis at ${shown(url)}: ${reason.message || reason.name}`, { cause: error });
   } finally {
-    clearTimeout(timer);
     hub.off('error', remember);
   }
 }

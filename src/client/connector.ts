@@ -1,7 +1,10 @@
 import { CloseCode } from '../protocol/close-codes.js';
+import { refusalOf, STATUS_ADMITTED } from '../protocol/http-wire.js';
+import { probeHandshake } from './handshake-probe.js';
 import { HttpSocket } from './http-socket.js';
 import type { ResolvedClientOptions } from './options.js';
-import type { TransportEvent, WebSocketConstructor, WebSocketLike } from './types.js';
+import { pageHref } from './page.js';
+import type { Credentials, TransportEvent, WebSocketConstructor, WebSocketLike } from './types.js';
 
 /** What the connector tells its client about the socket in use. */
 export interface ConnectorHost {
@@ -12,6 +15,11 @@ export interface ConnectorHost {
   message(data: unknown): void;
   /** The socket closed, or could not be made: the connection is lost. */
   closed(code: number, reason: string): void;
+  /**
+   * The hub refused the handshake with HTTP `status` (401, 403, 429, 503; `message`: its
+   * text, when it gave one): never a reason to fall back to HTTP.
+   */
+  refused(status: number, message: string | undefined): void;
   /** No socket can be made at all (`transport: 'websocket'` without a WebSocket class). */
   unavailable(message: string): void;
   /** Whether a login waits for the connection (a failed upgrade then counts towards the fallback). */
@@ -31,6 +39,10 @@ export class Connector {
   socket: WebSocketLike | undefined;
   /** Whether the current socket got a successful login (else, when it is lost, the next URL is tried). */
   loggedInHere = false;
+  /** What the `credentials` callback gave last: its query and headers go with every connection. */
+  credentials: Credentials | undefined;
+  /** Bumped by each connection and by `stop()`: a probe answering after either is not heard. */
+  private generation = 0;
   /** Index in `urls` of the one in use. */
   private at = 0;
   /** URLs the pending `login()` has tried. */
@@ -75,9 +87,29 @@ export class Connector {
       this.useHttp('no WebSocket implementation (Node 20 has none: pass the WebSocket option, e.g. from the ws package)');
     }
     const http = mode === 'http' || this.onHttp;
+    const generation = ++this.generation;
+    const { query, headers } = this.credentials ?? {};
+    const allHeaders = { ...this.options.http.headers, ...headers };
+    let url = this.url;
     let socket: WebSocketLike;
+    // The status of a refused upgrade, where the WebSocket class tells it (the ws package).
+    let status: number | undefined;
     try {
-      socket = http ? new HttpSocket(this.url, this.options.http) : new WebSocketClass!(this.url);
+      url = withQuery(url, query);
+      if (http) socket = new HttpSocket(url, { ...this.options.http, headers: allHeaders });
+      else {
+        // Headers are the ws package's third argument; a browser's WebSocket takes none.
+        socket =
+          headers === undefined ? new WebSocketClass!(url) : new WebSocketClass!(url, undefined, { headers: { ...headers } });
+        const emitter = socket as {
+          once?: (event: string, listener: (request: unknown, response: { statusCode?: number }) => void) => void;
+        };
+        // With a listener, ws leaves the aborting to it: close() aborts the handshake, and `close` (1006) follows.
+        emitter.once?.('unexpected-response', (_request, response) => {
+          status = response.statusCode;
+          socket.close();
+        });
+      }
     } catch (error) {
       this.host.closed(1006, error instanceof Error ? error.message : String(error));
       return;
@@ -112,29 +144,58 @@ export class Connector {
     socket.addEventListener('close', (event) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      const { code, reason } = event as { code?: number; reason?: string };
-      // Auto: WebSocket upgrades that fail twice in a row before they open (a proxy in the way, not
-      // one busy node behind a balancer: that one a second try passes by) give way to HTTP.
-      if (!http && mode === 'auto' && !opened && this.host.wantsLogin()) {
+      const { code, reason, status: refusedSession } = event as { code?: number; reason?: string; status?: number };
+      const known = status ?? refusedSession;
+      if (!opened && refusalOf(known) !== undefined) {
         clearTimeout(this.fallbackTimer);
-        if (++this.upgradeFailures >= 2) {
-          this.upgradeFailures = 0;
-          this.useHttp(`the WebSocket upgrade failed twice (${code ?? 1006})`);
-          this.connect();
-          return;
-        }
-        // One URL: the second try comes at once (several: the next URL is the second try).
-        if (this.urls.length === 1) {
-          this.connect();
-          return;
-        }
+        // A refused HTTP session after a fallback: the next connection tries a WebSocket first again.
+        if (http && mode === 'auto') this.onHttp = false;
+        this.host.refused(known!, undefined);
+        return;
       }
-      // HTTP failed too before a login (the hub is down, not a proxy in the way): WebSocket first again next time.
-      if (http && mode === 'auto' && !this.loggedInHere) this.onHttp = false;
-      this.host.closed(code ?? 1006, reason ?? '');
+      if (!opened && !http && known === undefined) {
+        // A browser cannot see why the upgrade failed: ask the hub before deciding (refused, or fall back).
+        clearTimeout(this.fallbackTimer);
+        void probeHandshake(url, this.options.http, allHeaders, this.options.fallbackTimeout).then((answer) => {
+          if (generation !== this.generation) return;
+          if (answer !== undefined && answer.status !== STATUS_ADMITTED) this.host.refused(answer.status, answer.message);
+          else this.failed(mode, http, opened, code, reason);
+        });
+        return;
+      }
+      this.failed(mode, http, opened, code, reason);
     });
     // A failed connection also fires `close`, which handles it.
     socket.addEventListener('error', () => {});
+  }
+
+  /** The socket closed, not refused by the hub: a blocked WebSocket gives way to HTTP, else the connection is lost. */
+  private failed(
+    mode: ResolvedClientOptions['transport'],
+    http: boolean,
+    opened: boolean,
+    code: number | undefined,
+    reason: string | undefined,
+  ): void {
+    // Auto: WebSocket upgrades that fail twice in a row before they open (a proxy in the way, not
+    // one busy node behind a balancer: that one a second try passes by) give way to HTTP.
+    if (!http && mode === 'auto' && !opened && this.host.wantsLogin()) {
+      clearTimeout(this.fallbackTimer);
+      if (++this.upgradeFailures >= 2) {
+        this.upgradeFailures = 0;
+        this.useHttp(`the WebSocket upgrade failed twice (${code ?? 1006})`);
+        this.connect();
+        return;
+      }
+      // One URL: the second try comes at once (several: the next URL is the second try).
+      if (this.urls.length === 1) {
+        this.connect();
+        return;
+      }
+    }
+    // HTTP failed too before a login (the hub is down, not a proxy in the way): WebSocket first again next time.
+    if (http && mode === 'auto' && !this.loggedInHere) this.onHttp = false;
+    this.host.closed(code ?? 1006, reason ?? '');
   }
 
   /** Lets go of the current socket (its events are ignored from now on) and returns it. */
@@ -158,9 +219,10 @@ export class Connector {
     return elsewhere && manualLogin && ++this.tried < this.urls.length;
   }
 
-  /** Stops the fallback timer (the client is closed). */
+  /** Stops the fallback timer and any probe (the client is closed). */
   stop(): void {
     clearTimeout(this.fallbackTimer);
+    this.generation++;
   }
 
   private setTransport(transport: 'websocket' | 'http'): void {
@@ -174,4 +236,12 @@ export class Connector {
     this.onHttp = true;
     this.fallbackReason = reason;
   }
+}
+
+/** `url` with `query`'s parameters set (a relative URL is resolved against the page first). */
+function withQuery(url: string, query: Readonly<Record<string, string>> | undefined): string {
+  if (query === undefined) return url;
+  const parsed = new URL(url, pageHref());
+  for (const key of Object.keys(query)) parsed.searchParams.set(key, String(query[key]));
+  return parsed.href;
 }

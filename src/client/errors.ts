@@ -1,5 +1,6 @@
 import { SignallingHubError } from '../common/errors.js';
 import type { LoginFailure } from '../protocol/error-codes.js';
+import type { HandshakeRefusal } from '../protocol/http-wire.js';
 
 /** Codes of the client's own errors (the common ones are in `common/errors.ts`). */
 export type ClientErrorCode =
@@ -11,19 +12,29 @@ export type ClientErrorCode =
   | 'SH_ERR_ROOM';
 
 /**
- * Why a login failed: a refusal `reason` from the hub, or one of the client's own:
- * `timeout` (no reply within `loginTimeout`), `connection-closed` (the
- * connection closed or could not open first), `login-in-progress` (another
- * `login()` has not settled yet).
+ * Why a login failed: a refusal `reason` from the hub's login reply; a
+ * refused handshake (`unauthorized` 401, `forbidden` 403,
+ * `too-many-requests` 429, `unavailable` 503: then `status` is set); or one
+ * of the client's own: `timeout` (no reply within `loginTimeout`),
+ * `connection-closed` (the connection closed or could not open first),
+ * `login-in-progress` (another `login()` has not settled yet), `credentials`
+ * (the `credentials` callback threw or rejected).
  */
-export type LoginErrorReason = `${LoginFailure}` | 'timeout' | 'connection-closed' | 'login-in-progress';
+export type LoginErrorReason =
+  `${LoginFailure}` | HandshakeRefusal | 'timeout' | 'connection-closed' | 'login-in-progress' | 'credentials';
 
-/** A login failed. `login()` rejects with it. */
+/**
+ * A login failed. `login()` rejects with it; the `close` event carries it
+ * when the client gives up. Its `message` is the host's text when the hub's
+ * refusal carried one.
+ */
 export class LoginError extends SignallingHubError<'SH_ERR_LOGIN'> {
   constructor(
     /** Why, machine-readable. */
     readonly reason: LoginErrorReason,
     message: string,
+    /** The HTTP status of a refused handshake (`undefined`: the refusal came in a login reply, or is the client's own). */
+    readonly status?: number,
   ) {
     super('SH_ERR_LOGIN', message);
   }

@@ -8,14 +8,12 @@ import {
   CONNECTING,
   OPEN,
   sessionOpenedOf,
-  TRANSPORT_HTTP,
-  TRANSPORT_PARAM,
   STATUS_CREATED,
 } from '../protocol/http-wire.js';
 import { Downlink, type HttpSocketTransport } from './http/downlink.js';
 import { type HttpSocketFetch, type HttpSocketResponse, type LinkOwner, parseJson, SessionLink } from './http/link.js';
 import { Uplink } from './http/uplink.js';
-import { pageHref } from './page.js';
+import { fallbackUrl } from './http/url.js';
 import type { WebSocketLike } from './types.js';
 
 export type { HttpSocketTransport } from './http/downlink.js';
@@ -70,33 +68,6 @@ type Listener = (event: object) => void;
 function stateError(message: string): Error {
   const DOMExceptionClass = (globalThis as { DOMException?: new (message: string, name: string) => Error }).DOMException;
   return DOMExceptionClass === undefined ? new Error(message) : new DOMExceptionClass(message, 'InvalidStateError');
-}
-
-/**
- * The HTTP URL of the hub's fallback for `url` (ws, wss, http or https; a
- * relative one is resolved against the page's location, as a browser's
- * WebSocket does).
- */
-function fallbackUrl(url: string): URL {
-  const page = pageHref();
-  let base: URL;
-  try {
-    base = page !== undefined ? new URL(url, page) : new URL(url);
-  } catch {
-    throw new SyntaxError(
-      page !== undefined || /^[a-z][a-z0-9+.-]*:/i.test(url)
-        ? `HttpSocket: ${JSON.stringify(url)} is not a valid URL`
-        : `HttpSocket: the relative URL ${JSON.stringify(url)} needs a page to resolve against: give an absolute ws://, wss://, http:// or https:// URL`,
-    );
-  }
-  if (base.protocol === 'ws:') base.protocol = 'http:';
-  else if (base.protocol === 'wss:') base.protocol = 'https:';
-  else if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new SyntaxError(`HttpSocket: the URL's scheme must be ws, wss, http or https, got ${base.protocol}`);
-  }
-  base.hash = '';
-  base.searchParams.set(TRANSPORT_PARAM, TRANSPORT_HTTP);
-  return base;
 }
 
 /**
@@ -246,7 +217,8 @@ export class HttpSocket implements WebSocketLike {
     if (this.state !== CONNECTING) return;
     const info = response.status === STATUS_CREATED || response.status === 200 ? sessionOpenedOf(parseJson(text)) : undefined;
     if (info === undefined) {
-      this.fail(`the server refused the session (HTTP ${response.status})`);
+      // The status goes with the close event: a refusal (401, 403, 429, 503) is the client's to report, not to retry.
+      this.fail(`the server refused the session (HTTP ${response.status})`, response.status);
       return;
     }
     this.link.info = info;
@@ -303,15 +275,19 @@ export class HttpSocket implements WebSocketLike {
     if (session !== undefined) this.link.request('DELETE', { [HttpParam.session]: session }, {}).catch(() => {});
   }
 
-  /** The connection is lost or was never made: `error`, then `close` with 1006. */
-  private fail(reason: string): void {
+  /**
+   * The connection is lost or was never made: `error`, then `close` with
+   * 1006 (and the HTTP `status` of a refused session, which a WebSocket's
+   * close event cannot tell).
+   */
+  private fail(reason: string, status?: number): void {
     if (this.ended) return;
     this.state = CLOSED;
     this.dispatch('error', { type: 'error', target: this, message: reason });
-    this.finish(LOST_CODE, reason, false);
+    this.finish(LOST_CODE, reason, false, status);
   }
 
-  private finish(code: number, reason: string, wasClean: boolean): void {
+  private finish(code: number, reason: string, wasClean: boolean, status?: number): void {
     if (this.ended) return;
     this.ended = true;
     const page = globalThis as { removeEventListener?: (type: string, listener: () => void) => void };
@@ -320,7 +296,7 @@ export class HttpSocket implements WebSocketLike {
     this.link.stop();
     clearInterval(this.pingTimer);
     this.uplink.clear();
-    this.dispatch('close', { type: 'close', target: this, code, reason, wasClean });
+    this.dispatch('close', { type: 'close', target: this, code, reason, wasClean, status });
     this.listeners.clear();
     this.onopen = this.onmessage = this.onclose = this.onerror = null;
   }

@@ -12,7 +12,7 @@ import {
   resolveOptions,
 } from '../common/option-check.js';
 import type { HttpSocketOptions } from './http-socket.js';
-import type { WebSocketConstructor } from './types.js';
+import type { CredentialsSource, WebSocketConstructor } from './types.js';
 
 /** Longest timer browsers and Node can arm: 2^31 - 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -142,6 +142,38 @@ export interface SignallingClientOptions {
    * @default { messagesPerSecond: 100, burst: 200 }
    */
   sendRate?: Partial<SendRateOptions> | false;
+  /**
+   * Extra fields of every login message, e.g. `{ jwt }` for the host's
+   * `authenticate`. `type`, `name`, `token` and `resume` are the client's and
+   * are never overridden. The `credentials` callback's `login` fields go on
+   * top of these.
+   * @default {}
+   */
+  loginFields?: Readonly<Record<string, unknown>>;
+  /**
+   * Called before every connection (the first, each reconnection, each URL
+   * tried) and before a login on a connection already open, for what the
+   * hub should see now: `query` parameters added to the URL, `headers` of
+   * the handshake (the `ws` package on Node and the HTTP fallback only:
+   * browsers cannot set a WebSocket's headers) and `login` fields, so an
+   * expired token is replaced rather than retried. After a refused
+   * handshake (401, 403) or a login refused `unauthorized` or `forbidden`,
+   * it is called once more (with the refusal in `refused`): the client tries
+   * again with what it returns, or stops (the refusal is the error) when
+   * that is identical to what was refused. Throwing (or rejecting) fails the
+   * attempt with reason `credentials`.
+   * @default undefined
+   */
+  credentials?: CredentialsSource | undefined;
+  /**
+   * Whether a login reply may name another name than the one asked for (a
+   * hub whose `authenticate` assigns names, e.g. the user id): that name
+   * becomes the client's. `false`: such a reply is a protocol error (the
+   * connection is closed with 1002). A `login()` without a name always
+   * takes the name the hub gives (`assignNames`).
+   * @default false
+   */
+  acceptAssignedName?: boolean;
 }
 
 /** {@link SignallingClientOptions} with every default filled in. */
@@ -161,6 +193,9 @@ export interface ResolvedClientOptions {
   readonly maxOutboxMessages: number;
   readonly maxOutboxBytes: number;
   readonly sendRate: Readonly<SendRateOptions> | false;
+  readonly loginFields: Readonly<Record<string, unknown>>;
+  readonly credentials: CredentialsSource | undefined;
+  readonly acceptAssignedName: boolean;
 }
 
 const sendRateDefaults: Readonly<SendRateOptions> = Object.freeze({ messagesPerSecond: 100, burst: 200 });
@@ -185,6 +220,9 @@ export const clientDefaults: ResolvedClientOptions = Object.freeze({
   maxOutboxMessages: 512,
   maxOutboxBytes: 524288,
   sendRate: sendRateDefaults,
+  loginFields: Object.freeze({}),
+  credentials: undefined,
+  acceptAssignedName: false,
 });
 
 const delay = integer(1, MAX_TIMER_MS);
@@ -196,12 +234,7 @@ const clientChecks: { readonly [K in keyof ResolvedClientOptions]-?: Check<Resol
   drainReconnectWindow: integer(0, MAX_TIMER_MS),
   transport: oneOf(['auto', 'websocket', 'http'] as const),
   fallbackTimeout: delay,
-  http: (value, option) => {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new InvalidOptionError(option, 'an object of HttpSocket options', describeValue(value));
-    }
-    return value;
-  },
+  http: plainObject('an object of HttpSocket options'),
   reconnectDelay: delay,
   maxReconnectDelay: delay,
   maxReconnectAttempts: either(
@@ -218,7 +251,19 @@ const clientChecks: { readonly [K in keyof ResolvedClientOptions]-?: Check<Resol
     () => false as const,
     nested<SendRateOptions>('sendRate', sendRateDefaults, { messagesPerSecond: positiveNumber, burst: integer(1) }),
   ),
+  loginFields: plainObject('an object of login fields'),
+  credentials: func(),
+  acceptAssignedName: boolean,
 };
+
+function plainObject<T extends object>(what: string): Check<T> {
+  return (value, option) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidOptionError(option, what, describeValue(value));
+    }
+    return value as T;
+  };
+}
 
 /** Fills in defaults; throws `InvalidOptionError` on an unknown option or a value that cannot work. */
 export function resolveClientOptions(options: unknown): ResolvedClientOptions {

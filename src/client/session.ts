@@ -10,13 +10,19 @@ import type { LoginEvent } from './types.js';
  */
 const finalCloseCodes: ReadonlySet<number> = new Set([CloseCode.Forbidden, CloseCode.Replaced, CloseCode.TooManyMessages]);
 
+/** Fields of a login message that are the client's own: `loginFields` never replace them. */
+const reserved: ReadonlySet<string> = new Set(['type', 'name', 'token', 'resume']);
+
 /** Refusals of an automatic login that may pass on a later attempt. */
 const transientFailures: ReadonlySet<string> = new Set([LoginFailure.BackplaneUnavailable, LoginFailure.HubClosing]);
 
 /** A login waiting for its reply: one `login()` asked for, or an automatic one after a reconnection. */
 export interface WantedLogin {
-  readonly name: string;
+  /** `undefined`: the hub assigns the name (`login()` without one). */
+  readonly name: string | undefined;
   readonly automatic: boolean;
+  /** The `credentials` callback was asked again after a refusal of this login (once per `login()`). */
+  reasked?: boolean;
   readonly resolve?: (event: LoginEvent) => void;
   readonly reject?: (error: LoginError) => void;
 }
@@ -46,24 +52,34 @@ export class Session {
     clearTimeout(this.timer);
   }
 
-  /** The login frame for the wanted login: with the token when it is the name last held, and `resume` when asked. */
-  loginFrame(name: string): string {
-    const message: LoginRequest & { resume?: true } = { type: 'login', name };
+  /**
+   * The login frame for the wanted login: with the token when it is the name
+   * last held, `resume` when asked, and the app's `fields` (never in place of
+   * those, nor of `type`).
+   */
+  loginFrame(name: string | undefined, fields: Readonly<Record<string, unknown>>): string {
+    const message: Partial<LoginRequest> & { resume?: true; [field: string]: unknown } = { type: 'login' };
+    if (name !== undefined) message.name = name;
     if (this.current !== undefined && this.current.name === name) message.token = this.current.token;
     if (this.resume) message.resume = true;
+    for (const key of Object.keys(fields)) if (!reserved.has(key)) message[key] = fields[key];
     return JSON.stringify(message);
   }
 
   /**
    * Why a successful login reply cannot be the wanted login's (`undefined`:
    * it can). The hub logs in the name asked for: a reply naming another (or
-   * none), or without a token, is the hub breaking the protocol.
+   * none), or without a token, is the hub breaking the protocol — unless no
+   * name was asked, or `acceptAssigned` lets the hub choose another.
    */
-  mismatch(reply: LoginSuccess, wanted: WantedLogin): string | undefined {
-    if (reply.name === wanted.name && typeof reply.token === 'string') return undefined;
+  mismatch(reply: LoginSuccess, wanted: WantedLogin, acceptAssigned: boolean): string | undefined {
     const name: unknown = reply.name;
+    const ours =
+      typeof name === 'string' && (name === wanted.name || ((wanted.name === undefined || acceptAssigned) && name !== ''));
+    if (ours && typeof reply.token === 'string') return undefined;
     const named = typeof name === 'string' ? JSON.stringify(name) : name === undefined ? 'no name' : 'a non-string name';
-    return `protocol error: the login reply named ${reply.name === wanted.name ? `${named} without a token` : named}, not ${JSON.stringify(wanted.name)}`;
+    const asked = wanted.name === undefined ? 'an assigned name' : JSON.stringify(wanted.name);
+    return `protocol error: the login reply named ${ours ? `${named} without a token` : named}, not ${asked}`;
   }
 
   /** The wanted login succeeded: the name and token are held, and a lost connection will be restored. */

@@ -2,17 +2,19 @@ import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError } from '../common/errors.js';
 import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
-import { CLOSED, OPEN } from '../protocol/http-wire.js';
-import type { IceServer, LoginRefused, LoginSuccess, RelayRequest, ServerMessage } from '../protocol/messages.js';
+import { CLOSED, LOST_CODE, OPEN, refusalOf } from '../protocol/http-wire.js';
+import type { IceServer, LoginRefused, LoginSuccess, RelayRequest } from '../protocol/messages.js';
 import { backoffDelay } from './backoff.js';
 import { Connector } from './connector.js';
+import { CredentialsKeeper } from './credentials.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
-import { pageHref } from './page.js';
 import { ClientRooms, isRoomFrame } from './rooms.js';
+import { iceServersOf, serverMessageOf } from './server-input.js';
 import { isFinal, isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
+import { checkedUrls } from './urls.js';
 
 /**
  * A typed client of the hub's protocol, for browsers and Node.
@@ -46,6 +48,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private servers: IceServer[] | undefined;
+  private readonly credentials: CredentialsKeeper;
   // --- rooms (logic in rooms.ts) ---
   private readonly roomState = new ClientRooms({
     canSend: () => this.currentState === 'logged-in' && this.connector.socket?.readyState === OPEN,
@@ -66,25 +69,11 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
    */
   constructor(url: string | readonly string[], options: SignallingClientOptions = {}) {
     super();
-    const urls: unknown[] = Array.isArray(url) ? [...(url as unknown[])] : [url];
-    if (urls.length === 0 || urls.some((entry) => typeof entry !== 'string' || entry === '')) {
-      throw new InvalidArgumentError('url', 'a WebSocket URL or a non-empty array of them', describeValue(url));
-    }
-    // A relative URL ('/signal') is the page's: a browser resolves it, and so does HttpSocket. Without a page it cannot work.
-    if (pageHref() === undefined) {
-      const relative = (urls as string[]).find((entry) => !/^[a-z][a-z0-9+.-]*:/i.test(entry));
-      if (relative !== undefined) {
-        throw new InvalidArgumentError(
-          'url',
-          'an absolute ws://, wss://, http:// or https:// URL (a relative one needs a page to resolve against)',
-          describeValue(relative),
-        );
-      }
-    }
-    this.urls = Object.freeze(urls as string[]);
+    this.urls = checkedUrls(url);
     const resolved = resolveClientOptions(options);
     this.options = resolved;
     this.session = new Session(resolved.resume);
+    this.credentials = new CredentialsKeeper(resolved.credentials);
     this.connector = new Connector(this.urls, resolved, {
       connecting: () => {
         this.currentState = 'connecting';
@@ -96,6 +85,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       },
       message: (data) => this.receive(data),
       closed: (code, reason) => this.lost(code, reason),
+      refused: (status, message) => this.handshakeRefused(status, message),
       unavailable: (message) => {
         this.session.disarm();
         this.session.settle(new LoginError('connection-closed', message));
@@ -156,21 +146,27 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   }
 
   /**
-   * Connects if needed and logs in as `name`. Resolves once the hub accepts;
-   * rejects with a {@link LoginError} whose `reason` says why not. After a
-   * refusal the connection stays open and `login()` may be tried again.
+   * Connects if needed and logs in as `name` (none: the hub assigns one,
+   * with its `assignNames`; the reply's name is the client's). Resolves once
+   * the hub accepts; rejects with a {@link LoginError} whose `reason` says
+   * why not: a refusal in the login reply (after which the connection stays
+   * open and `login()` may be tried again), or a refused handshake
+   * (`unauthorized`, `forbidden`, `too-many-requests`, `unavailable`, with
+   * its HTTP `status`), after which the client does not fall back to HTTP.
    */
-  login(name: string): Promise<LoginEvent> {
+  login(name?: string): Promise<LoginEvent> {
     const pending = this.session.wanted;
     if (pending !== undefined && !pending.automatic) {
       return Promise.reject(new LoginError('login-in-progress', 'Another login() has not settled yet'));
     }
-    if (this.currentState === 'logged-in' && name === this.session.current?.name) {
-      return Promise.resolve({ name, resumed: false });
+    const current = this.session.current;
+    if (this.currentState === 'logged-in' && current !== undefined && (name === undefined || name === current.name)) {
+      return Promise.resolve({ name: current.name, resumed: false });
     }
     return new Promise((resolve, reject) => {
       // A manual login supersedes a scheduled or pending automatic one.
       this.clearReconnectTimer();
+      this.credentials.cancel();
       this.session.wanted = { name, automatic: false, resolve, reject };
       this.connector.startTrying();
       this.startLogin();
@@ -248,6 +244,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
    */
   close(): Promise<void> {
     this.clearReconnectTimer();
+    this.credentials.cancel();
     this.connector.stop();
     this.session.settle(new LoginError('connection-closed', 'The client was closed'));
     this.session.stayOnline = false;
@@ -274,26 +271,86 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private startLogin(): void {
     this.session.arm(this.options.loginTimeout, () => this.loginTimedOut());
     const socket = this.connector.socket;
-    if (socket === undefined) this.connector.connect();
-    else if (socket.readyState === OPEN) this.sendLogin();
+    if (socket === undefined) this.connect();
+    else if (socket.readyState === OPEN) {
+      // The login fields may have expired too: ask before this login.
+      this.credentials.get(
+        this.attempt,
+        () => {
+          if (this.connector.socket === socket && socket.readyState === OPEN) this.sendLogin();
+        },
+        (error) => this.credentialsFailed(error),
+      );
+    }
     // Otherwise the socket is still connecting: its open handler sends the login.
+  }
+
+  /** Opens a connection with the credentials of the moment (the callback is asked first, when there is one). */
+  private connect(): void {
+    if (this.credentials.enabled) this.currentState = 'connecting';
+    this.credentials.get(
+      this.attempt,
+      () => {
+        if (this.session.wanted === undefined || this.connector.socket !== undefined) return;
+        this.connector.credentials = this.credentials.current;
+        this.connector.connect();
+      },
+      (error) => this.credentialsFailed(error),
+    );
+  }
+
+  /** The `credentials` callback threw: this attempt fails as a lost connection would (a later one asks again). */
+  private credentialsFailed(error: LoginError): void {
+    this.connector.release()?.close(1000, 'no credentials');
+    this.lost(LOST_CODE, error.message, error);
   }
 
   private sendLogin(): void {
     const wanted = this.session.wanted;
-    if (wanted !== undefined) this.connector.socket!.send(this.session.loginFrame(wanted.name));
+    if (wanted === undefined) return;
+    this.connector.socket!.send(this.session.loginFrame(wanted.name, this.credentials.loginFields(this.options.loginFields)));
+  }
+
+  /**
+   * The hub refused the handshake (HTTP `status`): never a reason to fall
+   * back to HTTP. 429 and 503 are lost connections (the next URL, a later
+   * attempt); 401 and 403 only other credentials can pass.
+   */
+  private handshakeRefused(status: number, message: string | undefined): void {
+    const reason = refusalOf(status)!;
+    const said = message === undefined ? '' : `: ${message}`;
+    const error = new LoginError(reason, `The server refused the connection (HTTP ${status} ${reason})${said}`, status);
+    if (reason === 'too-many-requests' || reason === 'unavailable') {
+      this.lost(LOST_CODE, error.message, error);
+      return;
+    }
+    const wanted = this.session.wanted;
+    const stop = () => {
+      this.session.stayOnline = false;
+      // Settled first, so that a login() does not try the other URLs: a refusal is the host's word.
+      this.session.disarm();
+      this.session.settle(error);
+      this.lost(LOST_CODE, error.message, error);
+    };
+    if (wanted === undefined || wanted.reasked === true) return stop();
+    if (!wanted.automatic) wanted.reasked = true;
+    // The login may have timed out while the app was asked: then it is settled already.
+    const still = (then: () => void) => () => {
+      if (this.session.wanted === wanted) then();
+    };
+    this.credentials.reask(
+      this.attempt,
+      error,
+      // A login() tries at once (within its loginTimeout); an automatic login with the usual backoff.
+      still(() => (wanted.automatic ? this.lost(LOST_CODE, error.message, error) : this.connect())),
+      still(stop),
+      (failure) => still(() => this.credentialsFailed(failure))(),
+    );
   }
 
   private receive(data: unknown): void {
-    // The hub sends JSON text only; anything else is not for this client (tutorial clients crash here).
-    if (typeof data !== 'string') return;
-    let message: ServerMessage;
-    try {
-      message = JSON.parse(data) as ServerMessage;
-    } catch {
-      return;
-    }
-    if (typeof message !== 'object' || message === null) return;
+    const message = serverMessageOf(data);
+    if (message === undefined) return;
     if (isRoomFrame(message)) return this.roomState.receive(message); // rooms
     switch (message.type) {
       case 'login':
@@ -321,6 +378,8 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         if (servers !== undefined) this.setIceServers(servers);
         return;
       }
+      case undefined:
+        return;
       default:
         this.emit('message', message);
     }
@@ -330,7 +389,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     const wanted = this.session.wanted;
     if (wanted === undefined) return;
     if (reply.success) {
-      const mismatch = this.session.mismatch(reply, wanted);
+      const mismatch = this.session.mismatch(reply, wanted, this.options.acceptAssignedName);
       if (mismatch !== undefined) {
         // Not this client's name: the connection cannot be trusted (1002, as a WebSocket protocol error).
         this.drop(1002, mismatch);
@@ -356,6 +415,19 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       wanted.reject!(error);
     } else if (isTransient(reply.reason)) {
       this.drop(1000, `automatic login refused: ${reply.reason}`);
+    } else if (reply.reason === 'unauthorized' || (reply.reason as string) === 'forbidden') {
+      // Expired credentials, perhaps: fresh ones get a new connection; the same ones end the session.
+      const socket = this.connector.socket;
+      this.credentials.reask(
+        this.attempt,
+        error,
+        () => this.dropIfStill(socket, `automatic login refused: ${reply.reason}`),
+        () => {
+          this.session.stayOnline = false;
+          this.dropIfStill(socket, `automatic login refused: ${reply.reason}`, error);
+        },
+        (failure) => this.dropIfStill(socket, failure.message, failure),
+      );
     } else {
       // The name is gone for good (taken by someone else, or no longer allowed).
       this.session.stayOnline = false;
@@ -370,6 +442,11 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.drop(CloseCode.LoginTimeout, 'no login reply in time');
   }
 
+  /** {@link drop}, unless `socket` is no longer the one in use (the connection was lost meanwhile). */
+  private dropIfStill(socket: unknown, reason: string, error?: LoginError): void {
+    if (this.connector.socket === socket) this.drop(1000, reason, error);
+  }
+
   /** Lets go of the current socket and handles it as lost. */
   private drop(code: number, reason: string, error?: LoginError): void {
     this.connector.release()?.close(1000, reason);
@@ -381,12 +458,14 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.outbox.stopDraining();
     if (this.connector.lost(code, this.session.wanted?.automatic === false)) {
       // A login() tries each URL once, within its loginTimeout.
-      this.connector.connect();
+      this.connect();
       return;
     }
     this.session.disarm();
     const why = reason === '' ? '' : `: ${reason}`;
-    this.session.settle(new LoginError('connection-closed', `The connection closed (${code}${why}) before the login reply`));
+    this.session.settle(
+      error ?? new LoginError('connection-closed', `The connection closed (${code}${why}) before the login reply`),
+    );
     // A 4429 while (or just after) sending the relays held over a reconnection is the client's own
     // doing, not the app flooding: slow down and carry on rather than lose the session.
     const replayFlood = this.outbox.replayFlooded(code, CloseCode.TooManyMessages);
@@ -434,19 +513,4 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.servers = servers;
     this.emit('ice-servers', { iceServers: servers });
   }
-}
-
-/**
- * `value` when it is an array of ICE servers (each with `urls`: a string or a
- * non-empty array of strings), else `undefined`: a malformed entry would make
- * `RTCPeerConnection` throw.
- */
-function iceServersOf(value: unknown): IceServer[] | undefined {
-  const valid =
-    Array.isArray(value) &&
-    value.every((server: { urls?: unknown } | null) => {
-      const urls = [server?.urls].flat();
-      return urls.length > 0 && urls.every((url) => typeof url === 'string');
-    });
-  return valid ? (value as IceServer[]) : undefined;
 }

@@ -30,8 +30,36 @@ export interface WebSocketLike {
   addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: object) => void): void;
 }
 
-/** A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from the `ws` package. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+/**
+ * A WebSocket class: `globalThis.WebSocket`, or `WebSocket` from the `ws`
+ * package (whose third argument takes the handshake's `headers`).
+ */
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+  options?: { headers?: Record<string, string> },
+) => WebSocketLike;
+
+/** What the `credentials` callback returns: what the hub sees on the next connection and login. */
+export interface Credentials {
+  /** Query parameters set on the URL (e.g. a fresh token for the host's `verifyUpgrade`). */
+  query?: Readonly<Record<string, string>>;
+  /** Headers of the handshake: the `ws` package's WebSocket and the HTTP fallback only (browsers cannot set a WebSocket's). */
+  headers?: Readonly<Record<string, string>>;
+  /** Fields of the login message, on top of `loginFields` (never `type`, `name`, `token`, `resume`). */
+  login?: Readonly<Record<string, unknown>>;
+}
+
+/** The argument of the `credentials` callback. */
+export interface CredentialsRequest {
+  /** 0 for the first connection of a `login()`, else the reconnection attempt (1, 2…). */
+  attempt: number;
+  /** The refusal that made the client ask again: the credentials it had were refused. */
+  refused: LoginError | undefined;
+}
+
+/** The `credentials` option: called before every connection and login. */
+export type CredentialsSource = (request: CredentialsRequest) => Credentials | undefined | Promise<Credentials | undefined>;
 
 /** Where the client is in its life. */
 export type ClientState =
@@ -70,7 +98,13 @@ export interface CloseEvent {
   reason: string;
   /** Whether the client will connect and log in again. */
   reconnecting: boolean;
-  /** Why the client gave up, when an automatic login was refused. */
+  /**
+   * Why, when the hub refused: an automatic login refused (the client gives
+   * up), or a refused handshake (`unauthorized`, `forbidden`: it gives up
+   * unless the `credentials` callback gives other credentials;
+   * `too-many-requests`, `unavailable`: it tries again later), or the
+   * `credentials` callback failed.
+   */
   error?: LoginError;
 }
 

@@ -16,10 +16,18 @@ import { Claims } from './claims.js';
 import type { ClusterContext, ClusterTiming } from './context.js';
 import { decodeControl, isControl } from './control-codec.js';
 import { decodeEnvelopes } from './envelope-codec.js';
+import { worstCaseGrantBytes } from './grant-bound.js';
 import { HandOvers } from './hand-over.js';
 import { NodeRequests } from './node-requests.js';
-import { Resumes } from './resumes.js';
+import { MAX_ARRIVING, Resumes } from './resumes.js';
 import { type RoomBus, decodeRoomFrame, encodeRoomFrame, isRoomFrame } from './room-bus.js';
+
+/**
+ * Largest grant a backplane agrees to publish in one message (Redis cuts a
+ * subscriber off past 32 MiB of pending output by default): past it,
+ * `start()` refuses the hub's resume bounds.
+ */
+export const MAX_GRANT_BYTES = 16 * 1024 * 1024;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
@@ -61,6 +69,9 @@ export abstract class ClusterBackplane implements Backplane {
   /** {@link Resumes.arriving}, read per received envelope. */
   private readonly arriving: Map<string, Envelope[]>;
   private readonly context: ClusterContext;
+  /** @internal Largest grant one hand-over may publish: the worst case of the host's resume bounds (see `start()`). */
+  protected grantLimit: number;
+  private grantLimitSource: string;
 
   /** @internal */
   protected constructor(
@@ -70,11 +81,19 @@ export abstract class ClusterBackplane implements Backplane {
     private readonly label: string,
   ) {
     this.nodeId = nodeId;
+    this.grantLimit = timing.maxGrantBytes;
+    this.grantLimitSource = timing.maxGrantBytesSource;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the parts read the backplane's live state
     const self = this;
     this.context = {
       nodeId,
       timing,
+      get grantLimit() {
+        return self.grantLimit;
+      },
+      get grantLimitSource() {
+        return self.grantLimitSource;
+      },
       get host() {
         return self.host;
       },
@@ -92,8 +111,8 @@ export abstract class ClusterBackplane implements Backplane {
       forward: (envelope) => this.forward(envelope),
     };
     this.claims = new Claims(this.context);
-    this.handOvers = new HandOvers(this.context, this.claims);
     this.resumes = new Resumes(this.context, this.claims);
+    this.handOvers = new HandOvers(this.context, this.claims, this.resumes);
     this.nodeRequests = new NodeRequests(this.context);
     this.arriving = this.resumes.arriving;
   }
@@ -108,6 +127,17 @@ export abstract class ClusterBackplane implements Backplane {
       throw new BackplaneError(`${this.constructor.name}.start() was called twice: a backplane serves one hub`);
     }
     this.host = host;
+    const bounds = host.resumeBounds;
+    if (bounds !== undefined) {
+      // By construction, every peer held within the hub's bounds can be handed over.
+      this.grantLimit = worstCaseGrantBytes(bounds);
+      this.grantLimitSource = 'the worst case of resumeMaxMessages, resumeMaxBytes, maxNameLength and maxCallsPerPeer';
+      if (this.grantLimit > MAX_GRANT_BYTES) {
+        throw new BackplaneError(
+          `The hub's resume bounds allow a hand-over grant of ${this.grantLimit} bytes, more than a ${this.label} backplane publishes in one message (${MAX_GRANT_BYTES}): lower resumeMaxBytes, resumeMaxMessages or maxCallsPerPeer`,
+        );
+      }
+    }
     host.stateChanged(this.state);
     await this.connectBus();
     this.started = true;
@@ -234,6 +264,8 @@ export abstract class ClusterBackplane implements Backplane {
   /** Releases this node's names, answers what waits `unavailable` and disconnects. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Grants kept for peers that may still come back cannot wait any more: they end as on expiry.
+    this.resumes.abandonAllKept();
     this.closing();
     // Before `closed`: the parts of the peers the hub closed went first, on the same connection.
     this.roomBus?.flush?.();
@@ -284,7 +316,7 @@ export abstract class ClusterBackplane implements Backplane {
       if (this.arriving.size > 0) {
         const waiting = this.arriving.get(envelope.to);
         if (waiting !== undefined) {
-          waiting.push(envelope);
+          if (waiting.push(envelope) >= MAX_ARRIVING) this.resumes.overflowed(envelope.to);
           continue;
         }
       }
@@ -310,6 +342,9 @@ export abstract class ClusterBackplane implements Backplane {
         return;
       case 'handed':
         this.handOvers.marked(message.id, message.name);
+        return;
+      case 'resume-tail':
+        this.resumes.tailed(message);
         return;
       case 'node-request':
         this.nodeRequests.requested(message);

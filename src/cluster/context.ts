@@ -7,7 +7,12 @@ export interface ClusterTiming {
   readonly commandTimeout: number;
   /** How often, in ms, to ask again about a hand-over whose answer was lost. */
   readonly retryInterval: number;
-  /** Largest grant (held relays and calls of a resuming peer) one hand-over may publish, in UTF-8 bytes. */
+  /**
+   * Largest grant (held relays and calls of a resuming peer) one hand-over
+   * may publish, in UTF-8 bytes, for a host that does not say what it holds
+   * at most (`BackplaneHost.resumeBounds`); otherwise the worst case of those
+   * bounds is the limit (grant-bound.ts).
+   */
   readonly maxGrantBytes: number;
   /** What sets `maxGrantBytes`, for the error that says a grant was too large (e.g. `maxInFlightBytes / 4`). */
   readonly maxGrantBytesSource: string;
@@ -17,6 +22,10 @@ export interface ClusterTiming {
 export interface ClusterContext {
   readonly nodeId: string;
   readonly timing: ClusterTiming;
+  /** Largest grant or tail one hand-over may publish, in UTF-8 bytes (set at start, from the host's resume bounds). */
+  readonly grantLimit: number;
+  /** What sets `grantLimit`, for the error that says a grant was too large. */
+  readonly grantLimitSource: string;
   /** The hub served, once started. */
   readonly host: BackplaneHost | undefined;
   /** The bus, once connecting. */

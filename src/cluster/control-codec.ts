@@ -15,6 +15,10 @@ import { nodeIdPattern } from './node-id.js';
  * - `resume-grant`: published on B's channel by the atomic step that moves the claim.
  * - `handed`: published on A's own channel by the same step, after the grant:
  *   once A's subscription sees it, every envelope published to A before the move has arrived.
+ * - `resume-tail`: published by A on B's channel once it has read `handed`: what
+ *   reached the name on A between setting its holder aside and the move
+ *   (possibly nothing). B holds what arrives for the name straight from other
+ *   nodes until the tail is in, so that one sender's relays keep their order.
  *
  * Everything read from the channel is checked: a malformed message is reported and ignored.
  */
@@ -53,6 +57,14 @@ export interface HandedOver {
   readonly name: string;
 }
 
+export interface ResumeTail {
+  readonly t: 'resume-tail';
+  readonly id: string;
+  readonly name: string;
+  /** Oldest first (`to` is the name). */
+  readonly envelopes: readonly Envelope[];
+}
+
 /**
  * A request of a transport on node `node` to this node's host on `channel`
  * (the HTTP fallback forwards requests for sessions held here with it).
@@ -73,7 +85,7 @@ export interface NodeAnswer {
   readonly reply: string | null;
 }
 
-export type ControlMessage = ResumeRequest | ResumeRefused | ResumeGranted | HandedOver | NodeRequest | NodeAnswer;
+export type ControlMessage = ResumeRequest | ResumeRefused | ResumeGranted | HandedOver | ResumeTail | NodeRequest | NodeAnswer;
 
 /** Largest payload or answer of a node request (a forwarded request body is far smaller). */
 export const MAX_NODE_PAYLOAD = 16 * 1024 * 1024;
@@ -95,6 +107,8 @@ const idPattern = /^[0-9A-Za-z-]{1,64}$/;
 const claimPattern = /^[^\s\u0000-\u001f\u007f-\u009f]{1,64}$/;
 const deadlinePattern = /^\d{1,16}$/;
 const parkedKinds = new Set<string>(['offer', 'answer', 'candidate', 'leave', 'message']);
+/** What a tail may carry: whatever was forwarded to the name during the hand-over. */
+const tailKinds = new Set<string>([...parkedKinds, 'moved']);
 
 export function encodeRequest(request: Omit<ResumeRequest, 't'>): string {
   return JSON.stringify({ t: 'resume', ...request });
@@ -108,6 +122,15 @@ export function encodeHanded(id: string, name: string): string {
   return JSON.stringify({ t: 'handed', id, name });
 }
 
+/** What reached a name on the node handing it over, after its grant: envelopes as in the grant. */
+export function encodeTail(id: string, name: string, envelopes: readonly Envelope[]): string {
+  return JSON.stringify({ t: 'resume-tail', id, name, envelopes: envelopes.map(held) });
+}
+
+function held(envelope: Envelope): [string, string, string, string] {
+  return [envelope.kind, envelope.from, envelope.fromNode, envelope.frame];
+}
+
 /** The grant as one JSON text: parked envelopes as `[kind, from, fromNode, frame]` (their `to` is the name). */
 export function encodeGrant(id: string, name: string, claim: string, grant: ResumeGrant): string {
   const { id: peerId, remoteAddress, node, joinedAt } = grant.previous;
@@ -118,7 +141,7 @@ export function encodeGrant(id: string, name: string, claim: string, grant: Resu
     claim,
     grant: {
       previous: { id: peerId, remoteAddress: remoteAddress ?? null, node: node ?? null, joinedAt },
-      parked: grant.parked.map((envelope) => [envelope.kind, envelope.from, envelope.fromNode, envelope.frame]),
+      parked: grant.parked.map(held),
       partners: grant.partners,
     },
   });
@@ -157,6 +180,12 @@ export function decodeControl(text: string): ControlMessage | undefined {
       const grant = decodeGrant(value.grant, name);
       return grant === undefined ? undefined : { t: 'resume-grant', id: value.id as string, name, claim, grant };
     }
+    case 'resume-tail': {
+      const { name } = value;
+      if (!isName(name)) return undefined;
+      const envelopes = decodeHeld(value.envelopes, name, tailKinds);
+      return envelopes === undefined ? undefined : { t: 'resume-tail', id: value.id as string, name, envelopes };
+    }
     case 'node-request': {
       const { node, channel, payload } = value;
       if (!isNode(node) || typeof channel !== 'string' || !channelPattern.test(channel)) return undefined;
@@ -192,14 +221,8 @@ function decodeGrant(value: unknown, name: string): ResumeGrant | undefined {
     node: node ?? undefined,
     joinedAt: joinedAt as number,
   };
-  const parked: Envelope[] = [];
-  for (const entry of value.parked as unknown[]) {
-    if (!Array.isArray(entry) || entry.length !== 4) return undefined;
-    const [kind, from, fromNode, frame] = entry as unknown[];
-    if (typeof kind !== 'string' || !parkedKinds.has(kind)) return undefined;
-    if (!isText(from) || !isNode(fromNode) || typeof frame !== 'string' || !isWellFormed(frame)) return undefined;
-    parked.push({ kind: kind as Envelope['kind'], from, fromNode, to: name, frame });
-  }
+  const parked = decodeHeld(value.parked, name, parkedKinds);
+  if (parked === undefined) return undefined;
   const partners: Array<readonly [string, string]> = [];
   for (const entry of value.partners as unknown[]) {
     if (!Array.isArray(entry) || entry.length !== 2) return undefined;
@@ -208,6 +231,21 @@ function decodeGrant(value: unknown, name: string): ResumeGrant | undefined {
     partners.push([partner, partnerNode]);
   }
   return { previous, parked, partners };
+}
+
+/** Envelopes for `name` as `[kind, from, fromNode, frame]`, each kind one of `kinds`. */
+function decodeHeld(value: unknown, name: string, kinds: ReadonlySet<string>): Envelope[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const envelopes: Envelope[] = [];
+  for (const entry of value as unknown[]) {
+    if (!Array.isArray(entry) || entry.length !== 4) return undefined;
+    const [kind, from, fromNode, frame] = entry as unknown[];
+    if (typeof kind !== 'string' || !kinds.has(kind)) return undefined;
+    if (!isText(from) || !isNode(fromNode)) return undefined;
+    if (typeof frame !== 'string' || !isWellFormed(frame)) return undefined;
+    envelopes.push({ kind: kind as Envelope['kind'], from, fromNode, to: name, frame });
+  }
+  return envelopes;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -2,12 +2,14 @@ import { BackplaneError } from '../core/errors.js';
 import type { Envelope, ForwardResult } from '../core/backplane.js';
 import type { Claims } from './claims.js';
 import type { ClusterContext } from './context.js';
-import { type ResumeRequest, encodeGrant, encodeHanded, encodeRefused } from './control-codec.js';
+import type { KeptGrant, Resumes } from './resumes.js';
+import { type ResumeRequest, encodeGrant, encodeHanded, encodeRefused, encodeTail } from './control-codec.js';
 
 /** Envelopes held per name while it is handed over from this node; past it they are answered `unavailable`. */
 const MAX_TRANSFER_QUEUE = 4096;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
+const ignore = () => {};
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
 
 /** A hand-over of a name from this node to the node where it resumes. */
@@ -21,6 +23,8 @@ interface Transfer {
   readonly deadline: string;
   /** Envelopes for the name forwarded meanwhile: sent on once it is settled. */
   readonly queue: Array<{ envelope: Envelope; resolve: (result: ForwardResult) => void }>;
+  /** A grant kept here for a peer that came too late to resume here, handed on (no local holder). */
+  readonly kept: KeptGrant | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
   done: boolean;
 }
@@ -33,7 +37,11 @@ interface Transfer {
  * own channel. The move is settled with the host once this node has read
  * the marker (so every envelope published here before the move has been read
  * and passed on), or once the bus says it did not happen. What is forwarded
- * to the name meanwhile waits and then follows it, in order.
+ * to the name meanwhile waits and then follows it, in order, in one tail
+ * message on the resuming node's channel: that node holds what reaches the
+ * name straight from other nodes until the tail is in, so that a relay that
+ * reached this node just before the move is not overtaken by a later one of
+ * the same sender that went straight there.
  */
 export class HandOvers {
   /** Hand-overs from this node, by name. */
@@ -42,6 +50,7 @@ export class HandOvers {
   constructor(
     private readonly node: ClusterContext,
     private readonly claims: Claims,
+    private readonly resumes: Resumes,
   ) {}
 
   /** Whether any name is being handed over (checked per forward, so it is a plain size test). */
@@ -68,22 +77,25 @@ export class HandOvers {
       this.node.report(new BackplaneError(`Ignored a resume request for ${JSON.stringify(request.name)} from this node itself`));
       return;
     }
-    const offered = host.handOverRequested(request.name, request.token);
+    // A grant that came here too late for its login is the peer's, as a dropped holder would be.
+    const kept = this.resumes.takeKept(request.name, request.token);
+    const offered = kept ?? host.handOverRequested(request.name, request.token);
     if (offered === undefined) {
       this.refuse(request.node, request.id, 'refused');
       return;
     }
     const { name } = request;
     const grant = encodeGrant(request.id, name, request.claim, offered.grant);
-    const limit = this.node.timing.maxGrantBytes;
+    const limit = this.node.grantLimit;
     const bytes = Buffer.byteLength(grant);
     if (bytes > limit) {
       this.node.report(
         new BackplaneError(
-          `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than ${this.node.timing.maxGrantBytesSource} (${limit})`,
+          `Cannot hand ${name} over to node ${request.node}: what is held for it takes ${bytes} bytes, more than ${this.node.grantLimitSource} (${limit})`,
         ),
       );
-      host.handOverSettled(name, false);
+      if (kept !== undefined) this.resumes.keptSettled(name, kept, false);
+      else host.handOverSettled(name, false);
       this.refuse(request.node, request.id, 'unavailable');
       return;
     }
@@ -94,6 +106,7 @@ export class HandOvers {
       to: request.node,
       deadline: request.deadline,
       queue: [],
+      kept,
       timer: undefined,
       done: false,
     };
@@ -173,11 +186,22 @@ export class HandOvers {
     if (this.transfers.get(transfer.name) === transfer) this.transfers.delete(transfer.name);
     if (committed) this.claims.forget(transfer.name, transfer.claimId);
     const host = this.node.host;
-    host?.handOverSettled(transfer.name, committed);
+    if (transfer.kept !== undefined) {
+      const read = this.resumes.keptSettled(transfer.name, transfer.kept, committed);
+      // Envelopes read here for a kept name before the move: first in the tail.
+      if (read.length > 0) transfer.queue.unshift(...read.map((envelope) => ({ envelope, resolve: ignore })));
+    } else host?.handOverSettled(transfer.name, committed);
     if (!committed && refusal !== undefined) this.refuse(transfer.to, transfer.id, refusal);
+    if (committed) {
+      this.sendTail(transfer);
+      return;
+    }
+    const waiting = transfer.kept === undefined ? undefined : this.resumes.arriving.get(transfer.name);
     for (const { envelope, resolve } of transfer.queue) {
-      if (committed) {
-        void this.node.forward(envelope).then(resolve);
+      if (waiting !== undefined) {
+        // Kept again with its grant, for the peer's next attempt.
+        waiting.push(envelope);
+        resolve({ delivered: true, node: this.node.nodeId });
       } else if (envelope.fromNode === this.node.nodeId && (envelope.kind === 'offer' || envelope.kind === 'answer')) {
         // Its sender is told, rather than a call being recorded with this node's id for a local partner.
         resolve(UNAVAILABLE);
@@ -186,6 +210,41 @@ export class HandOvers {
         resolve(delivered ? { delivered: true, node: this.node.nodeId } : NOT_FOUND);
       }
     }
+  }
+
+  /**
+   * Sends what was forwarded to a handed-over name meanwhile to its new node
+   * in one tail message (sent even when empty: that node waits for it). What
+   * does not fit in one grant's limit, or is not published, is answered
+   * `unavailable` (its senders are told).
+   */
+  private sendTail(transfer: Transfer): void {
+    const bus = this.node.bus;
+    const limit = this.node.grantLimit;
+    const envelopes: Envelope[] = [];
+    const waiting: Array<(result: ForwardResult) => void> = [];
+    // JSON escapes a UTF-16 unit to at most 6 bytes: an upper bound, without encoding twice.
+    let bytes = 256;
+    for (const { envelope, resolve } of transfer.queue) {
+      bytes += 6 * (envelope.frame.length + envelope.from.length) + envelope.fromNode.length + 32;
+      if (bytes > limit) resolve(UNAVAILABLE);
+      else {
+        envelopes.push(envelope);
+        waiting.push(resolve);
+      }
+    }
+    const settle = (result: ForwardResult) => {
+      for (const resolve of waiting) resolve(result);
+    };
+    if (bus === undefined || !bus.ready || this.node.closed) return settle(UNAVAILABLE);
+    const delivered: ForwardResult = { delivered: true, node: transfer.to };
+    bus.publish(transfer.to, encodeTail(transfer.id, transfer.name, envelopes)).then(
+      (receivers) => settle(receivers > 0 ? delivered : UNAVAILABLE),
+      (error: unknown) => {
+        this.node.reportFailure(error);
+        settle(UNAVAILABLE);
+      },
+    );
   }
 
   /** Answers a resume request negatively on the resuming node's channel. */

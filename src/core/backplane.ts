@@ -85,8 +85,29 @@ export interface BackplaneStatus {
   readonly roundTripMs: number | undefined;
 }
 
+/**
+ * What a host holds at most for one dropped peer (the hub's
+ * `resumeMaxMessages`, `resumeMaxBytes`, `maxNameLength` and
+ * `maxCallsPerPeer`): a backplane sizes what one hand-over may carry from it.
+ */
+export interface ResumeBounds {
+  /** Relays held (`resumeMaxMessages`); a `leave` per call partner is held besides. */
+  readonly maxMessages: number;
+  /** Their frames' length in all, in UTF-16 units or bytes (`resumeMaxBytes`). */
+  readonly maxBytes: number;
+  /** Longest name (`maxNameLength`). */
+  readonly maxNameLength: number;
+  /** Call partners per peer (`maxCallsPerPeer`). */
+  readonly maxCalls: number;
+}
+
 /** What the hub offers its backplane. */
 export interface BackplaneHost {
+  /**
+   * What is held at most for one dropped peer. Optional so that hosts written
+   * before it still compile (a backplane then uses its own limit for a hand-over).
+   */
+  readonly resumeBounds?: ResumeBounds;
   /** An envelope from another node for a peer on this one. Returns false if the peer is not here. */
   deliver(envelope: Envelope): boolean;
   /** Names held on this node with their claim ids, for re-asserting them after the bus lost its state. */

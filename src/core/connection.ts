@@ -248,6 +248,12 @@ export class Connection implements TransportSession, InboundSink {
       phase.clearTimer();
     }
     this.host.counters.logins++;
+    try {
+      this.transport.joined?.();
+    } catch (error) {
+      // The login stands: a transport's bookkeeping failing is reported, not the client's problem.
+      this.host.reportError(new TransportError('The transport failed on joined()', error));
+    }
     this.send(reply);
     const hold = this.hold;
     // Decided: what the resume needed goes (an idle peer keeps no hold).
@@ -256,7 +262,10 @@ export class Connection implements TransportSession, InboundSink {
     if (predecessor?.parked !== undefined) for (const parked of predecessor.parked) this.send(parked.frame);
     // Relays parked while a resume from another node was being decided come after the held ones.
     const own = hold?.take();
-    if (own !== undefined) for (const parked of own) this.send(parked.frame);
+    if (own !== undefined) {
+      this.countHeld(own);
+      for (const parked of own) this.send(parked.frame);
+    }
     armIceRefresh(this, this.host);
     if (predecessor === undefined) this.host.joined(this);
     else this.host.resumed(this, predecessor.view);
@@ -365,16 +374,46 @@ export class Connection implements TransportSession, InboundSink {
     this.release('resume-expired', undefined);
   }
 
+  /** Counts, as local, relays this node's peers sent while this login was resuming (the router left them uncounted). */
+  private countHeld(parked: readonly Parked[]): void {
+    const relays = this.host.counters.relays;
+    for (const { kind } of parked) if (kind !== 'message') relays[kind].local++;
+  }
+
   /** Relays parked for a resume that did not happen: their senders hear `peer-gone`. */
   private abandonParked(): void {
     const parked = this.hold?.take();
     if (parked !== undefined) this.host.router.expired(this, parked);
   }
 
-  /** Parks a frame for this dropped (or resuming) peer; false when its bounds are reached (a `leave` always fits). */
+  /**
+   * Parks a frame for this dropped (or resuming) peer; false when its bounds
+   * are reached. A dropped peer holds a `leave` only from a call partner
+   * (outside the bounds, one per sender, ending the call); one from anyone
+   * else ends no call and is not held (true: nothing to answer). A login
+   * resuming from another node does not know its calls yet: it holds a
+   * `leave` within the bounds, as a relay.
+   */
   park(frame: string | Uint8Array, from: string, fromNode: string | null, kind: Parked['kind']): boolean {
+    if (kind === 'leave' && this.currentState === ConnectionState.Dropped) {
+      if (this.calls?.has(from) !== true) return true;
+      this.calls.delete(from);
+      this.resumeHold().holdLeave(frame, from, fromNode);
+      return true;
+    }
     const { resumeMaxMessages, resumeMaxBytes } = this.host.options;
     return this.resumeHold().park(frame, from, fromNode, kind, resumeMaxMessages, resumeMaxBytes);
+  }
+
+  /** Holds the hub's own `leave` from call partner `from` (gone, or its node is) for this dropped peer: one per sender. */
+  holdLeave(frame: string, from: string, fromNode: string | null): void {
+    this.calls?.delete(from);
+    this.resumeHold().holdLeave(frame, from, fromNode);
+  }
+
+  /** Bytes parked for this peer while it is dropped or resuming (0 otherwise). */
+  get heldBytes(): number {
+    return this.hold?.bytes ?? 0;
   }
 
   /** Closes the connection from the hub's side and releases what it held (a dropped peer's reservation too). */
@@ -409,7 +448,12 @@ export class Connection implements TransportSession, InboundSink {
     if (previous === ConnectionState.Closed) return;
     this.currentState = ConnectionState.Closed;
     this.clearTimers();
-    if (previous === ConnectionState.LoggingIn && this.resuming) this.abandonParked();
+    if (previous === ConnectionState.LoggingIn && this.resuming) {
+      // Not this connection's to lose: its resume may lose to another login (or be refused), so the
+      // name's holder, wherever it is, gets them; if this resume wins after all, the grant's end tells their senders.
+      const parked = this.hold?.take();
+      if (parked !== undefined) this.host.router.reroute(this.name, parked);
+    }
     this.login = undefined;
     this.hold = undefined;
     // A dropped peer's close was counted when it dropped.

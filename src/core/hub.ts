@@ -132,7 +132,9 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       this.ready = Promise.resolve();
     } else {
       this.backplaneState = 'connecting';
+      const { resumeMaxMessages, resumeMaxBytes, maxNameLength, maxCallsPerPeer } = this.options;
       const backplaneHost: BackplaneHost = {
+        resumeBounds: { maxMessages: resumeMaxMessages, maxBytes: resumeMaxBytes, maxNameLength, maxCalls: maxCallsPerPeer },
         deliver: (envelope) => this.router.deliver(envelope),
         localClaims: () => this.router.claims(),
         claimLost: (name, claimId) => {
@@ -382,6 +384,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       peers: this.size,
       connections: this.connections.size,
       droppedPeers,
+      heldBytes: this.router.heldBytes(),
       resumes: c.resumes,
       logins: c.logins,
       loginRefusals: { ...c.loginRefusals },

@@ -48,7 +48,11 @@ export interface Transfer {
 export class ResumeHold {
   /** Relays for the peer while it is dropped (or resuming from another node), in order. */
   private parked: Parked[] | undefined = undefined;
-  private parkedBytes = 0;
+  /** Bytes and count of what is parked within the bounds (every kind but a partner's `leave`). */
+  private boundedBytes = 0;
+  private boundedCount = 0;
+  /** Bytes of partners' `leave`s, held outside the bounds (at most one per sender). */
+  private leaveBytes = 0;
   private graceTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** When the grace ends (0: no grace running or paused). */
   graceEnds = 0;
@@ -60,7 +64,7 @@ export class ResumeHold {
    */
   resuming = false;
 
-  /** Parks a frame; false when the bounds are reached (a `leave` always fits). */
+  /** Parks a frame within `maxMessages`/`maxBytes`; false when they are reached. */
   park(
     frame: string | Uint8Array,
     from: string,
@@ -70,20 +74,43 @@ export class ResumeHold {
     maxBytes: number,
   ): boolean {
     const size = frame.length;
-    const parked = (this.parked ??= []);
-    if (kind !== 'leave' && (parked.length >= maxMessages || this.parkedBytes + size > maxBytes)) return false;
+    if (this.boundedCount >= maxMessages || this.boundedBytes + size > maxBytes) return false;
     // Fast-path frames live in a reused buffer: keep a copy.
-    parked.push({ frame: typeof frame === 'string' ? frame : frame.slice(), from, fromNode, kind });
-    this.parkedBytes += size;
+    (this.parked ??= []).push({ frame: typeof frame === 'string' ? frame : frame.slice(), from, fromNode, kind });
+    this.boundedBytes += size;
+    this.boundedCount++;
     return true;
+  }
+
+  /**
+   * Holds a call partner's `leave` outside the bounds (a partner that misses
+   * it keeps a dead call), replacing an earlier one from the same sender: its
+   * later one comes after whatever that sender parked in between. A `leave`
+   * ends the call, so a sender holds one again only after a new offer or
+   * answer, which the bounds count: held `leave`s stay within
+   * `maxCallsPerPeer + resumeMaxMessages` frames of one name each.
+   */
+  holdLeave(frame: string | Uint8Array, from: string, fromNode: string | null): void {
+    const parked = (this.parked ??= []);
+    const earlier = parked.findIndex((entry) => entry.kind === 'leave' && entry.from === from && entry.fromNode === fromNode);
+    if (earlier >= 0) this.leaveBytes -= parked.splice(earlier, 1)[0]!.frame.length;
+    parked.push({ frame: typeof frame === 'string' ? frame : frame.slice(), from, fromNode, kind: 'leave' });
+    this.leaveBytes += frame.length;
   }
 
   /** Takes every parked relay out, oldest first. */
   take(): Parked[] | undefined {
     const parked = this.parked;
     this.parked = undefined;
-    this.parkedBytes = 0;
+    this.boundedBytes = 0;
+    this.boundedCount = 0;
+    this.leaveBytes = 0;
     return parked;
+  }
+
+  /** Bytes (UTF-16 units for text frames) of everything parked, within the bounds or not. */
+  get bytes(): number {
+    return this.boundedBytes + this.leaveBytes;
   }
 
   /** What is parked, left in place. */

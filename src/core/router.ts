@@ -52,6 +52,13 @@ export class Router implements Routes<Connection> {
     return count;
   }
 
+  /** Bytes parked for local dropped or resuming peers (see `HubStats.heldBytes`). */
+  heldBytes(): number {
+    let bytes = 0;
+    for (const connection of this.names.values()) bytes += connection.heldBytes;
+    return bytes;
+  }
+
   /** The local connections in `state`, as they are now (safe to close them while iterating). */
   inState(state: ConnectionState): Connection[] {
     const found: Connection[] = [];
@@ -134,8 +141,10 @@ export class Router implements Routes<Connection> {
 
   /** A relay for a dropped peer: parked until it resumes; the sender hears `peer-congested` when its bounds are reached. */
   private park(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void {
-    this.counters.relays[type].local++;
-    if (!to.park(frame, from.name, null, type)) {
+    const parked = to.park(frame, from.name, null, type);
+    // Held for a resume being decided, it counts once its fate is known (delivered here or rerouted).
+    if (!parked || to.state === ConnectionState.Dropped) this.counters.relays[type].local++;
+    if (!parked) {
       from.fail(
         ErrorCode.PeerCongested,
         `${to.name} is reconnecting and too much is held for it: the message was dropped`,
@@ -196,7 +205,7 @@ export class Router implements Routes<Connection> {
       if (local !== undefined) {
         local.endCall(name);
         if (local.state === ConnectionState.Joined) local.send(encodeLeave(nameJson));
-        else if (local.state === ConnectionState.Dropped) local.park(encodeLeave(nameJson), name, null, 'leave');
+        else if (local.state === ConnectionState.Dropped) local.holdLeave(encodeLeave(nameJson), name, null);
       } else if (backplane !== undefined) {
         backplane
           .forward({ kind: 'leave', from: name, fromNode: backplane.nodeId, to: partner, frame: encodeLeave(nameJson) })
@@ -288,7 +297,7 @@ export class Router implements Routes<Connection> {
         }
         local.endCall(gone.name);
         if (local.state === ConnectionState.Joined) local.send(frame);
-        else if (local.state === ConnectionState.Dropped) local.park(frame, gone.name, null, 'leave');
+        else if (local.state === ConnectionState.Dropped) local.holdLeave(frame, gone.name, null);
       } else if (this.backplane !== undefined) {
         this.backplane
           .forward({ kind: 'leave', from: gone.name, fromNode: this.backplane.nodeId, to: name, frame })
@@ -321,7 +330,7 @@ export class Router implements Routes<Connection> {
         connection.endCall(name);
         const leave = encodeLeave(JSON.stringify(name));
         if (connection.state === ConnectionState.Joined) connection.send(leave);
-        else if (connection.state === ConnectionState.Dropped) connection.park(leave, name, nodeId, 'leave');
+        else if (connection.state === ConnectionState.Dropped) connection.holdLeave(leave, name, nodeId);
       }
     }
   }

@@ -22,6 +22,13 @@ export interface HubStats {
   readonly connections: number;
   /** Gauge: resumable peers that dropped and whose names are reserved for `resumeGrace`. */
   readonly droppedPeers: number;
+  /**
+   * Gauge: bytes (UTF-16 code units of the frames, as `resumeMaxBytes` counts
+   * them) held on this node for dropped peers and resumes being decided:
+   * relays and host messages within `resumeMaxBytes` per peer, plus at most
+   * one `leave` per call partner.
+   */
+  readonly heldBytes: number;
   /** Peers that came back with their token (a take-over of a stale connection, or a resume). */
   readonly resumes: number;
   /** Successful logins. */

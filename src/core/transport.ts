@@ -24,6 +24,16 @@ export interface Transport {
    * can tell. The hub closes a connection whose queue passes `maxBufferedBytes`.
    */
   readonly bufferedAmount?: number;
+  /**
+   * The connection logged in: called once per successful login (a resume
+   * included), just before the login reply is sent. A connection never
+   * leaves the logged-in state but by closing, which the transport sees.
+   * For transports that treat connections that have not logged in yet
+   * differently (the HTTP fallback bounds them per client); never called on
+   * the relay path. If it throws, the hub reports a `TransportError` and the
+   * login goes on.
+   */
+  joined?(): void;
 }
 
 /**

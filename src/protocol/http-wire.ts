@@ -23,7 +23,19 @@ export enum HttpParam {
   poll = 'poll',
   /** DELETE: the close code of the goodbye (none: {@link NO_STATUS_CODE}). */
   code = 'code',
+  /** GET: {@link PROBE_ON} asks whether a connection would be admitted (see {@link PROBE_ON}). */
+  probe = 'probe',
 }
+
+/**
+ * The value of {@link HttpParam.probe} that makes `GET <path>?…&transport=http&probe=1`
+ * a handshake probe: the hub runs the admission of a new connection (not
+ * accepting, `origins`, per-address caps, `verifyUpgrade`) on it and answers
+ * {@link STATUS_ADMITTED}, or the refusal's status with the usual JSON error
+ * body. A browser's WebSocket cannot see why its upgrade failed (it only
+ * sees 1006): the client asks this way, with the same query and credentials.
+ */
+export const PROBE_ON = '1';
 
 /** The value of {@link HttpParam.poll} that asks for a long-poll. */
 export const POLL_ON = '1';
@@ -113,6 +125,31 @@ export const STATUS_SESSION_GONE = 404;
 export const STATUS_CLOSED = 410;
 /** The body is over `maxBodyBytes`: the session closes (1009). */
 export const STATUS_TOO_LARGE = 413;
+
+/** Probe: a connection would be admitted (so a failed upgrade failed for another reason, e.g. a proxy). */
+export const STATUS_ADMITTED = 204;
+
+/**
+ * Why a handshake (a WebSocket upgrade, the POST that opens a session, a
+ * probe) was refused, by its HTTP status: `unauthorized` (401,
+ * `verifyUpgrade`), `forbidden` (403, `origins`), `too-many-requests` (429,
+ * per-address caps), `unavailable` (503, the hub not accepting). Other
+ * statuses say nothing about admission.
+ */
+export type HandshakeRefusal = 'unauthorized' | 'forbidden' | 'too-many-requests' | 'unavailable';
+
+/** The {@link HandshakeRefusal} an HTTP `status` stands for, if any. */
+export function refusalOf(status: number | undefined): HandshakeRefusal | undefined {
+  return status === 401
+    ? 'unauthorized'
+    : status === 403
+      ? 'forbidden'
+      : status === 429
+        ? 'too-many-requests'
+        : status === 503
+          ? 'unavailable'
+          : undefined;
+}
 
 /** The `readyState` values of a WebSocket, which `HttpSocket` follows too. */
 export const CONNECTING = 0;

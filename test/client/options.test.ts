@@ -46,6 +46,9 @@ describe('SignallingClient options', () => {
       transport: 'auto',
       fallbackTimeout: 4000,
       http: {},
+      loginFields: {},
+      credentials: undefined,
+      acceptAssignedName: false,
     });
     expect(Object.isFrozen(clientDefaults)).toBe(true);
     expect(Object.isFrozen(clientDefaults.sendRate)).toBe(true);
@@ -77,6 +80,11 @@ describe('SignallingClient options', () => {
     ['sendRate', true],
     ['sendRate', { messagesPerSecond: 0 }],
     ['sendRate', { burst: 0.5 }],
+    ['loginFields', 'jwt'],
+    ['loginFields', null],
+    ['loginFields', []],
+    ['credentials', { query: {} }],
+    ['acceptAssignedName', 'yes'],
   ])('refuses %s: %j', (option, value) => {
     const error = refusal(() => new SignallingClient(url, loose({ [option]: value })));
     expect(error.option.split('.')[0]).toBe(option);
@@ -101,6 +109,9 @@ describe('SignallingClient options', () => {
           maxOutboxMessages: 1,
           maxOutboxBytes: 1,
           sendRate: false,
+          loginFields: { jwt: 'x' },
+          credentials: () => ({ query: { token: 't' } }),
+          acceptAssignedName: true,
         }),
     ).not.toThrow();
     expect(() => new SignallingClient(url, { maxReconnectAttempts: 0, sendRate: { messagesPerSecond: 0.5 } })).not.toThrow();

@@ -109,8 +109,10 @@ describe('SignallingClient outbox: bounded, paced, and a replay that trips the r
     expect(dropped).toHaveLength(4);
     expect(dropped[3]).toEqual({ type: 'offer', to: 'bob' });
     await until(() => received.length >= 3, 'bob to receive the held offers');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(received).toEqual([`offer:${sdp(2)}`, `offer:${sdp(3)}`, `offer:${sdp(4)}`]);
+    // A barrier: a sentinel relay after them, through the same path; once it is in, nothing held can still come.
+    alice.answer('bob', { type: 'answer', sdp: 'sentinel' });
+    await until(() => received.includes('answer:sentinel'), 'bob to receive the sentinel');
+    expect(received).toEqual([`offer:${sdp(2)}`, `offer:${sdp(3)}`, `offer:${sdp(4)}`, 'answer:sentinel']);
   });
 
   it('reconnects after a 4429 caused by its own replay, and the session goes on', async () => {

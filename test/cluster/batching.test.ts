@@ -17,7 +17,11 @@ clusterSuite('cross-node forwarding', 'b', (cluster) => {
     for (let i = 0; i < count; i++) {
       expect(await b.next()).toEqual({ type: 'candidate', candidate: { candidate: `candidate:${i}` }, name: 'Sender' });
     }
-    await sleep(100);
+    // Sentinels through the same paths, each way: nothing else came before them.
+    a.send({ type: 'candidate', candidate: 'sentinel', name: 'Receiver' });
+    expect(await b.next()).toEqual({ type: 'candidate', candidate: 'sentinel', name: 'Sender' });
+    b.send({ type: 'candidate', candidate: 'sentinel', name: 'Sender' });
+    expect(await a.next()).toEqual({ type: 'candidate', candidate: 'sentinel', name: 'Receiver' });
     expect(b.inbox).toEqual([]);
     expect(a.inbox).toEqual([]);
   });

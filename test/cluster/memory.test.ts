@@ -104,6 +104,75 @@ describe('MemoryCluster', () => {
     expect(leaves(bob)).toEqual([]);
   });
 
+  it('keeps a grant that came after the resuming node gave up, for the next attempt of its peer: resumed, nothing lost, nobody told peer-gone or leave (#17 item 5)', async () => {
+    const cluster = new MemoryCluster();
+    const [one, two] = [await node(cluster, 'one', 200), await node(cluster, 'two', 200)];
+    const onOne = watchHub(one.hub);
+    const onTwo = watchHub(two.hub);
+    const { client: alice, token } = await resumable(one.url, 'alice', clients);
+    const bob = await loggedIn(one.url, 'bob', clients);
+    await startCall(alice, 'alice', bob, 'bob');
+    alice.socket.terminate();
+    await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    bob.send({ type: 'candidate', candidate: 'held', name: 'alice' });
+
+    // Node two hears nothing (the grant among it) until it has answered the login.
+    const release = cluster.hold('two');
+    const first = await connected(two.url, clients);
+    try {
+      expect(await first.login('alice', { token, resume: true })).toMatchObject({
+        success: false,
+        reason: 'backplane-unavailable',
+      });
+    } finally {
+      release();
+    }
+    // The peer tries again, as its client does on backplane-unavailable.
+    const again = await connected(two.url, clients);
+    expect(await again.login('alice', { token, resume: true })).toMatchObject({ success: true, resumed: true });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'held', name: 'bob' });
+    // The call goes on: a sentinel each way through the same path, then nothing else was heard.
+    bob.send({ type: 'candidate', candidate: 'after', name: 'alice' });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'after', name: 'bob' });
+    again.send({ type: 'candidate', candidate: 'back', name: 'bob' });
+    expect(await bob.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'back', name: 'alice' });
+    expect(bob.inbox.filter((frame) => frame.type === 'error' || frame.type === 'leave')).toEqual([]);
+    expect(onOne.left).toEqual([]);
+    expect(onTwo.left).toEqual([]);
+  });
+
+  it('hands a kept grant on when the peer tries again on a third node', async () => {
+    const cluster = new MemoryCluster();
+    const [one, two, three] = [
+      await node(cluster, 'one', 200),
+      await node(cluster, 'two', 200),
+      await node(cluster, 'three', 200),
+    ];
+    const onOne = watchHub(one.hub);
+    const { client: alice, token } = await resumable(one.url, 'alice', clients);
+    const bob = await loggedIn(one.url, 'bob', clients);
+    await startCall(alice, 'alice', bob, 'bob');
+    alice.socket.terminate();
+    await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    bob.send({ type: 'candidate', candidate: 'held', name: 'alice' });
+    const release = cluster.hold('two');
+    const first = await connected(two.url, clients);
+    try {
+      expect(await first.login('alice', { token, resume: true })).toMatchObject({
+        success: false,
+        reason: 'backplane-unavailable',
+      });
+    } finally {
+      release();
+    }
+    const again = await connected(three.url, clients);
+    expect(await again.login('alice', { token, resume: true })).toMatchObject({ success: true, resumed: true });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'held', name: 'bob' });
+    bob.send({ type: 'candidate', candidate: 'after', name: 'alice' });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'after', name: 'bob' });
+    expect(bob.inbox.filter((frame) => frame.type === 'error' || frame.type === 'leave')).toEqual([]);
+  });
+
   it('a node back after others took its name loses it: its holder is closed with 4410, one holder remains', async () => {
     const cluster = new MemoryCluster();
     const [one, two] = [await node(cluster, 'one'), await node(cluster, 'two')];

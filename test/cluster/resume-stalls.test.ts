@@ -3,6 +3,7 @@ import { type RedisBackplane, RedisTimeoutError } from '../../src/redis.js';
 import {
   beforeNextHandOver,
   connected,
+  hostOf,
   type FreezableProxy,
   leaves,
   loggedIn,
@@ -118,7 +119,9 @@ describe('resuming on another node while Redis stalls', () => {
     expect(onOne.left).toEqual([]);
     expect(onTwo.resumed).toHaveLength(1);
     expect(onOne.errors.some((error) => error instanceof RedisTimeoutError)).toBe(true);
-    await sleep(200);
+    // A sentinel from node one through the path a leave from it would take: none came before it.
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
   });
 
@@ -240,7 +243,9 @@ describe('resuming on another node while Redis stalls', () => {
     } finally {
       proxyTwo.thaw(0);
     }
-    await sleep(200);
+    // A sentinel from node one (bob's node) through the path a leave would take: none came before it.
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
     expect(onOne.left).toEqual([]);
   });
@@ -280,8 +285,70 @@ describe('resuming on another node while Redis stalls', () => {
     expect(onOne.left).toEqual([]);
   });
 
-  it('does not hand over more than maxInFlightBytes / 4: backplane-unavailable, reported, and the peer stays held', async () => {
+  it('keeps a grant that came after node two gave up, for the next attempt of its peer: resumed, nothing lost, nobody told peer-gone or leave (#17 item 5)', async () => {
+    const proxy = await startFreezableProxy(cluster.redis.port);
+    proxies.push(proxy);
+    const options = { commandTimeout: 300, leaseTtl: 10_000, heartbeatInterval: 1000 };
+    const one = await cluster.node(options);
+    const two = await cluster.node({ ...options, url: proxy.url });
+    const onOne = watchHub(one.hub);
+    const onTwo = watchHub(two.hub);
+    const { client: alice, token } = await resumable(one.url, 'alice', clients);
+    const bob = await loggedIn(one.url, 'bob', clients);
+    await startCall(alice, 'alice', bob, 'bob');
+    alice.socket.terminate();
+    await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    bob.send({ type: 'candidate', candidate: 'held', name: 'alice' });
+
+    // Node two's subscription (connection 1) hears nothing until it has answered the login.
+    proxy.freeze('replies', 1);
+    const first = await connected(two.url, clients);
+    try {
+      expect(await first.login('alice', { token, resume: true })).toMatchObject({
+        success: false,
+        reason: 'backplane-unavailable',
+      });
+    } finally {
+      proxy.thaw(1);
+    }
+    const again = await connected(two.url, clients);
+    expect(await again.login('alice', { token, resume: true })).toMatchObject({ success: true, resumed: true });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'held', name: 'bob' });
+    bob.send({ type: 'candidate', candidate: 'after', name: 'alice' });
+    expect(await again.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'after', name: 'bob' });
+    again.send({ type: 'candidate', candidate: 'back', name: 'bob' });
+    expect(await bob.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'back', name: 'alice' });
+    expect(bob.inbox.filter((frame) => frame.type === 'error' || frame.type === 'leave')).toEqual([]);
+    expect(onOne.left).toEqual([]);
+    expect(onTwo.left).toEqual([]);
+  });
+
+  it('hands over a peer held to its bounds with the smallest maxInFlightBytes: the grant limit comes from the resume bounds (#17 item 2)', async () => {
     const one = await cluster.node({ maxInFlightBytes: 65536 });
+    const two = await cluster.node();
+    const onOne = watchHub(one.hub);
+    const { client: alice, token } = await resumable(one.url, 'alice', clients);
+    const bob = await loggedIn(two.url, 'bob', clients);
+    const carol = await loggedIn(one.url, 'carol', clients);
+    await startCall(alice, 'alice', bob, 'bob');
+    alice.socket.terminate();
+    await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    // About 240 KB held for alice (resumeMaxBytes is 256 KiB), every character one JSON escapes again.
+    const count = 8;
+    const filler = '"\\'.repeat(5000);
+    for (let n = 0; n < count; n++) bob.send({ type: 'candidate', candidate: { n, sdp: filler }, name: 'alice' });
+    // A sentinel through the same path (bob's envelopes reach node one in order): once carol has it, alice's are held.
+    bob.send({ type: 'candidate', candidate: 'sentinel', name: 'carol' });
+    await carol.nextOf('candidate');
+    const back = await connected(two.url, clients);
+    expect(await back.login('alice', { token, resume: true })).toMatchObject({ success: true, resumed: true });
+    for (let n = 0; n < count; n++) expect(await back.nextOf('candidate')).toMatchObject({ candidate: { n } });
+    expect(bob.inbox.filter((frame) => frame.type === 'error')).toEqual([]);
+    expect(onOne.errors).toEqual([]);
+  });
+
+  it('does not hand over a grant larger than the worst case of the resume bounds (held beyond them): backplane-unavailable, reported, and the peer stays held', async () => {
+    const one = await cluster.node();
     const two = await cluster.node();
     const onOne = watchHub(one.hub);
     const { client: alice, token } = await resumable(one.url, 'alice', clients);
@@ -289,16 +356,29 @@ describe('resuming on another node while Redis stalls', () => {
     await startCall(alice, 'alice', bob, 'bob');
     alice.socket.terminate();
     await until(() => onOne.dropped.length === 1, 'the drop on node one');
-    // About 24 KB held for alice: more than 65536 / 4.
-    for (let n = 0; n < 3; n++) bob.send({ type: 'candidate', candidate: { n, sdp: 'x'.repeat(8000) }, name: 'alice' });
-    await sleep(200);
+    // A host that holds more than it says it does: its grant exceeds what its bounds allow.
+    const host = hostOf(one);
+    const handOverRequested = host.handOverRequested.bind(host);
+    host.handOverRequested = (name, resumeToken) => {
+      const offered = handOverRequested(name, resumeToken);
+      if (offered === undefined) return undefined;
+      const frame = JSON.stringify({ type: 'candidate', candidate: 'x'.repeat(60_000), name: 'bob' });
+      const parked = Array.from({ length: 64 }, () => ({
+        kind: 'candidate' as const,
+        from: 'bob',
+        fromNode: backplaneOf(two).nodeId,
+        to: name,
+        frame,
+      }));
+      return { ...offered, grant: { ...offered.grant, parked } };
+    };
     const back = await connected(two.url, clients);
     expect(await back.login('alice', { token, resume: true })).toMatchObject({
       success: false,
       reason: 'backplane-unavailable',
     });
     expect(onOne.errors).toEqual([
-      expect.objectContaining({ code: 'SH_ERR_BACKPLANE', message: expect.stringMatching(/maxInFlightBytes/) }),
+      expect.objectContaining({ code: 'SH_ERR_BACKPLANE', message: expect.stringMatching(/worst case of resumeMaxMessages/) }),
     ]);
     expect(await backplaneOf(one).listNames()).toEqual(
       new Map([

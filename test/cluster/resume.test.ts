@@ -1,5 +1,16 @@
 import { expect, it } from 'vitest';
-import { clusterSuite, connected, hostOf, leaves, loggedIn, resumable, sleep, startCall, watchHub } from '../helpers/cluster.js';
+import {
+  clusterSuite,
+  connected,
+  hostOf,
+  leaves,
+  loggedIn,
+  resumable,
+  sleep,
+  startCall,
+  untilAsync,
+  watchHub,
+} from '../helpers/cluster.js';
 import { until } from '../helpers/events.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
 
@@ -23,8 +34,8 @@ clusterSuite('resuming on another node', 'r', (cluster) => {
 
     alice.socket.terminate();
     await until(() => onOne.dropped.length === 1, 'the drop on node one');
+    // Held on node one, or on its way there when the resume starts: either way it comes first (in order, always).
     bob.send({ type: 'candidate', candidate: { n: 1 }, name: 'alice' });
-    await sleep(100);
 
     const back = await connected(two.url, clients);
     const reply = await back.login('alice', { token, resume: true });
@@ -49,7 +60,9 @@ clusterSuite('resuming on another node', 'r', (cluster) => {
         ['bob', cluster.nodeId(two)],
       ]),
     );
-    await sleep(300);
+    // A sentinel from node one through the path a leave from it would take: none came before it.
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
     expect(onOne.left).toEqual([]);
     expect(one.hub.stats().connections).toBe(0);
@@ -79,7 +92,11 @@ clusterSuite('resuming on another node', 'r', (cluster) => {
     expect(await back.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'from carol', name: 'carol' });
     bob.send({ type: 'candidate', candidate: 'from bob', name: 'alice' });
     expect(await back.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'from bob', name: 'bob' });
-    await sleep(300);
+    // Sentinels from node one, through the paths a leave from it would take (to bob across nodes, to carol locally).
+    expect(await one.hub.send('bob', { type: 'sentinel' })).toBe(true);
+    expect(await bob.nextOf('sentinel')).toEqual({ type: 'sentinel' });
+    expect(await one.hub.send('carol', { type: 'sentinel' })).toBe(true);
+    expect(await carol.nextOf('sentinel')).toEqual({ type: 'sentinel' });
     expect(leaves(bob)).toEqual([]);
     expect(leaves(carol)).toEqual([]);
     expect(onOne.left).toEqual([]);
@@ -118,7 +135,8 @@ clusterSuite('resuming on another node', 'r', (cluster) => {
     const { client: alice, token } = await resumable(one.url, 'alice', clients);
     alice.close(1000);
     await until(() => one.hub.stats().connections === 0, 'the logout');
-    await sleep(100);
+    // The release is fire and forget: wait (with a deadline) until the cluster no longer holds the name.
+    await untilAsync(async () => !(await cluster.listNames(two)).has('alice'), 'the release');
     const back = await connected(two.url, clients);
     expect(await back.login('alice', { token, resume: true })).toMatchObject({ success: true });
     expect(onTwo.resumed).toEqual([]);

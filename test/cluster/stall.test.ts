@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import type { SignallingHubError } from '../../src/index.js';
 import { type RedisBackplane, RedisBusyError } from '../../src/redis.js';
 import { loggedIn, sleep, untilRelayed, useRedisCluster } from '../helpers/cluster.js';
-import { TestClient } from '../helpers/test-client.js';
+import { until } from '../helpers/events.js';
+import { type Frame, TestClient } from '../helpers/test-client.js';
 
 setFlagsFromString('--expose-gc');
 /** A full collection, so that heap figures compare what is still referenced. */
@@ -78,7 +79,8 @@ describe('a stalled Redis', () => {
 
     // Redis answers again: relaying resumes and nothing is left waiting.
     await untilRelayed(a, b, 'Sink', 5000);
-    await sleep(200);
+    // The last answers are on their way: wait for them (with a deadline), not for a fixed time.
+    await until(() => backplane.status().inFlightCommands === 0, 'nothing left waiting for Redis');
     expect(backplane.status()).toMatchObject({ state: 'connected', inFlightCommands: 0, inFlightBytes: 0 });
   });
 
@@ -94,9 +96,15 @@ describe('a stalled Redis', () => {
     } finally {
       cluster.redis.resume();
     }
-    await sleep(500);
-    expect(b.inbox.filter((frame) => frame.type === 'offer')).toEqual([]);
-    await untilRelayed(a, b, 'Later', 5000);
+    // Sentinels through the same path: had Redis published the stale offer when it woke up, it would come first.
+    const started = Date.now();
+    let first: Frame | undefined;
+    while (first === undefined) {
+      if (Date.now() - started > 5000) throw new Error('no cross-node relay within 5000 ms');
+      a.send({ type: 'offer', offer: { sdp: 'sentinel' }, name: 'Later' });
+      first = await b.nextOf('offer', 100).catch(() => undefined);
+    }
+    expect(first).toEqual({ type: 'offer', offer: { sdp: 'sentinel' }, name: 'Early' });
   });
 
   it('does not let a login answered backplane-unavailable take the name once Redis answers again', async () => {

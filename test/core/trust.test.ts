@@ -107,6 +107,37 @@ describe('close reasons (trust #2)', () => {
   });
 });
 
+describe('Transport.joined', () => {
+  it('is told once per login, before the reply; if it throws, the login stands and a TransportError is reported', () => {
+    const hub = newHub();
+    const errors: SignallingHubError[] = [];
+    hub.on('error', (error) => errors.push(error));
+    const seen: string[] = [];
+    const session = hub.open({
+      send: (message) => seen.push(typeof message === 'string' ? message : new TextDecoder().decode(message)),
+      close: () => {},
+      joined: () => seen.push('joined'),
+    });
+    session.receive(JSON.stringify({ type: 'login', name: 'taken' }));
+    const other = hub.open({ send: () => {}, close: () => {}, joined: () => seen.push('other joined') });
+    other.receive(JSON.stringify({ type: 'login', name: 'taken' }));
+    expect(seen.map((frame) => (frame.startsWith('{') ? (JSON.parse(frame) as { success: boolean }).success : frame))).toEqual([
+      'joined',
+      true,
+    ]);
+    const failing = hub.open({
+      send: () => {},
+      close: () => {},
+      joined: () => {
+        throw new Error('bookkeeping failed');
+      },
+    });
+    failing.receive(JSON.stringify({ type: 'login', name: 'second' }));
+    expect(hub.getPeer('second')).toBeDefined();
+    expect(errors.map((error) => error.code)).toEqual(['SH_ERR_TRANSPORT']);
+  });
+});
+
 describe('the peer the host sees (trust #5)', () => {
   it('is a frozen view with no token, transport or limiter, on every API that hands out peers', () => {
     const hub = newHub();

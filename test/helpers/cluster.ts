@@ -18,8 +18,19 @@ import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis.js';
 import { type HubServer, startHubServer } from './hub-server.js';
 import { RedisServer } from './redis-server.js';
 import { TestClient } from './test-client.js';
+import { sleep } from './time.js';
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Re-exported for the cluster suites (one definition, in `time.ts`). */
+export { sleep };
+
+/** Resolves once `check()` resolves true, asking every 20 ms; rejects after `timeoutMs`. */
+export async function untilAsync(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
 
 /** Connects to `url`, logs in as `name` (expecting success) and keeps the client in `owned` for cleanup. */
 export async function loggedIn(url: string, name: string, owned: TestClient[]): Promise<TestClient> {

@@ -4,6 +4,7 @@ import type { AttachOptions } from '../../src/ws.js';
 import type { HubOptions } from '../../src/index.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { TestClient } from '../helpers/test-client.js';
+import { until } from '../helpers/events.js';
 import { createRequest, type Frame, RawHttpSession } from './raw-http.js';
 
 describe('the HTTP fallback binding, request by request', () => {
@@ -144,14 +145,13 @@ describe('the HTTP fallback binding, request by request', () => {
     const offerId = stream.events.find((event) => event.event === 'message')!.id!;
     expect(offerId).toBe(2); // 1 was the login reply, fetched by a poll
     // Heartbeats keep the stream (and the proxies on the way) alive.
-    const deadline = Date.now() + 5000;
-    while (stream.comments < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(stream.comments).toBeGreaterThanOrEqual(2);
+    await until(() => stream.comments >= 2, 'two heartbeats on the stream');
     await stream.close();
 
     // While no stream is open, frames wait for the client.
     for (const n of [1, 2]) bob.send({ type: 'candidate', candidate: { candidate: `c${n}` }, name: 'alice' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Barrier: the hub handles bob's frames in order, so once this one is answered both are queued for alice.
+    expect(await bob.request({ type: 'candidate', candidate: {}, name: 'nobody' })).toMatchObject({ code: 'peer-not-found' });
     // A stream that has event 2 (Last-Event-ID, as EventSource sends it) gets 3 and 4.
     const second = await alice.stream({ lastEventId: 2 });
     const c2 = await second.frame((frame) => (frame.candidate as { candidate: string } | undefined)?.candidate === 'c2');
@@ -231,7 +231,8 @@ describe('the HTTP fallback binding, request by request', () => {
     const withoutHeader = await fetch(alice.url({ seq: 2 }), { method: 'POST', body: JSON.stringify([JSON.stringify(offer)]) });
     expect(withoutHeader.status).toBe(403);
     bob.send({ type: 'offer', offer: { sdp: 'for alice' }, name: 'alice' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Barrier: once this is answered, the offer before it is queued for alice.
+    expect(await bob.request({ type: 'candidate', candidate: {}, name: 'nobody' })).toMatchObject({ code: 'peer-not-found' });
     // Mallory cannot read alice's frames, nor end her session.
     expect((await fetch(alice.url({ poll: 1, ack: 0 }), { headers: alice.headers(mallory.info.secret) })).status).toBe(403);
     const stolenStream = await fetch(alice.url(), { headers: { ...alice.headers('bad'), accept: 'text/event-stream' } });

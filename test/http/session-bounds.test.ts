@@ -1,6 +1,6 @@
 import { Agent, createServer, request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type HubOptions, InvalidOptionError, SignallingHub } from '../../src/index.js';
+import { type HubOptions, InvalidOptionError, SignallingHub, type Transport } from '../../src/index.js';
 import { type AttachOptions, attach, httpFallbackDefaults } from '../../src/ws.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { createRequest, RawHttpSession } from './raw-http.js';
@@ -117,6 +117,37 @@ describe('the HTTP fallback: what a session costs before it logs in, and after i
     // The newest five stay (an empty POST is a ping: 204); the others were evicted (404).
     expect(alive).toEqual([...Array<number>(7).fill(404), ...Array<number>(5).fill(204)]);
     expect(served!.hub.getPeer('early')).toBeDefined();
+    expect((await loggedIn.post([], undefined)).status).toBe(204);
+  });
+
+  it('learns that a session logged in from the hub, not from the reply text: a dialect may rewrite replies', async () => {
+    const base = await serve(undefined, { httpFallback: { maxPendingSessionsPerAddress: 1 } });
+    const hub = served!.hub;
+    // A dialect between the hub and the transport, answering logins in its own words (as #21's adapters may).
+    const open = hub.open.bind(hub);
+    hub.open = (transport: Transport, info) =>
+      open(
+        {
+          send: (message) => {
+            const text = typeof message === 'string' ? message : new TextDecoder().decode(message);
+            transport.send(text.startsWith('{"type":"login"') ? JSON.stringify({ ok: JSON.parse(text) as unknown }) : text);
+          },
+          close: (code, reason) => transport.close(code, reason),
+          terminate: () => transport.terminate?.(),
+          get bufferedAmount() {
+            return transport.bufferedAmount;
+          },
+          joined: () => transport.joined?.(),
+        },
+        info,
+      );
+    const loggedIn = await RawHttpSession.create(base);
+    expect((await loggedIn.post([{ type: 'login', name: 'dialect' }], 1)).status).toBe(204);
+    expect(await loggedIn.pollFor((frame) => 'ok' in frame)).toMatchObject({ ok: { type: 'login', success: true } });
+    // From the same address: were the first still counted as not logged in, this one would evict it.
+    const next = await RawHttpSession.create(base);
+    expect((await next.post([], undefined)).status).toBe(204);
+    expect(served!.hub.getPeer('dialect')).toBeDefined();
     expect((await loggedIn.post([], undefined)).status).toBe(204);
   });
 

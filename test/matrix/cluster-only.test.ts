@@ -189,5 +189,7 @@ describe('hubs through one Redis, beyond two nodes', () => {
     holder.send({ type: 'answer', answer: { sdp: 'back' }, name: 'Sender' });
     expect(await sender.nextOf('answer')).toMatchObject({ name: 'Held' });
     expect(sender.inbox.filter((frame) => frame.type === 'error')).toEqual([]);
+    // Each relay counts once, where it went: six across the cluster, none held here.
+    expect(two.hub.stats().relays.candidate).toEqual({ local: 0, crossNode: 6 });
   });
 });

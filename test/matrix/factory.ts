@@ -1,4 +1,4 @@
-import type { HubEvents, HubOptions, Peer, SignallingHub, Transport } from '../../src/index.js';
+import type { HubEvents, HubOptions, HubStats, Peer, SignallingHub, Transport } from '../../src/index.js';
 import type { Frame } from '../helpers/test-client.js';
 
 /**
@@ -78,6 +78,8 @@ export interface TestHub {
   peers(): Peer[];
   /** Logged-in peers on every node. */
   readonly size: number;
+  /** `hub(role).stats()`, wherever that hub runs (the Bun row's is in a child process). */
+  stats(role?: Role): Promise<HubStats>;
   /** The server-side transports the hub(s) were given by `open()`, in order (for checking the factory itself). */
   readonly transports: readonly Transport[];
   /**

@@ -1,7 +1,7 @@
 import { afterEach, expect, it } from 'vitest';
 import type { HubOptions, SignallingHubError } from '../../src/index.js';
 import type { Role, TestHub } from './factory.js';
-import { describeMatrix, sleep } from './matrix.js';
+import { describeMatrix } from './matrix.js';
 
 describeMatrix('login', (factory) => {
   let hub: TestHub;
@@ -166,9 +166,10 @@ describeMatrix('login', (factory) => {
     hub.on('peer-left', (event) => events.push(['left', event.name, event.reason, event.code]));
     const client = await hub.connect();
     await client.login('observed');
+    const left = hub.once('peer-left');
     client.close(1000);
     await client.closed;
-    await sleep(50);
+    await left;
     expect(events).toEqual([
       ['joined', 'observed', 'number'],
       ['left', 'observed', 'closed', 1000],

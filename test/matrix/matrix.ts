@@ -18,5 +18,3 @@ export function describeMatrix(title: string, body: (factory: TestTransportFacto
     body(factory);
   });
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

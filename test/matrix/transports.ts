@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'eventemitter3';
-import { type HubEvents, type HubOptions, type Peer, SignallingHub, type Transport } from '../../src/index.js';
+import { type HubEvents, type HubOptions, type HubStats, type Peer, SignallingHub, type Transport } from '../../src/index.js';
 import { RedisBackplane } from '../../src/redis.js';
 import type { AttachOptions } from '../../src/ws.js';
 import { BunClient } from '../helpers/bun-client.js';
@@ -72,6 +72,10 @@ abstract class BaseTestHub implements TestHub {
 
   get size(): number {
     return this.hubs.reduce((sum, hub) => sum + hub.size, 0);
+  }
+
+  stats(role?: Role): Promise<HubStats> {
+    return Promise.resolve(this.hub(role).stats());
   }
 
   async settled(): Promise<void> {
@@ -189,6 +193,10 @@ class BunTestHub extends BaseTestHub {
   /** Everything the child's hub did so far has reached this process. */
   override async settled(): Promise<void> {
     await this.bun.hub.sync();
+  }
+
+  override stats(): Promise<HubStats> {
+    return this.bun.hub.stats();
   }
 
   protected async closeNodes(): Promise<void> {

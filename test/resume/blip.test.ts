@@ -6,7 +6,8 @@ import { nextEvent, until } from '../helpers/events.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { type TcpProxy, startTcpProxy } from '../helpers/tcp-proxy.js';
 import { TestClient } from '../helpers/test-client.js';
-import { WebRtcPeers, flow, restartIce, restarted, sleep, ufrag } from './webrtc-peers.js';
+import { WebRtcPeers, flow, restartIce, restarted, ufrag } from './webrtc-peers.js';
+import { sleep } from '../helpers/time.js';
 
 describe('a call survives its signalling connection dropping (a real TCP proxy in front of the hub, real WebRTC)', () => {
   let server: HubServer;
@@ -54,7 +55,8 @@ describe('a call survives its signalling connection dropping (a real TCP proxy i
     const before = [ufrag(atBob.localDescription), ufrag(atAlice.localDescription)];
     expect(bob.calls.restartIce('alice')).toBe(true);
     await until(() => atBob.signalingState === 'have-local-offer', 'the restart offer');
-    await sleep(100);
+    // The hub holds it for alice, who is still away.
+    await until(() => server.hub.stats().heldBytes > 0, 'the offer held for alice');
     expect(alice.client.state).toBe('reconnecting');
     expect(server.hub.stats().droppedPeers).toBe(1);
 

@@ -5,7 +5,8 @@ import { nextEvent, until } from '../helpers/events.js';
 import { CliProcess, buildCli } from '../helpers/cli-process.js';
 import { RedisServer, freePort } from '../helpers/redis-server.js';
 import { type TcpBalancer, startTcpBalancer } from '../helpers/tcp-balancer.js';
-import { type CallPeer, WebRtcPeers, flow, logLines, restartIce, restarted, sleep, ufrag } from './webrtc-peers.js';
+import { type CallPeer, WebRtcPeers, flow, logLines, restartIce, restarted, ufrag } from './webrtc-peers.js';
+import { sleep } from '../helpers/time.js';
 
 /**
  * Two `signalling-hub --redis` processes behind a round-robin TCP balancer,
@@ -105,7 +106,7 @@ describe('calls survive drops and a rolling restart across two CLI nodes on one 
     const before = [ufrag(atBob.localDescription), ufrag(atAlice.localDescription)];
     expect(bob.calls.restartIce('alice')).toBe(true);
     await until(() => atBob.signalingState === 'have-local-offer', 'the restart offer');
-    await sleep(100);
+    // Sent in the gap; alice's log below shows it reached her only after her resume ('login resumed', 'offer bob').
     expect(alice.client.state).toBe('reconnecting');
 
     await until(() => resumedFromElsewhere(nodes[1]!).includes('alice'), 'alice to resume on node 2', 15_000);

@@ -10,8 +10,7 @@ import {
 } from '../../src/client.js';
 import type { CliProcess } from '../helpers/cli-process.js';
 import { until } from '../helpers/events.js';
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../helpers/time.js';
 
 /** A SignallingClient and its PeerConnectionManager driving real libwebrtc connections, with what they saw. */
 export interface CallPeer {

@@ -145,8 +145,18 @@ describe('attach() next to the host app', () => {
     const left = new Promise((resolve) => hubServer!.hub.once('peer-left', resolve));
     expect(await left).toMatchObject({ name: 'silent', reason: 'closed' });
     expect((await silent.closed).code).toBe(1006);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Three more pings reach the peer that answers them: it was judged alive at each heartbeat since.
+    await new Promise<void>((resolve, reject) => {
+      let pings = 0;
+      const timer = setTimeout(() => reject(new Error('no three pings within 5 s')), 5000);
+      lively.socket.on('ping', () => {
+        if (++pings < 3) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     expect(hubServer.hub.getPeer('lively')).toBeDefined();
+    expect(lively.socket.readyState).toBe(lively.socket.OPEN);
   });
 
   it('takes maxPayload from the hub unless given', async () => {

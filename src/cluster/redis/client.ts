@@ -38,8 +38,12 @@ export async function whenReady(client: RedisClientLike): Promise<void> {
  * Which budget a command draws on. Forwards (cross-node messages, the bulk of
  * the traffic) may not use the last few slots and bytes, so that a flood of
  * messages can never starve the heartbeat, claims and releases (`control`).
+ * A hand-over (`grant`) carries a resuming peer's held relays: its bytes
+ * have their own budget, the worst case of the hub's resume bounds, so that
+ * neither a flood of messages refuses a resume nor a large grant refuses a
+ * heartbeat.
  */
-export type Lane = 'forward' | 'control';
+export type Lane = 'forward' | 'control' | 'grant';
 
 /** UTF-8 length of a command as sent (arguments only; the RESP framing adds a few bytes each). */
 function sizeOf(args: readonly string[]): number {
@@ -64,8 +68,10 @@ function sizeOf(args: readonly string[]): number {
 export class ScriptRunner {
   /** Commands sent and not answered yet (timed-out ones included). */
   inFlightCommands = 0;
-  /** Their bytes. */
+  /** Their bytes (hand-overs' apart). */
   inFlightBytes = 0;
+  /** Bytes of hand-overs waiting for Redis (at most `grantBytes`, or one larger than it). */
+  inFlightGrantBytes = 0;
   /**
    * Redis's clock minus `performance.now()`, in ms, estimated from heartbeats:
    * lets a command carry the Redis time after which it must not take effect.
@@ -79,6 +85,8 @@ export class ScriptRunner {
     private readonly timeout: number,
     private readonly maxCommands: number,
     private readonly maxBytes: number,
+    /** Bytes of hand-overs that may wait for Redis at once (one larger than it goes when none waits). */
+    private readonly grantBytes: number = maxBytes,
   ) {
     this.forwardCommands = maxCommands - Math.min(16, Math.floor(maxCommands / 4));
     this.forwardBytes = maxBytes - Math.floor(maxBytes / 8);
@@ -150,16 +158,21 @@ export class ScriptRunner {
   private send(args: string[], lane: Lane): Promise<unknown> {
     const bytes = sizeOf(args);
     const commands = this.inFlightCommands;
+    const grant = lane === 'grant';
     const refused =
       lane === 'forward'
         ? commands >= this.forwardCommands || this.inFlightBytes + bytes > this.forwardBytes
-        : commands >= this.maxCommands || (commands > 0 && this.inFlightBytes + bytes > this.maxBytes);
+        : grant
+          ? commands >= this.maxCommands || (this.inFlightGrantBytes > 0 && this.inFlightGrantBytes + bytes > this.grantBytes)
+          : commands >= this.maxCommands || (commands > 0 && this.inFlightBytes + bytes > this.maxBytes);
     if (refused) return Promise.reject(new RedisBusyError(commands, this.inFlightBytes));
     this.inFlightCommands++;
-    this.inFlightBytes += bytes;
+    if (grant) this.inFlightGrantBytes += bytes;
+    else this.inFlightBytes += bytes;
     const settled = () => {
       this.inFlightCommands--;
-      this.inFlightBytes -= bytes;
+      if (grant) this.inFlightGrantBytes -= bytes;
+      else this.inFlightBytes -= bytes;
     };
     const reply = this.client.sendCommand(args);
     reply.then(settled, settled);

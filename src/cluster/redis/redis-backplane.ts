@@ -16,7 +16,7 @@ import { LEAVE } from './scripts.js';
 export interface RedisBackplaneStatus extends BackplaneStatus {
   /** Commands sent and not answered yet (at most `maxInFlightCommands`). */
   readonly inFlightCommands: number;
-  /** Their bytes (at most `maxInFlightBytes`, but for one control command larger than it). */
+  /** Their bytes (at most `maxInFlightBytes`, but for one control command larger than it; hand-overs apart). */
   readonly inFlightBytes: number;
 }
 
@@ -92,7 +92,7 @@ export class RedisBackplane extends ClusterBackplane {
       {
         commandTimeout: resolved.commandTimeout,
         retryInterval: resolved.heartbeatInterval,
-        // A grant goes out in one command, which must fit well inside the in-flight budget.
+        // For a host that does not say what it holds at most; a hub does (see ClusterBackplane.start()).
         maxGrantBytes: Math.floor(resolved.maxInFlightBytes / 4),
         maxGrantBytesSource: 'maxInFlightBytes / 4',
       },
@@ -130,6 +130,7 @@ export class RedisBackplane extends ClusterBackplane {
       options.commandTimeout,
       options.maxInFlightCommands,
       options.maxInFlightBytes,
+      this.grantLimit,
     ));
     const reportFailure = (error: unknown) => this.reportFailure(error);
     const batcher = (this.batcher = new ForwardBatcher(runner, this.keys.prefix, this.nodeId, reportFailure));

@@ -111,7 +111,7 @@ export class RedisBus implements ClusterBus {
       move.marker,
       move.id,
     ];
-    const reply = await this.runner.run(HAND_OVER, [], args);
+    const reply = await this.runner.run(HAND_OVER, [], args, 'grant');
     if (Array.isArray(reply)) return { moved: true, markerHeard: reply[1] !== 0 };
     // 0: the claim is no longer this login's; -2: too late; -3, -4: the resuming node is gone or deaf.
     const reason = reply === 0 ? 'not-held' : reply === EXPIRED ? 'expired' : reply === -3 ? 'gone' : 'deaf';

@@ -66,7 +66,7 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
   /** The hub's resume token of this login. */
   hubToken: string | undefined;
   /** `OPEN` was sent. */
-  joined = false;
+  opened = false;
   private ended = false;
   /** A cross-node take-over was asked for already. */
   private askedCluster = false;
@@ -139,7 +139,7 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
     switch (frame.type) {
       case 'login':
         // Only the answer to this session's own login (a host's `hub.send` of a "login" is not one).
-        if (!this.joined) this.loginReply(frame);
+        if (!this.opened) this.loginReply(frame);
         return;
       case 'error':
         return this.errorReply(frame);
@@ -173,7 +173,7 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
   private loginReply(frame: Record<string, unknown>): void {
     if (frame.success === true) {
       this.hubToken = frame.token as string;
-      this.joined = true;
+      this.opened = true;
       this.context.online.set(this.id, this);
       this.transport.send(OPEN_FRAME);
       const early = this.early;
@@ -250,7 +250,7 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
       return;
     }
     const text = typeof message === 'string' ? message : decoder.decode(message);
-    if (!this.joined) {
+    if (!this.opened) {
       this.early ??= [];
       if (this.early.length < MAX_EARLY_FRAMES) this.early.push(text);
       return;
@@ -298,7 +298,7 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
 
   receiveBinary(): void {
     this.lastSeen = Date.now();
-    if (this.joined) this.transport.send(errorFrame('Invalid message: binary frames are not supported'));
+    if (this.opened) this.transport.send(errorFrame('Invalid message: binary frames are not supported'));
   }
 
   closed(code?: number): void {

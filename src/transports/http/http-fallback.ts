@@ -47,7 +47,6 @@ export function serveHttpFallback(port: AdapterPort, server: RequestServer, sett
     maxPendingPerConnection: options.maxPendingSessionsPerConnection,
     maxPendingPerAddress: options.maxPendingSessionsPerAddress,
     sessionTimeout: options.sessionTimeout,
-    loginTimeout: port.options.loginTimeout,
   });
   const sessionContext: HttpSessionContext = {
     heartbeatInterval,

@@ -11,20 +11,13 @@ export interface HttpSessionContext extends DownlinkContext {
   readonly framesOf: (body: Buffer) => readonly string[];
   /** The session is over: forget it. */
   forget(session: HttpSession): void;
-  /** The session logged in (the hub's login reply went out). */
+  /** The session logged in (the hub said so through `Transport.joined`). */
   joined(session: HttpSession): void;
   /** The session's close event went out to a reader. */
   closeSent(session: HttpSession): void;
 }
 
 const decoder = new TextDecoder();
-
-/**
- * How the hub's login reply starts (`encode.ts`): the first frame so begun
- * tells that the session logged in, which lifts the bounds on sessions that
- * have not (see `SessionTable`).
- */
-const LOGIN_SUCCESS = '{"type":"login","success":true';
 
 /**
  * One HTTP fallback session as a hub {@link Transport}: its downlink (events
@@ -80,8 +73,12 @@ export class HttpSession implements Transport {
     if (this.closeInfo !== undefined) return;
     const data = typeof message === 'string' ? message : decoder.decode(message);
     const bytes = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
-    if (this.pending && data.startsWith(LOGIN_SUCCESS)) this.context.joined(this);
     this.downlink.send(data, bytes);
+  }
+
+  /** The session logged in: it no longer counts against the bounds on sessions that have not (see `SessionTable`). */
+  joined(): void {
+    this.context.joined(this);
   }
 
   /** The hub closes the connection: the client gets a close event with `code` and `reason`. */

@@ -4,6 +4,7 @@ import { type AdmissionPolicy, originVerdict, type Verdict, verify } from '../sh
 import type { Forwarding, SessionServer } from './forwarding.js';
 import { HttpSession, type HttpSessionContext } from './http-session.js';
 import { type PostLimits, receivePost } from './post-request.js';
+import { answerProbe } from './probe.js';
 import { internalError, noContent, reply, unavailable } from './reply.js';
 import { wholeNumber } from './request-body.js';
 import { newSecret, newSessionId, secretMatches, SESSION_ID_PATTERN } from './session-id.js';
@@ -15,6 +16,7 @@ import {
   LOST_CODE,
   NO_STATUS_CODE,
   POLL_ON,
+  PROBE_ON,
   SECRET_HEADER,
   type SessionOpened,
 } from '../../protocol/http-wire.js';
@@ -137,6 +139,9 @@ export function routes(context: RoutingContext): Routes {
     const id = params.get(HttpParam.session);
     if (id === null) {
       if (method === 'POST') return create(request, response);
+      if (method === 'GET' && params.get(HttpParam.probe) === PROBE_ON) {
+        return answerProbe(port, policy, context.accepting, request, response);
+      }
       return reply(response, 400, 'bad-request', 'POST without "session" creates a session; other requests name theirs');
     }
     serveSession(request, response, id, params, false);

@@ -10,8 +10,6 @@ export interface SessionLimits {
   readonly maxPendingPerAddress: number;
   /** `sessionTimeout`. */
   readonly sessionTimeout: number;
-  /** The hub's `loginTimeout` (0: none): an open session older than this has logged in (the hub closes the others). */
-  readonly loginTimeout: number;
 }
 
 /** The close code of a session evicted for a newer one from the same connection or address. */
@@ -82,11 +80,10 @@ export class SessionTable {
 
   /**
    * Loses sessions whose client stopped making requests (the hub sees 1006)
-   * and forgets closed ones `sessionTimeout` after they closed; an open
-   * session past the login timeout has logged in.
+   * and forgets closed ones `sessionTimeout` after they closed.
    */
   sweep(now: number): void {
-    const { sessionTimeout, loginTimeout } = this.limits;
+    const { sessionTimeout } = this.limits;
     for (const session of [...this.sessions.values()]) {
       if (!session.open) {
         if (now - session.closedAt > sessionTimeout) {
@@ -95,8 +92,6 @@ export class SessionTable {
         }
         continue;
       }
-      // The hub closes a session that did not log in within loginTimeout: still open, it did (a second's margin).
-      if (session.pending && loginTimeout > 0 && now - session.createdAt > loginTimeout + 1000) this.joined(session);
       if (!session.downlink.polling && now - session.lastSeen > sessionTimeout) session.lost();
     }
   }
