@@ -1,5 +1,14 @@
 export { SignallingHub } from './core/hub.js';
-export type { HubOptions, ResolvedHubOptions, AuthenticateContext, RateLimitOptions } from './core/options.js';
+export type { DeliveryResult } from './core/remote-disconnect.js';
+export type {
+  HubOptions,
+  ResolvedHubOptions,
+  AuthenticateContext,
+  AuthenticateResult,
+  DuplicateNamePolicy,
+  RelayRequest,
+  RateLimitOptions,
+} from './core/options.js';
 export type { TurnOptions, IceServersHook } from './core/ice-servers.js';
 export type { HubEvents, ProtocolErrorEvent } from './core/events.js';
 export type { Peer, PeerLeft, PeerDropped, PeerResumed, LeaveReason } from './core/peer.js';
@@ -14,6 +23,7 @@ export {
   HookError,
   BackplaneError,
   TransportError,
+  LoginRefusedError,
 } from './core/errors.js';
 export type { SignallingHubErrorCode } from './error-codes.js';
 export { hubDefaults } from './core/options.js';

@@ -5,6 +5,7 @@ import { suggest } from '../core/option-check.js';
 import { attachDefaults, resolveAttachOptions } from '../transports/attach-options.js';
 import { resolvePeerjsOptions } from '../dialects/peerjs/options.js';
 import type { LogLimit } from './log-budget.js';
+import { type CliIdentity, identityAttachOptions, identityFlags, parseIdentity } from './identity.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -31,6 +32,8 @@ export interface CliOptions {
   peerjs?: { readonly path: string; readonly key: string } | undefined;
   /** Serve Prometheus metrics at `GET /metrics`. */
   metrics: boolean;
+  /** Names, per-address caps, trusted proxies and the JWT check. */
+  identity: CliIdentity;
   logFormat: LogFormat;
   logLevel: LogLevel;
   /** Lines of each kind a client can cause, per window; `false` for no limit. */
@@ -135,6 +138,7 @@ const flagList: CliFlag[] = [
     default: 'on',
     help: 'serve the protocol over plain HTTP too, for clients whose WebSockets are blocked',
   },
+  ...identityFlags,
   {
     name: 'peerjs',
     value: '[path]',
@@ -223,6 +227,16 @@ const optionFlags: Record<string, string> = {
   'turn.secret': 'turn-secret',
   path: 'path',
   origins: 'origins',
+  trustProxy: 'trust-proxy',
+};
+
+const noIdentity: CliIdentity = {
+  assignNames: false,
+  duplicateNames: undefined,
+  maxConnectionsPerAddress: undefined,
+  connectionRate: undefined,
+  trustProxy: undefined,
+  jwt: undefined,
 };
 
 function parseRateLimit(text: string): RateLimitOptions | false | string {
@@ -298,6 +312,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
       hub: {},
       httpFallback: true,
       metrics: false,
+      identity: noIdentity,
       logFormat: 'text',
       logLevel: 'info',
       logLimit: defaultLogLimit,
@@ -394,11 +409,12 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   }
   const heartbeatText = get('heartbeat');
   const heartbeat = heartbeatText === undefined ? undefined : (numeric(heartbeatText) as number);
+  const identity = parseIdentity(get, getBoolean, bad);
 
   // The hub's and attach()'s own checks: one source of truth for what a value may be.
   try {
     resolveHubOptions(hub);
-    resolveAttachOptions({ path, origins, heartbeatInterval: heartbeat });
+    resolveAttachOptions({ path, origins, heartbeatInterval: heartbeat, ...identityAttachOptions(identity) });
   } catch (error) {
     if (!(error instanceof InvalidOptionError)) throw error;
     const option = error.option.replace(/\[\d+\]$/, '');
@@ -448,6 +464,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     httpFallback,
     peerjs,
     metrics: getBoolean('metrics'),
+    identity,
     logFormat,
     logLevel: logLevel as LogLevel,
     logLimit,

@@ -10,6 +10,7 @@ import { pathnameOf } from '../transports/shared/path.js';
 import type { CliOptions } from './args.js';
 import { cliBackplane, joinCluster, shown } from './cluster.js';
 import { demoHandler } from './demo.js';
+import { identityAttachOptions, identityHubOptions } from './identity.js';
 import type { Logger } from './log.js';
 import { cliMetrics } from './metrics.js';
 
@@ -117,7 +118,11 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 
 /** Starts the standalone server; `log`, when given, receives one line per event of the hub. */
 export async function startStandalone(options: CliOptions, log?: Logger): Promise<StandaloneServer> {
-  const hub = new SignallingHub({ ...options.hub, backplane: cliBackplane(options.redis) });
+  const hub = new SignallingHub({
+    ...options.hub,
+    ...identityHubOptions(options.identity),
+    backplane: cliBackplane(options.redis),
+  });
   if (log !== undefined) logHubEvents(hub, log);
   if (options.redis !== undefined) log?.info('joining the cluster', { redis: shown(options.redis) });
   await joinCluster(hub, options.redis);
@@ -142,6 +147,7 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
   let peerjs: PeerjsAttachment | undefined;
   try {
     attachment = attach(hub, server, {
+      ...identityAttachOptions(options.identity),
       path: options.path,
       ...(options.origins === undefined ? {} : { origins: options.origins }),
       ...(options.heartbeat === undefined ? {} : { heartbeatInterval: options.heartbeat }),

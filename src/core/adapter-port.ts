@@ -66,6 +66,12 @@ export interface AdapterPort {
    * (e.g. its package name and path). Returns the function that stops it.
    */
   readonly handleNodeMessages: (channel: string, handler: NodeMessageHandler) => () => void;
+  /**
+   * Connections open on this hub from `address` (for per-address caps at
+   * admission). Optional so that ports written before it (wrappers such as a
+   * dialect's) still type-check; admission counts none without it.
+   */
+  readonly connectionsFrom?: (address: string) => number;
 }
 
 /** The part of the hub its port reads (the hub itself). */
@@ -87,6 +93,8 @@ export class HubAdapterPort implements AdapterPort {
     readonly reportError: (error: unknown) => void,
     /** Emits `warning` on the hub. */
     readonly warn: (warning: SignallingHubError) => void,
+    /** Connections open from an address. */
+    readonly connectionsFrom: (address: string) => number,
   ) {
     const backplane: Backplane | undefined = hub.options.backplane;
     this.nodeId = backplane?.nodeId;

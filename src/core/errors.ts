@@ -20,12 +20,37 @@ export type HubErrorCode =
   /** The cluster backplane failed (connection lost, command failed, state found inconsistent). */
   | 'SH_ERR_BACKPLANE'
   /** An adapter's transport failed (a close that threw, an internal it relies on changed). */
-  | 'SH_ERR_TRANSPORT';
+  | 'SH_ERR_TRANSPORT'
+  /** The host's `authenticate` refused a login with a message for the client ({@link LoginRefusedError}). */
+  | 'SH_ERR_LOGIN_REFUSED';
 
 /** The hub was used after `close()`. */
 export class HubClosedError extends SignallingHubError<'SH_ERR_HUB_CLOSED'> {
   constructor() {
     super('SH_ERR_HUB_CLOSED', 'The signalling hub is closed');
+  }
+}
+
+/**
+ * Thrown (or rejected with) by the host's `authenticate` to refuse a login
+ * with a message of its own: the client gets
+ * `{"type":"login","success":false,"reason":"unauthorized","message":<message>}`,
+ * the message cut to 256 UTF-8 bytes. Not reported on the hub's `error`
+ * event (a refusal is not a failure); any other throw is, and the client
+ * reads only "Login refused by the server".
+ *
+ * @example
+ * ```ts
+ * authenticate: ({ request }) => {
+ *   const user = sessions.get(cookieOf(request));
+ *   if (user === undefined) throw new LoginRefusedError('Your session expired: sign in again');
+ *   return { name: user.id, data: user };
+ * }
+ * ```
+ */
+export class LoginRefusedError extends SignallingHubError<'SH_ERR_LOGIN_REFUSED'> {
+  constructor(message: string) {
+    super('SH_ERR_LOGIN_REFUSED', String(message));
   }
 }
 

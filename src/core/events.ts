@@ -17,20 +17,20 @@ export interface ProtocolErrorEvent {
   readonly message: string;
 }
 
-/** Events of {@link SignallingHub}, typed for `hub.on()`. */
-export interface HubEvents {
+/** Events of {@link SignallingHub}, typed for `hub.on()` (`D`: the type of `peer.data`). */
+export interface HubEvents<D = unknown> {
   /** A connection logged in. */
-  'peer-joined': (peer: Peer) => void;
+  'peer-joined': (peer: Peer<D>) => void;
   /** A logged-in connection is gone; its name is free again. */
-  'peer-left': (event: PeerLeft) => void;
+  'peer-left': (event: PeerLeft<D>) => void;
   /**
    * A resumable peer's connection ended without a goodbye: its name stays
    * reserved, its partners hear nothing yet. `peer-resumed` or, after
    * `resumeGrace`, `peer-left` (reason `resume-expired`) follows.
    */
-  'peer-dropped': (event: PeerDropped) => void;
+  'peer-dropped': (event: PeerDropped<D>) => void;
   /** A peer took its name back with its token: its calls go on; nobody heard `leave`. */
-  'peer-resumed': (event: PeerResumed) => void;
+  'peer-resumed': (event: PeerResumed<D>) => void;
   /**
    * A peer of this node joined a room (emitted once, on the member's node;
    * a resume keeps its rooms and emits nothing).

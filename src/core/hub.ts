@@ -13,6 +13,8 @@ import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limiter.js';
+import { admissionOf } from './admitted.js';
+import { DISCONNECT_CHANNEL, type DeliveryResult, closeRemote, parseDisconnect } from './remote-disconnect.js';
 import { Router } from './router.js';
 import { ROOMS_CHANNEL, Rooms } from './rooms/rooms.js';
 import { HubCounters, type HubStats } from './stats.js';
@@ -30,7 +32,7 @@ import type { ConnectionInfo, Transport, TransportSession } from './transport.js
  * attach(hub, server, { path: '/signalling' });
  * ```
  */
-export class SignallingHub extends EventEmitter<HubEvents> {
+export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEvents<D>> {
   /** The options in force, defaults filled in (frozen). */
   readonly options: ResolvedHubOptions;
   /** Resolves once the backplane (if any) is connected; rejects if it could not start. */
@@ -51,16 +53,33 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   private readonly connections = new Set<Connection>();
   private nextId = 1;
   private backplaneState: BackplaneState | 'none';
+  /** Open connections per remote address, for the transports' per-address caps. */
+  private readonly perAddress = new Map<string, number>();
 
-  /** @throws {@link InvalidOptionError} for an unknown option or a value it cannot work with. */
-  constructor(options?: HubOptions) {
+  /**
+   * `D` types `peer.data` on every event and host call; `U` is what the
+   * transport's `verifyUpgrade` resolves (it reaches `authenticate` as `upgrade`).
+   * @throws {@link InvalidOptionError} for an unknown option or a value it cannot work with.
+   */
+  constructor(options?: HubOptions<D, U>) {
     super();
     this.options = resolveHubOptions(options);
     const reportError = (error: unknown) => this.emit('error', toError(error));
-    this.router = new Router(this.options.backplane, this.counters, reportError);
+    this.router = new Router(this.options.backplane, this.counters, reportError, this.options);
     this.roomService = this.roomsOf(reportError);
-    this.adapterPort = this.port = new HubAdapterPort(this, reportError, (warning) => this.emit('warning', warning));
+    this.adapterPort = this.port = new HubAdapterPort(
+      this,
+      reportError,
+      (warning) => this.emit('warning', warning),
+      (address) => this.perAddress.get(address) ?? 0,
+    );
     this.port.handleNodeMessages(ROOMS_CHANNEL, (_fromNode, payload) => this.roomService.nodeRequest(payload));
+    // Another node asks for a peer of this one to be closed (hub.disconnect(), duplicateNames: 'replace').
+    this.port.handleNodeMessages(DISCONNECT_CHANNEL, (_fromNode, payload) => {
+      const request = parseDisconnect(payload);
+      if (request === undefined) return '0';
+      return this.closeLocal(request.name, request.reason, request.replace) ? '1' : '0';
+    });
     // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
     let claims = 0;
     const { turn, iceServers, iceServersRefreshInterval } = this.options;
@@ -73,6 +92,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       nodeId: this.options.backplane?.nodeId,
       closing: () => !this.accepting,
       room: (connection, type, message) => this.roomService.request(connection, type, message),
+      evictRemote: (name, reason) => closeRemote(this.options.backplane, this.port.sendToNode, name, reason, true),
       login: (connection, message) => {
         login(this.host, connection, message).catch((error: unknown) => {
           reportError(error);
@@ -80,15 +100,16 @@ export class SignallingHub extends EventEmitter<HubEvents> {
         });
       },
       joined: (connection) => {
-        if (this.listenerCount('peer-joined') > 0) this.emit('peer-joined', connection.peer());
+        if (this.listenerCount('peer-joined') > 0) this.emit('peer-joined', connection.peer() as Peer<D>);
       },
       dropped: (connection, code, expiresAt) => {
-        this.connections.delete(connection);
-        if (this.listenerCount('peer-dropped') > 0) this.emit('peer-dropped', { peer: connection.peer(), code, expiresAt });
+        this.untrack(connection);
+        if (this.listenerCount('peer-dropped') > 0)
+          this.emit('peer-dropped', { peer: connection.peer() as Peer<D>, code, expiresAt });
         this.settleDrain();
       },
       handedOver: (connection) => {
-        this.connections.delete(connection);
+        this.untrack(connection);
         // Still the holder: the name moved to another node (a take-over here has reserved it already).
         if (this.router.holder(connection.name) === connection) this.roomService.movedAway(connection.name);
         // Handed to another node: the name is no longer here (its claim moved with it, so nothing is released).
@@ -102,10 +123,11 @@ export class SignallingHub extends EventEmitter<HubEvents> {
           this.router.movedHere(connection);
           if (previous.node !== undefined) this.roomService.movedHere(connection.name, previous.node);
         }
-        if (this.listenerCount('peer-resumed') > 0) this.emit('peer-resumed', { peer: connection.peer(), previous });
+        if (this.listenerCount('peer-resumed') > 0)
+          this.emit('peer-resumed', { peer: connection.peer() as Peer<D>, previous: previous as Peer<D> });
       },
       left: (connection, why, code, wasJoined) => {
-        this.connections.delete(connection);
+        this.untrack(connection);
         const name = connection.name;
         if (name !== undefined) {
           this.router.release(name, connection, wasJoined);
@@ -113,7 +135,7 @@ export class SignallingHub extends EventEmitter<HubEvents> {
             this.router.notifyPartners(connection);
             // A take-over with the token ('replaced') keeps the name, and with it the rooms.
             if (why !== 'replaced') this.roomService.gone(name);
-            this.emit('peer-left', { name, reason: why, code, peer: connection.peer() });
+            this.emit('peer-left', { name, reason: why, code, peer: connection.peer() as Peer<D> });
           }
         }
         this.settleDrain();
@@ -223,14 +245,27 @@ export class SignallingHub extends EventEmitter<HubEvents> {
     }
     const { rateLimit, loginTimeout } = this.options;
     const limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
-    const connection = new Connection(this.host, this.nextId++, transport, info.remoteAddress, limiter);
+    // Behind trusted proxies, admission found the client's own address.
+    const address = admissionOf(info.request)?.address ?? info.remoteAddress;
+    const connection = new Connection(this.host, this.nextId++, transport, address, limiter);
     if (!this.accepting) {
       connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
       return connection;
     }
     this.connections.add(connection);
+    if (address !== undefined) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     connection.start(info.request, loginTimeout);
     return connection;
+  }
+
+  /** A connection is no longer open here: it leaves the set and its address's count. */
+  private untrack(connection: Connection): void {
+    if (!this.connections.delete(connection)) return;
+    const address = connection.remoteAddress;
+    if (address === undefined) return;
+    const count = (this.perAddress.get(address) ?? 1) - 1;
+    if (count > 0) this.perAddress.set(address, count);
+    else this.perAddress.delete(address);
   }
 
   /** Logged-in peers on this node. */
@@ -239,26 +274,43 @@ export class SignallingHub extends EventEmitter<HubEvents> {
   }
 
   /** The logged-in peers on this node, as read-only views. */
-  *peers(): IterableIterator<Peer> {
-    for (const connection of this.router.inState(ConnectionState.Joined)) yield connection.peer();
+  *peers(): IterableIterator<Peer<D>> {
+    for (const connection of this.router.inState(ConnectionState.Joined)) yield connection.peer() as Peer<D>;
   }
 
   /** The peer holding `name` on this node, if any. */
-  getPeer(name: string): Peer | undefined {
+  getPeer(name: string): Peer<D> | undefined {
     if (typeof name !== 'string') return undefined;
     const connection = this.router.holder(name);
-    return connection?.state === ConnectionState.Joined ? connection.peer() : undefined;
+    return connection?.state === ConnectionState.Joined ? (connection.peer() as Peer<D>) : undefined;
   }
 
   /**
    * Sends a message of the host's own to the peer holding `name`, on this
    * node or, through the backplane, on another. Resolves to whether it was
-   * delivered (false also when the peer is not reading fast enough: see
-   * `maxBufferedBytes`).
+   * delivered or held for a dropped peer (false when nobody holds the name,
+   * the peer is not reading fast enough, or the backplane is down:
+   * {@link deliver} tells which).
    * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
    * `name` that is not a string or a `message` that is not a JSON-serialisable object.
    */
   async send(name: string, message: object): Promise<boolean> {
+    const result = await this.deliver(name, message);
+    return result === 'delivered' || result === 'held';
+  }
+
+  /**
+   * Sends a message of the host's own to the peer holding `name`, on this
+   * node or another, and resolves to what became of it: `delivered`;
+   * `held` for a dropped peer that may resume; `not-found`: nobody holds
+   * the name; `congested`: the peer is not reading fast enough (see
+   * `maxBufferedBytes`) or too much is held for it, and it was dropped;
+   * `unavailable`: the backplane is down. For a peer on another node,
+   * `delivered` means its node took the message (it tells no congestion back).
+   * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
+   * `name` that is not a string or a `message` that is not a JSON-serialisable object.
+   */
+  async deliver(name: string, message: object): Promise<DeliveryResult> {
     if (this.closing) throw new HubClosedError();
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
     let frame: string;
@@ -269,29 +321,53 @@ export class SignallingHub extends EventEmitter<HubEvents> {
       throw new InvalidArgumentError('message', 'a JSON-serialisable object', describeValue(message), error);
     }
     const local = this.router.holder(name);
-    if (local?.state === ConnectionState.Joined) return local.deliver(frame);
-    if (local?.state === ConnectionState.Dropped) return local.park(frame, '', null, 'message');
+    if (local?.state === ConnectionState.Joined) return local.deliver(frame) ? 'delivered' : 'congested';
+    if (local?.state === ConnectionState.Dropped) return local.park(frame, '', null, 'message') ? 'held' : 'congested';
     const backplane = this.options.backplane;
     // A login still claiming the name here is not its holder: the backplane finds the holder, if any.
     if (backplane === undefined || (local !== undefined && (local.state !== ConnectionState.LoggingIn || local.resuming)))
-      return false;
+      return 'not-found';
     const result = await backplane.forward({ kind: 'message', from: '', fromNode: backplane.nodeId, to: name, frame });
-    return result.delivered;
+    return result.delivered ? 'delivered' : result.reason;
   }
 
   /**
-   * Closes the connection of the peer holding `name` on this node with 4403
-   * and `reason` (cut to 123 UTF-8 bytes). Its call partners hear `leave`.
-   * Returns whether it was here.
+   * Closes the connection of the peer holding `name` with 4403 and `reason`
+   * (cut to 123 UTF-8 bytes). Its call partners hear `leave`. Returns whether
+   * it was on this node; when it was not and the hub has a backplane, the
+   * request goes on to the node that holds it (await
+   * {@link disconnectAnywhere} to learn whether it was found there).
    * @throws {@link InvalidArgumentError} when `name` or `reason` is not a string.
    */
   disconnect(name: string, reason = 'disconnected by the server'): boolean {
     if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
     if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
+    if (this.closeLocal(name, reason, false)) return true;
+    if (this.options.backplane !== undefined && !this.closing)
+      closeRemote(this.options.backplane, this.port.sendToNode, name, reason, false).catch(this.port.reportError);
+    return false;
+  }
+
+  /**
+   * Closes the connection of the peer holding `name`, on this node or any
+   * other, as {@link disconnect} does; resolves whether one was closed.
+   * @throws {@link InvalidArgumentError} when `name` or `reason` is not a string.
+   */
+  async disconnectAnywhere(name: string, reason = 'disconnected by the server'): Promise<boolean> {
+    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
+    if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
+    if (this.closeLocal(name, reason, false)) return true;
+    if (this.options.backplane === undefined || this.closing) return false;
+    return closeRemote(this.options.backplane, this.port.sendToNode, name, reason, false);
+  }
+
+  /** Closes the local holder of `name` (joined or dropped): 4409 for a replacement, else 4403. */
+  private closeLocal(name: string, reason: string, replace: boolean): boolean {
     const connection = this.router.holder(name);
     // A dropped peer's reservation ends too.
     if (connection?.state !== ConnectionState.Joined && connection?.state !== ConnectionState.Dropped) return false;
-    connection.close(CloseCode.Forbidden, reason, 'disconnected');
+    if (replace) connection.close(CloseCode.Replaced, reason, 'replaced');
+    else connection.close(CloseCode.Forbidden, reason, 'disconnected');
     return true;
   }
 

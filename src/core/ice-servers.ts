@@ -36,7 +36,7 @@ export interface IceServerSource {
 }
 
 /** The `iceServers` hook: any other provider (a hosted TURN API, STUN only…). */
-export type IceServersHook = (peer: Peer) => IceServer[] | Promise<IceServer[]>;
+export type IceServersHook<D = unknown> = (peer: Peer<D>) => IceServer[] | Promise<IceServer[]>;
 
 const turnDefaults = { ttl: 3600 };
 

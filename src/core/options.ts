@@ -10,15 +10,29 @@ import {
   resolveOptions,
   withMethods,
   describeValue,
+  boolean,
+  oneOf,
 } from './option-check.js';
+import type { RelayType } from '../protocol/messages.js';
+import type { Peer } from './peer.js';
 import { InvalidOptionError } from './errors.js';
 import type { AuthorizeJoinContext } from './rooms/room-events.js';
 import type { UpgradeRequest } from './transport.js';
 
-/** What the `authenticate` hook sees of a login. */
-export interface AuthenticateContext {
-  /** The name the connection asks for (already checked against the name rules). */
+/**
+ * What the `authenticate` hook sees of a login. `U` is what the transport's
+ * `verifyUpgrade` resolved for the connection's request (e.g. the user it
+ * found from a cookie), `true` when it resolved `true`.
+ */
+export interface AuthenticateContext<U = unknown> {
+  /**
+   * The name the connection asks for (already checked against the name
+   * rules), or `''` when the login had no `name` (such a login reaches the
+   * hook only when it may name the peer: return `{ name }`, or set `assignNames`).
+   */
   readonly name: string;
+  /** What `verifyUpgrade` resolved for this connection's request; `undefined` without one. */
+  readonly upgrade: U | undefined;
   /** The whole login message as the client sent it (extra fields such as a token included). */
   readonly message: Readonly<Record<string, unknown>>;
   /** The HTTP upgrade request of the connection, when the transport had one. */
@@ -26,6 +40,35 @@ export interface AuthenticateContext {
   /** The peer's address, when the transport knows it. */
   readonly remoteAddress: string | undefined;
 }
+
+/**
+ * What `authenticate` may resolve: `false` refuses the login (reason
+ * `unauthorized`); `true` (or `undefined`) accepts it under the name asked
+ * for; `{ name?, data? }` accepts it under `name` (the host's choice, e.g. the
+ * user id; the reply's `name` says which) with `data` as the peer's `data`.
+ * An object with neither field is taken as `data` itself (the meaning before
+ * `{ name, data }`).
+ */
+export type AuthenticateResult<D = unknown> = boolean | undefined | { readonly name?: string; readonly data?: D } | D;
+
+/** What `authorizeRelay` sees of a relay. */
+export interface RelayRequest<D = unknown> {
+  /** The sending peer (logged in on this node). */
+  readonly from: Peer<D>;
+  /** The target's name (it may be held on another node, or nowhere). */
+  readonly to: string;
+  /** The relay's type. */
+  readonly type: RelayType;
+}
+
+/**
+ * What happens when a name is asked for (or assigned by `authenticate`) while
+ * another connection holds it: `refuse` the new login (`name-taken`),
+ * `replace` the holder (closed with 4409, its partners hear `leave`, on any
+ * node), or `suffix`: the new login gets the name with `#2`, `#3`… appended
+ * (the first free one; one user, several tabs).
+ */
+export type DuplicateNamePolicy = 'refuse' | 'replace' | 'suffix';
 
 /** Per-connection message rate limit (a token bucket). */
 export interface RateLimitOptions {
@@ -35,16 +78,60 @@ export interface RateLimitOptions {
   burst: number;
 }
 
-/** Options of {@link SignallingHub}. Every one is optional. */
-export interface HubOptions {
+/**
+ * Options of {@link SignallingHub}. Every one is optional. `D` is the type
+ * of `peer.data`, `U` what the transport's `verifyUpgrade` resolves.
+ */
+export interface HubOptions<D = unknown, U = unknown> {
   /**
-   * Decides whether a login may proceed. Return (or resolve) `false` to refuse
-   * it with reason `unauthorized`; any other value accepts it, and an object
-   * becomes the peer's `data`. A throw or rejection refuses the login and is
-   * reported through the hub's `error` event.
+   * Decides whether a login may proceed, and under which name (see
+   * {@link AuthenticateResult}): resolve `false` to refuse it (reason
+   * `unauthorized`), `true` to accept it, `{ name, data }` to accept it under
+   * a name of the host's choosing with `data` for the peer. Throw a
+   * `LoginRefusedError` to refuse it with a message the client reads. Any
+   * other throw or rejection refuses it too and is reported on the hub's
+   * `error` event.
    * @default undefined (every valid login is accepted)
    */
-  authenticate?: (context: AuthenticateContext) => unknown;
+  authenticate?: (context: AuthenticateContext<U>) => AuthenticateResult<D> | Promise<AuthenticateResult<D>>;
+  /**
+   * A login without a `name` gets a fresh, unguessable name (a random UUID,
+   * unique in the cluster) in its reply. Without it (and without an
+   * `authenticate` hook that names it) such a login is refused with `invalid-name`.
+   * @default false
+   */
+  assignNames?: boolean;
+  /**
+   * What happens when a login wants a name another connection holds (see
+   * {@link DuplicateNamePolicy}). A login with the holder's resume token
+   * always takes over, whatever the policy.
+   * @default 'refuse'
+   */
+  duplicateNames?: DuplicateNamePolicy;
+  /**
+   * With `duplicateNames: 'suffix'`: names one user may hold at once
+   * (`user`, `user#2` … `user#N`, cluster-wide: they are claimed like any
+   * name). A login past it is refused with `name-taken` ("Too many
+   * connections for <name>").
+   * @default 16
+   */
+  maxConnectionsPerUser?: number;
+  /**
+   * Decides, synchronously, whether a logged-in peer may relay to a name
+   * (offer, answer, candidate, leave). Return `false` to refuse: the sender
+   * gets `{"type":"error","code":"forbidden","target":<name>}` and nothing
+   * is relayed. A throw refuses too and is reported on `error`. Called on
+   * every relay: keep it cheap (a set lookup).
+   * @default undefined (every relay is allowed)
+   */
+  authorizeRelay?: (relay: RelayRequest<D>) => boolean;
+  /**
+   * How a relay refused by `authorizeRelay` is answered: `forbidden`, or
+   * `not-found`, the same `peer-not-found` error as a relay to a name held
+   * nowhere, so a sender learns nothing about who exists.
+   * @default 'forbidden'
+   */
+  relayRefusal?: 'forbidden' | 'not-found';
   /**
    * An extra rule for names, applied after the built-in one (non-empty, at
    * most `maxNameLength`, no control characters). Return `false` to refuse.
@@ -146,7 +233,7 @@ export interface HubOptions {
    * Exclusive with `turn`.
    * @default undefined
    */
-  iceServers?: IceServersHook;
+  iceServers?: IceServersHook<D>;
   /**
    * With the `iceServers` hook: milliseconds between pushes of fresh servers
    * to each connected peer; `0` never refreshes.
@@ -190,7 +277,12 @@ export interface HubOptions {
 
 /** Options with every default filled in. */
 export interface ResolvedHubOptions {
-  readonly authenticate: HubOptions['authenticate'];
+  readonly authenticate: ((context: AuthenticateContext) => unknown) | undefined;
+  readonly assignNames: boolean;
+  readonly duplicateNames: DuplicateNamePolicy;
+  readonly maxConnectionsPerUser: number;
+  readonly authorizeRelay: ((relay: RelayRequest) => boolean) | undefined;
+  readonly relayRefusal: 'forbidden' | 'not-found';
   readonly validateName: HubOptions['validateName'];
   readonly maxNameLength: number;
   readonly maxMessageBytes: number;
@@ -221,6 +313,11 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The hub's defaults, one object (as `ws` spreads its defaults over the options). */
 export const hubDefaults: ResolvedHubOptions = Object.freeze({
   authenticate: undefined,
+  assignNames: false,
+  duplicateNames: 'refuse',
+  maxConnectionsPerUser: 16,
+  authorizeRelay: undefined,
+  relayRefusal: 'forbidden',
   validateName: undefined,
   maxNameLength: 128,
   maxMessageBytes: 65536,
@@ -269,6 +366,11 @@ const rateLimitCheck: Check<Readonly<RateLimitOptions> | false> = either(
 
 const hubChecks: { readonly [K in keyof ResolvedHubOptions]-?: Check<ResolvedHubOptions[K]> } = {
   authenticate: func(),
+  assignNames: boolean,
+  duplicateNames: oneOf<DuplicateNamePolicy>(['refuse', 'replace', 'suffix']),
+  maxConnectionsPerUser: integer(1, 1024),
+  authorizeRelay: func(),
+  relayRefusal: oneOf<'forbidden' | 'not-found'>(['forbidden', 'not-found']),
   validateName: func(),
   maxNameLength: integer(1, 4096),
   // Room for a login message at least; at most what one WebSocket frame may reasonably carry.

@@ -7,6 +7,8 @@ import type { Connection } from './connection.js';
 import type { Routes } from './connection-host.js';
 import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 import type { HubCounters } from './stats.js';
+import { HookError } from './errors.js';
+import type { RelayRequest, ResolvedHubOptions } from './options.js';
 
 /**
  * Who holds which name, and how a frame reaches a name: the local map first,
@@ -17,11 +19,38 @@ export class Router implements Routes<Connection> {
   /** Names held or being claimed on this node. */
   private readonly names = new Map<string, Connection>();
 
+  /** The host's relay policy; `undefined` (no hook) costs the hot path one branch. */
+  private readonly authorize: ((relay: RelayRequest) => boolean) | undefined;
+  private readonly hideRefusal: boolean;
+
   constructor(
     private readonly backplane: Backplane | undefined,
     private readonly counters: HubCounters,
     private readonly reportError: (error: unknown) => void,
-  ) {}
+    policy?: Pick<ResolvedHubOptions, 'authorizeRelay' | 'relayRefusal'>,
+  ) {
+    this.authorize = policy?.authorizeRelay;
+    this.hideRefusal = policy?.relayRefusal === 'not-found';
+  }
+
+  /**
+   * The host's `authorizeRelay` refused `from` a relay to `target`: the
+   * sender is told (as for an absent name, when the host wants it hidden).
+   * A throwing hook refuses too.
+   */
+  private refused(from: Connection, type: RelayType, target: string): boolean {
+    let allowed: boolean;
+    try {
+      allowed = this.authorize!({ from: from.peer(), to: target, type }) === true;
+    } catch (error) {
+      this.reportError(new HookError('authorizeRelay', error));
+      allowed = false;
+    }
+    if (allowed) return false;
+    if (this.hideRefusal) from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
+    else from.fail(ErrorCode.Forbidden, `Not allowed to send ${type} to ${target}`, type, target);
+    return true;
+  }
 
   /** The local connection holding `name`, joined or still logging in. */
   holder(name: string): Connection | undefined {
@@ -80,11 +109,12 @@ export class Router implements Routes<Connection> {
    * frame goes to whoever holds the name, through the backplane.
    */
   relay(from: Connection, type: RelayType, target: string, frame: string | Uint8Array): Connection | undefined {
+    if (this.authorize !== undefined && this.refused(from, type, target)) return undefined;
     const local = this.names.get(target);
     if (local !== undefined) {
       const state = local.state;
       if (state === ConnectionState.Joined) {
-        this.relayLocal(from, type, local, frame);
+        this.deliverLocal(from, type, local, frame);
         return local;
       }
       if (state === ConnectionState.Dropped || (state === ConnectionState.LoggingIn && local.resuming)) {
@@ -128,8 +158,13 @@ export class Router implements Routes<Connection> {
     );
   }
 
-  /** Relays a frame between two joined connections of this node. */
+  /** Relays a frame between two joined connections of this node (the byte path's shortcut to its last target). */
   relayLocal(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void {
+    if (this.authorize !== undefined && this.refused(from, type, to.name)) return;
+    this.deliverLocal(from, type, to, frame);
+  }
+
+  private deliverLocal(from: Connection, type: RelayType, to: Connection, frame: string | Uint8Array): void {
     this.counters.relays[type].local++;
     if (!to.deliver(frame)) {
       from.fail(ErrorCode.PeerCongested, `${to.name} is not reading fast enough: the message was dropped`, type, to.name);

@@ -35,6 +35,12 @@ export enum ErrorCode {
   LoginPending = 'login-pending',
   /** A `part` or `broadcast` for a room the peer is not in. */
   NotInRoom = 'not-in-room',
+  /**
+   * The host's `authorizeRelay` refused this relay to `target` (with
+   * `relayRefusal: 'not-found'` the hub answers `peer-not-found` instead, so a
+   * sender cannot tell a forbidden name from an absent one).
+   */
+  Forbidden = 'forbidden',
 }
 
 /** `reason` of a failed login (`{"type":"login","success":false}`). */

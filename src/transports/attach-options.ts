@@ -1,14 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidOptionError } from '../core/errors.js';
 import { type Check, boolean, describeValue, func, integer, resolveOptions, string } from '../core/option-check.js';
+import { type ConnectionRateOptions, connectionRateCheck } from './shared/address-caps.js';
+import { type TrustProxy, trustProxyCheck } from './shared/client-address.js';
 import { MAX_TIMER_MS } from '../core/options.js';
 import { type HttpFallbackOptions, httpFallbackOption, type ResolvedHttpFallbackOptions } from './http/options.js';
 
 /** Decides from the `Origin` header (absent for non-browser clients) whether an upgrade may proceed. */
 export type OriginCheck = (origin: string | undefined, request: IncomingMessage) => boolean;
 
-/** Options of {@link attach}. Every one is optional; unknown keys are refused. */
-export interface AttachOptions {
+/**
+ * Options of {@link attach}. Every one is optional; unknown keys are refused.
+ * `U` is what `verifyUpgrade` resolves for an admitted request (it reaches
+ * the hub's `authenticate` as `upgrade`: give the hub the same `U`).
+ */
+export interface AttachOptions<U = unknown> {
   /**
    * The URL path this hub answers upgrades on, matched exactly against the
    * request's path (query string ignored, nothing decoded or normalised).
@@ -28,12 +34,39 @@ export interface AttachOptions {
   origins?: readonly string[] | OriginCheck;
   /**
    * Decides, before the WebSocket handshake, whether an upgrade may proceed
-   * (cookies, a token in the query string…). Resolve `false` to answer
-   * `401 Unauthorized`; a throw answers `500` and is reported on the hub's
-   * `error` event.
+   * (cookies, a token in the query string…). Resolve `true`, or an object
+   * (the user it found: it reaches the hub's `authenticate` as `upgrade`),
+   * to let it in; `false` answers `401 Unauthorized`; a throw answers `500`
+   * and is reported on the hub's `error` event.
    * @default undefined
    */
-  verifyUpgrade?: (request: IncomingMessage) => boolean | Promise<boolean>;
+  verifyUpgrade?: (request: IncomingMessage) => boolean | U | Promise<boolean | U>;
+  /**
+   * Which proxies in front of the server are trusted to say who the client
+   * is: exact addresses and CIDR ranges (`['127.0.0.1', '10.0.0.0/8']`), or
+   * a function given a hop's address. When the socket's peer is trusted, the
+   * client's address is the nearest untrusted hop of `X-Forwarded-For`, read
+   * right to left; it is the one per-address caps count and `peer.remoteAddress` shows.
+   * Without it, the header is ignored (anyone can write it).
+   * @default undefined (no proxy is trusted)
+   */
+  trustProxy?: TrustProxy;
+  /**
+   * Connections that may be open at once from one client address (over
+   * WebSocket and the HTTP fallback together); a handshake past it is
+   * answered `429 Too Many Requests`. `0`: no cap. Off by default: without
+   * `trustProxy`, every client behind a proxy shares the proxy's address.
+   * @default 0
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * New connections one client address may open per second (a token
+   * bucket: `burst` at once, then `perSecond`); past it, a handshake (or an
+   * HTTP fallback session) is answered `429`. `false`: no limit. Off by
+   * default for the same reason as `maxConnectionsPerAddress`.
+   * @default false
+   */
+  connectionRate?: ConnectionRateOptions | false;
   /**
    * Milliseconds between WebSocket pings; a socket that has not answered the
    * previous ping is terminated. `0` disables the heartbeat.
@@ -95,7 +128,10 @@ export interface AttachOptions {
 export interface ResolvedAttachOptions {
   readonly path: string;
   readonly origins: readonly string[] | OriginCheck | undefined;
-  readonly verifyUpgrade: AttachOptions['verifyUpgrade'];
+  readonly verifyUpgrade: ((request: IncomingMessage) => unknown) | undefined;
+  readonly trustProxy: TrustProxy | undefined;
+  readonly maxConnectionsPerAddress: number;
+  readonly connectionRate: Readonly<ConnectionRateOptions> | false;
   readonly heartbeatInterval: number;
   /** `undefined`: the hub's `maxMessageBytes`. */
   readonly maxPayload: number | undefined;
@@ -111,6 +147,9 @@ export const attachDefaults: ResolvedAttachOptions = Object.freeze({
   path: '/',
   origins: undefined,
   verifyUpgrade: undefined,
+  trustProxy: undefined,
+  maxConnectionsPerAddress: 0,
+  connectionRate: false,
   heartbeatInterval: 30000,
   maxPayload: undefined,
   closeTimeout: 2000,
@@ -141,6 +180,9 @@ const attachChecks: { readonly [K in keyof ResolvedAttachOptions]-?: Check<Resol
   path: string('a URL path starting with "/" without "?", "#", spaces or control characters', /^\/[^?#\s\p{Cc}]*$/u),
   origins: originsCheck,
   verifyUpgrade: func(),
+  trustProxy: trustProxyCheck,
+  maxConnectionsPerAddress: integer(0),
+  connectionRate: connectionRateCheck,
   heartbeatInterval: integer(0, MAX_TIMER_MS),
   // ws reads 0 as "no limit": never that.
   maxPayload: integer(64, 2 ** 30),

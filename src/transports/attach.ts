@@ -7,6 +7,8 @@ import { type HttpFallback, serveHttpFallback } from './http/http-fallback.js';
 import { httpFallbackDefaults } from './http/options.js';
 import type { RequestServer } from './http/request-dispatcher.js';
 import { serveWebSocket } from './ws/serve-websocket.js';
+import { AddressCaps } from './shared/address-caps.js';
+import { proxyCheck } from './shared/client-address.js';
 import type { UpgradeServer } from './ws/upgrade-dispatcher.js';
 
 export type { AttachOptions } from './attach-options.js';
@@ -89,7 +91,11 @@ function checkServer(server: unknown): asserts server is UpgradeServer & Request
  * @throws `SignallingHubError` `SH_ERR_ALREADY_ATTACHED` when a hub
  *   already serves this path on this server.
  */
-export function attach(hub: { readonly adapterPort: AdapterPort }, server: Server, options?: AttachOptions): Attachment {
+export function attach<U = unknown>(
+  hub: { readonly adapterPort: AdapterPort },
+  server: Server,
+  options?: AttachOptions<U>,
+): Attachment {
   const port = portOf(hub);
   checkServer(server);
   const resolved = resolveAttachOptions(options);
@@ -97,7 +103,17 @@ export function attach(hub: { readonly adapterPort: AdapterPort }, server: Serve
   if (port.closed) throw new HubClosedError();
   const { path, origins, verifyUpgrade, heartbeatInterval, closeTimeout } = resolved;
   const maxPayload = resolved.maxPayload ?? port.options.maxMessageBytes;
-  const policy = { origins, verifyUpgrade };
+  const { trustProxy, maxConnectionsPerAddress, connectionRate } = resolved;
+  const trusted = trustProxy === undefined ? undefined : proxyCheck(trustProxy);
+  const policy = {
+    origins,
+    verifyUpgrade,
+    trustProxy: trusted === undefined || 'invalid' in trusted ? undefined : trusted,
+    caps:
+      maxConnectionsPerAddress === 0 && connectionRate === false
+        ? undefined
+        : new AddressCaps(maxConnectionsPerAddress, connectionRate),
+  };
   const websocket = serveWebSocket(port, server, {
     path,
     policy,

@@ -77,6 +77,7 @@ function hubOptions(hubId: number, wire: WireHubOptions): HubOptions {
       });
   }
   if (hooks.iceServers) options.iceServers = (peer) => callHook(hubId, 'iceServers', peer) as never;
+  if (hooks.authorizeJoin) options.authorizeJoin = (context) => callHook(hubId, 'authorizeJoin', context);
   if (hooks.validateName !== undefined) {
     // The hub calls it synchronously, so it cannot wait for the test process: its source is rebuilt here.
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
@@ -95,6 +96,8 @@ const EVENTS: ReadonlyArray<keyof HubEvents> = [
   'error',
   'warning',
   'backplane-state',
+  'room-joined',
+  'room-parted',
 ];
 
 function start(wire: WireHubOptions, wireHandler: WireHandlerOptions): { hubId: number; port: number } {
@@ -157,6 +160,10 @@ async function run(command: ChildCommand): Promise<unknown> {
       return running(command.hubId).hub.disconnect(command.name, command.reason);
     case 'stats':
       return running(command.hubId).hub.stats();
+    case 'room': {
+      const hub = running(command.hubId).hub as unknown as Record<string, (...args: unknown[]) => unknown>;
+      return hub[command.method]!(...command.args);
+    }
     case 'drain':
       return running(command.hubId).hub.drain({ timeout: command.timeout });
     case 'connections':

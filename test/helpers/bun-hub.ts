@@ -10,6 +10,7 @@ import type {
   ChildCommand,
   ChildMessage,
   HookName,
+  RoomMethod,
   SerializedError,
   WireHandlerOptions,
   WireHubOptions,
@@ -48,7 +49,7 @@ function toError(serialized: SerializedError): Error {
   const error =
     serialized.code === undefined
       ? new Error(serialized.message, { cause })
-      : new SignallingHubError(serialized.code as SignallingHubError['code'], serialized.message, { cause });
+      : new SignallingHubError(serialized.code, serialized.message, { cause });
   error.name = serialized.name;
   return error;
 }
@@ -62,6 +63,7 @@ interface Hooks {
   authenticate?: (context: never) => unknown;
   iceServers?: (peer: never) => unknown;
   verifyUpgrade?: (request: { url: string; headers: Record<string, string> }) => unknown;
+  authorizeJoin?: (context: never) => unknown;
 }
 
 /**
@@ -156,7 +158,7 @@ export class BunChild {
     options: HubOptions = {},
     handler: Omit<WireHandlerOptions, 'verifyUpgrade'> & { verifyUpgrade?: Hooks['verifyUpgrade'] } = {},
   ): Promise<BunHub> {
-    const { authenticate, iceServers, validateName, backplane, ...plain } = options;
+    const { authenticate, iceServers, authorizeJoin, validateName, backplane, ...plain } = options;
     if (backplane !== undefined) throw new Error('a backplane cannot cross to the Bun child');
     for (const [key, value] of Object.entries(plain)) {
       if (typeof value === 'function') throw new Error(`the Bun child cannot take the function option ${key}`);
@@ -166,6 +168,7 @@ export class BunChild {
       hooks: {
         authenticate: authenticate !== undefined,
         iceServers: iceServers !== undefined,
+        authorizeJoin: authorizeJoin !== undefined,
         validateName: validateName?.toString(),
       },
     };
@@ -176,7 +179,7 @@ export class BunChild {
       options: wire,
       handler: { ...handlerPlain, verifyUpgrade: verifyUpgrade !== undefined },
     });
-    this.hooks.set(hubId, { authenticate, iceServers, verifyUpgrade });
+    this.hooks.set(hubId, { authenticate, iceServers, verifyUpgrade, authorizeJoin });
     const mirror = new BunHubMirror(this, hubId, options);
     this.mirrors.set(hubId, mirror);
     return {
@@ -273,6 +276,30 @@ export class BunHubMirror extends EventEmitter {
 
   drain(options: { timeout?: number } = {}): Promise<void> {
     return this.child.call({ op: 'drain', hubId: this.hubId, timeout: options.timeout });
+  }
+
+  members(room: string): Promise<string[]> {
+    return this.room('members', room);
+  }
+
+  rooms(): Promise<string[]> {
+    return this.room('rooms');
+  }
+
+  join(name: string, room: string): Promise<unknown> {
+    return this.room('join', name, room);
+  }
+
+  part(name: string, room: string): Promise<unknown> {
+    return this.room('part', name, room);
+  }
+
+  broadcast(room: string, data: unknown): Promise<unknown> {
+    return this.room('broadcast', room, data);
+  }
+
+  private room<T>(method: RoomMethod, ...args: unknown[]): Promise<T> {
+    return this.child.call({ op: 'room', hubId: this.hubId, method, args });
   }
 
   /** Open connections of the handler. */

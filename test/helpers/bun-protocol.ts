@@ -1,7 +1,10 @@
 // The line protocol between the Node tests (bun-hub.ts) and the Bun child (bun-hub-child.ts).
 import type { Peer } from '../../src/index.js';
 
-export type HookName = 'authenticate' | 'iceServers' | 'verifyUpgrade';
+export type HookName = 'authenticate' | 'iceServers' | 'verifyUpgrade' | 'authorizeJoin';
+
+/** The hub's room calls the child forwards. */
+export type RoomMethod = 'members' | 'rooms' | 'join' | 'part' | 'broadcast';
 
 export interface SerializedError {
   name: string;
@@ -16,7 +19,7 @@ export interface SerializedError {
  * source (it must not use variables from around it).
  */
 export type WireHubOptions = Record<string, unknown> & {
-  hooks: { authenticate?: boolean; iceServers?: boolean; validateName?: string };
+  hooks: { authenticate?: boolean; iceServers?: boolean; authorizeJoin?: boolean; validateName?: string };
 };
 
 /** `createBunHandler()` options as they cross to the child. */
@@ -36,6 +39,8 @@ export type ChildCommand =
   | { op: 'send'; hubId: number; name: string; message: object }
   | { op: 'disconnect'; hubId: number; name: string; reason?: string }
   | { op: 'drain'; hubId: number; timeout?: number }
+  /** One of the hub's room calls (`members`, `rooms`, `join`, `part`, `broadcast`), its result awaited. */
+  | { op: 'room'; hubId: number; method: RoomMethod; args: unknown[] }
   | { op: 'reply'; callId: number; result?: unknown; error?: SerializedError };
 
 export type ChildMessage =

@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from 'vitest';
-import { HookError, type HubOptions, type RoomParted } from '../../src/index.js';
+import type { HubOptions, RoomParted } from '../../src/index.js';
 import type { MatrixClient, Role, TestHub, TestTransportFactory } from './factory.js';
 import { describeMatrix } from './matrix.js';
 
@@ -133,7 +133,8 @@ describeMatrix('rooms', (factory: TestTransportFactory) => {
     expect(await a.request({ type: 'join', room: 'boom' })).toMatchObject({ success: false, reason: 'forbidden' });
     expect(await a.request({ type: 'join', room: 'sync-boom' })).toMatchObject({ success: false, reason: 'forbidden' });
     expect(errors).toHaveLength(2);
-    for (const error of errors) expect(error).toBeInstanceOf(HookError);
+    // The code, not the class: the Bun row's errors cross a process boundary.
+    for (const error of errors) expect(error).toMatchObject({ code: 'SH_ERR_HOOK_FAILED' });
     expect(await boss.request({ type: 'join', room: 'secret' })).toMatchObject({ success: true });
     // A broadcast sent before the async hook decided waits for it: it is not refused not-in-room.
     await a.request({ type: 'join', room: 'open' });
@@ -167,7 +168,8 @@ describeMatrix('rooms', (factory: TestTransportFactory) => {
       { room: 'R', name: 'B', reason: 'left' },
       { room: 'S', name: 'B', reason: 'left' },
     ]);
-    expect(hub!.hub('caller').disconnect('C')).toBe(true);
+    // Awaited: the Bun row's hub answers from its child process.
+    expect(await Promise.resolve(hub!.hub('caller').disconnect('C'))).toBe(true);
     expect(await a.next()).toEqual({ type: 'parted', room: 'R', name: 'C' });
     expect(await hub!.hub('callee').members('R')).toEqual(['A']);
   });
@@ -267,7 +269,7 @@ describeMatrix('rooms', (factory: TestTransportFactory) => {
     expect(await a.next()).toEqual({ type: 'parted', room: 'R', name: 'B' });
     expect(await hub!.hub('caller').part('B', 'R')).toBe(false);
     expect(await hub!.hub('callee').part('Nobody', 'R')).toBe(false);
-    expect(() => hub!.hub('caller').join('A', '')).toThrow(/room/);
+    await expect(Promise.resolve().then(() => hub!.hub('caller').join('A', ''))).rejects.toThrow(/room/);
   });
 
   it('lists who is online, in pages, when peerListPageSize allows it', async () => {

@@ -173,6 +173,7 @@ export class PeerjsDialect {
       warn: (warning) => port.warn(warning),
       sendToNode: port.sendToNode,
       handleNodeMessages: (name, handler) => port.handleNodeMessages(name, handler),
+      connectionsFrom: (address) => port.connectionsFrom?.(address) ?? 0,
     };
     const aliveTimeout = resolved.alive_timeout;
     if (aliveTimeout > 0) {

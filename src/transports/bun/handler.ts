@@ -1,6 +1,8 @@
 import { type AdapterPort, CloseCode, HubClosedError, InvalidOptionError } from '../../index.js';
 import { describeValue } from '../../core/option-check.js';
+import { AddressCaps } from '../shared/address-caps.js';
 import { admit, type AdmissionPolicy } from '../shared/admission.js';
+import { proxyCheck } from '../shared/client-address.js';
 import { type Closer, closeWithTimeout } from '../shared/close-with-timeout.js';
 import { startHeartbeat } from '../shared/heartbeat.js';
 import { BunTransport, type BunTransportContext } from './bun-transport.js';
@@ -16,8 +18,8 @@ export interface BunHandler {
    * Call it first in the server's `fetch`. A request that is not a WebSocket
    * upgrade to {@link path} gets `undefined` at once: route it as the host
    * would. An upgrade to the path gets a promise: of a refusal (`503` while
-   * the hub drains or is closed, `403` for an origin not allowed, `401` when
-   * `verifyUpgrade` says no, `500` when a hook throws, `400` for a broken
+   * the hub drains or is closed, `403` for an origin not allowed, `429` over
+   * a per-address cap, `401` when `verifyUpgrade` says no, `500` when a hook throws, `400` for a broken
    * handshake), or of `undefined` once the connection is upgraded, which is
    * what Bun expects then. So `signalling.fetch(req, server) ?? otherwise`
    * is the whole routing.
@@ -61,6 +63,7 @@ const REASONS: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -87,6 +90,12 @@ const refusal = (status: number) => new Response(null, { status, statusText: REA
  * with a reason; the client got the code the `ws` adapter would report:
  * 1009 for an oversized message, 1007 for invalid UTF-8, 1002 otherwise.
  */
+/** The resolved `trustProxy` as a check (the option check refused what it could not read). */
+function proxyCheckOf(trust: Parameters<typeof proxyCheck>[0]) {
+  const check = proxyCheck(trust);
+  return 'invalid' in check ? undefined : check;
+}
+
 function closeCodeOf(code: number, reason: string): number {
   if (code !== 1006 || reason === '') return code;
   if (reason === 'Received too big message') return CloseCode.MessageTooBig;
@@ -118,7 +127,8 @@ function closeCodeOf(code: number, reason: string): number {
  */
 export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, options?: BunHandlerOptions): BunHandler {
   const port = portOf(hub);
-  const { path, origins, verifyUpgrade, heartbeatInterval, closeTimeout, ...resolved } = resolveBunHandlerOptions(options);
+  const { path, origins, verifyUpgrade, heartbeatInterval, closeTimeout, trustProxy, ...resolved } =
+    resolveBunHandlerOptions(options);
   if (port.closed) throw new HubClosedError();
   const maxPayload = resolved.maxPayload ?? port.options.maxMessageBytes;
   const context: BunTransportContext = { port };
@@ -131,6 +141,11 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
   const policy: AdmissionPolicy<BunUpgradeRequest> = {
     origins: typeof origins === 'function' ? (origin, request) => origins(origin, request.source) : origins,
     verifyUpgrade: verifyUpgrade === undefined ? undefined : (request) => verifyUpgrade(request.source),
+    trustProxy: trustProxy === undefined ? undefined : proxyCheckOf(trustProxy),
+    caps:
+      resolved.maxConnectionsPerAddress === 0 && resolved.connectionRate === false
+        ? undefined
+        : new AddressCaps(resolved.maxConnectionsPerAddress, resolved.connectionRate),
   };
 
   const websocket: BunWebSocketHandler<BunTransport> = {

@@ -1,6 +1,8 @@
 import { InvalidOptionError } from '../../core/errors.js';
 import { type Check, describeValue, func, integer, resolveOptions, string } from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
+import { type ConnectionRateOptions, connectionRateCheck } from '../shared/address-caps.js';
+import { type TrustProxy, trustProxyCheck } from '../shared/client-address.js';
 
 /** Decides from the `Origin` header (absent for non-browser clients) whether an upgrade may proceed. */
 export type BunOriginCheck = (origin: string | undefined, request: Request) => boolean;
@@ -26,12 +28,29 @@ export interface BunHandlerOptions {
   origins?: readonly string[] | BunOriginCheck;
   /**
    * Decides, before the WebSocket handshake, whether an upgrade may proceed
-   * (cookies, a token in the query string…). Resolve `false` to answer
-   * `401 Unauthorized`; a throw answers `500` and is reported on the hub's
-   * `error` event.
+   * (cookies, a token in the query string…). Resolve `true`, or an object
+   * (the user it found: it reaches the hub's `authenticate` as `upgrade`),
+   * to let it in; `false` answers `401 Unauthorized`; a throw answers `500`
+   * and is reported on the hub's `error` event.
    * @default undefined
    */
-  verifyUpgrade?: (request: Request) => boolean | Promise<boolean>;
+  verifyUpgrade?: (request: Request) => unknown;
+  /**
+   * Which proxies in front of the server are trusted to say who the client
+   * is (`X-Forwarded-For`, read right to left), as `attach()`'s.
+   * @default undefined (no proxy is trusted)
+   */
+  trustProxy?: TrustProxy;
+  /**
+   * Connections open at once from one client address; past it, `429`. `0`: no cap.
+   * @default 0
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * New connections one client address may open per second (`{ perSecond, burst }`); past it, `429`.
+   * @default false
+   */
+  connectionRate?: ConnectionRateOptions | false;
   /**
    * Milliseconds between WebSocket pings; a socket that has not answered the
    * previous ping is terminated (the hub hears 1006). `0` disables the heartbeat.
@@ -59,6 +78,9 @@ export interface ResolvedBunHandlerOptions {
   readonly path: string;
   readonly origins: readonly string[] | BunOriginCheck | undefined;
   readonly verifyUpgrade: BunHandlerOptions['verifyUpgrade'];
+  readonly trustProxy: TrustProxy | undefined;
+  readonly maxConnectionsPerAddress: number;
+  readonly connectionRate: Readonly<ConnectionRateOptions> | false;
   readonly heartbeatInterval: number;
   /** `undefined`: the hub's `maxMessageBytes`. */
   readonly maxPayload: number | undefined;
@@ -70,6 +92,9 @@ export const bunHandlerDefaults: ResolvedBunHandlerOptions = Object.freeze({
   path: '/',
   origins: undefined,
   verifyUpgrade: undefined,
+  trustProxy: undefined,
+  maxConnectionsPerAddress: 0,
+  connectionRate: false,
   heartbeatInterval: 30000,
   maxPayload: undefined,
   closeTimeout: 2000,
@@ -96,6 +121,9 @@ const checks: { readonly [K in keyof ResolvedBunHandlerOptions]-?: Check<Resolve
   path: string('a URL path starting with "/" without "?", "#", spaces or control characters', /^\/[^?#\s\p{Cc}]*$/u),
   origins: originsCheck,
   verifyUpgrade: func(),
+  trustProxy: trustProxyCheck,
+  maxConnectionsPerAddress: integer(0),
+  connectionRate: connectionRateCheck,
   heartbeatInterval: integer(0, MAX_TIMER_MS),
   maxPayload: integer(64, 2 ** 30),
   closeTimeout: integer(0, MAX_TIMER_MS),

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdapterPort } from '../../core/adapter-port.js';
-import { type AdmissionPolicy, originVerdict, type Verdict, verify } from '../shared/admission.js';
+import { type AdmissionPolicy, capVerdict, originVerdict, type Verdict, verify } from '../shared/admission.js';
 import type { Forwarding, SessionServer } from './forwarding.js';
 import { HttpSession, type HttpSessionContext } from './http-session.js';
 import { type PostLimits, receivePost } from './post-request.js';
@@ -76,7 +76,19 @@ export function routes(context: RoutingContext): Routes {
 
   const create = (request: IncomingMessage, response: ServerResponse) => {
     if (!mayCreate(response)) return;
-    verify(port, policy.verifyUpgrade, request, context.accepting, (verdict) => {
+    if (capVerdict(port, policy, request) !== undefined) {
+      return reply(
+        response,
+        429,
+        'too-many-connections',
+        'Too many connections from this address: try again later',
+        {},
+        {
+          'retry-after': '1',
+        },
+      );
+    }
+    verify(port, policy, request, context.accepting, (verdict) => {
       try {
         open(verdict, request, response);
       } catch (error) {

@@ -1,6 +1,9 @@
 import type { AdapterPort } from '../../core/adapter-port.js';
+import { recordAdmission } from '../../core/admitted.js';
 import { HookError } from '../../core/errors.js';
 import type { UpgradeRequest } from '../../core/transport.js';
+import type { AddressCaps } from './address-caps.js';
+import { type ProxyCheck, clientAddress } from './client-address.js';
 
 /**
  * Who may open a connection, as `attach()`'s `origins` and `verifyUpgrade`
@@ -10,16 +13,37 @@ import type { UpgradeRequest } from '../../core/transport.js';
 export interface AdmissionPolicy<R extends UpgradeRequest> {
   /** Exact `Origin` values (a request without one passes), or a function that returns `true` to let a request in. */
   readonly origins: readonly string[] | ((origin: string | undefined, request: R) => boolean) | undefined;
-  /** Resolves `true` to let a request in. */
-  readonly verifyUpgrade: ((request: R) => boolean | Promise<boolean>) | undefined;
+  /**
+   * Resolves `true` to let a request in, or an object (e.g. the user found
+   * from a cookie) to let it in and hand that object to `authenticate` as `upgrade`.
+   */
+  readonly verifyUpgrade: ((request: R) => unknown) | undefined;
+  /** Which hops in front of the server may say who the client is (`X-Forwarded-For`). */
+  readonly trustProxy?: ProxyCheck | undefined;
+  /** Per-address caps on new connections. */
+  readonly caps?: AddressCaps | undefined;
 }
 
 /**
  * The answer to a request, as an HTTP status: 200 admitted, 401 refused by
- * `verifyUpgrade`, 403 refused by `origins`, 500 a hook threw (reported on
- * the hub's `error` event), 503 not accepting (closing, draining).
+ * `verifyUpgrade`, 403 refused by `origins`, 429 over a per-address cap,
+ * 500 a hook threw (reported on the hub's `error` event), 503 not accepting
+ * (closing, draining).
  */
-export type Verdict = 200 | 401 | 403 | 500 | 503;
+export type Verdict = 200 | 401 | 403 | 429 | 500 | 503;
+
+/**
+ * The per-address caps: 429 when the client's address (behind trusted
+ * proxies, the one they forwarded) has too many connections open or opened
+ * too many just now; `undefined` when the request may go on.
+ */
+export function capVerdict<R extends UpgradeRequest>(port: AdapterPort, policy: AdmissionPolicy<R>, request: R): 429 | undefined {
+  const caps = policy.caps;
+  if (caps === undefined) return undefined;
+  const address = clientAddress(request, policy.trustProxy);
+  if (address === undefined) return undefined;
+  return caps.refuses(address, port.connectionsFrom?.(address) ?? 0) ? 429 : undefined;
+}
 
 /** What an admission waits on while `verifyUpgrade` runs. */
 export interface AdmissionWait {
@@ -57,20 +81,27 @@ export function originVerdict<R extends UpgradeRequest>(
  */
 export function verify<R extends UpgradeRequest>(
   port: AdapterPort,
-  verifyUpgrade: AdmissionPolicy<R>['verifyUpgrade'],
+  policy: AdmissionPolicy<R>,
   request: R,
   accepting: () => boolean,
   decide: (verdict: Verdict) => void,
   wait?: AdmissionWait,
 ): void {
-  if (verifyUpgrade === undefined) return decide(200);
+  const { verifyUpgrade, trustProxy } = policy;
+  if (verifyUpgrade === undefined) {
+    // The hub counts and shows the address the trusted proxies forwarded.
+    if (trustProxy !== undefined) recordAdmission(request, { upgrade: undefined, address: clientAddress(request, trustProxy) });
+    return decide(200);
+  }
   wait?.begin();
   Promise.resolve()
     .then(() => verifyUpgrade(request))
     .then(
       (ok) => {
         if (wait !== undefined && !wait.end()) return;
-        if (ok !== true) return decide(401);
+        // `true`, or what the hook found (a user object) for authenticate; anything else refuses.
+        if (ok !== true && (typeof ok !== 'object' || ok === null)) return decide(401);
+        recordAdmission(request, { upgrade: ok, address: clientAddress(request, trustProxy) });
         decide(accepting() ? 200 : 503);
       },
       (error: unknown) => {
@@ -83,7 +114,7 @@ export function verify<R extends UpgradeRequest>(
 
 /**
  * The whole admission of a new connection: 503 when not accepting, then
- * `origins`, then `verifyUpgrade`. `decide` is called once (synchronously
+ * `origins`, the per-address caps, then `verifyUpgrade`. `decide` is called once (synchronously
  * when no hook is asynchronous).
  */
 export function admit<R extends UpgradeRequest>(
@@ -95,7 +126,7 @@ export function admit<R extends UpgradeRequest>(
   wait?: AdmissionWait,
 ): void {
   if (!accepting()) return decide(503);
-  const refused = originVerdict(port, policy.origins, request);
+  const refused = originVerdict(port, policy.origins, request) ?? capVerdict(port, policy, request);
   if (refused !== undefined) return decide(refused);
-  verify(port, policy.verifyUpgrade, request, accepting, decide, wait);
+  verify(port, policy, request, accepting, decide, wait);
 }

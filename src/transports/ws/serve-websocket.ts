@@ -39,6 +39,7 @@ export interface WebSocketEndpoint {
 const STATUS_LINES: Readonly<Record<Exclude<Verdict, 200>, string>> = {
   401: '401 Unauthorized',
   403: '403 Forbidden',
+  429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
