@@ -36,6 +36,10 @@ export type {
   IceServersEvent,
   LoginEvent,
   ReconnectingEvent,
+  RoomJoinedEvent,
+  RoomPartedEvent,
+  MemberEvent,
+  BroadcastEvent,
   SessionDescriptionInit,
   SignallingClientEvents,
   TransportEvent,
@@ -43,6 +47,7 @@ export type {
   WebSocketLike,
 } from './client/types.js';
 export { LoginError, NotLoggedInError, RoomError, type LoginErrorReason } from './client/errors.js';
+export { MeshFullError, type RoomErrorCode } from './client/room-errors.js';
 export {
   HttpSocket,
   type HttpSocketFetch,

@@ -1,4 +1,5 @@
 import type { ClientErrorCode } from './client/errors.js';
+import type { RoomErrorCode } from './client/room-errors.js';
 import type { RedisErrorCode } from './cluster/redis/errors.js';
 import type { CommonErrorCode } from './common/errors.js';
 import type { HubErrorCode } from './core/errors.js';
@@ -8,4 +9,4 @@ import type { HubErrorCode } from './core/errors.js';
  * layer's (see each error class for its own). Match on `error.code`, never on
  * the message (messages may be reworded).
  */
-export type SignallingHubErrorCode = CommonErrorCode | HubErrorCode | ClientErrorCode | RedisErrorCode;
+export type SignallingHubErrorCode = CommonErrorCode | HubErrorCode | ClientErrorCode | RoomErrorCode | RedisErrorCode;

@@ -15,9 +15,12 @@ interface Held {
   readonly frame: string;
   /** UTF-8 bytes of `frame`. */
   readonly bytes: number;
-  readonly type: RelayRequest['type'];
+  readonly type: OutgoingRequest['type'];
   readonly to: string;
 }
+
+/** A relay, or a broadcast to a room (held and paced alike). */
+export type OutgoingRequest = RelayRequest | { type: 'broadcast'; room: string; data: unknown };
 
 /** What the outbox needs from its client. */
 export interface OutboxHost {
@@ -58,13 +61,14 @@ export class Outbox {
   }
 
   /** Sends `message` now, or holds it. */
-  relay(message: RelayRequest): void {
+  relay(message: OutgoingRequest): void {
     const frame = JSON.stringify(message);
     if (this.held.length === 0 && this.host.canSend() && this.take() === 0) {
       this.host.send(frame);
       return;
     }
-    this.hold({ frame, bytes: utf8Length(frame), type: message.type, to: message.name });
+    const to = message.type === 'broadcast' ? message.room : message.name;
+    this.hold({ frame, bytes: utf8Length(frame), type: message.type, to });
     this.drain();
   }
 

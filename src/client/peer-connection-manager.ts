@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, toError } from '../common/errors.js';
 import type { ErrorMessage } from '../protocol/messages.js';
+import { Mesh } from './mesh.js';
 import { type PeerConnectionManagerOptions, resolvePeerConnectionManagerOptions } from './peer-connection-options.js';
 import type { SignallingClient } from './signalling-client.js';
 import type { IceCandidateInit, SessionDescriptionInit } from './types.js';
@@ -103,6 +104,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
   private readonly configuration: PeerConnectionConfiguration;
   private readonly maxEarlyCandidates: number;
   private readonly iceRestart: boolean;
+  private readonly mesh: Mesh;
   private readonly clientListeners: {
     offer: (event: { from: string; offer: SessionDescriptionInit }) => void;
     answer: (event: { from: string; answer: SessionDescriptionInit }) => void;
@@ -160,6 +162,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
         }
       },
     };
+    this.mesh = new Mesh(client, this, resolved.maxMeshSize);
     const on = this.clientListeners;
     client
       .on('offer', on.offer)
@@ -218,6 +221,34 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
     return true;
   }
 
+  /**
+   * Joins `room` for a mesh call: calls every member found there (they
+   * answer), answers those who join later, and hangs up on those who part.
+   * Resolves with the other members; rejects with a `RoomError` when the hub
+   * refuses, or a `MeshFullError` (after parting again) when the room has
+   * more than `maxMeshSize` members. After a fresh login the client joins
+   * again by itself and every call of the room is placed afresh (its members
+   * heard this peer part and hung up).
+   * Add tracks and data channels in `connection` listeners (the caller's
+   * side creates the data channels: `initiator: true`).
+   */
+  joinRoom(room: string): Promise<string[]> {
+    return this.mesh.join(room);
+  }
+
+  /**
+   * Parts `room` and hangs up on its members (those who share no other mesh
+   * room). The promise is the client's `part()`.
+   */
+  partRoom(room: string): Promise<void> {
+    return this.mesh.part(room);
+  }
+
+  /** The rooms joined with {@link joinRoom}. */
+  get meshRooms(): string[] {
+    return this.mesh.joined;
+  }
+
   /** Ends the call with `peer`: tells it `leave` and closes the connection. */
   hangUp(peer: string): void {
     if (!this.peers.has(peer)) return;
@@ -231,6 +262,7 @@ export class PeerConnectionManager<C extends PeerConnectionLike = PlatformPeerCo
       this.tell(peer);
       this.closePeer(peer, 'closed');
     }
+    this.mesh.close();
     const on = this.clientListeners;
     this.client.off('offer', on.offer).off('answer', on.answer).off('candidate', on.candidate).off('leave', on.leave);
     this.client.off('error', on.error).off('ice-servers', on['ice-servers']).off('login', on.login);

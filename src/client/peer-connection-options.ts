@@ -43,6 +43,14 @@ export interface PeerConnectionManagerOptions<C extends PeerConnectionLike = Pla
    * @default true
    */
   iceRestart?: boolean;
+  /**
+   * Most members (this peer included) of a room a mesh call (`joinRoom()`)
+   * accepts, a whole number ≥ 2: every member sends its media to every other,
+   * so past about 6–8 people uplinks and CPUs give out (use an SFU). Set the
+   * hub's `maxRoomMembers` to match, so a newcomer is refused before anyone calls.
+   * @default 8
+   */
+  maxMeshSize?: number;
 }
 
 /** {@link PeerConnectionManagerOptions} with every default filled in. */
@@ -51,6 +59,7 @@ export interface ResolvedPeerConnectionManagerOptions {
   readonly configuration: Readonly<PeerConnectionConfiguration>;
   readonly maxEarlyCandidates: number;
   readonly iceRestart: boolean;
+  readonly maxMeshSize: number;
 }
 
 /**
@@ -62,6 +71,7 @@ export const peerConnectionManagerDefaults: ResolvedPeerConnectionManagerOptions
   configuration: Object.freeze({}),
   maxEarlyCandidates: 256,
   iceRestart: true,
+  maxMeshSize: 8,
 });
 
 const peerConnectionManagerChecks: {
@@ -76,6 +86,7 @@ const peerConnectionManagerChecks: {
   },
   maxEarlyCandidates: integer(0),
   iceRestart: boolean,
+  maxMeshSize: integer(2),
 };
 
 /** Fills in defaults; throws `InvalidOptionError` on an unknown option or a value that cannot work. */

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
+import { InvalidArgumentError } from '../common/errors.js';
+import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { CLOSED, LOST_CODE, OPEN, refusalOf } from '../protocol/http-wire.js';
 import type { IceServer, LoginRefused, LoginSuccess, RelayRequest } from '../protocol/messages.js';
@@ -8,8 +10,8 @@ import { CredentialsKeeper } from './credentials.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
+import { ClientRooms, isRoomFrame } from './rooms.js';
 import { iceServersOf, serverMessageOf } from './server-input.js';
-import { ClientRooms } from './rooms.js';
 import { isFinal, isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
 import { checkedUrls } from './urls.js';
@@ -47,17 +49,14 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private attempt = 0;
   private servers: IceServer[] | undefined;
   private readonly credentials: CredentialsKeeper;
+  // --- rooms (logic in rooms.ts) ---
   private readonly roomState = new ClientRooms({
-    send: (frame) => {
-      const socket = this.connector.socket;
-      if (this.currentState !== 'logged-in' || socket?.readyState !== OPEN) return false;
-      socket.send(frame);
-      return true;
-    },
-    joined: (room, name) => this.emit('joined', { room, name }),
-    parted: (room, name) => this.emit('parted', { room, name }),
-    broadcast: (room, from, data) => this.emit('broadcast', { room, from, data }),
+    canSend: () => this.currentState === 'logged-in' && this.connector.socket?.readyState === OPEN,
+    send: (frame) => this.connector.socket!.send(frame),
+    relay: (message) => this.outbox.relay(message),
+    emit: this.emit.bind(this),
   });
+  // --- end rooms ---
 
   /**
    * @param url The hub's WebSocket URL, or several: a connection that fails,
@@ -194,35 +193,49 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.relay({ type: 'leave', name: to });
   }
 
-  /** The rooms this client is in (see {@link join}). */
+  // --- rooms (logic in rooms.ts) ---
+  /** The rooms this client is in (confirmed by the hub), in the order they were joined. */
   get rooms(): ReadonlySet<string> {
-    return this.roomState.current;
+    return this.roomState.rooms;
   }
 
   /**
-   * Joins `room`; resolves with the other members, in the order they joined.
-   * Rejects with a {@link RoomError} (`reason`: `room-full`, `forbidden`,
-   * `invalid-room`, `too-many-rooms`…; `not-logged-in` when not logged in now).
-   * After a fresh login (a resume that found nothing), the client joins its
-   * rooms again by itself.
+   * Joins `room`: resolves with the other members, in the order they joined;
+   * rejects with a {@link RoomError} whose `reason` is the hub's refusal
+   * (`room-full`, `forbidden`, `invalid-room`, `too-many-rooms`…), or
+   * `connection-closed`. Joined rooms are kept over a resume; after a fresh
+   * login (the resume expired) the client joins them again by itself.
+   * While reconnecting, the join is sent after the login.
    */
   join(room: string): Promise<string[]> {
+    if (typeof room !== 'string') return Promise.reject(new InvalidArgumentError('room', 'a room name', describeValue(room)));
+    if (!this.session.stayOnline) return Promise.reject(new NotLoggedInError());
     return this.roomState.join(room);
   }
 
-  /** Leaves `room`; the other members hear `parted`. Rejects with a {@link RoomError} (`not-in-room`). */
+  /**
+   * Leaves `room` (at once here; the others hear `parted`). Resolves when the
+   * hub confirms, or at once while reconnecting (the hub learns it after the
+   * resume); rejects with a {@link RoomError} `not-in-room` for a room this
+   * client is not in.
+   */
   part(room: string): Promise<void> {
     return this.roomState.part(room);
   }
 
   /**
-   * Sends `data` (any JSON value) to every other member of `room` (the
-   * `broadcast` event there). Returns false, sending nothing, when not logged
-   * in now (room messages are not held over a reconnection).
+   * Sends `data` (any JSON value) to the other members of `room`, a room
+   * joined (or being joined). Held and paced like relays while reconnecting.
+   * Returns `true` when sent now (or paced by `sendRate`), `false` when held
+   * for after the reconnection.
+   * @throws {@link NotLoggedInError}; {@link InvalidArgumentError} for a room this client is not in.
    */
   broadcast(room: string, data: unknown): boolean {
+    if (!this.session.stayOnline) throw new NotLoggedInError();
+    if (!this.roomState.has(room)) throw new InvalidArgumentError('room', 'a room this client joined', describeValue(room));
     return this.roomState.broadcast(room, data);
   }
+  // --- end rooms ---
 
   /**
    * Closes the connection for good (no reconnection); the hub tells call
@@ -236,7 +249,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.session.settle(new LoginError('connection-closed', 'The client was closed'));
     this.session.stayOnline = false;
     this.outbox.clear(true);
-    this.roomState.closed(true);
+    this.roomState.ended('The client was closed');
     const socket = this.connector.release();
     const previous = this.currentState;
     this.currentState = 'closed';
@@ -338,7 +351,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private receive(data: unknown): void {
     const message = serverMessageOf(data);
     if (message === undefined) return;
-    if (this.roomState.receive(message as unknown as Record<string, unknown>)) return;
+    if (isRoomFrame(message)) return this.roomState.receive(message); // rooms
     switch (message.type) {
       case 'login':
         this.loginReply(message);
@@ -356,7 +369,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.emit('leave', { from: message.name });
         return;
       case 'error':
-        this.roomState.failed(message.request, message.code, message.target, message.message);
+        this.roomState.failed(message.request, message.target, message.code, message.message); // rooms
         this.emit('error', message);
         return;
       case 'ice-servers': {
@@ -391,8 +404,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       // Attempts are counted afresh once the held relays are sent (a 4429 while sending them is an attempt too).
       if (this.outbox.startReplay()) this.attempt = 0;
       this.outbox.drain();
-      // The hub forgot this client's rooms with its session: join them again.
-      if (wanted.automatic && !event.resumed) this.roomState.rejoin();
+      this.roomState.loggedIn(event.resumed); // rooms
       this.emit('login', event);
       wanted.resolve?.(event);
       return;
@@ -444,7 +456,6 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   /** The connection is gone: reconnect or close for good. */
   private lost(code: number, reason: string, error?: LoginError): void {
     this.outbox.stopDraining();
-    this.roomState.closed(false);
     if (this.connector.lost(code, this.session.wanted?.automatic === false)) {
       // A login() tries each URL once, within its loginTimeout.
       this.connect();
@@ -467,7 +478,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (!reconnecting) {
       this.session.stayOnline = false;
       this.outbox.clear();
-      this.roomState.closed(true);
+      this.roomState.ended(`The connection closed (${code})`); // rooms
     }
     this.currentState = reconnecting ? 'reconnecting' : 'closed';
     this.emit('close', error === undefined ? { code, reason, reconnecting } : { code, reason, reconnecting, error });

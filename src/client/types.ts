@@ -1,5 +1,5 @@
 import type { ErrorMessage, IceServer } from '../protocol/messages.js';
-import type { LoginError } from './errors.js';
+import type { LoginError, RoomError } from './errors.js';
 
 /**
  * A session description as it travels through the hub: the shape of the DOM's
@@ -116,11 +116,11 @@ export interface ReconnectingEvent {
   delay: number;
 }
 
-/** Payload of the `dropped` event: a held relay that was given up because the outbox was full. */
+/** Payload of the `dropped` event: a held relay (or broadcast) that was given up because the outbox was full. */
 export interface DroppedEvent {
-  /** The relay's type. */
-  type: 'offer' | 'answer' | 'candidate' | 'leave';
-  /** The peer it was for. */
+  /** The relay's type, or `broadcast`. */
+  type: 'offer' | 'answer' | 'candidate' | 'leave' | 'broadcast';
+  /** The peer it was for (for a broadcast: the room). */
   to: string;
 }
 
@@ -128,6 +128,38 @@ export interface DroppedEvent {
 export interface IceServersEvent {
   /** The hub's servers now, as `client.iceServers` has them: `undefined` when the last login reply carried none. */
   iceServers: IceServer[] | undefined;
+}
+
+/** Payload of the `room-joined` event. */
+export interface RoomJoinedEvent {
+  room: string;
+  /** The other members, in the order they joined. */
+  members: string[];
+  /** `true` when the client joined again by itself after a fresh login (its resume had expired). */
+  rejoined: boolean;
+}
+
+/** Payload of the `room-parted` event: this client is no longer in `room`. */
+export interface RoomPartedEvent {
+  room: string;
+  /** `part`: `part()` was called; `refused`: the join again after a fresh login was refused (`error` says why). */
+  reason: 'part' | 'refused';
+  error?: RoomError;
+}
+
+/** Payload of the `joined` and `parted` events. */
+export interface MemberEvent {
+  room: string;
+  /** The member that joined or parted. */
+  name: string;
+}
+
+/** Payload of the `broadcast` event. */
+export interface BroadcastEvent {
+  room: string;
+  /** The member that sent it; `undefined` for the host's own (`hub.broadcast()`). */
+  from: string | undefined;
+  data: unknown;
 }
 
 /** Events of {@link SignallingClient}, typed for `client.on()`. */
@@ -144,12 +176,6 @@ export interface SignallingClientEvents {
   candidate: (event: { from: string; candidate: IceCandidateInit | null }) => void;
   /** A peer left the call, or its connection closed. */
   leave: (event: { from: string }) => void;
-  /** A peer joined a room this client is in. */
-  joined: (event: { room: string; name: string }) => void;
-  /** A peer left a room this client is in (it parted, or it is gone). */
-  parted: (event: { room: string; name: string }) => void;
-  /** A member of a room this client is in broadcast `data` (`from` is `undefined` for the server's own). */
-  broadcast: (event: { room: string; from: string | undefined; data: unknown }) => void;
   /** The hub answered a request with an error (e.g. `peer-not-found`); the connection stays usable. */
   error: (error: ErrorMessage) => void;
   /** A JSON object of a type the protocol does not define, e.g. one the host sent with `hub.send()`. */
@@ -175,6 +201,16 @@ export interface SignallingClientEvents {
    * (`reason` says why) or is told to use it.
    */
   transport: (event: TransportEvent) => void;
+  /** This client is in `room`: a `join()` succeeded, or it joined again by itself after a fresh login. */
+  'room-joined': (event: RoomJoinedEvent) => void;
+  /** This client left `room`: by `part()`, or its join again after a fresh login was refused. */
+  'room-parted': (event: RoomPartedEvent) => void;
+  /** Another peer joined a room this client is in (the hub's `joined`). */
+  joined: (event: MemberEvent) => void;
+  /** A member left a room this client is in: it parted, or its session ended (the hub's `parted`). */
+  parted: (event: MemberEvent) => void;
+  /** A member (or the host) broadcast `data` to a room this client is in. */
+  broadcast: (event: BroadcastEvent) => void;
 }
 
 /** Payload of the `transport` event. */

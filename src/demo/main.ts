@@ -4,10 +4,12 @@
  * TURN servers, "relay only" forces calls through them; the page shows which
  * path each call took. When the connection to the server is lost (a blip, a
  * server restart or deploy) it shows "reconnecting…" and the call carries on
- * peer to peer while the client reconnects and resumes. Built for the browser
+ * peer to peer while the client reconnects and resumes. Or join a room: a
+ * call with every member (room.ts). Built for the browser
  * into dist/demo/ and served by the CLI at `/`.
  */
 import { LoginError, PeerConnectionManager, SignallingClient } from '../client.js';
+import { RoomMode } from './room.js';
 
 function element<T extends HTMLElement>(id: string): T {
   return document.getElementById(id) as T;
@@ -28,6 +30,9 @@ const sendButton = element<HTMLButtonElement>('send');
 const relayOnly = element<HTMLInputElement>('relay-only');
 const iceStatus = element<HTMLElement>('ice');
 const pathStatus = element<HTMLSpanElement>('path');
+const roomInput = element<HTMLInputElement>('room');
+const joinButton = element<HTMLButtonElement>('join');
+const partButton = element<HTMLButtonElement>('part');
 
 const path = document.querySelector<HTMLMetaElement>('meta[name="signalling-path"]')?.content ?? '/';
 const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${path}`;
@@ -39,6 +44,22 @@ let calls = createCalls();
 let localStream: MediaStream | undefined;
 /** The one call this page is in, if any. */
 let current: { peer: string; channel?: RTCDataChannel } | undefined;
+const rooms = new RoomMode(
+  {
+    client,
+    calls: () => calls,
+    localStream: () => localStream,
+    show,
+    changed: (room) => {
+      document.body.dataset.room = room ?? '';
+      joinButton.disabled = room !== undefined;
+      partButton.disabled = room === undefined;
+      setInCall(undefined);
+      messageInput.disabled = sendButton.disabled = room === undefined;
+    },
+  },
+  element('peers'),
+);
 
 function show(text: string, kind: 'info' | 'me' | 'remote'): void {
   const item = document.createElement('li');
@@ -51,10 +72,11 @@ function show(text: string, kind: 'info' | 'me' | 'remote'): void {
 function setInCall(peer: string | undefined): void {
   document.body.dataset.call = peer === undefined ? 'none' : 'ringing';
   hangUpButton.disabled = peer === undefined;
-  callButton.disabled = peer !== undefined || client.state !== 'logged-in';
+  callButton.disabled = peer !== undefined || client.state !== 'logged-in' || rooms.room !== undefined;
+  joinButton.disabled = peer !== undefined || client.state !== 'logged-in' || rooms.room !== undefined;
   messageInput.disabled = sendButton.disabled = true;
   // The policy applies to new calls: it is changed between calls only.
-  relayOnly.disabled = peer !== undefined || client.iceServers === undefined;
+  relayOnly.disabled = peer !== undefined || client.iceServers === undefined || rooms.room !== undefined;
   if (peer === undefined) showPath(undefined);
 }
 
@@ -125,8 +147,8 @@ client.on('login', ({ name, resumed }) => {
   setSignalling('online');
   if (again && current !== undefined)
     show(`Back online${resumed ? '' : ' (new session)'}: the call with ${current.peer} goes on`, 'info');
-  calleeInput.disabled = false;
-  callButton.disabled = current !== undefined;
+  calleeInput.disabled = roomInput.disabled = false;
+  callButton.disabled = joinButton.disabled = current !== undefined || rooms.room !== undefined;
 });
 client.on('reconnecting', ({ delay, attempt }) => {
   status.textContent = `reconnecting… (attempt ${attempt}, in ${Math.round(delay / 100) / 10} s)`;
@@ -175,6 +197,7 @@ relayOnly.addEventListener('change', () => {
 
 function listen(manager: PeerConnectionManager<RTCPeerConnection>): void {
   manager.on('connection', ({ peer, connection, initiator }) => {
+    if (rooms.room !== undefined) return rooms.connection(peer, connection, initiator);
     if (current !== undefined && current.peer !== peer) {
       // One call at a time in this demo: decline the second.
       queueMicrotask(() => manager.hangUp(peer));
@@ -185,11 +208,16 @@ function listen(manager: PeerConnectionManager<RTCPeerConnection>): void {
     show(initiator ? `Calling ${peer}…` : `Incoming call from ${peer}`, 'info');
     for (const track of localStream?.getTracks() ?? []) connection.addTrack(track, localStream!);
   });
-  manager.on('datachannel', ({ peer, channel }) => useChannel(peer, channel));
-  manager.on('track', ({ streams, track }) => {
+  manager.on('datachannel', ({ peer, channel }) => {
+    if (rooms.room !== undefined) rooms.useChannel(peer, channel);
+    else useChannel(peer, channel);
+  });
+  manager.on('track', ({ peer, streams, track }) => {
+    if (rooms.room !== undefined) return rooms.track(peer, streams[0] ?? new MediaStream([track]));
     remoteVideo.srcObject = streams[0] ?? new MediaStream([track]);
   });
   manager.on('closed', ({ peer, reason }) => {
+    if (rooms.room !== undefined) return rooms.closed(peer);
     if (current?.peer !== peer) return;
     current = undefined;
     remoteVideo.srcObject = null;
@@ -219,6 +247,14 @@ element<HTMLFormElement>('call-form').addEventListener('submit', (event) => {
   useChannel(peer, connection.createDataChannel('chat'));
 });
 
+element<HTMLFormElement>('room-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const room = roomInput.value.trim();
+  if (room !== '' && current === undefined && rooms.room === undefined) rooms.join(room);
+});
+
+partButton.addEventListener('click', () => rooms.part());
+
 hangUpButton.addEventListener('click', () => {
   if (current !== undefined) calls.hangUp(current.peer);
 });
@@ -240,6 +276,11 @@ cameraButton.addEventListener('click', () => {
 element<HTMLFormElement>('chat-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const text = messageInput.value;
+  if (rooms.room !== undefined && text !== '') {
+    rooms.send(text);
+    messageInput.value = '';
+    return;
+  }
   const channel = current?.channel;
   if (text === '' || channel?.readyState !== 'open') return;
   channel.send(text);

@@ -129,6 +129,7 @@ describe('PeerConnectionManager options', () => {
       configuration: {},
       maxEarlyCandidates: 256,
       iceRestart: true,
+      maxMeshSize: 8,
     });
     expect(Object.isFrozen(peerConnectionManagerDefaults)).toBe(true);
   });
