@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { InvalidOptionError } from '../core/errors.js';
-import { type Check, boolean, describeValue, func, integer, resolveOptions, string } from '../core/option-check.js';
+import { type Check, boolean, func, integer, resolveOptions } from '../core/option-check.js';
 import { type ConnectionRateOptions, connectionRateCheck } from './shared/address-caps.js';
 import { type TrustProxy, trustProxyCheck } from './shared/client-address.js';
+import { originsCheck, pathCheck } from './shared/option-checks.js';
 import { MAX_TIMER_MS } from '../core/options.js';
 import { type HttpFallbackOptions, httpFallbackOption, type ResolvedHttpFallbackOptions } from './http/options.js';
 
@@ -158,27 +158,9 @@ export const attachDefaults: ResolvedAttachOptions = Object.freeze({
   httpFallback: undefined,
 });
 
-/** An origin as browsers serialise it: scheme://host[:port] in lower case, or `null` (opaque origins). */
-const ORIGIN = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#\s@A-Z]+|null)$/;
-
-const originsCheck: Check<readonly string[] | OriginCheck> = (value, option) => {
-  if (typeof value === 'function') return value as OriginCheck;
-  if (!Array.isArray(value)) {
-    // A lone string would be matched by substring through `includes` by an unwary reader; refuse it.
-    throw new InvalidOptionError(
-      option,
-      'an array of origins (e.g. ["https://app.example"]) or a function',
-      describeValue(value),
-    );
-  }
-  const origin = string('an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash', ORIGIN);
-  return Object.freeze(value.map((entry, index) => origin(entry, `${option}[${index}]`)));
-};
-
 const attachChecks: { readonly [K in keyof ResolvedAttachOptions]-?: Check<ResolvedAttachOptions[K]> } = {
-  // A request path never holds `?` or `#` (the query is cut off before matching), so such a path never matches.
-  path: string('a URL path starting with "/" without "?", "#", spaces or control characters', /^\/[^?#\s\p{Cc}]*$/u),
-  origins: originsCheck,
+  path: pathCheck,
+  origins: originsCheck<OriginCheck>(),
   verifyUpgrade: func(),
   trustProxy: trustProxyCheck,
   maxConnectionsPerAddress: integer(0),

@@ -1,8 +1,8 @@
-import { InvalidOptionError } from '../../core/errors.js';
-import { type Check, describeValue, func, integer, resolveOptions, string } from '../../core/option-check.js';
+import { type Check, func, integer, resolveOptions } from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
 import { type ConnectionRateOptions, connectionRateCheck } from '../shared/address-caps.js';
 import { type TrustProxy, trustProxyCheck } from '../shared/client-address.js';
+import { originsCheck, pathCheck } from '../shared/option-checks.js';
 
 /** Decides from the `Origin` header (absent for non-browser clients) whether an upgrade may proceed. */
 export type BunOriginCheck = (origin: string | undefined, request: Request) => boolean;
@@ -100,26 +100,9 @@ export const bunHandlerDefaults: ResolvedBunHandlerOptions = Object.freeze({
   closeTimeout: 2000,
 });
 
-/** An origin as browsers serialise it: scheme://host[:port] in lower case, or `null` (opaque origins). */
-const ORIGIN = /^(?:[a-z][a-z0-9+.-]*:\/\/[^/?#\s@A-Z]+|null)$/;
-
-const originsCheck: Check<readonly string[] | BunOriginCheck> = (value, option) => {
-  if (typeof value === 'function') return value as BunOriginCheck;
-  if (!Array.isArray(value)) {
-    // A lone string would be matched by substring through `includes` by an unwary reader; refuse it.
-    throw new InvalidOptionError(
-      option,
-      'an array of origins (e.g. ["https://app.example"]) or a function',
-      describeValue(value),
-    );
-  }
-  const origin = string('an origin as browsers send it: scheme://host[:port], lower case, no path or trailing slash', ORIGIN);
-  return Object.freeze(value.map((entry, index) => origin(entry, `${option}[${index}]`)));
-};
-
 const checks: { readonly [K in keyof ResolvedBunHandlerOptions]-?: Check<ResolvedBunHandlerOptions[K]> } = {
-  path: string('a URL path starting with "/" without "?", "#", spaces or control characters', /^\/[^?#\s\p{Cc}]*$/u),
-  origins: originsCheck,
+  path: pathCheck,
+  origins: originsCheck<BunOriginCheck>(),
   verifyUpgrade: func(),
   trustProxy: trustProxyCheck,
   maxConnectionsPerAddress: integer(0),
