@@ -15,6 +15,7 @@ export type { Peer, PeerLeft, PeerDropped, PeerResumed, LeaveReason } from './co
 export type { RoomJoined, RoomParted, RoomPartReason, AuthorizeJoinContext } from './core/rooms/room-events.js';
 export type { Transport, TransportSession, ConnectionInfo, UpgradeRequest } from './core/transport.js';
 export type { AdapterPort, NodeMessageHandler, SendToNodeOptions } from './core/adapter-port.js';
+export { decorateAdapterPort } from './core/adapter-port.js';
 export {
   SignallingHubError,
   InvalidOptionError,

@@ -74,6 +74,36 @@ export interface AdapterPort {
   readonly connectionsFrom?: (address: string) => number;
 }
 
+/**
+ * A port that is `port` in everything but `open`: what a dialect hands to an
+ * adapter (`attach(dialect, server)`) to translate frames at the edge while
+ * the hub's own port does the rest (options, admission state, node messages,
+ * per-address counts), read live from it.
+ */
+export function decorateAdapterPort(
+  port: AdapterPort,
+  open: (transport: Transport, info?: ConnectionInfo) => TransportSession,
+): AdapterPort {
+  return {
+    get options() {
+      return port.options;
+    },
+    nodeId: port.nodeId,
+    get accepting() {
+      return port.accepting;
+    },
+    get closed() {
+      return port.closed;
+    },
+    open,
+    reportError: (error) => port.reportError(error),
+    warn: (warning) => port.warn(warning),
+    sendToNode: port.sendToNode,
+    handleNodeMessages: (channel, handler) => port.handleNodeMessages(channel, handler),
+    connectionsFrom: (address) => port.connectionsFrom?.(address) ?? 0,
+  };
+}
+
 /** The part of the hub its port reads (the hub itself). */
 export type AdapterPortHub = Pick<AdapterPort, 'options' | 'accepting' | 'closed' | 'open'>;
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AdapterPort } from '../../core/adapter-port.js';
+import { type AdapterPort, decorateAdapterPort } from '../../core/adapter-port.js';
 import { InvalidOptionError } from '../../core/errors.js';
 import { describeValue } from '../../core/option-check.js';
 import type { AuthenticateContext } from '../../core/options.js';
@@ -66,23 +66,7 @@ export class YWebrtcDialect {
       session.start(info ?? {});
       return session;
     };
-    this.adapterPort = {
-      get options() {
-        return port.options;
-      },
-      nodeId: port.nodeId,
-      get accepting() {
-        return port.accepting;
-      },
-      get closed() {
-        return port.closed;
-      },
-      open,
-      reportError: (error) => port.reportError(error),
-      warn: (warning) => port.warn(warning),
-      sendToNode: port.sendToNode,
-      handleNodeMessages: (name, handler) => port.handleNodeMessages(name, handler),
-    };
+    this.adapterPort = decorateAdapterPort(port, open);
   }
 
   /** y-webrtc connections on this node. */
