@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { CloseCode } from '../../src/index.js';
 import { HttpClient } from '../http/raw-http.js';
 import { RawClient, startReferenceServer, startYWebrtcServer, type YWebrtcServer } from './y-webrtc-server.js';
@@ -300,5 +301,28 @@ describe('y-webrtc over the HTTP fallback of the same path', () => {
       http.close(1000);
       await http.closed;
     }
+  });
+});
+
+describe('y-webrtc: per-address caps', () => {
+  it('counts the dialect connections of an address: one over maxConnectionsPerAddress is answered 429', async () => {
+    const node = await hub({}, {}, { maxConnectionsPerAddress: 1 });
+    const first = await connect(node.url);
+    first.send({ type: 'ping' });
+    expect(await first.next()).toEqual({ type: 'pong' });
+    const status = await new Promise<number | undefined>((resolve) => {
+      const second = new WebSocket(node.url);
+      // terminate() on a refused upgrade reports an error: nothing to do with it here.
+      second.on('error', () => {});
+      second.once('unexpected-response', (_request, response) => {
+        resolve(response.statusCode);
+        second.terminate();
+      });
+      second.once('open', () => {
+        resolve(undefined);
+        second.close();
+      });
+    });
+    expect(status).toBe(429);
   });
 });
