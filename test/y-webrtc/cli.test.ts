@@ -54,9 +54,19 @@ describe('the CLI serving y-webrtc', () => {
     ping.send({ type: 'ping' });
     expect(await ping.next()).toEqual({ type: 'pong' });
     ping.socket.close();
+    // b starts once a's announce went round (a raw subscriber on node two hears it), so only a calls:
+    // two providers announcing at once both call, and y-webrtc's glare handling loses such calls now and then.
+    const watch = await RawClient.connect(two);
+    watch.send({ type: 'subscribe', topics: ['cli-doc'] });
+    // Its own publish comes back once the cluster has confirmed the subscribe.
+    watch.send({ type: 'publish', topic: 'cli-doc', data: { type: 'watching' } });
+    await watch.next((frame) => frame.type === 'publish');
     const a = ProviderProcess.start(one, 'cli-doc');
+    providers.push(a);
+    await watch.next((frame) => frame.type === 'publish' && (frame.data as { type?: string } | undefined)?.type === 'announce');
+    watch.socket.close();
     const b = ProviderProcess.start(two, 'cli-doc');
-    providers.push(a, b);
+    providers.push(b);
     await a.until((p) => p.peers === 1, 'a has a WebRTC peer');
     a.insert('from one');
     await b.until((p) => p.text === 'from one', "b sees a's text");
