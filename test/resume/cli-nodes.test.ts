@@ -6,7 +6,6 @@ import { CliProcess, buildCli } from '../helpers/cli-process.js';
 import { RedisServer, freePort } from '../helpers/redis-server.js';
 import { type TcpBalancer, startTcpBalancer } from '../helpers/tcp-balancer.js';
 import { type CallPeer, WebRtcPeers, flow, logLines, restartIce, restarted, ufrag } from './webrtc-peers.js';
-import { sleep } from '../helpers/time.js';
 
 /**
  * Two `signalling-hub --redis` processes behind a round-robin TCP balancer,
@@ -90,7 +89,7 @@ describe('calls survive drops and a rolling restart across two CLI nodes on one 
     const bob = await peerOn(1, 'bob');
     const link = await peers.connect(alice, bob);
     const traffic = flow(link);
-    await sleep(200);
+    await until(() => traffic.received >= 4, 'data flowing over the call before the drop');
 
     // The next connection goes to node 2; alice's connection to node 1 drops.
     balancer!.next = 1;
@@ -114,7 +113,8 @@ describe('calls survive drops and a rolling restart across two CLI nodes on one 
     expect(alice.log).toEqual(['login fresh', 'answer bob', 'close 1006', 'login resumed', 'offer bob']);
     // And one more, from alice, now that both are on node 2.
     await restartIce(alice, bob);
-    await sleep(200);
+    const afterRestart = traffic.received;
+    await until(() => traffic.received >= afterRestart + 4, 'data flowing after the last ICE restart');
     await traffic.stop();
     expect([...alice.leaves, ...bob.leaves]).toEqual([]);
     expect([...alice.closed, ...bob.closed]).toEqual([]);
@@ -130,7 +130,7 @@ describe('calls survive drops and a rolling restart across two CLI nodes on one 
     const all = [p1, p2, p3, p4];
     const calls = [await peers.connect(p1, p2), await peers.connect(p3, p4)];
     const traffic = calls.map((link) => flow(link));
-    await sleep(200);
+    await until(() => traffic.every((running) => running.received >= 4), 'data flowing over both calls');
 
     // 1. Node 1 drains: its peers are told 4503, resume on node 2, and node 1 exits once they did.
     nodes[0]!.child.kill('SIGTERM');
@@ -165,7 +165,11 @@ describe('calls survive drops and a rolling restart across two CLI nodes on one 
     await restartIce(p2, p1);
     await restartIce(p3, p4);
 
-    await sleep(200);
+    const afterRestarts = traffic.map((running) => running.received);
+    await until(
+      () => traffic.every((running, i) => running.received >= afterRestarts[i]! + 4),
+      'data flowing over both calls after the ICE restarts',
+    );
     for (const running of traffic) await running.stop();
     for (const peer of all) {
       expect(peer.leaves).toEqual([]);
