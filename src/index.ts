@@ -42,6 +42,7 @@ export type {
   ResumeGrant,
   ResumeResult,
   RoomJoinResult,
+  NamePage,
 } from './core/backplane.js';
 export { MemoryCluster } from './cluster/memory/memory-cluster.js';
 export type { MemoryBackplane, MemoryBackplaneOptions } from './cluster/memory/memory-backplane.js';

@@ -1,4 +1,4 @@
-import type { Envelope, ForwardResult } from '../core/backplane.js';
+import type { Envelope, ForwardResult, NamePage } from '../core/backplane.js';
 
 /*
  * What a cluster backplane needs from the medium between its nodes (Redis,
@@ -96,6 +96,12 @@ export interface ClusterBus {
   requestHandOver(name: string, request: string): Promise<HandOverRequestReply>;
   /** Moves a claim to a resuming node, publishing the grant and the marker, in one atomic step. */
   handOver(move: HandOverMove): Promise<HandOverReply>;
+  /**
+   * One page of the names live nodes other than this one hold: the `limit`
+   * smallest after `after`, in code-unit order (see `NamePicker`). Reads the
+   * registry in bounded steps.
+   */
+  namePage(after: string, limit: number): Promise<NamePage>;
   /** After a `handOver` whose answer was lost: whether it happened (`undefined`: not known yet, ask again). */
   handedOver(id: string, deadline: string): Promise<boolean | undefined>;
 }

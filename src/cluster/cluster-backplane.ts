@@ -6,6 +6,7 @@ import type {
   ClaimResult,
   Envelope,
   ForwardResult,
+  NamePage,
   NodeReply,
   ResumeResult,
   RoomJoinResult,
@@ -19,6 +20,7 @@ import { decodeEnvelopes } from './envelope-codec.js';
 import { worstCaseGrantBytes } from './grant-bound.js';
 import { HandOvers } from './hand-over.js';
 import { NodeRequests } from './node-requests.js';
+import { checkNamePage } from './name-page.js';
 import { MAX_ARRIVING, Resumes } from './resumes.js';
 import { type RoomBus, decodeRoomFrame, encodeRoomFrame, isRoomFrame } from './room-bus.js';
 
@@ -259,6 +261,22 @@ export abstract class ClusterBackplane implements Backplane {
   async roomList(): Promise<readonly string[]> {
     if (this.roomBus === undefined) return [];
     return this.roomBus.list();
+  }
+
+  /**
+   * One page of the names live nodes other than this one hold, after `after`
+   * in code-unit order, at most `limit` (1 to 10,000). Each page reads every
+   * name in the cluster, a bounded step at a time: opt-in listings suit
+   * clusters of up to about 100,000 names. Rejects with a
+   * {@link BackplaneError} when the bus is not reachable.
+   */
+  async namePage(after: string, limit: number): Promise<NamePage> {
+    checkNamePage(after, limit);
+    const bus = this.bus;
+    if (this.closed || !this.started || bus === undefined || !bus.ready) {
+      throw new BackplaneError(`Cannot list names: the ${this.label} backplane is not connected`);
+    }
+    return bus.namePage(after, limit);
   }
 
   /** Releases this node's names, answers what waits `unavailable` and disconnects. Idempotent. */

@@ -1,6 +1,7 @@
-import type { Envelope, ForwardResult } from '../../core/backplane.js';
+import type { Envelope, ForwardResult, NamePage } from '../../core/backplane.js';
 import type { ClaimReply, ClusterBus, CommandOutcome, HandOverMove, HandOverReply, HandOverRequestReply } from '../bus.js';
 import { encodeFramedEnvelope } from '../envelope-codec.js';
+import { NamePicker } from '../name-page.js';
 
 /** A name's claim: the node holding it and the login's claim id. */
 export interface MemoryClaim {
@@ -120,6 +121,14 @@ export class MemoryBus implements ClusterBus {
   handedOver(id: string, deadline: string): Promise<boolean | undefined> {
     if (this.medium.handed.has(id)) return Promise.resolve(true);
     return Promise.resolve(expired(deadline) ? false : undefined);
+  }
+
+  namePage(after: string, limit: number): Promise<NamePage> {
+    const picker = new NamePicker(after, limit);
+    for (const [name, owner] of this.medium.names) {
+      if (owner.node !== this.nodeId && this.medium.alive(owner.node)) picker.offer(name);
+    }
+    return Promise.resolve(picker.page());
   }
 
   /** The live node other than this one holding `name`. */

@@ -1,9 +1,10 @@
-import type { Envelope, ForwardResult } from '../../core/backplane.js';
+import type { Envelope, ForwardResult, NamePage } from '../../core/backplane.js';
 import type { ClaimReply, ClusterBus, CommandOutcome, HandOverMove, HandOverReply, HandOverRequestReply } from '../bus.js';
 import type { ScriptRunner } from './client.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import type { ForwardBatcher } from './forward-batcher.js';
 import type { Keys } from './keys.js';
+import { listRemoteNames } from './name-listing.js';
 import type { NodeLease } from './node-lease.js';
 import { CLAIM, HAND_OVER, HAND_OVER_CHECK, RELEASE, RESUME_REQUEST } from './scripts.js';
 
@@ -68,6 +69,10 @@ export class RedisBus implements ClusterBus {
 
   async ownNames(): Promise<readonly string[]> {
     return (await this.runner.command(['SMEMBERS', this.keys.names])) as string[];
+  }
+
+  namePage(after: string, limit: number): Promise<NamePage> {
+    return listRemoteNames(this.runner, this.keys, this.nodeId, after, limit);
   }
 
   async refresh(): Promise<boolean> {

@@ -66,7 +66,10 @@ export class Rooms {
         connection.fail(ErrorCode.RateLimited, 'Too many room messages while a join is being decided: wait for its reply', type);
       return;
     }
-    if (type === 'peers') return listPeers(connection, fields.cursor, this.host.options.peerListPageSize, this.host.names());
+    if (type === 'peers') {
+      const { peerListPageSize, backplane } = this.host.options;
+      return listPeers(connection, fields.cursor, peerListPageSize, this.host.names(), backplane);
+    }
     const room = fields.room;
     if (type === 'join') {
       const invalid = typeof room === 'string' ? checkName(room, this.host.options.maxNameLength) : 'room must be a string';

@@ -46,7 +46,9 @@ export interface PeerjsOptions {
    */
   concurrent_limit?: number;
   /**
-   * Whether `GET {path}{key}/peers` lists the ids online on this node (401 when off).
+   * Whether `GET {path}{key}/peers` lists the ids online (401 when off): on
+   * every node of the cluster with a backplane, at most 10,000 (the first in
+   * code-unit order).
    * @default false
    */
   allow_discovery?: boolean;
