@@ -262,7 +262,7 @@ export interface HubOptions<D = unknown, U = unknown> {
   maxRoomMembers?: number;
   /**
    * Names per page of the `peers` listing (`{"type":"peers","cursor":…}`),
-   * which lets a client see who is online (on its node). `0` keeps it off:
+   * which lets a client see who is online (on every node with a backplane; at most 10,000). `0` keeps it off:
    * the hub answers `unknown-type`, as to a hub without it.
    * @default 0
    */

@@ -128,4 +128,37 @@ describe('who is online when the cluster cannot be read', () => {
     cluster.restore('one');
     expect(await a.request({ type: 'peers' })).toEqual({ type: 'peers', names: ['a', 'b'], next: null });
   });
+
+  it('reads one listing per peer at a time: another peers meanwhile is rate-limited', async () => {
+    const cluster = new MemoryCluster();
+    nodes = [
+      await startHubServer({ peerListPageSize: 5, backplane: cluster.backplane('one') }),
+      await startHubServer({ peerListPageSize: 5, backplane: cluster.backplane('two') }),
+    ];
+    await Promise.all(nodes.map((node) => node.hub.ready));
+    const a = await loggedIn(nodes[0]!.url, 'a', clients);
+    await loggedIn(nodes[1]!.url, 'b', clients);
+    // The real backplane's page, held back until the second request was answered.
+    const backplane = nodes[0]!.hub.options.backplane!;
+    const read = backplane.namePage!.bind(backplane);
+    let asked: () => void;
+    const reading = new Promise<void>((resolve) => (asked = resolve));
+    let release: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    backplane.namePage = async (after, limit) => {
+      asked();
+      await released;
+      return read(after, limit);
+    };
+    a.send({ type: 'peers' });
+    await reading;
+    expect(await a.request({ type: 'peers' })).toEqual({
+      type: 'error',
+      code: 'rate-limited',
+      message: 'A peers listing is being read: wait for its page',
+      request: 'peers',
+    });
+    release!();
+    expect(await a.next()).toEqual({ type: 'peers', names: ['a', 'b'], next: null });
+  });
 });
