@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline';
 import { createBunHandler } from '../../src/bun.js';
 import type { BunHandler, BunServer, BunTransport, BunWebSocketHandler } from '../../src/bun.js';
-import { type HubEvents, type HubOptions, SignallingHub } from '../../src/index.js';
+import { type HubEvents, type HubOptions, LoginRefusedError, SignallingHub } from '../../src/index.js';
 import type {
   ChildCommand,
   ChildMessage,
@@ -13,6 +13,7 @@ import type {
   WireHandlerOptions,
   WireHubOptions,
 } from './bun-protocol.js';
+import { type HookSetName, hookSets } from './hook-sets.js';
 
 /** What the child uses of Bun's global (the tests are type-checked without bun-types). */
 interface BunGlobal {
@@ -32,6 +33,8 @@ interface Running {
 }
 
 const hubs = new Map<number, Running>();
+/** The state of each hub's named hook set, which its hooks read here. */
+const namedStates = new Map<number, object>();
 let nextHub = 1;
 let nextCall = 1;
 const calls = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
@@ -65,14 +68,15 @@ function callHook(hubId: number, hook: HookName, arg: unknown): Promise<unknown>
  * a synchronous hook (validateName) came as its source and is rebuilt here.
  */
 function hubOptions(hubId: number, wire: WireHubOptions): HubOptions {
-  const { hooks, ...plain } = wire;
+  const { hooks, named, ...plain } = wire;
   const options: HubOptions = { ...(plain as HubOptions) };
   if (hooks.authenticate) {
-    options.authenticate = ({ name, message, request, remoteAddress }) =>
+    options.authenticate = ({ name, message, request, remoteAddress, upgrade }) =>
       callHook(hubId, 'authenticate', {
         name,
         message,
         remoteAddress,
+        upgrade,
         request: request === undefined ? undefined : { url: request.url, headers: request.headers, socket: request.socket },
       });
   }
@@ -83,6 +87,12 @@ function hubOptions(hubId: number, wire: WireHubOptions): HubOptions {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const build = new Function(`return (${hooks.validateName});`) as () => (name: string) => boolean;
     options.validateName = build();
+  }
+  if (named !== undefined) {
+    // Synchronous hooks run here, from the shared registry, over a state the test updates with `named-hooks`.
+    const { set, state } = named;
+    namedStates.set(hubId, state);
+    Object.assign(options, (hookSets[set as HookSetName] as (state: object) => HubOptions)(state));
   }
   return options;
 }
@@ -164,6 +174,15 @@ async function run(command: ChildCommand): Promise<unknown> {
       const hub = running(command.hubId).hub as unknown as Record<string, (...args: unknown[]) => unknown>;
       return hub[command.method]!(...command.args);
     }
+    case 'call': {
+      const hub = running(command.hubId).hub as unknown as Record<string, (...args: unknown[]) => unknown>;
+      return hub[command.method]!(...command.args);
+    }
+    case 'named-hooks': {
+      const state = namedStates.get(command.hubId);
+      if (state === undefined) throw new Error(`hub ${command.hubId} has no named hook set`);
+      return Object.assign(state, command.patch);
+    }
     case 'drain':
       return running(command.hubId).hub.drain({ timeout: command.timeout });
     case 'connections':
@@ -173,6 +192,7 @@ async function run(command: ChildCommand): Promise<unknown> {
     case 'close': {
       const { hub, handler, server } = running(command.hubId);
       hubs.delete(command.hubId);
+      namedStates.delete(command.hubId);
       await handler.close();
       await hub.close();
       await server.stop(true);
@@ -182,8 +202,11 @@ async function run(command: ChildCommand): Promise<unknown> {
       const call = calls.get(command.callId);
       calls.delete(command.callId);
       if (command.error !== undefined) {
-        const error = new Error(command.error.message);
-        error.name = command.error.name;
+        // A refusal with the host's message stays one (the hub tells it from a crash by its class).
+        const error =
+          command.error.name === 'LoginRefusedError'
+            ? new LoginRefusedError(command.error.message)
+            : Object.assign(new Error(command.error.message), { name: command.error.name });
         call?.reject(error);
       } else call?.resolve(command.result);
       return undefined;

@@ -10,11 +10,13 @@ import type {
   ChildCommand,
   ChildMessage,
   HookName,
+  HubMethod,
   RoomMethod,
   SerializedError,
   WireHandlerOptions,
   WireHubOptions,
 } from './bun-protocol.js';
+import { namedHooksOf } from './hook-sets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -152,7 +154,9 @@ export class BunChild {
    * Starts a hub with `options` on a fresh `Bun.serve`. Hooks that are
    * functions run here (async ones: `authenticate`, `iceServers`,
    * `verifyUpgrade`) or, for the synchronous `validateName`, in the child
-   * from its source, which must not use variables from around it.
+   * from its source, which must not use variables from around it. The hooks
+   * of a named hook set (`NamedHooks`, e.g. `authorizeRelay`) are built in
+   * the child from the set's registry and state.
    */
   async start(
     options: HubOptions = {},
@@ -160,11 +164,17 @@ export class BunChild {
   ): Promise<BunHub> {
     const { authenticate, iceServers, authorizeJoin, validateName, backplane, ...plain } = options;
     if (backplane !== undefined) throw new Error('a backplane cannot cross to the Bun child');
+    // Hooks of a named set (hook-sets.ts) are built in the child from the set's state.
+    const named = namedHooksOf(Object.values(plain).find((value) => namedHooksOf(value) !== undefined));
     for (const [key, value] of Object.entries(plain)) {
-      if (typeof value === 'function') throw new Error(`the Bun child cannot take the function option ${key}`);
+      if (typeof value !== 'function') continue;
+      if (named === undefined || namedHooksOf(value) !== named)
+        throw new Error(`the Bun child cannot take the function option ${key}`);
+      delete (plain as Record<string, unknown>)[key];
     }
     const wire: WireHubOptions = {
       ...plain,
+      ...(named !== undefined && { named: { set: named.set, state: named.snapshot } }),
       hooks: {
         authenticate: authenticate !== undefined,
         iceServers: iceServers !== undefined,
@@ -180,6 +190,7 @@ export class BunChild {
       handler: { ...handlerPlain, verifyUpgrade: verifyUpgrade !== undefined },
     });
     this.hooks.set(hubId, { authenticate, iceServers, verifyUpgrade, authorizeJoin });
+    named?.bind({ update: (patch) => this.call({ op: 'named-hooks', hubId, patch }) });
     const mirror = new BunHubMirror(this, hubId, options);
     this.mirrors.set(hubId, mirror);
     return {
@@ -276,6 +287,19 @@ export class BunHubMirror extends EventEmitter {
 
   drain(options: { timeout?: number } = {}): Promise<void> {
     return this.child.call({ op: 'drain', hubId: this.hubId, timeout: options.timeout });
+  }
+
+  deliver(name: string, message: object): Promise<unknown> {
+    return this.call('deliver', name, message);
+  }
+
+  disconnectAnywhere(name: string, reason?: string): Promise<boolean> {
+    // JSON would turn a missing reason into null, which is not the hub's default.
+    return reason === undefined ? this.call('disconnectAnywhere', name) : this.call('disconnectAnywhere', name, reason);
+  }
+
+  private call<T>(method: HubMethod, ...args: unknown[]): Promise<T> {
+    return this.child.call({ op: 'call', hubId: this.hubId, method, args });
   }
 
   members(room: string): Promise<string[]> {

@@ -6,6 +6,9 @@ export type HookName = 'authenticate' | 'iceServers' | 'verifyUpgrade' | 'author
 /** The hub's room calls the child forwards. */
 export type RoomMethod = 'members' | 'rooms' | 'join' | 'part' | 'broadcast';
 
+/** Other hub calls the child forwards, their results awaited. */
+export type HubMethod = 'deliver' | 'disconnectAnywhere';
+
 export interface SerializedError {
   name: string;
   message: string;
@@ -20,6 +23,8 @@ export interface SerializedError {
  */
 export type WireHubOptions = Record<string, unknown> & {
   hooks: { authenticate?: boolean; iceServers?: boolean; authorizeJoin?: boolean; validateName?: string };
+  /** A named hook set (test/helpers/hook-sets.ts) built in the child from this state: its hooks run there. */
+  named?: { set: string; state: object };
 };
 
 /** `createBunHandler()` options as they cross to the child. */
@@ -41,6 +46,9 @@ export type ChildCommand =
   | { op: 'drain'; hubId: number; timeout?: number }
   /** One of the hub's room calls (`members`, `rooms`, `join`, `part`, `broadcast`), its result awaited. */
   | { op: 'room'; hubId: number; method: RoomMethod; args: unknown[] }
+  | { op: 'call'; hubId: number; method: HubMethod; args: unknown[] }
+  /** Merges `patch` into the hub's named hook set's state; answers the state. */
+  | { op: 'named-hooks'; hubId: number; patch: object }
   | { op: 'reply'; callId: number; result?: unknown; error?: SerializedError };
 
 export type ChildMessage =

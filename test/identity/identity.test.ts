@@ -2,18 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type HubOptions, LoginRefusedError, type SignallingHubError } from '../../src/index.js';
 import type { TestHub, TestTransportFactory } from '../matrix/factory.js';
 import { transports } from '../matrix/transports.js';
-
-/**
- * The matrix rows whose hub lives in this process. The Bun row's hub runs in
- * a Bun child: these cases give it synchronous hooks over closures
- * (`authorizeRelay`), throw `LoginRefusedError` from `authenticate` and call
- * `hub.deliver()` / `hub.disconnectAnywhere()`, none of which its harness
- * (test/helpers/bun-hub.ts) carries across the process boundary yet.
- */
-const inProcess = transports.filter((factory) => !factory.name.startsWith('Bun'));
+import { NamedHooks } from '../helpers/hook-sets.js';
 
 function describeRows(title: string, body: (factory: TestTransportFactory) => void): void {
-  describe.each(inProcess)(`${title} — $name`, (factory) => {
+  describe.each(transports)(`${title} — $name`, (factory) => {
     beforeAll(async () => {
       await factory.setup?.();
     });
@@ -169,14 +161,9 @@ describeRows('identity', (factory) => {
   });
 
   it('refuses relays authorizeRelay refuses with forbidden naming the target, on both relay paths', async () => {
-    const blocked = new Set<string>();
-    const seen: Array<{ from: string; to: string; type: string }> = [];
-    await start({
-      authorizeRelay: ({ from, to, type }) => {
-        seen.push({ from: from.name, to, type });
-        return !blocked.has(`${from.name}>${to}`);
-      },
-    });
+    // A synchronous hook: on the Bun row it runs in the child, built from the same set (test/helpers/hook-sets.ts).
+    const rules = new NamedHooks('relay-rules', { blocked: [], seen: [] });
+    await start(rules.options);
     const alice = await hub.connect('caller');
     const bob = await hub.connect('callee');
     await alice.login('alice');
@@ -184,7 +171,7 @@ describeRows('identity', (factory) => {
     alice.send({ type: 'offer', offer: 'o', name: 'bob' });
     expect(await bob.nextOf('offer')).toMatchObject({ name: 'alice' });
     // Now refused, also on the byte path's shortcut to the last target.
-    blocked.add('alice>bob');
+    await rules.update({ blocked: ['alice>bob'] });
     alice.send({ type: 'candidate', candidate: 'c', name: 'bob' });
     expect(await alice.nextOf('error')).toEqual({
       type: 'error',
@@ -196,15 +183,15 @@ describeRows('identity', (factory) => {
     // A relay that is allowed still goes (a sentinel through the same path: the refused one never came).
     bob.send({ type: 'answer', answer: 'a', name: 'alice' });
     expect(await alice.nextOf('answer')).toMatchObject({ name: 'bob' });
-    blocked.delete('alice>bob');
+    await rules.update({ blocked: [] });
     alice.send({ type: 'candidate', candidate: 'c2', name: 'bob' });
     expect(await bob.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'c2', name: 'alice' });
     expect(bob.inbox.filter((frame) => frame.type === 'candidate')).toEqual([]);
-    expect(seen).toContainEqual({ from: 'alice', to: 'bob', type: 'offer' });
+    expect((await rules.state()).seen).toContainEqual({ from: 'alice', to: 'bob', type: 'offer' });
   });
 
   it("makes a refused relay look like an absent name with relayRefusal: 'not-found'", async () => {
-    await start({ authorizeRelay: ({ to }) => to !== 'secret', relayRefusal: 'not-found' });
+    await start({ ...new NamedHooks('hide-names', { hidden: ['secret'] }).options, relayRefusal: 'not-found' });
     const alice = await hub.connect('caller');
     const secret = await hub.connect('callee');
     await alice.login('alice');
@@ -234,7 +221,8 @@ describeRows('identity', (factory) => {
     // The sync form: true only for a local peer, and it reaches the other node all the same.
     const again = await hub.connect('callee');
     await again.login('again');
-    expect(here.disconnect('again')).toBe(local);
+    // (Awaited: the Bun row's hub answers from its child process.)
+    expect(await Promise.resolve(here.disconnect('again'))).toBe(local);
     expect((await again.closed).code).toBe(4403);
   });
 
