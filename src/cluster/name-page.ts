@@ -1,5 +1,8 @@
-import { MAX_NAME_PAGE, type NamePage } from '../core/backplane.js';
+import type { NamePage } from '../core/backplane.js';
 import { InvalidArgumentError } from '../core/errors.js';
+
+/** Most names one `Backplane.namePage` page may ask for (the hub's `peerListPageSize` is at most this too). */
+export const MAX_NAME_PAGE = 10_000;
 
 /**
  * Picks one page of names out of names offered in any order (a bus reads its

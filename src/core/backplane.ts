@@ -75,9 +75,6 @@ export type RoomJoinResult =
   | { readonly joined: true; readonly members: ReadonlyArray<readonly [name: string, node: string]> }
   | { readonly joined: false; readonly reason: 'room-full' | 'unavailable' };
 
-/** Most names one {@link Backplane.namePage} page may ask for. */
-export const MAX_NAME_PAGE = 10_000;
-
 /** One page of {@link Backplane.namePage}. */
 export interface NamePage {
   /** Names after the cursor, in code-unit order, at most the limit asked for. */
@@ -212,6 +209,14 @@ export interface Backplane {
    * are answered as for an unknown session.
    */
   sendToNode?(nodeId: string, channel: string, payload: string, options?: { readonly timeoutMs?: number }): Promise<NodeReply>;
+  /**
+   * One page of the names held by live nodes other than this one (the hub
+   * adds its own peers): those after `after` in code-unit order, at most
+   * `limit` (1 to 10,000). Rejects when the cluster cannot be
+   * reached. Optional: without it, the `peers` listing and PeerJS discovery
+   * show this node's names only.
+   */
+  namePage?(after: string, limit: number): Promise<NamePage>;
   /*
    * Rooms (optional, all five or none): the cluster holds each room's members
    * (name and node, in join order); a room message reaches each node holding
@@ -235,14 +240,6 @@ export interface Backplane {
   roomMembers?(room: string): Promise<ReadonlyArray<readonly [name: string, node: string]>>;
   /** The rooms with members on any node. */
   roomList?(): Promise<readonly string[]>;
-  /**
-   * One page of the names held by live nodes other than this one (the hub
-   * adds its own peers): those after `after` in code-unit order, at most
-   * `limit` (1 to {@link MAX_NAME_PAGE}). Rejects when the cluster cannot be
-   * reached. Optional: without it, the `peers` listing and PeerJS discovery
-   * show this node's names only.
-   */
-  namePage?(after: string, limit: number): Promise<NamePage>;
   /** The live node holding `name`, if any (for the host's `hub.join()`/`hub.part()` of a peer on another node). */
   locate?(name: string): Promise<string | undefined>;
   /**

@@ -275,7 +275,8 @@ describeMatrix('rooms', (factory: TestTransportFactory) => {
   it('lists who is online, in pages, when peerListPageSize allows it', async () => {
     await start({ peerListPageSize: 2 });
     const a = await member('p1', 'caller');
-    await member('p3', 'caller');
+    // On the cluster row p3 is on the other node: the listing is cluster-wide.
+    await member('p3', 'callee');
     await member('p2', 'caller');
     expect(await a.request({ type: 'peers' })).toEqual({ type: 'peers', names: ['p1', 'p2'], next: 'p2' });
     expect(await a.request({ type: 'peers', cursor: 'p2' })).toEqual({ type: 'peers', names: ['p3'], next: null });
