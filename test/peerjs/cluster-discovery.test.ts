@@ -90,3 +90,32 @@ describe.each(media)('PeerJS discovery across two nodes ($name)', (medium) => {
     expect([none.status, await none.text()]).toEqual([503, 'No available id has been found']);
   });
 });
+
+describe('PeerJS discovery when the cluster cannot be read', () => {
+  const nodes: PeerjsServer[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((node) => node.close()));
+  });
+
+  it('answers 503 rather than a listing of this node alone, and lists again once it can', async () => {
+    const cluster = new MemoryCluster();
+    nodes.push(await startPeerjsServer({ backplane: cluster.backplane('one') }, { allow_discovery: true }));
+    nodes.push(await startPeerjsServer({ backplane: cluster.backplane('two') }, { allow_discovery: true }));
+    const [one, two] = nodes as [PeerjsServer, PeerjsServer];
+    const errors: unknown[] = [];
+    one.hub.on('error', (error) => errors.push(error));
+    const a = await PeerjsWsClient.open(one.port, 'a');
+    const b = await PeerjsWsClient.open(two.port, 'b');
+    try {
+      cluster.crash('one');
+      const refused = await fetch(`${one.origin}/peerjs/peers`);
+      expect([refused.status, await refused.text()]).toEqual([503, 'The cluster cannot be reached: try again']);
+      expect(errors).toContainEqual(expect.objectContaining({ code: 'SH_ERR_BACKPLANE' }));
+      cluster.restore('one');
+      expect(await (await fetch(`${one.origin}/peerjs/peers`)).json()).toEqual(['a', 'b']);
+    } finally {
+      a.socket.terminate();
+      b.socket.terminate();
+    }
+  });
+});
