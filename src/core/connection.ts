@@ -35,6 +35,7 @@ export type ConnectionHost = Host<Connection>;
  * the connection's own methods change its state.
  */
 export class Connection extends ResumableConnection implements TransportSession, InboundSink {
+  /** The base's host, typed for this class: the routes hand back `Connection`s (no field of its own). */
   declare protected readonly host: ConnectionHost;
   /** The name held or being claimed (set from the claim on; `undefined` before). */
   name: string = undefined as unknown as string;
