@@ -56,11 +56,8 @@ export {
   type HttpSocketResponse,
   type HttpSocketTransport,
 } from './client/http-socket.js';
-export {
-  PeerConnectionManager,
-  type PeerCloseReason,
-  type PeerConnectionManagerEvents,
-} from './client/peer-connection-manager.js';
+export { PeerConnectionManager } from './client/peer-connection-manager.js';
+export type { PeerCloseReason, PeerConnectionManagerEvents } from './client/peer-connection-events.js';
 export {
   peerConnectionManagerDefaults,
   type PeerConnectionManagerOptions,

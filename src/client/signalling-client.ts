@@ -4,15 +4,15 @@ import { describeValue } from '../common/option-check.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { CLOSED, LOST_CODE, OPEN, refusalOf } from '../protocol/http-wire.js';
 import type { IceServer, LoginRefused, LoginSuccess, RelayRequest } from '../protocol/messages.js';
-import { backoffDelay } from './backoff.js';
 import { Connector } from './connector.js';
 import { CredentialsKeeper } from './credentials.js';
 import { LoginError, NotLoggedInError } from './errors.js';
 import { type ResolvedClientOptions, type SignallingClientOptions, resolveClientOptions } from './options.js';
 import { Outbox } from './outbox.js';
-import { ClientRooms, isRoomFrame } from './rooms.js';
-import { iceServersOf, serverMessageOf } from './server-input.js';
-import { isFinal, isTransient, Session } from './session.js';
+import { Reconnection } from './reconnection.js';
+import { ClientRooms } from './rooms.js';
+import { type ServerInputSink, iceServersOf, receiveServerFrame } from './server-input.js';
+import { isTransient, Session } from './session.js';
 import type { ClientState, IceCandidateInit, LoginEvent, SessionDescriptionInit, SignallingClientEvents } from './types.js';
 import { checkedUrls } from './urls.js';
 
@@ -45,8 +45,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private readonly connector: Connector;
   private readonly session: Session;
   private readonly outbox: Outbox;
-  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private attempt = 0;
+  private readonly reconnection: Reconnection;
   private servers: IceServer[] | undefined;
   private readonly credentials: CredentialsKeeper;
   // --- rooms (logic in rooms.ts) ---
@@ -57,6 +56,13 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     emit: this.emit.bind(this),
   });
   // --- end rooms ---
+  /** Where the hub's frames go (see `server-input.ts`). */
+  private readonly input: ServerInputSink = {
+    emit: this.emit.bind(this),
+    rooms: this.roomState,
+    loginReply: (reply) => this.loginReply(reply),
+    iceServers: (servers) => this.setIceServers(servers),
+  };
 
   /**
    * @param url The hub's WebSocket URL, or several: a connection that fails,
@@ -74,6 +80,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     this.options = resolved;
     this.session = new Session(resolved.resume);
     this.credentials = new CredentialsKeeper(resolved.credentials);
+    this.reconnection = new Reconnection(resolved);
     this.connector = new Connector(this.urls, resolved, {
       connecting: () => {
         this.currentState = 'connecting';
@@ -83,7 +90,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         this.emit('open');
         this.sendLogin();
       },
-      message: (data) => this.receive(data),
+      message: (data) => receiveServerFrame(this.input, data),
       closed: (code, reason) => this.lost(code, reason),
       refused: (status, message) => this.handshakeRefused(status, message),
       unavailable: (message) => {
@@ -101,7 +108,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
         dropped: (event) => this.emit('dropped', event),
         // The relays held over a reconnection are sent: the session is back, a later loss counts attempts afresh.
         replayed: () => {
-          this.attempt = 0;
+          this.reconnection.attempt = 0;
         },
       },
       resolved.sendRate,
@@ -165,7 +172,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     }
     return new Promise((resolve, reject) => {
       // A manual login supersedes a scheduled or pending automatic one.
-      this.clearReconnectTimer();
+      this.reconnection.clear();
       this.credentials.cancel();
       this.session.wanted = { name, automatic: false, resolve, reject };
       this.connector.startTrying();
@@ -243,7 +250,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
    * closed. `login()` may be called again afterwards.
    */
   close(): Promise<void> {
-    this.clearReconnectTimer();
+    this.reconnection.clear();
     this.credentials.cancel();
     this.connector.stop();
     this.session.settle(new LoginError('connection-closed', 'The client was closed'));
@@ -275,7 +282,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     else if (socket.readyState === OPEN) {
       // The login fields may have expired too: ask before this login.
       this.credentials.get(
-        this.attempt,
+        this.reconnection.attempt,
         () => {
           if (this.connector.socket === socket && socket.readyState === OPEN) this.sendLogin();
         },
@@ -289,7 +296,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
   private connect(): void {
     if (this.credentials.enabled) this.currentState = 'connecting';
     this.credentials.get(
-      this.attempt,
+      this.reconnection.attempt,
       () => {
         if (this.session.wanted === undefined || this.connector.socket !== undefined) return;
         this.connector.credentials = this.credentials.current;
@@ -339,50 +346,13 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       if (this.session.wanted === wanted) then();
     };
     this.credentials.reask(
-      this.attempt,
+      this.reconnection.attempt,
       error,
       // A login() tries at once (within its loginTimeout); an automatic login with the usual backoff.
       still(() => (wanted.automatic ? this.lost(LOST_CODE, error.message, error) : this.connect())),
       still(stop),
       (failure) => still(() => this.credentialsFailed(failure))(),
     );
-  }
-
-  private receive(data: unknown): void {
-    const message = serverMessageOf(data);
-    if (message === undefined) return;
-    if (isRoomFrame(message)) return this.roomState.receive(message); // rooms
-    switch (message.type) {
-      case 'login':
-        this.loginReply(message);
-        return;
-      case 'offer':
-        this.emit('offer', { from: message.name, offer: message.offer as SessionDescriptionInit });
-        return;
-      case 'answer':
-        this.emit('answer', { from: message.name, answer: message.answer as SessionDescriptionInit });
-        return;
-      case 'candidate':
-        this.emit('candidate', { from: message.name, candidate: message.candidate as IceCandidateInit | null });
-        return;
-      case 'leave':
-        this.emit('leave', { from: message.name });
-        return;
-      case 'error':
-        this.roomState.failed(message.request, message.target, message.code, message.message); // rooms
-        this.emit('error', message);
-        return;
-      case 'ice-servers': {
-        // A malformed push is ignored: the servers in hand stay valid until they expire.
-        const servers = iceServersOf(message.iceServers);
-        if (servers !== undefined) this.setIceServers(servers);
-        return;
-      }
-      case undefined:
-        return;
-      default:
-        this.emit('message', message);
-    }
   }
 
   private loginReply(reply: LoginSuccess | LoginRefused): void {
@@ -402,7 +372,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       this.setIceServers(iceServersOf(reply.iceServers));
       this.currentState = 'logged-in';
       // Attempts are counted afresh once the held relays are sent (a 4429 while sending them is an attempt too).
-      if (this.outbox.startReplay()) this.attempt = 0;
+      if (this.outbox.startReplay()) this.reconnection.attempt = 0;
       this.outbox.drain();
       this.roomState.loggedIn(event.resumed); // rooms
       this.emit('login', event);
@@ -419,7 +389,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
       // Expired credentials, perhaps: fresh ones get a new connection; the same ones end the session.
       const socket = this.connector.socket;
       this.credentials.reask(
-        this.attempt,
+        this.reconnection.attempt,
         error,
         () => this.dropIfStill(socket, `automatic login refused: ${reply.reason}`),
         () => {
@@ -470,11 +440,7 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     // doing, not the app flooding: slow down and carry on rather than lose the session.
     const replayFlood = this.outbox.replayFlooded(code, CloseCode.TooManyMessages);
     if (replayFlood) this.outbox.slowDown();
-    const reconnecting =
-      this.session.stayOnline &&
-      this.options.reconnect &&
-      (replayFlood || !isFinal(code)) &&
-      this.attempt < this.options.maxReconnectAttempts;
+    const reconnecting = this.session.stayOnline && this.reconnection.allows(code, replayFlood);
     if (!reconnecting) {
       this.session.stayOnline = false;
       this.outbox.clear();
@@ -485,27 +451,18 @@ export class SignallingClient extends EventEmitter<SignallingClientEvents> {
     if (reconnecting) this.scheduleReconnect(code === (CloseCode.Reconnect as number));
   }
 
-  /** Schedules the next attempt: after a drain (4503) anywhere in `drainReconnectWindow`, else with backoff. */
+  /** Schedules the next attempt: an automatic login of the name last held, unless something else happened meanwhile. */
   private scheduleReconnect(drained: boolean): void {
-    const attempt = ++this.attempt;
-    const { reconnectDelay, maxReconnectDelay, random, drainReconnectWindow } = this.options;
-    const delay = drained
-      ? Math.floor(random() * drainReconnectWindow)
-      : backoffDelay(attempt, reconnectDelay, maxReconnectDelay, random);
-    this.emit('reconnecting', { attempt, delay });
-    this.clearReconnectTimer();
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      const current = this.session.current;
-      if (this.currentState !== 'reconnecting' || current === undefined) return;
-      this.session.wanted = { name: current.name, automatic: true };
-      this.startLogin();
-    }, delay);
-  }
-
-  private clearReconnectTimer(): void {
-    clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = undefined;
+    this.reconnection.schedule(
+      drained,
+      (event) => this.emit('reconnecting', event),
+      () => {
+        const current = this.session.current;
+        if (this.currentState !== 'reconnecting' || current === undefined) return;
+        this.session.wanted = { name: current.name, automatic: true };
+        this.startLogin();
+      },
+    );
   }
 
   private setIceServers(servers: IceServer[] | undefined): void {

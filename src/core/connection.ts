@@ -1,4 +1,3 @@
-import { limitCloseReason } from '../protocol/close-reason.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { encodeError, encodeLoginRefused, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
@@ -6,17 +5,17 @@ import type { RelayType } from '../protocol/messages.js';
 import type { RoomRequestType } from '../protocol/rooms.js';
 import { type RelayScan, targetIs, targetOf } from '../protocol/relay-scan.js';
 import { utf8Length } from '../protocol/utf8.js';
-import type { ResumeGrant } from './backplane.js';
 import { overLimit, stillCongested } from './backpressure.js';
 import type { ConnectionHost as Host } from './connection-host.js';
-import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
+import { ConnectionState } from './connection-state.js';
 import { TransportError } from './errors.js';
 import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
 import { type InboundSink, dispatchInbound } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
-import { ResumeHold, fromGrant, grantOf, meansToComeBack } from './resume-hold.js';
+import { ResumableConnection } from './resumable-connection.js';
+import { meansToComeBack } from './resume-hold.js';
 import { HubCounters } from './stats.js';
 import type { Transport, TransportSession, UpgradeRequest } from './transport.js';
 
@@ -26,15 +25,18 @@ export { ConnectionState, type Parked, type PartnerNode } from './connection-sta
 export type ConnectionHost = Host<Connection>;
 
 /**
- * One client connection: its state machine, its name and its calls. What
- * only some connections need lives in side objects made on demand (the login
- * phase, the resume hold), so an idle logged-in peer pays one field for each;
- * parsing is in `inbound.ts`, backpressure in `backpressure.ts`, the ICE
- * refresh in `ice-refresh.ts`. What crosses connections goes through the
- * routes. Only the connection's own methods change its state.
+ * One client connection: its state machine, its name, its login, what it
+ * receives and what it sends. What only some connections need lives in side
+ * objects made on demand (the login phase, the resume hold), so an idle
+ * logged-in peer pays one field for each; its calls, the drop and the
+ * hand-over to a resume are in `resumable-connection.ts`, parsing in
+ * `inbound.ts`, backpressure in `backpressure.ts`, the ICE refresh in
+ * `ice-refresh.ts`. What crosses connections goes through the routes. Only
+ * the connection's own methods change its state.
  */
-export class Connection implements TransportSession, InboundSink {
-  private currentState = ConnectionState.Open;
+export class Connection extends ResumableConnection implements TransportSession, InboundSink {
+  /** The base's host, typed for this class: the routes hand back `Connection`s (no field of its own). */
+  declare protected readonly host: ConnectionHost;
   /** The name held or being claimed (set from the claim on; `undefined` before). */
   name: string = undefined as unknown as string;
   /** The name JSON-encoded once, for building relayed frames. */
@@ -56,30 +58,19 @@ export class Connection implements TransportSession, InboundSink {
   private joinedAt = 0;
   private view: Peer | undefined;
 
-  /** Peers in a call with this one (offer/answer exchanged, no leave since). Created on the first call. */
-  private calls: Map<string, PartnerNode> | undefined;
-
-  /** Backpressure: when the transport's queue was first seen over `maxBufferedBytes` (0: it is not). */
-  congestedSince = 0;
   /** The ICE refresh's timer (see `ice-refresh.ts`). */
   iceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The login asked for resumption (`"resume":true`): a drop reserves the name instead of releasing it. */
-  resumable = false;
   /** While the connection is being established: held messages, the login timer, the request. */
   private login: LoginPhase | undefined;
-  /** Around a resume: parked relays, the grace, a transfer, the peer taken over. */
-  private hold: ResumeHold | undefined;
 
   constructor(
-    private readonly host: ConnectionHost,
+    host: ConnectionHost,
     readonly id: number,
-    private readonly transport: Transport,
+    transport: Transport,
     readonly remoteAddress: string | undefined,
     private readonly limiter: RateLimiter | undefined,
-  ) {}
-
-  get state(): ConnectionState {
-    return this.currentState;
+  ) {
+    super(host, transport);
   }
 
   /** Whether it is logged in. */
@@ -87,23 +78,9 @@ export class Connection implements TransportSession, InboundSink {
     return this.currentState === ConnectionState.Joined;
   }
 
-  /** Peers in a call with this one, and the node each is on (`null`: this node). */
-  get partners(): ReadonlyMap<string, PartnerNode> | undefined {
-    return this.calls;
-  }
-
-  /** Logging in to resume a peer held on another node (relays to the name are parked here meanwhile). */
-  get resuming(): boolean {
-    return this.hold?.resuming === true;
-  }
-
   /** The upgrade request, held only until login: the host's `authenticate` may read it. */
   get request(): UpgradeRequest | undefined {
     return this.login?.request;
-  }
-
-  private resumeHold(): ResumeHold {
-    return (this.hold ??= new ResumeHold());
   }
 
   // --- TransportSession: what the adapter calls ---
@@ -200,11 +177,6 @@ export class Connection implements TransportSession, InboundSink {
     this.claimId = claimId;
   }
 
-  /** This login resumes a peer held on another node: relays to its name are parked here until it is decided. */
-  beginResume(): void {
-    this.resumeHold().resuming = true;
-  }
-
   /** LoggingIn → Open: the login was refused; held messages run. */
   refuseLogin(reason: `${LoginFailure}`, message: string): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
@@ -274,148 +246,6 @@ export class Connection implements TransportSession, InboundSink {
     if (this.currentState === ConnectionState.Joined && this.login?.empty === true) this.login = undefined;
   }
 
-  /**
-   * Hands this peer's name, calls and parked relays to `successor` (a login
-   * with the resume token): nobody hears `leave`. If this connection is still
-   * open it is closed with 4409.
-   */
-  handOver(successor: Connection): void {
-    const state = this.currentState;
-    if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return;
-    this.currentState = ConnectionState.Closed;
-    this.clearTimers();
-    successor.calls = this.calls;
-    successor.resumeHold().predecessor = { parked: this.hold?.take(), view: this.peer() };
-    this.calls = undefined;
-    this.hold = undefined;
-    this.host.handedOver(this);
-    if (state === ConnectionState.Joined) {
-      HubCounters.bump(this.host.counters.closes, String(CloseCode.Replaced));
-      this.closeTransport(CloseCode.Replaced, 'resumed by a new connection');
-    }
-  }
-
-  /** Joined → Dropped: the name stays reserved for `resumeGrace`; the peer may resume. */
-  private drop(code: number | undefined): void {
-    this.currentState = ConnectionState.Dropped;
-    this.clearTimers();
-    this.congestedSince = 0;
-    HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
-    const expiresAt = Date.now() + this.host.options.resumeGrace;
-    this.armGrace(expiresAt);
-    this.host.dropped(this, code, expiresAt);
-  }
-
-  private armGrace(ends: number): void {
-    this.resumeHold().armGrace(ends, () => this.expire());
-  }
-
-  /**
-   * Joined or Dropped → Transferring, for a resume on node `nodeId`'s peer:
-   * returns what the resuming node takes over (held relays and partners, with
-   * node ids filled in for this node).
-   */
-  beginTransfer(nodeId: string): ResumeGrant | undefined {
-    const state = this.currentState;
-    if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return undefined;
-    const hold = this.resumeHold();
-    hold.transfer = { state, graceEnds: hold.graceEnds };
-    this.currentState = ConnectionState.Transferring;
-    hold.clearGrace();
-    return grantOf(this.peer(), nodeId, hold.peek(), this.calls);
-  }
-
-  /** The transfer ended: the name moved (this connection goes without `leave`) or it did not (back as it was). */
-  settleTransfer(committed: boolean): void {
-    const hold = this.hold;
-    const transfer = hold?.transfer;
-    if (this.currentState !== ConnectionState.Transferring || transfer === undefined) return;
-    hold!.transfer = undefined;
-    if (!committed) {
-      this.currentState = transfer.state;
-      if (transfer.state === ConnectionState.Dropped) this.armGrace(transfer.graceEnds);
-      else if (hold!.settled) this.hold = undefined;
-      return;
-    }
-    this.currentState = ConnectionState.Closed;
-    this.clearTimers();
-    this.calls = undefined;
-    this.hold = undefined;
-    this.host.handedOver(this);
-    if (transfer.state === ConnectionState.Joined) {
-      HubCounters.bump(this.host.counters.closes, String(CloseCode.Replaced));
-      this.closeTransport(CloseCode.Replaced, 'resumed on another node');
-    }
-  }
-
-  /** Before `join()`: this login resumes a peer that another node handed over. */
-  resumeFrom(grant: ResumeGrant, localNode: string): void {
-    const { partners, predecessor } = fromGrant(grant, localNode);
-    this.calls = partners;
-    this.resumeHold().predecessor = predecessor;
-  }
-
-  /**
-   * Joined → Dropped on the hub's initiative (a drain): the client is told to
-   * reconnect and resume (4503). Returns false, changing nothing, when the
-   * peer cannot resume.
-   */
-  dropToResume(reason: string): boolean {
-    if (this.currentState !== ConnectionState.Joined || !this.resumable || this.host.options.resumeGrace === 0) return false;
-    this.drop(CloseCode.Reconnect);
-    this.closeTransport(CloseCode.Reconnect, reason);
-    return true;
-  }
-
-  /** The grace passed without a resume: partners hear `leave`, senders of parked relays hear `peer-gone`. */
-  private expire(): void {
-    if (this.currentState !== ConnectionState.Dropped) return;
-    this.abandonParked();
-    this.release('resume-expired', undefined);
-  }
-
-  /** Counts, as local, relays this node's peers sent while this login was resuming (the router left them uncounted). */
-  private countHeld(parked: readonly Parked[]): void {
-    const relays = this.host.counters.relays;
-    for (const { kind } of parked) if (kind !== 'message') relays[kind].local++;
-  }
-
-  /** Relays parked for a resume that did not happen: their senders hear `peer-gone`. */
-  private abandonParked(): void {
-    const parked = this.hold?.take();
-    if (parked !== undefined) this.host.router.expired(this, parked);
-  }
-
-  /**
-   * Parks a frame for this dropped (or resuming) peer; false when its bounds
-   * are reached. A dropped peer holds a `leave` only from a call partner
-   * (outside the bounds, one per sender, ending the call); one from anyone
-   * else ends no call and is not held (true: nothing to answer). A login
-   * resuming from another node does not know its calls yet: it holds a
-   * `leave` within the bounds, as a relay.
-   */
-  park(frame: string | Uint8Array, from: string, fromNode: string | null, kind: Parked['kind']): boolean {
-    if (kind === 'leave' && this.currentState === ConnectionState.Dropped) {
-      if (this.calls?.has(from) !== true) return true;
-      this.calls.delete(from);
-      this.resumeHold().holdLeave(frame, from, fromNode);
-      return true;
-    }
-    const { resumeMaxMessages, resumeMaxBytes } = this.host.options;
-    return this.resumeHold().park(frame, from, fromNode, kind, resumeMaxMessages, resumeMaxBytes);
-  }
-
-  /** Holds the hub's own `leave` from call partner `from` (gone, or its node is) for this dropped peer: one per sender. */
-  holdLeave(frame: string, from: string, fromNode: string | null): void {
-    this.calls?.delete(from);
-    this.resumeHold().holdLeave(frame, from, fromNode);
-  }
-
-  /** Bytes parked for this peer while it is dropped or resuming (0 otherwise). */
-  get heldBytes(): number {
-    return this.hold?.bytes ?? 0;
-  }
-
   /** Closes the connection from the hub's side and releases what it held (a dropped peer's reservation too). */
   close(code: number, reason: string, why: LeaveReason): void {
     const state = this.currentState;
@@ -428,22 +258,8 @@ export class Connection implements TransportSession, InboundSink {
     if (open) this.closeTransport(code, reason);
   }
 
-  private closeTransport(code: number, reason: string): void {
-    try {
-      this.transport.close(code, limitCloseReason(reason));
-    } catch (error) {
-      // A connection the hub let go of must not stay open: drop it.
-      this.host.reportError(new TransportError(`The transport failed to close a connection (${code}); it was terminated`, error));
-      try {
-        this.transport.terminate?.();
-      } catch (terminateError) {
-        this.host.reportError(new TransportError('The transport failed to terminate a connection', terminateError));
-      }
-    }
-  }
-
   /** → Closed: releases the name, the timers and what was held. Idempotent. */
-  private release(why: LeaveReason, code: number | undefined): void {
+  protected override release(why: LeaveReason, code: number | undefined): void {
     const previous = this.currentState;
     if (previous === ConnectionState.Closed) return;
     this.currentState = ConnectionState.Closed;
@@ -462,7 +278,7 @@ export class Connection implements TransportSession, InboundSink {
     this.host.left(this, why, code, previous >= ConnectionState.Joined);
   }
 
-  private clearTimers(): void {
+  protected override clearTimers(): void {
     this.login?.clearTimer();
     stopIceRefresh(this);
     this.hold?.clearGrace();
@@ -471,7 +287,7 @@ export class Connection implements TransportSession, InboundSink {
   // --- What the host sees ---
 
   /** The read-only view of this peer for the host (made once per login, on first use). */
-  peer(): Peer {
+  override peer(): Peer {
     return (this.view ??= Object.freeze({
       id: this.id,
       name: this.name,
@@ -532,33 +348,6 @@ export class Connection implements TransportSession, InboundSink {
     HubCounters.bump(this.host.counters.loginRefusals, reason);
     this.send(encodeLoginRefused(reason, message));
     this.host.protocolError(this, reason, message);
-  }
-
-  // --- Calls ---
-
-  /** Records a call partner (bounded by `maxCallsPerPeer`). */
-  addPartner(name: string, node: PartnerNode): void {
-    let calls = this.calls;
-    if (calls === undefined) calls = this.calls = new Map();
-    else if (calls.size >= this.host.options.maxCallsPerPeer && !calls.has(name)) return;
-    calls.set(name, node);
-  }
-
-  /** The call with `name` ended. */
-  endCall(name: string): void {
-    this.calls?.delete(name);
-  }
-
-  /** A call partner now lives on `node` (`null`: this node), if it is a partner. */
-  partnerMoved(name: string, node: PartnerNode): void {
-    if (this.calls?.has(name) === true) this.calls.set(name, node);
-  }
-
-  /** Takes every call out (the peer is going: each partner hears `leave`). */
-  takeCalls(): ReadonlyMap<string, PartnerNode> | undefined {
-    const calls = this.calls;
-    this.calls = undefined;
-    return calls;
   }
 
   // --- Receiving ---

@@ -1,20 +1,23 @@
 import { EventEmitter } from 'eventemitter3';
 import { CloseCode } from '../protocol/close-codes.js';
 import { type AdapterPort, HubAdapterPort } from './adapter-port.js';
-import type { BackplaneHost, BackplaneState } from './backplane.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ConnectionState } from './connection-state.js';
-import { HubClosedError, InvalidArgumentError, toError } from './errors.js';
-import { hookSource } from './ice-servers.js';
+import { InvalidArgumentError, toError } from './errors.js';
 import type { HubEvents } from './events.js';
-import { checkName } from '../protocol/names.js';
-import { type LoginHost, login, sameToken } from './login.js';
+import { HostCalls } from './host-calls.js';
+import { type BackplaneLink, linkBackplane } from './hub-backplane.js';
+import { hubConnectionHost } from './hub-connection-host.js';
+import { HubLifecycle } from './hub-lifecycle.js';
+import type { HubParts } from './hub-parts.js';
+import { hubStats } from './hub-stats.js';
+import type { LoginHost } from './login.js';
 import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import type { Peer } from './peer.js';
 import { RateLimiter } from './rate-limiter.js';
 import { admissionOf } from './admitted.js';
-import { DISCONNECT_CHANNEL, type DeliveryResult, closeRemote, parseDisconnect } from './remote-disconnect.js';
+import { DISCONNECT_CHANNEL, type DeliveryResult, parseDisconnect } from './remote-disconnect.js';
 import { Router } from './router.js';
 import { ROOMS_CHANNEL, Rooms } from './rooms/rooms.js';
 import { HubCounters, type HubStats } from './stats.js';
@@ -48,13 +51,13 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
   private readonly roomService: Rooms;
   private readonly counters = new HubCounters();
   private readonly host: ConnectionHost & LoginHost;
-  private closing = false;
-  private draining: (() => void) | undefined;
   private readonly connections = new Set<Connection>();
   private nextId = 1;
-  private backplaneState: BackplaneState | 'none';
-  /** Open connections per remote address, for the transports' per-address caps. */
-  private readonly perAddress = new Map<string, number>();
+  /** Accepting, draining, closed; the open connections per address. */
+  private readonly lifecycle: HubLifecycle;
+  /** The host's calls about one peer or one room. */
+  private readonly calls: HostCalls;
+  private readonly backplaneLink: BackplaneLink;
 
   /**
    * `D` types `peer.data` on every event and host call; `U` is what the
@@ -66,141 +69,35 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     this.options = resolveHubOptions(options);
     const reportError = (error: unknown) => this.emit('error', toError(error));
     this.router = new Router(this.options.backplane, this.counters, reportError, this.options);
+    this.lifecycle = new HubLifecycle(this.connections, this.router, this.options.backplane);
     this.roomService = this.roomsOf(reportError);
     this.adapterPort = this.port = new HubAdapterPort(
       this,
       reportError,
       (warning) => this.emit('warning', warning),
-      (address) => this.perAddress.get(address) ?? 0,
+      (address) => this.lifecycle.openFrom(address),
     );
+    const parts: HubParts = {
+      events: this as EventEmitter<HubEvents>,
+      options: this.options,
+      router: this.router,
+      rooms: this.roomService,
+      counters: this.counters,
+      lifecycle: this.lifecycle,
+      port: this.port,
+      reportError,
+    };
+    this.calls = new HostCalls(parts);
     this.port.handleNodeMessages(ROOMS_CHANNEL, (_fromNode, payload) => this.roomService.nodeRequest(payload));
     // Another node asks for a peer of this one to be closed (hub.disconnect(), duplicateNames: 'replace').
     this.port.handleNodeMessages(DISCONNECT_CHANNEL, (_fromNode, payload) => {
       const request = parseDisconnect(payload);
       if (request === undefined) return '0';
-      return this.closeLocal(request.name, request.reason, request.replace) ? '1' : '0';
+      return this.calls.closeLocal(request.name, request.reason, request.replace) ? '1' : '0';
     });
-    // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
-    let claims = 0;
-    const { turn, iceServers, iceServersRefreshInterval } = this.options;
-    this.host = {
-      nextClaimId: () => (++claims).toString(36),
-      iceServerSource: turn ?? (iceServers === undefined ? undefined : hookSource(iceServers, iceServersRefreshInterval)),
-      options: this.options,
-      router: this.router,
-      counters: this.counters,
-      nodeId: this.options.backplane?.nodeId,
-      closing: () => !this.accepting,
-      room: (connection, type, message) => this.roomService.request(connection, type, message),
-      evictRemote: (name, reason) => closeRemote(this.options.backplane, this.port.sendToNode, name, reason, true),
-      login: (connection, message) => {
-        login(this.host, connection, message).catch((error: unknown) => {
-          reportError(error);
-          connection.close(CloseCode.InternalError, 'internal error', 'closed');
-        });
-      },
-      joined: (connection) => {
-        if (this.listenerCount('peer-joined') > 0) this.emit('peer-joined', connection.peer() as Peer<D>);
-      },
-      dropped: (connection, code, expiresAt) => {
-        this.untrack(connection);
-        if (this.listenerCount('peer-dropped') > 0)
-          this.emit('peer-dropped', { peer: connection.peer() as Peer<D>, code, expiresAt });
-        this.settleDrain();
-      },
-      handedOver: (connection) => {
-        this.untrack(connection);
-        // Still the holder: the name moved to another node (a take-over here has reserved it already).
-        if (this.router.holder(connection.name) === connection) this.roomService.movedAway(connection.name);
-        // Handed to another node: the name is no longer here (its claim moved with it, so nothing is released).
-        this.router.forget(connection.name, connection);
-        this.settleDrain();
-      },
-      resumed: (connection, previous) => {
-        this.counters.resumes++;
-        // Resumed from another node: its partners must know where its `leave` will come from.
-        if (previous.node !== this.options.backplane?.nodeId) {
-          this.router.movedHere(connection);
-          if (previous.node !== undefined) this.roomService.movedHere(connection.name, previous.node);
-        }
-        if (this.listenerCount('peer-resumed') > 0)
-          this.emit('peer-resumed', { peer: connection.peer() as Peer<D>, previous: previous as Peer<D> });
-      },
-      left: (connection, why, code, wasJoined) => {
-        this.untrack(connection);
-        const name = connection.name;
-        if (name !== undefined) {
-          this.router.release(name, connection, wasJoined);
-          if (wasJoined) {
-            this.router.notifyPartners(connection);
-            // A take-over with the token ('replaced') keeps the name, and with it the rooms.
-            if (why !== 'replaced') this.roomService.gone(name);
-            this.emit('peer-left', { name, reason: why, code, peer: connection.peer() as Peer<D> });
-          }
-        }
-        this.settleDrain();
-      },
-      protocolError: (connection, code, message) => {
-        HubCounters.bump(this.counters.protocolErrors, code);
-        if (this.listenerCount('protocol-error') > 0) {
-          this.emit('protocol-error', { id: connection.id, name: connection.name, code, message });
-        }
-      },
-      reportError,
-    };
-    const backplane = this.options.backplane;
-    if (backplane === undefined) {
-      this.backplaneState = 'none';
-      this.ready = Promise.resolve();
-    } else {
-      this.backplaneState = 'connecting';
-      const { resumeMaxMessages, resumeMaxBytes, maxNameLength, maxCallsPerPeer } = this.options;
-      const backplaneHost: BackplaneHost = {
-        resumeBounds: { maxMessages: resumeMaxMessages, maxBytes: resumeMaxBytes, maxNameLength, maxCalls: maxCallsPerPeer },
-        deliver: (envelope) => this.router.deliver(envelope),
-        localClaims: () => this.router.claims(),
-        claimLost: (name, claimId) => {
-          const holder = this.router.holder(name);
-          if (holder !== undefined && holder.claimId === claimId) {
-            holder.close(CloseCode.ClaimLost, 'name claimed on another node', 'claim-lost');
-          }
-        },
-        nodeDown: (nodeId) => {
-          this.router.nodeDown(nodeId);
-          this.roomService.nodeDown(nodeId);
-        },
-        remoteNodes: () => {
-          const nodes = this.router.remoteNodes();
-          this.roomService.table.remoteNodes(nodes);
-          return nodes;
-        },
-        roomMessage: (fromNode, message) => this.roomService.received(fromNode, message),
-        error: reportError,
-        handOverRequested: (name, token) => {
-          const holder = this.router.holder(name);
-          if (holder === undefined || !holder.resumable || !sameToken(holder.token, token)) return undefined;
-          const grant = holder.beginTransfer(backplane.nodeId);
-          return grant === undefined ? undefined : { claimId: holder.claimId, grant };
-        },
-        handOverSettled: (name, committed) => {
-          const holder = this.router.holder(name);
-          if (holder?.state === ConnectionState.Transferring) holder.settleTransfer(committed);
-        },
-        grantAbandoned: (name, grant) => this.router.abandonGrant(name, grant),
-        nodeMessage: (fromNode, channel, payload) => this.port.dispatch(fromNode, channel, payload),
-        stateChanged: (state) => {
-          if (state === this.backplaneState) return;
-          this.backplaneState = state;
-          this.emit('backplane-state', state);
-        },
-      };
-      this.ready = backplane.start(backplaneHost).then(() => {
-        // A custom backplane that reports no states is connected once started.
-        if (backplane.status === undefined) backplaneHost.stateChanged('connected');
-      });
-      // `ready` is for hosts that await it; failures also reach the error event.
-      this.ready.catch(reportError);
-    }
+    this.host = hubConnectionHost(parts);
+    this.backplaneLink = linkBackplane(parts);
+    this.ready = this.backplaneLink.ready;
   }
 
   private roomsOf(reportError: (error: unknown) => void): Rooms {
@@ -225,12 +122,12 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
 
   /** Whether `close()` was called: the hub refuses new connections, and `attach()` refuses it. */
   get closed(): boolean {
-    return this.closing;
+    return this.lifecycle.closing;
   }
 
   /** Whether `drain()` or `close()` was called: adapters refuse new connections (the ws adapter answers 503). */
   get accepting(): boolean {
-    return !this.closing && this.draining === undefined;
+    return this.lifecycle.accepting;
   }
 
   /**
@@ -252,20 +149,9 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
       connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
       return connection;
     }
-    this.connections.add(connection);
-    if (address !== undefined) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    this.lifecycle.track(connection);
     connection.start(info.request, loginTimeout);
     return connection;
-  }
-
-  /** A connection is no longer open here: it leaves the set and its address's count. */
-  private untrack(connection: Connection): void {
-    if (!this.connections.delete(connection)) return;
-    const address = connection.remoteAddress;
-    if (address === undefined) return;
-    const count = (this.perAddress.get(address) ?? 1) - 1;
-    if (count > 0) this.perAddress.set(address, count);
-    else this.perAddress.delete(address);
   }
 
   /** Logged-in peers on this node. */
@@ -310,25 +196,8 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * @throws {@link HubClosedError} after `close()`; {@link InvalidArgumentError} for a
    * `name` that is not a string or a `message` that is not a JSON-serialisable object.
    */
-  async deliver(name: string, message: object): Promise<DeliveryResult> {
-    if (this.closing) throw new HubClosedError();
-    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
-    let frame: string;
-    try {
-      if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new TypeError('not an object');
-      frame = JSON.stringify(message);
-    } catch (error) {
-      throw new InvalidArgumentError('message', 'a JSON-serialisable object', describeValue(message), error);
-    }
-    const local = this.router.holder(name);
-    if (local?.state === ConnectionState.Joined) return local.deliver(frame) ? 'delivered' : 'congested';
-    if (local?.state === ConnectionState.Dropped) return local.park(frame, '', null, 'message') ? 'held' : 'congested';
-    const backplane = this.options.backplane;
-    // A login still claiming the name here is not its holder: the backplane finds the holder, if any.
-    if (backplane === undefined || (local !== undefined && (local.state !== ConnectionState.LoggingIn || local.resuming)))
-      return 'not-found';
-    const result = await backplane.forward({ kind: 'message', from: '', fromNode: backplane.nodeId, to: name, frame });
-    return result.delivered ? 'delivered' : result.reason;
+  deliver(name: string, message: object): Promise<DeliveryResult> {
+    return this.calls.deliver(name, message);
   }
 
   /**
@@ -340,12 +209,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * @throws {@link InvalidArgumentError} when `name` or `reason` is not a string.
    */
   disconnect(name: string, reason = 'disconnected by the server'): boolean {
-    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
-    if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
-    if (this.closeLocal(name, reason, false)) return true;
-    if (this.options.backplane !== undefined && !this.closing)
-      closeRemote(this.options.backplane, this.port.sendToNode, name, reason, false).catch(this.port.reportError);
-    return false;
+    return this.calls.disconnect(name, reason);
   }
 
   /**
@@ -353,22 +217,8 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * other, as {@link disconnect} does; resolves whether one was closed.
    * @throws {@link InvalidArgumentError} when `name` or `reason` is not a string.
    */
-  async disconnectAnywhere(name: string, reason = 'disconnected by the server'): Promise<boolean> {
-    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
-    if (typeof reason !== 'string') throw new InvalidArgumentError('reason', 'a string', describeValue(reason));
-    if (this.closeLocal(name, reason, false)) return true;
-    if (this.options.backplane === undefined || this.closing) return false;
-    return closeRemote(this.options.backplane, this.port.sendToNode, name, reason, false);
-  }
-
-  /** Closes the local holder of `name` (joined or dropped): 4409 for a replacement, else 4403. */
-  private closeLocal(name: string, reason: string, replace: boolean): boolean {
-    const connection = this.router.holder(name);
-    // A dropped peer's reservation ends too.
-    if (connection?.state !== ConnectionState.Joined && connection?.state !== ConnectionState.Dropped) return false;
-    if (replace) connection.close(CloseCode.Replaced, reason, 'replaced');
-    else connection.close(CloseCode.Forbidden, reason, 'disconnected');
-    return true;
+  disconnectAnywhere(name: string, reason = 'disconnected by the server'): Promise<boolean> {
+    return this.calls.disconnectAnywhere(name, reason);
   }
 
   /**
@@ -381,9 +231,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * `name` that is not a string or a `room` that breaks the name rules.
    */
   join(name: string, room: string): Promise<boolean> {
-    this.checkRoomCall(name, room);
-    if (this.holdsPeer(name)) return this.roomService.hostJoin(name, room);
-    return this.roomService.remote('join', name, room);
+    return this.calls.join(name, room);
   }
 
   /**
@@ -394,15 +242,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * `name` or `room` that is not a string.
    */
   part(name: string, room: string): Promise<boolean> {
-    this.checkRoomCall(name, room);
-    if (this.holdsPeer(name)) return Promise.resolve(this.roomService.hostPart(name, room));
-    return this.roomService.remote('part', name, room);
-  }
-
-  /** Whether a peer of this node (logged in, or dropped and resumable) holds `name`. */
-  private holdsPeer(name: string): boolean {
-    const state = this.router.holder(name)?.state;
-    return state === ConnectionState.Joined || state === ConnectionState.Dropped;
+    return this.calls.part(name, room);
   }
 
   /**
@@ -413,17 +253,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * `room` that is not a string or `data` that is not JSON-serialisable.
    */
   broadcast(room: string, data: unknown): Promise<void> {
-    if (this.closing) throw new HubClosedError();
-    if (typeof room !== 'string') throw new InvalidArgumentError('room', 'a string', describeValue(room));
-    let dataJson: string | undefined;
-    try {
-      dataJson = JSON.stringify(data);
-    } catch (error) {
-      throw new InvalidArgumentError('data', 'a JSON-serialisable value', describeValue(data), error);
-    }
-    if (dataJson === undefined) throw new InvalidArgumentError('data', 'a JSON-serialisable value', describeValue(data));
-    this.roomService.hostBroadcast(room, dataJson);
-    return Promise.resolve();
+    return this.calls.broadcast(room, data);
   }
 
   /**
@@ -431,8 +261,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * has rooms, on every node (asked of the cluster's bus); otherwise on this one.
    */
   members(room: string): Promise<string[]> {
-    if (typeof room !== 'string') throw new InvalidArgumentError('room', 'a string', describeValue(room));
-    return this.roomService.members(room);
+    return this.calls.members(room);
   }
 
   /** The rooms with at least one member: cluster-wide with a backplane that has rooms, as for {@link members}. */
@@ -440,39 +269,9 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     return this.roomService.rooms();
   }
 
-  private checkRoomCall(name: string, room: string): void {
-    if (this.closing) throw new HubClosedError();
-    if (typeof name !== 'string') throw new InvalidArgumentError('name', 'a string', describeValue(name));
-    const invalid = typeof room === 'string' ? checkName(room, this.options.maxNameLength) : 'a string';
-    if (invalid !== undefined) throw new InvalidArgumentError('room', 'a room name (the name rules apply)', describeValue(room));
-  }
-
   /** Counters and gauges of this hub for dashboards and metrics (see {@link HubStats}). */
   stats(): HubStats {
-    const c = this.counters;
-    let queuedBytes = 0;
-    for (const connection of this.connections) queuedBytes += connection.queuedBytes;
-    const status = this.options.backplane?.status?.();
-    const relays = {} as Record<keyof typeof c.relays, { local: number; crossNode: number }>;
-    for (const type of Object.keys(c.relays) as Array<keyof typeof c.relays>) relays[type] = { ...c.relays[type] };
-    const droppedPeers = this.router.count(ConnectionState.Dropped);
-    return {
-      peers: this.size,
-      connections: this.connections.size,
-      droppedPeers,
-      heldBytes: this.router.heldBytes(),
-      resumes: c.resumes,
-      logins: c.logins,
-      loginRefusals: { ...c.loginRefusals },
-      relays,
-      relaysFromCluster: c.relaysFromCluster,
-      protocolErrors: { ...c.protocolErrors },
-      closes: { ...c.closes },
-      bytesIn: c.bytesIn,
-      bytesOut: c.bytesOut,
-      queuedBytes,
-      backplane: { state: status?.state ?? this.backplaneState, roundTripMs: status?.roundTripMs },
-    };
+    return hubStats(this.counters, this.connections, this.router, this.options.backplane, this.backplaneLink.state);
   }
 
   /**
@@ -490,30 +289,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
       throw new InvalidArgumentError('options.timeout', 'a non-negative number of milliseconds', describeValue(timeout));
     }
-    if (this.closing) return;
-    if (this.draining === undefined) {
-      const drained = new Promise<void>((resolve) => (this.draining = resolve));
-      for (const connection of [...this.connections]) {
-        if (!connection.dropToResume('server restarting: reconnect and resume')) {
-          connection.close(CloseCode.GoingAway, 'server going away', 'hub-closed');
-        }
-      }
-      this.settleDrain();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-      clearTimeout(timer);
-    }
-    await this.close();
-  }
-
-  /**
-   * Resolves a drain once nothing is left: no connection and, with a backplane,
-   * no reserved name (without one, nobody can resume elsewhere: nothing to wait for).
-   */
-  private settleDrain(): void {
-    if (this.draining === undefined || this.connections.size > 0) return;
-    if (this.options.backplane !== undefined && this.router.count(ConnectionState.Dropped) > 0) return;
-    this.draining();
+    return this.lifecycle.drain(timeout);
   }
 
   /**
@@ -521,14 +297,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
    * partners, here and on other nodes, hear `leave`), refuses new
    * connections, and closes the backplane. Idempotent.
    */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    for (const connection of [...this.connections]) connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
-    for (const connection of this.router.inState(ConnectionState.Dropped)) {
-      connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
-    }
-    this.draining?.();
-    await this.options.backplane?.close();
+  close(): Promise<void> {
+    return this.lifecycle.close();
   }
 }

@@ -1,0 +1,245 @@
+/**
+ * Skipping JSON in UTF-8 bytes, without decoding or building values: strings
+ * (plain content four bytes at a time), numbers that JSON carries over
+ * unchanged, literals, and nested values (iteratively, up to a depth). The
+ * relay scan (`relay-scan.ts`) is built on it; anything it does not take is
+ * left to `JSON.parse`.
+ */
+
+export const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+export const COMMA = 0x2c;
+export const COLON = 0x3a;
+export const OPEN_BRACE = 0x7b;
+export const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const DOT = 0x2e;
+/** Deeper values are left to JSON.parse. */
+const MAX_DEPTH = 64;
+const nesting = new Uint8Array(MAX_DEPTH);
+
+/** Bytes that end a run of plain string content: quote, backslash, control characters. */
+const STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STOP[c] = 1;
+STOP[QUOTE] = 1;
+STOP[BACKSLASH] = 1;
+/** JSON whitespace. */
+const SPACE = new Uint8Array(256);
+SPACE[0x20] = SPACE[0x0a] = SPACE[0x0d] = SPACE[0x09] = 1;
+/** Hex digits. */
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
+/** Characters allowed after a backslash, `u` aside. */
+const SIMPLE_ESCAPE = new Uint8Array(256);
+for (const c of '"\\/bfnrt') SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
+
+export function skipSpace(b: Uint8Array, i: number, n: number): number {
+  while (i < n && SPACE[b[i]!] === 1) i++;
+  return i;
+}
+
+/** An Int32Array over the whole buffer of the last message scanned (messages of one read share it). */
+let wordsBuffer: ArrayBufferLike | undefined;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+function wordsOf(b: Uint8Array): Int32Array<ArrayBufferLike> {
+  if (b.buffer !== wordsBuffer) {
+    wordsBuffer = b.buffer;
+    words = new Int32Array(b.buffer, 0, b.buffer.byteLength >> 2);
+  }
+  return words;
+}
+
+/** Whether none of the 4 bytes in `x` is a quote, a backslash or a control character (SWAR). */
+function plainWord(x: number): boolean {
+  const quote = x ^ 0x22222222;
+  const backslash = x ^ 0x5c5c5c5c;
+  return (
+    (((((quote - 0x01010101) | 0) & ~quote) | (((backslash - 0x01010101) | 0) & ~backslash) | (((x - 0x20202020) | 0) & ~x)) &
+      0x80808080) ===
+    0
+  );
+}
+
+/**
+ * Index after the JSON string whose opening quote is at `i`, or -1. Bytes from 0x80 up are
+ * taken as they are: the transport hands over valid UTF-8 (WebSocket requires it of text).
+ * Plain content is skipped four aligned bytes at a time.
+ */
+function skipString(b: Uint8Array, i: number, n: number): number {
+  i++;
+  for (;;) {
+    let run = 0;
+    while (i < n && STOP[b[i]!] === 0) {
+      i++;
+      // A long run: go on a word at a time.
+      if (++run === 16) {
+        i = skipPlainWords(b, i, n);
+        run = 0;
+      }
+    }
+    if (i >= n) return -1;
+    const c = b[i]!;
+    if (c === QUOTE) return i + 1;
+    if (c !== BACKSLASH || i + 1 >= n) return -1; // a control character, or the text ends
+    const e = b[i + 1]!;
+    if (e === 0x75) {
+      if (i + 5 >= n || HEX[b[i + 2]!]! + HEX[b[i + 3]!]! + HEX[b[i + 4]!]! + HEX[b[i + 5]!]! !== 4) return -1;
+      i += 6;
+    } else if (SIMPLE_ESCAPE[e] === 1) {
+      i += 2;
+    } else {
+      return -1;
+    }
+  }
+}
+
+/** From `i`, skips whole aligned 4-byte words of plain string content; the caller checks what follows byte by byte. */
+function skipPlainWords(b: Uint8Array, i: number, n: number): number {
+  const base = b.byteOffset;
+  while (((base + i) & 3) !== 0) {
+    if (i >= n || STOP[b[i]!] !== 0) return i;
+    i++;
+  }
+  const all = wordsOf(b);
+  const lastWord = (base + n) >> 2; // words from here on reach past the message
+  let w = (base + i) >> 2;
+  while (w < lastWord && plainWord(all[w]!)) w++;
+  return (w << 2) - base;
+}
+
+/** Like {@link skipString}, for strings whose raw bytes must be their value: no escapes. */
+export function skipPlainString(b: Uint8Array, i: number, n: number): number {
+  i++;
+  while (i < n && STOP[b[i]!] === 0) i++;
+  return i < n && b[i] === QUOTE ? i + 1 : -1;
+}
+
+const isDigit = (c: number) => c >= ZERO && c <= NINE;
+
+/**
+ * Index after the JSON number starting at `i`, or -1. Only numbers that JSON.parse and
+ * JSON.stringify carry over unchanged in value are taken: no exponent, at most 15 digits, no -0.
+ */
+function skipNumber(b: Uint8Array, i: number, n: number): number {
+  const negative = b[i] === MINUS;
+  if (negative) i++;
+  if (i >= n) return -1;
+  let digits = 0;
+  let nonZero = false;
+  let c = b[i]!;
+  if (c === ZERO) {
+    digits++;
+    i++;
+  } else if (c > ZERO && c <= NINE) {
+    nonZero = true;
+    while (i < n && isDigit(b[i]!)) {
+      digits++;
+      i++;
+    }
+  } else {
+    return -1;
+  }
+  if (i < n && b[i] === DOT) {
+    i++;
+    if (i >= n || !isDigit(b[i]!)) return -1;
+    while (i < n && isDigit((c = b[i]!))) {
+      digits++;
+      if (c !== ZERO) nonZero = true;
+      i++;
+    }
+  }
+  if (i < n && (b[i] === 0x65 || b[i] === 0x45)) return -1;
+  if (digits > 15 || (negative && !nonZero)) return -1;
+  return i;
+}
+
+export const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+
+/** Whether the bytes of `b` at `at` are `bytes`. */
+export function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  if (at + bytes.length > b.length) return false;
+  for (let k = 0; k < bytes.length; k++) if (b[at + k] !== bytes[k]) return false;
+  return true;
+}
+
+/** `i` plus the length of `word` if the bytes at `i` spell it, else -1. */
+const skipWord = (b: Uint8Array, i: number, word: Uint8Array) => (startsWith(b, i, word) ? i + word.length : -1);
+
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+const NULL = ascii('null');
+
+/** Skips `"key" :` and the space after it; returns where the value starts, or -1. */
+function skipKey(b: Uint8Array, i: number, n: number): number {
+  if (i >= n || b[i] !== QUOTE) return -1;
+  i = skipString(b, i, n);
+  if (i < 0) return -1;
+  i = skipSpace(b, i, n);
+  if (i >= n || b[i] !== COLON) return -1;
+  return skipSpace(b, i + 1, n);
+}
+
+/** Index after the JSON value starting at `i`, or -1. Iterative, so depth costs no stack. */
+export function skipValue(b: Uint8Array, i: number, n: number): number {
+  let depth = 0;
+  for (;;) {
+    // A value starts at i.
+    if (i >= n) return -1;
+    const c = b[i]!;
+    if (c === QUOTE) {
+      i = skipString(b, i, n);
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      const close = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
+      i = skipSpace(b, i + 1, n);
+      if (i < n && b[i] === close) {
+        i++;
+      } else {
+        if (depth === MAX_DEPTH) return -1;
+        nesting[depth++] = c;
+        if (c === OPEN_BRACE) {
+          i = skipKey(b, i, n);
+          if (i < 0) return -1;
+        }
+        continue;
+      }
+    } else if (isDigit(c) || c === MINUS) {
+      i = skipNumber(b, i, n);
+    } else if (c === 0x74) {
+      i = skipWord(b, i, TRUE);
+    } else if (c === 0x66) {
+      i = skipWord(b, i, FALSE);
+    } else if (c === 0x6e) {
+      i = skipWord(b, i, NULL);
+    } else {
+      return -1;
+    }
+    if (i < 0) return -1;
+    // After a value: close containers or move to the next element.
+    for (;;) {
+      if (depth === 0) return i;
+      i = skipSpace(b, i, n);
+      if (i >= n) return -1;
+      const next = b[i]!;
+      const open = nesting[depth - 1];
+      if (next === COMMA) {
+        i = skipSpace(b, i + 1, n);
+        if (open === OPEN_BRACE) {
+          i = skipKey(b, i, n);
+          if (i < 0) return -1;
+        }
+        break;
+      }
+      if ((next === CLOSE_BRACE && open === OPEN_BRACE) || (next === CLOSE_BRACKET && open === OPEN_BRACKET)) {
+        depth--;
+        i++;
+        continue;
+      }
+      return -1;
+    }
+  }
+}
