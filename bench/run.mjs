@@ -10,15 +10,28 @@ import { fileURLToPath } from 'node:url';
 import { bunBinary } from './lib/bun.mjs';
 import { killChildren, spawnChild, track } from './lib/ipc.mjs';
 import { renderChart, renderMarkdown } from './lib/report.mjs';
+import { measureAuthorize } from './lib/authorize.mjs';
+import { measureDialects } from './lib/dialects.mjs';
+import { measureRooms } from './lib/rooms.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
-// Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+// Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`,
+// `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+const extraSections = ['authorize', 'rooms', 'dialects'];
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
   ['only', 'rounds', 'pairs', 'window'].some((name) => flag(name) !== undefined) ||
-  ['--no-memory', '--no-relay', '--no-scale', '--no-redis', '--no-http', '--no-bun'].some((name) => process.argv.includes(name));
+  [
+    '--no-memory',
+    '--no-relay',
+    '--no-scale',
+    '--no-redis',
+    '--no-http',
+    '--no-bun',
+    ...extraSections.map((x) => `--no-${x}`),
+  ].some((name) => process.argv.includes(name));
 
 // `--render`: rebuild docs/BENCHMARKS.md and the chart from docs/benchmarks.json (the last full run's raw numbers).
 if (process.argv.includes('--render')) {
@@ -54,6 +67,11 @@ const config = quick
       scaleRounds: 1,
       redisRounds: 1,
       httpRounds: 1,
+      authorizeRounds: 1,
+      roomsRounds: 1,
+      roomsMeasureMs: 500,
+      dialectsRounds: 1,
+      dialectsMeasureMs: 500,
     }
   : {
       // Seven rounds: single rounds move by ±15% on a shared 2-core machine, the median much less.
@@ -74,6 +92,12 @@ const config = quick
       redisRounds: 2,
       // The HTTP fallback row: a reported number, no target; three rounds give a usable median.
       httpRounds: 3,
+      // The sections of issues #19–#21 (bench/lib/authorize.mjs, rooms.mjs, dialects.mjs): their own interleaved rounds.
+      authorizeRounds: 6,
+      roomsRounds: 3,
+      roomsMeasureMs: 5000,
+      dialectsRounds: 3,
+      dialectsMeasureMs: 5000,
     };
 for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));
 // The hub on Bun and its floor need the `bun` dev dependency; without it their rows are left out.
@@ -329,6 +353,13 @@ try {
     );
   }
 
+  // The sections of issues #19 (relay policy), #20 (rooms over two nodes), #21 (the y-webrtc dialect).
+  const extra = {};
+  const sectionContext = { startServer, startRedis, load, measureRelay, config };
+  if (!process.argv.includes('--no-authorize')) extra.authorize = await measureAuthorize(sectionContext);
+  if (!process.argv.includes('--no-rooms')) extra.rooms = await measureRooms(sectionContext);
+  if (!process.argv.includes('--no-dialects')) extra.dialects = await measureDialects(sectionContext);
+
   const versions = Object.fromEntries(
     ['peer', 'socket.io', 'ws'].map((p) => [
       p,
@@ -347,10 +378,14 @@ try {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     minutes: ((Date.now() - started) / 60000).toFixed(1),
   };
-  const results = { samples, scale, cluster, http, config, versions, machine };
+  const results = { samples, scale, cluster, http, ...extra, config, versions, machine };
   if (quick || partial) {
     console.log(
-      '\n' + renderMarkdown(results).table.replace('Targets (issue #5):', 'Targets (issue #5), not judged on smoke-run numbers:'),
+      '\n' +
+        renderMarkdown(results).table.replace(
+          'Targets (issues #5, #18–#21):',
+          'Targets (issues #5, #18–#21), not judged on smoke-run numbers:',
+        ),
     );
     console.log('\nSmoke or partial run: docs/ left untouched (smoke-run numbers mean nothing).');
   } else {
