@@ -18,11 +18,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
 // Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`,
-// `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+// `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
 const extraSections = ['authorize', 'rooms', 'dialects'];
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
-  ['only', 'rounds', 'pairs', 'window'].some((name) => flag(name) !== undefined) ||
+  ['only', 'rounds', 'pairs', 'window', 'section-rounds'].some((name) => flag(name) !== undefined) ||
   [
     '--no-memory',
     '--no-relay',
@@ -100,6 +100,8 @@ const config = quick
       dialectsMeasureMs: 5000,
     };
 for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));
+// `--section-rounds=N`: the rounds of the sections of issues #19–#21.
+if (flag('section-rounds') !== undefined) for (const x of extraSections) config[`${x}Rounds`] = Number(flag('section-rounds'));
 // The hub on Bun and its floor need the `bun` dev dependency; without it their rows are left out.
 const bun = process.argv.includes('--no-bun') ? undefined : bunBinary();
 if (bun === undefined && !process.argv.includes('--no-bun'))

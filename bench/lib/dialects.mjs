@@ -101,7 +101,13 @@ async function measure(kind, { startServer, config }) {
       await sleep(config.dialectsMeasureMs);
       const cpu1 = await serversCpu([server]);
       const delivered = counter.delivered - delivered0;
-      return { delivered, rate: delivered / (config.dialectsMeasureMs / 1000), cpuPerMsg: (cpu1.total - cpu0.total) / delivered };
+      return {
+        delivered,
+        rate: delivered / (config.dialectsMeasureMs / 1000),
+        cpuPerMsg: (cpu1.total - cpu0.total) / delivered,
+        readsPerMsg: (cpu1.reads - cpu0.reads) / delivered,
+        writesPerMsg: (cpu1.writes - cpu0.writes) / delivered,
+      };
     } finally {
       clearInterval(timer);
     }
@@ -111,6 +117,9 @@ async function measure(kind, { startServer, config }) {
   }
 }
 
+const describe = (r) =>
+  `${r.cpuPerMsg.toFixed(2)} µs/delivery (${r.delivered}, ${r.readsPerMsg.toFixed(2)} reads + ${r.writesPerMsg.toFixed(2)} writes each)`;
+
 /** `ctx`: run.mjs's `startServer` and `config`. */
 export async function measureDialects(ctx) {
   const result = Object.fromEntries(Object.keys(DIALECT_KINDS).map((kind) => [kind, []]));
@@ -118,9 +127,8 @@ export async function measureDialects(ctx) {
     for (const kind of Object.keys(result)) result[kind].push(await measure(kind, ctx));
     const [reference, dialect, own] = Object.values(result).map((runs) => runs.at(-1));
     console.log(
-      `dialects ${round} y-webrtc bin/server.js ${reference.cpuPerMsg.toFixed(2)} µs/delivery (${reference.delivered});` +
-        ` hub's y-webrtc dialect ${dialect.cpuPerMsg.toFixed(2)} µs (${dialect.delivered}, ${(dialect.cpuPerMsg / reference.cpuPerMsg).toFixed(2)}×);` +
-        ` hub's own protocol ${own.cpuPerMsg.toFixed(2)} µs (${own.delivered})`,
+      `dialects ${round} y-webrtc bin/server.js ${describe(reference)}; hub's y-webrtc dialect ${describe(dialect)},` +
+        ` ${(dialect.cpuPerMsg / reference.cpuPerMsg).toFixed(2)}×; hub's own protocol ${describe(own)}`,
     );
   }
   return result;

@@ -18,6 +18,10 @@ export function procCpu(pid) {
 
 /** Server CPU in µs (user + system) of the servers of one measurement, summed; each server's too. */
 export async function serversCpu(servers) {
-  const each = (await Promise.all(servers.map((s) => s.call('cpu')))).map((c) => c.user + c.system);
-  return { total: each.reduce((n, c) => n + c, 0), each };
+  const all = await Promise.all(servers.map((s) => s.call('cpu')));
+  const each = all.map((c) => c.user + c.system);
+  // Syscall counts where the server reports them (Node on Linux).
+  const writes = all.reduce((n, c) => n + (c.writes ?? NaN), 0);
+  const reads = all.reduce((n, c) => n + (c.reads ?? NaN), 0);
+  return { total: each.reduce((n, c) => n + c, 0), each, reads, writes };
 }

@@ -191,8 +191,11 @@ function skipKey(b: Uint8Array, i: number, n: number): number {
   return skipSpace(b, i + 1, n);
 }
 
-/** Index after the JSON value starting at `i`, or -1. Iterative, so depth costs no stack. */
-function skipValue(b: Uint8Array, i: number, n: number): number {
+/**
+ * Index after the JSON value starting at `i`, or -1 (not JSON, or nested deeper than 64). Iterative,
+ * so depth costs no stack. Exported for the dialects, which check a frame's value without parsing it.
+ */
+export function skipValue(b: Uint8Array, i: number, n: number): number {
   let depth = 0;
   for (;;) {
     // A value starts at i.
