@@ -23,5 +23,5 @@ export async function serversCpu(servers) {
   // Syscall counts where the server reports them (Node on Linux).
   const writes = all.reduce((n, c) => n + (c.writes ?? NaN), 0);
   const reads = all.reduce((n, c) => n + (c.reads ?? NaN), 0);
-  return { total: each.reduce((n, c) => n + c, 0), each, reads, writes };
+  return { total: each.reduce((n, c) => n + c, 0), each, reads, writes, eachWrites: all.map((c) => c.writes) };
 }

@@ -57,6 +57,9 @@ async function measure(hubs, config, redisPid) {
         /** Each node's CPU, in µs per delivery of the whole room. */
         perNode: cpu1.each.map((c, i) => (c - cpu0.each[i]) / delivered),
         redisCpuPerMsg: ((redis1 - redis0) * 1e6) / delivered,
+        readsPerMsg: (cpu1.reads - cpu0.reads) / delivered,
+        writesPerMsg: (cpu1.writes - cpu0.writes) / delivered,
+        writesPerNode: cpu1.eachWrites.map((w, i) => (w - cpu0.eachWrites[i]) / delivered),
       };
     } finally {
       clearInterval(timer);
@@ -65,6 +68,8 @@ async function measure(hubs, config, redisPid) {
     await Promise.all(sockets.map((socket) => new Promise((resolve) => (socket.once('close', resolve), socket.terminate()))));
   }
 }
+
+const syscalls = (r) => `${r.readsPerMsg.toFixed(3)} reads + ${r.writesPerNode.map((w) => w.toFixed(3)).join(' + ')} writes each`;
 
 /** `ctx`: run.mjs's `startServer`, `startRedis` and `config`; `undefined` without Redis. */
 export async function measureRooms({ startServer, startRedis, config }) {
@@ -91,8 +96,8 @@ export async function measureRooms({ startServer, startRedis, config }) {
       }
       const [a, b] = [result.one.at(-1), result.two.at(-1)];
       console.log(
-        `rooms ${round} one hub ${a.hubCpuPerMsg.toFixed(2)} µs/delivery (${a.delivered});` +
-          ` two hubs ${b.hubCpuPerMsg.toFixed(2)} µs (${b.perNode.map((n) => n.toFixed(2)).join(' + ')})` +
+        `rooms ${round} one hub ${a.hubCpuPerMsg.toFixed(2)} µs/delivery (${a.delivered}, ${syscalls(a)});` +
+          ` two hubs ${b.hubCpuPerMsg.toFixed(2)} µs (${b.perNode.map((n) => n.toFixed(2)).join(' + ')}, ${syscalls(b)})` +
           ` + ${b.redisCpuPerMsg.toFixed(2)} µs Redis per delivery (${b.delivered}):` +
           ` ${((b.hubCpuPerMsg + b.redisCpuPerMsg) / a.hubCpuPerMsg).toFixed(2)}×`,
       );
