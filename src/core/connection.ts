@@ -37,8 +37,8 @@ export class Connection implements TransportSession, InboundSink {
   private currentState = ConnectionState.Open;
   /** The name held or being claimed (set from the claim on; `undefined` before). */
   name: string = undefined as unknown as string;
-  /** The name JSON-encoded once, for building relayed frames. */
-  nameJson = '';
+  /** The name JSON-encoded, made on first use (an idle peer never needs it). */
+  private encodedName: string | undefined;
   /** `,"name":<nameJson>}` as UTF-8, made on the first byte-path relay (idle peers never need it). */
   private relaySuffix: Uint8Array | undefined;
   /**
@@ -80,6 +80,11 @@ export class Connection implements TransportSession, InboundSink {
 
   get state(): ConnectionState {
     return this.currentState;
+  }
+
+  /** The name JSON-encoded once, for building relayed frames and room messages. */
+  get nameJson(): string {
+    return (this.encodedName ??= JSON.stringify(this.name));
   }
 
   /** Whether it is logged in. */
@@ -236,7 +241,7 @@ export class Connection implements TransportSession, InboundSink {
     if (this.currentState !== ConnectionState.LoggingIn) return;
     this.resumable = resumable;
     this.currentState = ConnectionState.Joined;
-    this.nameJson = JSON.stringify(this.name);
+    this.encodedName = undefined;
     this.relaySuffix = undefined;
     this.token = token;
     this.data = data;

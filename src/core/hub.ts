@@ -80,11 +80,12 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
       if (request === undefined) return '0';
       return this.closeLocal(request.name, request.reason, request.replace) ? '1' : '0';
     });
-    // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
+    // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id);
+    // without a backplane nothing reads them, so an idle peer holds none.
     let claims = 0;
     const { turn, iceServers, iceServersRefreshInterval } = this.options;
     this.host = {
-      nextClaimId: () => (++claims).toString(36),
+      nextClaimId: this.options.backplane === undefined ? () => '' : () => (++claims).toString(36),
       iceServerSource: turn ?? (iceServers === undefined ? undefined : hookSource(iceServers, iceServersRefreshInterval)),
       options: this.options,
       router: this.router,
