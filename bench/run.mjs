@@ -1,6 +1,9 @@
 // `npm run bench` (after the build): the hub against a tutorial-style server, PeerJS server,
 // socket.io and a no-parse floor, rounds interleaved, and the hub on Bun.serve beside a no-parse floor on Bun.serve;
-// then the hub over its HTTP fallback beside its ws adapter. `--quick`: a smoke run (about 20 s, small N), nothing written.
+// then the hub over its HTTP fallback beside its ws adapter; then the sections of issues #19–#21 (bench/lib/authorize.mjs:
+// an `authorizeRelay` hook against none; rooms.mjs: a 100-member room on one node against two through Redis;
+// dialects.mjs: the y-webrtc dialect against y-webrtc's bin/server.js and the hub's own protocol).
+// `--quick`: a smoke run (about 30 s, small N), nothing written.
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';

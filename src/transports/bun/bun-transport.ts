@@ -14,16 +14,24 @@ export interface BunTransportContext {
   readonly port: AdapterPort;
 }
 
-/** A Buffer over the memory of the last bytes sent: the hub sends from a few reused buffers, so this is rarely remade. */
+/*
+ * A Buffer over the memory of the last bytes sent: the hub sends relays from one reused buffer
+ * through views it keeps per length, so the view is mostly the last one and the Buffer rarely remade
+ * (reading a view's \`buffer\` is not free in JavaScriptCore).
+ */
+let lastView: Uint8Array | undefined;
 let lastMemory: ArrayBufferLike | undefined;
 let lastBuffer: Buffer | undefined;
 
 /** The text of the hub's UTF-8 bytes, read straight from their memory (no view made per frame). */
 function textOf(bytes: Uint8Array): string {
-  const memory = bytes.buffer;
-  if (memory !== lastMemory) {
-    lastMemory = memory;
-    lastBuffer = Buffer.from(memory);
+  if (bytes !== lastView) {
+    lastView = bytes;
+    const memory = bytes.buffer;
+    if (memory !== lastMemory) {
+      lastMemory = memory;
+      lastBuffer = Buffer.from(memory);
+    }
   }
   return lastBuffer!.toString('utf8', bytes.byteOffset, bytes.byteOffset + bytes.length);
 }
