@@ -361,9 +361,16 @@ try {
   // The sections of issues #19 (relay policy), #20 (rooms over two nodes), #21 (the y-webrtc dialect).
   const extra = {};
   const sectionContext = { startServer, startRedis, load, measureRelay, config };
-  if (!process.argv.includes('--no-authorize')) extra.authorize = await measureAuthorize(sectionContext);
-  if (!process.argv.includes('--no-rooms')) extra.rooms = await measureRooms(sectionContext);
-  if (!process.argv.includes('--no-dialects')) extra.dialects = await measureDialects(sectionContext);
+  for (const [name, measure] of [
+    ['authorize', measureAuthorize],
+    ['rooms', measureRooms],
+    ['dialects', measureDialects],
+  ]) {
+    if (process.argv.includes(`--no-${name}`)) continue;
+    const sectionStarted = Date.now();
+    extra[name] = await measure(sectionContext);
+    console.log(`(${name}: ${((Date.now() - sectionStarted) / 1000).toFixed(0)} s)`);
+  }
 
   const versions = Object.fromEntries(
     ['peer', 'socket.io', 'ws'].map((p) => [
