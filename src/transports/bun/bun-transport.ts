@@ -14,27 +14,7 @@ export interface BunTransportContext {
   readonly port: AdapterPort;
 }
 
-/*
- * A Buffer over the memory of the last bytes sent: the hub sends relays from one reused buffer
- * through views it keeps per length, so the view is mostly the last one and the Buffer rarely remade
- * (reading a view's \`buffer\` is not free in JavaScriptCore).
- */
-let lastView: Uint8Array | undefined;
-let lastMemory: ArrayBufferLike | undefined;
-let lastBuffer: Buffer | undefined;
-
-/** The text of the hub's UTF-8 bytes, read straight from their memory (no view made per frame). */
-function textOf(bytes: Uint8Array): string {
-  if (bytes !== lastView) {
-    lastView = bytes;
-    const memory = bytes.buffer;
-    if (memory !== lastMemory) {
-      lastMemory = memory;
-      lastBuffer = Buffer.from(memory);
-    }
-  }
-  return lastBuffer!.toString('utf8', bytes.byteOffset, bytes.byteOffset + bytes.length);
-}
+const decoder = new TextDecoder();
 
 /**
  * One connection: its `ws.data` and the hub's {@link Transport} at once, so
@@ -58,7 +38,7 @@ export class BunTransport implements Transport {
     const ws = this.ws;
     if (ws === undefined) return;
     // Bun sends bytes as a binary frame; the hub's bytes are UTF-8 text, valid only during this call.
-    const sent = ws.sendText(typeof message === 'string' ? message : textOf(message));
+    const sent = ws.sendText(typeof message === 'string' ? message : decoder.decode(message));
     // 0: Bun dropped the frame (closed, or past its backpressure limit, which is set far above the
     // hub's maxBufferedBytes): a frame lost in silence would break the conversation, so close.
     if (sent === 0 && this.session !== undefined && ws.getBufferedAmount() > 0) {
