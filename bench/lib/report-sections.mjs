@@ -15,6 +15,7 @@ function perRound(runs, base, pick) {
 }
 
 const roomsTotal = (r) => r.hubCpuPerMsg + r.redisCpuPerMsg;
+const rounds = (n) => `${n} round${n === 1 ? '' : 's'}`;
 
 /** The numbers the targets of these sections are judged on (NaN: not measured). */
 export function sectionFigures({ authorize, rooms, dialects }) {
@@ -79,7 +80,7 @@ export function sectionsMarkdown({ authorize, rooms, dialects, config }) {
   const cpu = (r) => r.cpuPerMsg;
   const authorizeSection =
     authorize?.without?.length > 0
-      ? `The hub with an \`authorizeRelay\` hook (\`bench/servers/hub-authorize.mjs\`: a lookup of the sender's allowed targets in a \`Map\` of \`Set\`s, allowing every pair of the load) against the same hub without one: the same ${config.pairs} pairs and window at full load, ${authorize.without.length} rounds interleaved (the order alternating).
+      ? `The hub with an \`authorizeRelay\` hook (\`bench/servers/hub-authorize.mjs\`: a lookup of the sender's allowed targets in a \`Map\` of \`Set\`s, allowing every pair of the load) against the same hub without one: the same ${config.pairs} pairs and window at full load, ${rounds(authorize.without.length)} interleaved (the order alternating).
 
 | hub | relayed msgs/s | server CPU / relayed msg (µs) |
 |:--|--:|--:|
@@ -88,7 +89,7 @@ export function sectionsMarkdown({ authorize, rooms, dialects, config }) {
       : 'Not measured in this run (`--no-authorize`, or results saved before this section existed).';
   const roomsSection =
     rooms?.one?.length > 0
-      ? `A room of 100 members (plain \`ws\` clients), one of them broadcasting a 90-byte message 400 times a second (39,600 deliveries a second): on one hub, and with the members alternating over two hubs joined through Redis (\`RedisBackplane\`, default options, a local \`redis-server\` with persistence off); ${rooms.one.length} rounds interleaved. CPU per delivered broadcast; for two nodes, both hubs and Redis. A broadcast crosses Redis once per other node holding members.
+      ? `A room of 100 members (plain \`ws\` clients), one of them broadcasting a 90-byte message 400 times a second (39,600 deliveries a second): on one hub, and with the members alternating over two hubs joined through Redis (\`RedisBackplane\`, default options, a local \`redis-server\` with persistence off); ${rounds(rooms.one.length)} interleaved. CPU per delivered broadcast; for two nodes, both hubs and Redis. A broadcast crosses Redis once per other node holding members (the broadcasts of one event-loop turn share one call).
 
 | setup | deliveries/s | hub CPU / delivery (µs, all hubs) | per node (sender's + other) | Redis CPU / delivery (µs) |
 |:--|--:|--:|--:|--:|
@@ -112,7 +113,7 @@ export function sectionsMarkdown({ authorize, rooms, dialects, config }) {
       : 'Not measured in this run (`--no-rooms`, no `redis-server`, or results saved before this section existed).';
   const dialectSection =
     dialects?.['y-webrtc']?.length > 0
-      ? `Plain \`ws\` clients speaking each server's wire, the same shape for all (one frame in, two out), ${dialects['y-webrtc'].length} rounds interleaved: for y-webrtc, 64 topics of two subscribers, one of each publishing a signal-sized message (~330 bytes) that goes to the other and back to itself (as \`bin/server.js\` echoes it), 8,000 publishes a second; for the hub's own protocol, 64 rooms of three, one member of each broadcasting the same data to the two others at the same rate. Server CPU per delivered message. (The PeerJS dialect is in the main table: the same PeerJS clients against PeerJS server and against \`attachPeerjs()\`.)
+      ? `Plain \`ws\` clients speaking each server's wire, the same shape for all (one frame in, two out), ${rounds(dialects['y-webrtc'].length)} interleaved: for y-webrtc, 64 topics of two subscribers, one of each publishing a signal-sized message (~330 bytes) that goes to the other and back to itself (as \`bin/server.js\` echoes it), 8,000 publishes a second; for the hub's own protocol, 64 rooms of three, one member of each broadcasting the same data to the two others at the same rate. Server CPU per delivered message. (The PeerJS dialect is in the main table: the same PeerJS clients against PeerJS server and against \`attachPeerjs()\`.)
 
 | server | deliveries/s | server CPU / delivered msg (µs) |
 |:--|--:|--:|
