@@ -1,6 +1,9 @@
 // `npm run bench` (after the build): the hub against a tutorial-style server, PeerJS server,
 // socket.io and a no-parse floor, rounds interleaved, and the hub on Bun.serve beside a no-parse floor on Bun.serve;
-// then the hub over its HTTP fallback beside its ws adapter. `--quick`: a smoke run (about 20 s, small N), nothing written.
+// then the hub over its HTTP fallback beside its ws adapter; then the sections of issues #19–#21 (bench/lib/authorize.mjs:
+// an `authorizeRelay` hook against none; rooms.mjs: a 100-member room on one node against two through Redis;
+// dialects.mjs: the y-webrtc dialect against y-webrtc's bin/server.js and the hub's own protocol).
+// `--quick`: a smoke run (about 30 s, small N), nothing written.
 import { execSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -10,15 +13,28 @@ import { fileURLToPath } from 'node:url';
 import { bunBinary } from './lib/bun.mjs';
 import { killChildren, spawnChild, track } from './lib/ipc.mjs';
 import { renderChart, renderMarkdown } from './lib/report.mjs';
+import { measureAuthorize } from './lib/authorize.mjs';
+import { measureDialects } from './lib/dialects.mjs';
+import { measureRooms } from './lib/rooms.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
-// Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+// Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`,
+// `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+const extraSections = ['authorize', 'rooms', 'dialects'];
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
-  ['only', 'rounds', 'pairs', 'window'].some((name) => flag(name) !== undefined) ||
-  ['--no-memory', '--no-relay', '--no-scale', '--no-redis', '--no-http', '--no-bun'].some((name) => process.argv.includes(name));
+  ['only', 'rounds', 'pairs', 'window', 'section-rounds'].some((name) => flag(name) !== undefined) ||
+  [
+    '--no-memory',
+    '--no-relay',
+    '--no-scale',
+    '--no-redis',
+    '--no-http',
+    '--no-bun',
+    ...extraSections.map((x) => `--no-${x}`),
+  ].some((name) => process.argv.includes(name));
 
 // `--render`: rebuild docs/BENCHMARKS.md and the chart from docs/benchmarks.json (the last full run's raw numbers).
 if (process.argv.includes('--render')) {
@@ -54,6 +70,11 @@ const config = quick
       scaleRounds: 1,
       redisRounds: 1,
       httpRounds: 1,
+      authorizeRounds: 1,
+      roomsRounds: 1,
+      roomsMeasureMs: 500,
+      dialectsRounds: 1,
+      dialectsMeasureMs: 500,
     }
   : {
       // Seven rounds: single rounds move by ±15% on a shared 2-core machine, the median much less.
@@ -74,8 +95,16 @@ const config = quick
       redisRounds: 2,
       // The HTTP fallback row: a reported number, no target; three rounds give a usable median.
       httpRounds: 3,
+      // The sections of issues #19–#21 (bench/lib/authorize.mjs, rooms.mjs, dialects.mjs): their own interleaved rounds.
+      authorizeRounds: 6,
+      roomsRounds: 3,
+      roomsMeasureMs: 5000,
+      dialectsRounds: 3,
+      dialectsMeasureMs: 5000,
     };
 for (const key of ['rounds', 'pairs', 'window']) if (flag(key) !== undefined) config[key] = Number(flag(key));
+// `--section-rounds=N`: the rounds of the sections of issues #19–#21.
+if (flag('section-rounds') !== undefined) for (const x of extraSections) config[`${x}Rounds`] = Number(flag('section-rounds'));
 // The hub on Bun and its floor need the `bun` dev dependency; without it their rows are left out.
 const bun = process.argv.includes('--no-bun') ? undefined : bunBinary();
 if (bun === undefined && !process.argv.includes('--no-bun'))
@@ -329,6 +358,20 @@ try {
     );
   }
 
+  // The sections of issues #19 (relay policy), #20 (rooms over two nodes), #21 (the y-webrtc dialect).
+  const extra = {};
+  const sectionContext = { startServer, startRedis, load, measureRelay, config };
+  for (const [name, measure] of [
+    ['authorize', measureAuthorize],
+    ['rooms', measureRooms],
+    ['dialects', measureDialects],
+  ]) {
+    if (process.argv.includes(`--no-${name}`)) continue;
+    const sectionStarted = Date.now();
+    extra[name] = await measure(sectionContext);
+    console.log(`(${name}: ${((Date.now() - sectionStarted) / 1000).toFixed(0)} s)`);
+  }
+
   const versions = Object.fromEntries(
     ['peer', 'socket.io', 'ws'].map((p) => [
       p,
@@ -347,10 +390,14 @@ try {
     date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
     minutes: ((Date.now() - started) / 60000).toFixed(1),
   };
-  const results = { samples, scale, cluster, http, config, versions, machine };
+  const results = { samples, scale, cluster, http, ...extra, config, versions, machine };
   if (quick || partial) {
     console.log(
-      '\n' + renderMarkdown(results).table.replace('Targets (issue #5):', 'Targets (issue #5), not judged on smoke-run numbers:'),
+      '\n' +
+        renderMarkdown(results).table.replace(
+          'Targets (issues #5, #18–#21):',
+          'Targets (issues #5, #18–#21), not judged on smoke-run numbers:',
+        ),
     );
     console.log('\nSmoke or partial run: docs/ left untouched (smoke-run numbers mean nothing).');
   } else {

@@ -1,4 +1,5 @@
 // Turns the bench samples into the stdout table, docs/BENCHMARKS.md and the docs/benchmarks.svg chart.
+import { sectionFigures, sectionsMarkdown, sectionText } from './report-sections.mjs';
 
 const labels = {
   tutorial: 'tutorial-style ws (baseline)',
@@ -72,8 +73,8 @@ function markdownTable({ header, rows }) {
   ].join('\n');
 }
 
-/** Each target of issue #5 with the numbers that decide it. */
-function targets(s, scale, samples) {
+/** Each target (issues #5, #18–#21) with the numbers that decide it. */
+function targets(s, scale, samples, sections) {
   const hub = s.hub ?? {};
   // Rounds are interleaved, so the hub and a rival measured in the same round saw the same machine.
   const rangeOf = (values) => {
@@ -157,13 +158,45 @@ function targets(s, scale, samples) {
       `${fmt(big, 2)} µs vs ${fmt(small, 2)} µs = ${fmt(ratio(big, small), 2)}×${rangeOf(hubScale.map((r) => ratio(r.big, r.small)))}`,
     ),
   ];
-  return [...goals, ...bunTargets];
+  // Issues #19–#21: a hook on the hot path, rooms over two nodes, and the dialects against the servers they
+  // replace. A dialect should cost no more than the original server; its target allows the 10% by which
+  // the median of a run moves on a shared machine (as the relay-policy target does), no more.
+  const figures = sectionFigures(sections);
+  const peerjs = [s['hub-peerjs'], s.peerjs];
+  const sectionTargets = [
+    check(
+      'Relay policy: CPU per relayed message with `authorizeRelay` ≤ 1.10× without',
+      figures.authorize.ratio,
+      1.1,
+      figures.authorize.text,
+    ),
+    check(
+      'Rooms: CPU per delivered broadcast, 100 members over two nodes through Redis ≤ 1.5× one node',
+      figures.rooms.ratio,
+      1.5,
+      figures.rooms.text,
+    ),
+    check(
+      "y-webrtc dialect: CPU per delivered message ≤ 1.10× y-webrtc's bin/server.js",
+      figures.yWebrtc.ratio,
+      1.1,
+      figures.yWebrtc.text,
+    ),
+    check(
+      'PeerJS dialect: CPU per relayed message ≤ 1.10× PeerJS server',
+      ratio(peerjs[0]?.cpuPerMsg, peerjs[1]?.cpuPerMsg),
+      1.1,
+      `${fmt(peerjs[0]?.cpuPerMsg, 2)} µs vs ${fmt(peerjs[1]?.cpuPerMsg, 2)} µs = ${fmt(ratio(peerjs[0]?.cpuPerMsg, peerjs[1]?.cpuPerMsg), 2)}×${perRound('peerjs', 'cpuPerMsg', 'hub-peerjs')}`,
+    ),
+  ];
+  return [...goals, ...bunTargets, ...sectionTargets];
 }
 
-export function renderMarkdown({ samples, scale, cluster, http, config, versions, machine }) {
+export function renderMarkdown({ samples, scale, cluster, http, authorize, rooms, dialects, config, versions, machine }) {
   const summary = summarise(samples);
   const table = buildTable(summary);
-  const goals = targets(summary, scale, samples);
+  const sections = { authorize, rooms, dialects, config };
+  const goals = targets(summary, scale, samples, sections);
   const perConn = summary.hub?.rate / (2 * config.pairs);
   const scaleRows = Object.entries(scale).map(([kind, runs]) => {
     const small = median(runs.map((r) => r.small));
@@ -177,8 +210,11 @@ export function renderMarkdown({ samples, scale, cluster, http, config, versions
     (r) => `  ${r.label.padEnd(28)} ${r.rate.padStart(7)} msg/s  ${r.cpu.padStart(6)} µs/msg  p50 ${r.p50} p99 ${r.p99} ms`,
   );
   const text =
-    `${textTable(table)}\n\nTargets (issue #5):\n${goalText.map((g) => `  ${g}`).join('\n')}` +
-    (httpText.length > 0 ? `\n\nThe hub over its HTTP fallback (no target):\n${httpText.join('\n')}` : '');
+    `${textTable(table)}\n\nTargets (issues #5, #18–#21):\n${goalText.map((g) => `  ${g}`).join('\n')}` +
+    (httpText.length > 0 ? `\n\nThe hub over its HTTP fallback (no target):\n${httpText.join('\n')}` : '') +
+    sectionText(sections)
+      .map((line) => `\n${line}`)
+      .join('');
 
   const markdown = `# Benchmarks
 
@@ -218,7 +254,7 @@ ${markdownTable(table)}
 |:--|--:|--:|--:|--:|--:|
 ${scaleRows.join('\n')}
 
-## Targets of issue #5 (hub, default options, same run)
+## Targets (issues #5, #18–#21; same run)
 
 ${goals.map((g) => `- **${g.met === null ? 'Not measured' : g.met ? 'Met' : 'Missed'}** — ${g.name}: ${g.text}.`).join('\n')}
 
@@ -236,6 +272,8 @@ ${redisSection(cluster, config)}
 ## The hub over its HTTP fallback
 
 ${httpSection(http, config)}
+
+${sectionsMarkdown(sections)}
 
 ## Reproduce
 

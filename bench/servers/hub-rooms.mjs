@@ -1,12 +1,9 @@
-// A hub for the rooms row: room size up to 128; a node of a cluster through Redis when BENCH_REDIS_URL is set.
+// A hub for the rooms section: room size up to 128, one node (see hub-rooms-redis.mjs for two).
 import { SignallingHub } from '../../dist/index.js';
 import { attach } from '../../dist/ws.js';
 
-export async function start(server) {
-  const url = process.env.BENCH_REDIS_URL;
-  const backplane = url === undefined ? undefined : new (await import('../../dist/redis.js')).RedisBackplane({ url });
-  const hub = new SignallingHub({ maxRoomMembers: 128, backplane });
+export function start(server) {
+  const hub = new SignallingHub({ maxRoomMembers: 128 });
   hub.on('error', (error) => console.error('hub error', error));
-  await hub.ready;
   attach(hub, server);
 }

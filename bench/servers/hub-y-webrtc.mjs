@@ -1,5 +1,4 @@
-// The hub serving y-webrtc clients through its y-webrtc dialect (signalling-hub/y-webrtc), default hub
-// options but maxRoomMembers and the rate limit, which the load of bench/y-webrtc.mjs stays under anyway.
+// The hub serving y-webrtc clients through its y-webrtc dialect (signalling-hub/y-webrtc), default hub options.
 import { SignallingHub } from '../../dist/index.js';
 import { attachYWebrtc } from '../../dist/y-webrtc.js';
 

@@ -39,8 +39,8 @@ export class Connection extends ResumableConnection implements TransportSession,
   declare protected readonly host: ConnectionHost;
   /** The name held or being claimed (set from the claim on; `undefined` before). */
   name: string = undefined as unknown as string;
-  /** The name JSON-encoded once, for building relayed frames. */
-  nameJson = '';
+  /** The name JSON-encoded, made on first use (an idle peer never needs it). */
+  private encodedName: string | undefined;
   /** `,"name":<nameJson>}` as UTF-8, made on the first byte-path relay (idle peers never need it). */
   private relaySuffix: Uint8Array | undefined;
   /**
@@ -71,6 +71,11 @@ export class Connection extends ResumableConnection implements TransportSession,
     private readonly limiter: RateLimiter | undefined,
   ) {
     super(host, transport);
+  }
+
+  /** The name JSON-encoded once, for building relayed frames and room messages. */
+  get nameJson(): string {
+    return (this.encodedName ??= JSON.stringify(this.name));
   }
 
   /** Whether it is logged in. */
@@ -208,7 +213,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     if (this.currentState !== ConnectionState.LoggingIn) return;
     this.resumable = resumable;
     this.currentState = ConnectionState.Joined;
-    this.nameJson = JSON.stringify(this.name);
+    this.encodedName = undefined;
     this.relaySuffix = undefined;
     this.token = token;
     this.data = data;

@@ -13,11 +13,12 @@ import { HubCounters } from './stats.js';
  */
 export function hubConnectionHost(parts: HubParts): ConnectionHost & LoginHost {
   const { events, options, router, rooms, counters, lifecycle, port, reportError } = parts;
-  // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id).
+  // Claim ids only need to differ from this process's other claims of a name (Redis stores them with the node id);
+  // without a backplane nothing reads them, so an idle peer holds none.
   let claims = 0;
   const { turn, iceServers, iceServersRefreshInterval } = options;
   const host: ConnectionHost & LoginHost = {
-    nextClaimId: () => (++claims).toString(36),
+    nextClaimId: options.backplane === undefined ? () => '' : () => (++claims).toString(36),
     iceServerSource: turn ?? (iceServers === undefined ? undefined : hookSource(iceServers, iceServersRefreshInterval)),
     options,
     router,

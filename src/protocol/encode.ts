@@ -39,6 +39,9 @@ export function encodeRelaySuffix(senderJson: string): Uint8Array {
 
 /** Reused by every {@link encodeRelayBytes}: its result is read before the next call. */
 let scratch = new Uint8Array(1024);
+/** Views of `scratch` by length, made once each: the relays of a call repeat a few lengths, and a view per relay is garbage. */
+let views: Uint8Array[] = [];
+const CACHED_VIEWS = 4096;
 
 /**
  * The frame a target receives for a relay taken by the fast path, as UTF-8: the payload's raw
@@ -56,12 +59,16 @@ export function encodeRelayBytes(
   const payloadAt = prefix.length;
   const suffixAt = payloadAt + end - start;
   const length = suffixAt + suffix.length;
-  if (length > scratch.length) scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
+  if (length > scratch.length) {
+    scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
+    views = [];
+  }
   const out = scratch;
   for (let i = 0; i < payloadAt; i++) out[i] = prefix[i]!;
   out.set(source.subarray(start, end), payloadAt);
   for (let i = 0; i < suffix.length; i++) out[suffixAt + i] = suffix[i]!;
-  return out.subarray(0, length);
+  // Longer frames are rare (SDP offers): a fresh view each, so the cache stays small.
+  return length > CACHED_VIEWS ? out.subarray(0, length) : (views[length] ??= out.subarray(0, length));
 }
 
 /** `{"type":"leave","name":<sender>}`. */

@@ -185,6 +185,20 @@ describe('signalling-hub/bun on Bun.serve', () => {
       expect(await left).toMatchObject({ name: 'raw', code });
     });
 
+    it('relays frames of many lengths whole, non-ASCII ones and one past the reused buffer included', async () => {
+      bun = await child.start({}, { heartbeatInterval: 0 });
+      const a = await connect();
+      const b = await connect();
+      await a.login('a');
+      await b.login('b');
+      // Lengths repeat (the hub reuses a buffer and its views per length); a long offer makes the buffer grow.
+      const payloads = ['x', 'é😀', 'y'.repeat(300), 'ü'.repeat(150), 'z'.repeat(5000), 'x', 'é😀', 'y'.repeat(300)];
+      for (const candidate of payloads) a.send({ type: 'candidate', name: 'b', candidate: { candidate } });
+      for (const candidate of payloads) {
+        expect(await b.nextOf('candidate')).toEqual({ type: 'candidate', candidate: { candidate }, name: 'a' });
+      }
+    });
+
     it('answers a binary frame with binary-not-supported and keeps the connection', async () => {
       bun = await child.start({}, { heartbeatInterval: 0 });
       const client = await connect();

@@ -11,3 +11,14 @@ it('utf8Length matches Buffer.byteLength, lone surrogates and pairs included', (
     expect(utf8Length(text)).toBe(Buffer.byteLength(text));
   }
 });
+
+it('utf8Length matches Buffer.byteLength for texts longer than its encoding buffer (8192 units)', () => {
+  const alphabet = ['a', 'é', '€', '😀', '\uD800', '\uDC00'];
+  for (const units of [8191, 8192, 8193, 30_000]) {
+    for (const char of alphabet) {
+      // A pair straddling the 8192-unit line, or a lone surrogate at the end.
+      const text = 'x'.repeat(units - char.length) + char;
+      expect(utf8Length(text)).toBe(Buffer.byteLength(text));
+    }
+  }
+});

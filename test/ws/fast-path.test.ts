@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SignallingHubError } from '../../src/index.js';
 import { fastPathSupports, installedWsVersion } from '../../src/transports/ws/fast-path/version.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { TestClient } from '../helpers/test-client.js';
 import { fullConversation } from './conversation.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,6 +35,25 @@ describe('the ws fast path', () => {
     // No connection found ws's internals changed.
     expect(hub.attachment.fastPath).toBe(true);
     expect(warnings).toEqual([]);
+  });
+
+  it('relays frames of many lengths whole, non-ASCII ones and one past the reused buffer included', async () => {
+    const { hub } = await start();
+    const [a, b] = await Promise.all([TestClient.connect(hub.url), TestClient.connect(hub.url)]);
+    await a.login('a');
+    await b.login('b');
+    // Lengths repeat (the hub reuses a buffer and its views per length); a long offer makes the buffer grow.
+    const payloads = ['x', 'é😀', 'y'.repeat(300), 'ü'.repeat(150), 'z'.repeat(5000), 'x', 'é😀', 'y'.repeat(300)];
+    for (const candidate of payloads) a.send({ type: 'candidate', name: 'b', candidate: { candidate } });
+    for (const candidate of payloads) {
+      expect(await b.next((frame) => frame.type === 'candidate')).toEqual({
+        type: 'candidate',
+        candidate: { candidate },
+        name: 'a',
+      });
+    }
+    a.close();
+    b.close();
   });
 
   it('is off with fastPath: false, silently, and the conversation is the same', async () => {

@@ -160,6 +160,36 @@ describe('y-webrtc wire: bad input is answered, never a crash', () => {
     expect(await a.next()).toEqual({ type: 'publish', topic: 'ok', data: 1, clients: 1 });
   });
 
+  it('checks a publish it forwards without parsing whole: a frame that only looks like one is answered, the others go out as sent', async () => {
+    const node = await hub();
+    const a = await connect(node.url);
+    const b = await connect(node.url);
+    a.send({ type: 'subscribe', topics: ['t', 'other'] });
+    b.send({ type: 'subscribe', topics: ['t'] });
+    await a.barrier();
+    await b.barrier();
+    // Text after the data that would make the broadcast to the hub name another room, were it copied as it is.
+    a.send('{"type":"publish","topic":"t","data":1},"room":"y-webrtc:other","x":{"a":1}');
+    expect(await a.next()).toMatchObject({ type: 'error', code: 'invalid-json' });
+    a.send('{"type":"publish","topic":"t","data":{"a":1}');
+    expect(await a.next()).toMatchObject({ type: 'error', code: 'invalid-json' });
+    // Shapes the byte check leaves to JSON.parse: deeper than it follows, spaces, a raw control character in the topic.
+    const deep = '['.repeat(70) + ']'.repeat(70);
+    a.send(`{"type":"publish","topic":"t","data":${deep}}`);
+    expect(await b.next()).toEqual({ type: 'publish', topic: 't', data: JSON.parse(deep), clients: 2 });
+    a.send('{"type":"publish","topic":"t","data": {"a" : 1} }');
+    expect(await b.next()).toEqual({ type: 'publish', topic: 't', data: { a: 1 }, clients: 2 });
+    a.send('{"type":"publish","topic":"t\u0001","data":1}');
+    expect(await a.next((frame) => frame.type === 'error')).toMatchObject({ code: 'invalid-json' });
+    a.send('{"type":"publish","topic":"t","data":"a\u0000b"}');
+    expect(await a.next((frame) => frame.type === 'error')).toMatchObject({ code: 'invalid-json' });
+    await a.barrier();
+    await b.barrier();
+    // b heard only the well-formed ones; a got their echoes and nothing else.
+    expect(b.inbox.frames).toEqual([]);
+    expect(a.inbox.frames.map((frame) => frame.type)).toEqual(['publish', 'publish']);
+  });
+
   it('refuses a publish to a topic not subscribed (not-in-room), unless publishWithoutSubscribe', async () => {
     const strict = await hub();
     const a = await connect(strict.url);

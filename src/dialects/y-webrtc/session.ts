@@ -3,6 +3,7 @@ import { Admission, RateLimiter } from '../../core/rate-limiter.js';
 import type { ConnectionInfo, Transport, TransportSession } from '../../core/transport.js';
 import { CloseCode } from '../../protocol/close-codes.js';
 import type { YWebrtcContext } from './context.js';
+import { isPlainPublish, TOPIC_START } from './publish-scan.js';
 import { roomOfTopic } from './topics.js';
 import { errorFrame, HUB_BROADCAST_PREFIX, hubBroadcast, hubJoin, hubPart, PONG_FRAME, YWebrtcErrorCode } from './wire.js';
 
@@ -61,6 +62,9 @@ export class YWebrtcSession implements Transport, TransportSession {
   private credits = 0;
   /** Length of the frames held (before the login's answer, and publishes waiting for their subscribe): at most the hub's `maxPendingBytes`. */
   private heldBytes = 0;
+  /** The topic last published to and its room's JSON: a provider publishes to a few topics, mostly one. */
+  private lastTopic = '';
+  private lastRoomJson = '';
 
   constructor(
     private readonly context: YWebrtcContext,
@@ -217,6 +221,8 @@ export class YWebrtcSession implements Transport, TransportSession {
       return;
     }
     this.credits++;
+    // The usual publish, checked without parsing: the hub parses the broadcast it becomes.
+    if (typeof message !== 'string' && this.early === undefined && isPlainPublish(message) && this.plainPublish(message)) return;
     const text = typeof message === 'string' ? message : decoder.decode(message);
     if (this.early !== undefined) {
       const options = this.context.port.options;
@@ -353,10 +359,32 @@ export class YWebrtcSession implements Transport, TransportSession {
     }
   }
 
+  /**
+   * A publish {@link isPlainPublish} found well-formed, to a topic this connection is a member of:
+   * its text gets `clients` appended (the reference server's `JSON.stringify` puts it last too).
+   * `false`: not a member yet (or not subscribed), for the parsing path to answer.
+   */
+  private plainPublish(message: Uint8Array): boolean {
+    const text = decoder.decode(message);
+    const topic = text.slice(TOPIC_START, text.indexOf('"', TOPIC_START));
+    if (topic !== this.lastTopic) {
+      this.lastRoomJson = JSON.stringify(roomOfTopic(topic, this.context.options.roomPrefix));
+      this.lastTopic = topic;
+    }
+    const roomJson = this.lastRoomJson;
+    const state = this.topics.get(roomJson);
+    if (state?.phase !== Phase.Joined) return false;
+    this.sendPublish(roomJson, state, text.slice(0, -1) + ',"clients":' + (state.members.size + 1) + '}');
+    return true;
+  }
+
   /** To every subscriber, this connection included, as y-webrtc's server does: `clients` counts them. */
   private publish(roomJson: string, state: TopicState, message: Record<string, unknown>): void {
     message.clients = state.members.size + 1;
-    const dataJson = JSON.stringify(message);
+    this.sendPublish(roomJson, state, JSON.stringify(message));
+  }
+
+  private sendPublish(roomJson: string, state: TopicState, dataJson: string): void {
     if (!this.toHub(hubBroadcast(roomJson, dataJson), state.topic)) return;
     // The hub sends no echo: the sender's own copy, after the others' (the order is the reference's only per receiver).
     if (!this.ended) this.transport.send(dataJson);
