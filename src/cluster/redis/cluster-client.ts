@@ -1,0 +1,143 @@
+import { BackplaneError } from '../../core/errors.js';
+import { messageOf } from '../cluster-backplane.js';
+import type { RedisSender } from './client.js';
+import type { ConnectionWatcher } from './connections.js';
+
+/** A message listener as node-redis calls it. */
+export type MessageListener = (message: string, channel: string) => unknown;
+
+/**
+ * The part of a node-redis Redis Cluster client (`createCluster()` from
+ * `redis` ≥ 5) the backplane uses. A cluster client from `redis` satisfies
+ * it as it is.
+ */
+export interface RedisClusterLike {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+  sSubscribe(channel: string, listener: MessageListener): Promise<unknown>;
+  sUnsubscribe(channel: string, listener: MessageListener): Promise<unknown>;
+  // `any`: node-redis types its listeners with `any[]`; a narrower type here would refuse a real client.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: string, listener: (...args: any[]) => void): unknown;
+  destroy(): void;
+}
+
+/**
+ * Commands through a Redis Cluster client, every one routed by `anchor`, a
+ * key of the backplane's slot: they all go over the one connection to that
+ * slot's master, in the order they are made (node-redis follows `MOVED` and
+ * `ASK` for them).
+ */
+export function clusterSender(cluster: RedisClusterLike, anchor: string): RedisSender {
+  return {
+    get isReady() {
+      return cluster.isReady;
+    },
+    sendCommand: (args) => cluster.sendCommand(anchor, false, args),
+  };
+}
+
+/**
+ * Creates a Redis Cluster client from seed URLs (`redis` is loaded only now).
+ * Credentials and TLS of the first URL apply to every node it discovers
+ * (node-redis gives discovered nodes only its `defaults`).
+ */
+export async function createRedisCluster(urls: readonly string[], reconnectMaxDelay: number): Promise<RedisClusterLike> {
+  const { createCluster } = await import('redis');
+  const first = new URL(urls[0]!);
+  return createCluster({
+    rootNodes: urls.map((url) => ({ url })),
+    defaults: {
+      username: first.username === '' ? undefined : decodeURIComponent(first.username),
+      password: first.password === '' ? undefined : decodeURIComponent(first.password),
+      // Commands fail at once while a node is away instead of piling up and being replayed late.
+      disableOfflineQueue: true,
+      socket: {
+        tls: first.protocol === 'rediss:',
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, reconnectMaxDelay),
+      },
+    },
+    // A master that went away (a failover) is looked up again soon, not after node-redis's default 5 s.
+    topologyRefreshOnReconnectionAttemptStrategy: Math.min(reconnectMaxDelay, 500),
+  }) as unknown as RedisClusterLike;
+}
+
+/** Resolves once the cluster client has discovered the cluster (connecting it if nobody has). */
+export async function whenClusterReady(cluster: RedisClusterLike): Promise<void> {
+  if (cluster.isReady) return;
+  if (!cluster.isOpen) {
+    await cluster.connect();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const onConnect = () => {
+      cluster.off('connect', onConnect);
+      resolve();
+    };
+    cluster.on('connect', onConnect);
+  });
+}
+
+/**
+ * Watches a cluster client for the backplane: a node's failure is reported
+ * once until that node is ready again, and a node (re)connecting after the
+ * start tells the backplane (`ready`: reload the scripts, re-assert its
+ * names; after a failover the new master may lack both). `resubscribe` is
+ * called when node-redis could not move the sharded subscription after its
+ * slot moved (it does so itself otherwise). Returns what removes the
+ * listeners, unless `keep` (a client of the backplane's own keeps them:
+ * node-redis throws on an unhandled 'error').
+ */
+export function watchCluster(
+  cluster: RedisClusterLike,
+  watcher: ConnectionWatcher,
+  resubscribe: () => void,
+  keep: boolean,
+): () => void {
+  const down = new Set<string>();
+  const addressOf = (node: unknown) => {
+    const { host, port } = (node ?? {}) as { host?: string; port?: number };
+    return `${host}:${port}`;
+  };
+  const changed = () => {
+    watcher.changed('command', cluster.isReady);
+    watcher.changed('subscriber', cluster.isReady);
+  };
+  const fail = (cause: unknown, where: string) => {
+    if (watcher.closed()) return;
+    changed();
+    if (down.has(where)) return;
+    down.add(where);
+    watcher.report(
+      new BackplaneError(`The Redis Cluster connection${where === '' ? '' : ` to ${where}`} failed: ${messageOf(cause)}`, cause),
+    );
+  };
+  const error = (cause: unknown) => fail(cause, '');
+  const nodeError = (cause: unknown, node: unknown) => fail(cause, addressOf(node));
+  const nodeReady = (node: unknown) => {
+    down.delete(addressOf(node));
+    down.delete('');
+    changed();
+    watcher.ready();
+  };
+  const moved = () => resubscribe();
+  cluster.on('error', error);
+  cluster.on('node-error', nodeError);
+  cluster.on('node-ready', nodeReady);
+  cluster.on('connect', changed);
+  cluster.on('disconnect', changed);
+  cluster.on('sharded-channel-moved-error', moved);
+  return () => {
+    if (keep) return;
+    cluster.off('error', error);
+    cluster.off('node-error', nodeError);
+    cluster.off('node-ready', nodeReady);
+    cluster.off('connect', changed);
+    cluster.off('disconnect', changed);
+    cluster.off('sharded-channel-moved-error', moved);
+  };
+}
