@@ -39,7 +39,7 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    let ok = false;
+    let ok: boolean;
     try {
       ok = await check();
     } catch {
@@ -128,6 +128,9 @@ export class RedisCluster {
         'yes',
         '--repl-diskless-sync-delay',
         '0',
+        // A synced replica is listed in CLUSTER SLOTS once its offset is nonzero: pinged every second, not ten.
+        '--repl-ping-replica-period',
+        '1',
       ],
       { stdio: ['ignore', 'ignore', 'ignore'] },
     );
@@ -166,7 +169,7 @@ export class RedisCluster {
     admin.on('error', () => {});
     node.admin = admin;
     await admin.connect();
-    return admin as Admin;
+    return admin;
   }
 
   /** Runs one command on the node at `port` (or `node`). */
@@ -184,16 +187,20 @@ export class RedisCluster {
     return node;
   }
 
-  /** Slots as each node sees them: `from-to@port` of every master, sorted. */
+  /**
+   * Slots as each node sees them: `from-to@port+replicas` of every master,
+   * sorted. Redis lists a replica there only once it has synced (a nonzero
+   * offset known by gossip); a client discovers replicas from this list.
+   */
   private async slotsSeenBy(node: Node): Promise<string> {
-    const slots = (await this.run(node, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, string]]>;
+    const slots = (await this.run(node, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number, string], ...unknown[]]>;
     return slots
-      .map(([from, to, [, port]]) => `${from}-${to}@${port}`)
+      .map(([from, to, [, port], ...replicas]) => `${from}-${to}@${port}+${replicas.length}`)
       .sort()
       .join(',');
   }
 
-  /** Resolves once every node says cluster_state:ok and all see the same slots. */
+  /** Resolves once every node says cluster_state:ok, all see the same slots and every master's replica is listed and in sync. */
   async settled(): Promise<void> {
     await until(async () => {
       const views = new Set<string>();
@@ -202,7 +209,7 @@ export class RedisCluster {
         if (!info.includes('cluster_state:ok')) return false;
         views.add(await this.slotsSeenBy(node));
       }
-      if (views.size !== 1) return false;
+      if (views.size !== 1 || [...views][0]!.includes('+0')) return false;
       for (const node of this.nodes) {
         const replication = String(await this.run(node, ['INFO', 'replication']));
         if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;

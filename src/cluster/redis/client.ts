@@ -1,4 +1,5 @@
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
+import { ALL_ROOM_SCRIPTS } from './room-scripts.js';
 import { ALL_SCRIPTS, type Script, type ScriptBody } from './scripts.js';
 
 /**
@@ -160,7 +161,14 @@ export class ScriptRunner {
 
   /** Loads every script; sent first on a fresh connection so that later EVALSHAs find them. */
   load(): Promise<unknown> {
-    return Promise.all(ALL_SCRIPTS.map((s) => this.send(['SCRIPT', 'LOAD', (this.sharded ? s.sharded : s).source], 'control')));
+    // On a Redis Cluster node-redis sends SCRIPT LOAD to every node it knows, replicas included
+    // (`useReplicas`): a replica promoted by a failover has them, so EVALSHAs never meet NOSCRIPT
+    // there (an EVAL retry could be overtaken by a later call).
+    return Promise.all(
+      [...ALL_SCRIPTS, ...ALL_ROOM_SCRIPTS].map((s) =>
+        this.send(['SCRIPT', 'LOAD', (this.sharded ? s.sharded : s).source], 'control'),
+      ),
+    );
   }
 
   /** PUBLISH, or SPUBLISH on a Redis Cluster. */

@@ -1,4 +1,4 @@
-import { script } from './scripts.js';
+import { type Script, script } from './scripts.js';
 import { CLAIM_SEPARATOR, LEASE, NAME, RELAY } from './keys.js';
 
 /*
@@ -156,3 +156,14 @@ if at then node = string.sub(value, 1, at - 1) end
 if redis.call('EXISTS', ARGV[1] .. '${LEASE}' .. node) == 0 then return false end
 return node
 `);
+
+/** Loaded with the backplane's own scripts (ScriptRunner.load). */
+export const ALL_ROOM_SCRIPTS: readonly Script[] = [
+  ROOM_JOIN,
+  ROOM_PART,
+  ROOM_PUBLISH,
+  ROOM_MEMBERS,
+  ROOM_LEAVE_NODE,
+  ROOM_MOVE,
+  NAME_HOLDER,
+];
