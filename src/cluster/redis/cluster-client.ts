@@ -71,20 +71,37 @@ export async function createRedisCluster(urls: readonly string[], reconnectMaxDe
   });
 }
 
-/** Resolves once the cluster client has discovered the cluster (connecting it if nobody has). */
-export async function whenClusterReady(cluster: RedisClusterLike): Promise<void> {
-  if (cluster.isReady) return;
-  if (!cluster.isOpen) {
-    await cluster.connect();
-    return;
+/**
+ * Resolves once the cluster client has discovered the cluster (connecting it
+ * if nobody has). node-redis gives up at once when no seed answers; this
+ * tries again, waiting `delay(attempt)` ms in between, until `closed()` (the
+ * caller bounds it in time), as a single client's reconnection does.
+ */
+export async function whenClusterReady(
+  cluster: RedisClusterLike,
+  delay: (attempt: number) => number,
+  closed: () => boolean,
+): Promise<void> {
+  for (let attempt = 0; !cluster.isReady; attempt++) {
+    if (cluster.isOpen) {
+      await new Promise<void>((resolve) => {
+        const onConnect = () => {
+          cluster.off('connect', onConnect);
+          resolve();
+        };
+        cluster.on('connect', onConnect);
+      });
+      return;
+    }
+    try {
+      await cluster.connect();
+    } catch (error) {
+      // Its 'error' event told the start which seed failed and why.
+      if (closed()) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay(attempt)));
+      if (closed()) throw error;
+    }
   }
-  await new Promise<void>((resolve) => {
-    const onConnect = () => {
-      cluster.off('connect', onConnect);
-      resolve();
-    };
-    cluster.on('connect', onConnect);
-  });
 }
 
 /**

@@ -285,7 +285,12 @@ export class RedisBackplane extends ClusterBackplane {
 
   /** join() on a Redis Cluster. */
   private async joinCluster(cluster: RedisClusterLike, runner: ScriptRunner, lease: NodeLease): Promise<void> {
-    await whenClusterReady(cluster);
+    const { reconnectMaxDelay } = this.options;
+    await whenClusterReady(
+      cluster,
+      (attempt) => Math.min(50 * 2 ** attempt, reconnectMaxDelay),
+      () => this.closed,
+    );
     this.commandUp = this.subscriberUp = true;
     this.stillOpen();
     await runner.load();
