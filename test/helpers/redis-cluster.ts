@@ -204,13 +204,14 @@ export class RedisCluster {
   async settled(): Promise<void> {
     await until(async () => {
       const views = new Set<string>();
-      for (const node of this.nodes) {
+      for (const node of this.live()) {
         const info = String(await this.run(node, ['CLUSTER', 'INFO']));
         if (!info.includes('cluster_state:ok')) return false;
         views.add(await this.slotsSeenBy(node));
       }
-      if (views.size !== 1 || [...views][0]!.includes('+0')) return false;
-      for (const node of this.nodes) {
+      if (views.size !== 1 || (this.nodes.every((node) => node.child !== undefined) && [...views][0]!.includes('+0')))
+        return false;
+      for (const node of this.live()) {
         const replication = String(await this.run(node, ['INFO', 'replication']));
         if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
       }
@@ -220,24 +221,29 @@ export class RedisCluster {
 
   /** The hash slot of `key`. */
   async slotOf(key: string): Promise<number> {
-    return Number(await this.run(this.nodes[0]!, ['CLUSTER', 'KEYSLOT', key]));
+    return Number(await this.run(this.live()[0]!, ['CLUSTER', 'KEYSLOT', key]));
   }
 
   /** Node id and port of every node, with its role and (for a replica) its master's id. */
   private async topology(): Promise<Array<{ id: string; port: number; master: boolean; of: string }>> {
-    const text = String(await this.run(this.nodes[0]!, ['CLUSTER', 'NODES']));
+    const text = String(await this.run(this.live()[0]!, ['CLUSTER', 'NODES']));
     return text
       .trim()
       .split('\n')
       .map((line) => {
         const [id, address, flags, of] = line.split(' ');
-        return { id: id!, port: Number(address!.split(':')[1]!.split('@')[0]), master: flags!.includes('master'), of: of! };
+        return {
+          id: id!,
+          port: Number(address!.split(':')[1]!.split('@')[0]),
+          master: flags!.includes('master') && !flags!.includes('fail'),
+          of: of!,
+        };
       });
   }
 
   /** Port of the master that serves `slot`. */
   async ownerOf(slot: number): Promise<number> {
-    const slots = (await this.run(this.nodes[0]!, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number]]>;
+    const slots = (await this.run(this.live()[0]!, ['CLUSTER', 'SLOTS'])) as Array<[number, number, [string, number]]>;
     const range = slots.find(([from, to]) => from <= slot && slot <= to);
     if (range === undefined) throw new Error(`slot ${slot} is not served`);
     return range[2][1];
@@ -275,6 +281,35 @@ export class RedisCluster {
     }
     await this.settled();
     return to.port;
+  }
+
+  /** The nodes not killed. */
+  private live(): Node[] {
+    return this.nodes.filter((node) => node.child !== undefined);
+  }
+
+  /**
+   * SIGKILLs the master at `port`, as a crash: the cluster promotes one of
+   * its replicas after `cluster-node-timeout`. Returns the new master's port
+   * once the live nodes agree.
+   */
+  async crash(port: number): Promise<number> {
+    const nodes = await this.topology();
+    const master = nodes.find((n) => n.port === port && n.master);
+    const replica = nodes.find((n) => !n.master && n.of === master?.id);
+    if (master === undefined || replica === undefined) throw new Error(`no master with a replica on port ${port}`);
+    const node = this.nodeAt(port);
+    const child = node.child!;
+    node.child = undefined;
+    node.admin?.destroy();
+    node.admin = undefined;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await gone;
+    const promoted = this.nodeAt(replica.port);
+    await until(async () => ((await this.run(promoted, ['ROLE'])) as string[])[0] === 'master', `${replica.port} to take over`);
+    await this.settled();
+    return replica.port;
   }
 
   /**
