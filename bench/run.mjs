@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { bunBinary } from './lib/bun.mjs';
 import { killChildren, spawnChild, track } from './lib/ipc.mjs';
 import { renderChart, renderMarkdown } from './lib/report.mjs';
+import { measureRedisCluster } from './lib/redis-cluster.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -302,6 +303,8 @@ try {
   } else {
     console.log('Cross-node relay through Redis skipped: dist/redis.js without RedisBackplane, or no redis-server on PATH.');
   }
+  // Redis Cluster (issue #22): two and three hub nodes on a 3-master Redis Cluster (bench/lib/redis-cluster.mjs).
+  if (cluster.available) cluster.redisCluster = await measureRedisCluster({ startServer, load, measureRelay, config });
 
   // The hub over its HTTP fallback (SSE down, POSTs up) beside its ws adapter: the same server process and
   // options (the fallback is on by default), the same pairs, window and frames; rounds interleaved.
