@@ -123,7 +123,7 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
   }
 
   /** After the load stopped: order kept, nothing duplicated, every relay delivered or reported; returns the counts. */
-  async function accounted(all: Pair[]) {
+  async function accounted(all: Pair[], codes = ['backplane-unavailable']) {
     await untilAsync(
       () => Promise.resolve(all.every((pair) => pair.received.length + pair.refused.length >= pair.sent)),
       'every relay delivered or reported',
@@ -136,8 +136,8 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
         );
       }
       expect(pair.received.every((seq) => seq < pair.sent)).toBe(true);
-      // A lost relay is only ever reported as the backplane being unavailable (the callee never left).
-      expect(new Set(pair.refused)).toEqual(new Set(pair.refused.length === 0 ? [] : ['backplane-unavailable']));
+      // A lost relay is reported as the backplane being unavailable (the callee never left).
+      for (const code of pair.refused) expect(codes).toContain(code);
     }
     return {
       sent: all.reduce((sum, pair) => sum + pair.sent, 0),
@@ -221,8 +221,12 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
     // node-redis finds the new master and moves the subscriptions there: relays flow again.
     await flowing(all, 500);
     stop();
-    const counts = await accounted(all);
-    console.log(`master crash under load: ${JSON.stringify(counts)}`);
+    // Redis promotes the replica after cluster-node-timeout (2 s here), longer than the lease (1.5 s): as after any
+    // outage past the lease, a node whose lease lapsed counts as gone (peer-not-found) until its next beat re-asserts it.
+    const counts = await accounted(all, ['backplane-unavailable', 'peer-not-found']);
+    console.log(`master crash under load: ${JSON.stringify({ ...counts, errors: errors.length })}`);
+    // The outage is told a few times (per connection and kind), not once per failed batch.
+    expect(errors.length).toBeLessThan(20);
     // Logins work again (a claim made just before the crash may be lost: asynchronous replication).
     expect(await race(one, two, 'crashed')).toBe(5);
     await oneHolderEach(one, two);

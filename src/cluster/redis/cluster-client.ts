@@ -2,6 +2,7 @@ import { BackplaneError } from '../../core/errors.js';
 import { messageOf } from '../cluster-backplane.js';
 import type { RedisSender } from './client.js';
 import type { ConnectionWatcher } from './connections.js';
+import { RedisOfflineError } from './errors.js';
 
 /** A message listener as node-redis calls it. */
 export type MessageListener = (message: string, channel: string) => unknown;
@@ -27,6 +28,22 @@ export interface RedisClusterLike {
 }
 
 /**
+ * node-redis's errors for a command it never wrote: the connection to the
+ * slot's master is down (the cluster client as a whole stays ready while one
+ * node is away). The node's 'node-error' event has told the outage already.
+ */
+const NOT_WRITTEN = new Set(['The client is offline', 'The client is closed']);
+
+function offline(error: unknown): never {
+  throw error instanceof Error && NOT_WRITTEN.has(error.message) ? new RedisOfflineError() : error;
+}
+
+/** node-redis's error for commands in flight on a connection that broke (they may have run): told once per outage. */
+export function isConnectionLoss(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Socket closed unexpectedly';
+}
+
+/**
  * Commands through a Redis Cluster client, every one routed by `anchor`, a
  * key of the backplane's slot: they all go over the one connection to that
  * slot's master, in the order they are made (node-redis follows `MOVED` and
@@ -37,7 +54,7 @@ export function clusterSender(cluster: RedisClusterLike, anchor: string): RedisS
     get isReady() {
       return cluster.isReady;
     },
-    sendCommand: (args) => cluster.sendCommand(anchor, false, args),
+    sendCommand: (args) => cluster.sendCommand(anchor, false, args).catch(offline),
   };
 }
 

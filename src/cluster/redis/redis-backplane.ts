@@ -2,7 +2,14 @@ import { BackplaneError } from '../../core/errors.js';
 import type { BackplaneHost, BackplaneState, BackplaneStatus } from '../../core/backplane.js';
 import { ClusterBackplane, messageOf } from '../cluster-backplane.js';
 import { type RedisClientLike, type RedisSender, ScriptRunner, whenReady } from './client.js';
-import { type RedisClusterLike, clusterSender, createRedisCluster, watchCluster, whenClusterReady } from './cluster-client.js';
+import {
+  type RedisClusterLike,
+  clusterSender,
+  createRedisCluster,
+  isConnectionLoss,
+  watchCluster,
+  whenClusterReady,
+} from './cluster-client.js';
 import { type ConnectionWatcher, createRedisClient, shownUrl, watchConnection, withinStartTimeout } from './connections.js';
 import { RedisRooms } from './redis-rooms.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
@@ -167,10 +174,19 @@ export class RedisBackplane extends ClusterBackplane {
     const { runner, lease } = this.wire(clusterSender(cluster, this.keys.nodes), true);
     const resubscribe = () => {
       if (this.closed) return;
-      cluster.sSubscribe(this.keys.channel, this.listener).catch((error: unknown) => {
-        this.reportFailure(error);
-        setTimeout(resubscribe, options.heartbeatInterval).unref?.();
-      });
+      // Deaf until it works: the state says so (readyz), and each try is told.
+      this.subscriberUp = false;
+      this.updateState();
+      cluster.sSubscribe(this.keys.channel, this.listener).then(
+        () => {
+          this.subscriberUp = true;
+          this.updateState();
+        },
+        (error: unknown) => {
+          this.reportFailure(error);
+          setTimeout(resubscribe, options.heartbeatInterval).unref?.();
+        },
+      );
     };
     this.detach.push(watchCluster(cluster, { ...this.watcher(), ready: () => this.reconnected() }, resubscribe, this.ownsClient));
     const where = options.clusterUrls === undefined ? ' Cluster' : ` Cluster at ${options.clusterUrls.map(shownUrl).join(', ')}`;
@@ -419,7 +435,7 @@ export class RedisBackplane extends ClusterBackplane {
     if (error instanceof RedisBusyError) {
       if (this.busyReported) return;
       this.busyReported = true;
-    } else if (error instanceof RedisTimeoutError) {
+    } else if (error instanceof RedisTimeoutError || isConnectionLoss(error)) {
       if (this.timeoutReported) return;
       this.timeoutReported = true;
     }
