@@ -180,3 +180,52 @@ export function watchCluster(
     cluster.off('sharded-channel-moved-error', moved);
   };
 }
+
+/** What a {@link ShardedSubscription} tells the backplane. */
+export interface SubscriptionWatcher {
+  /** Wait between tries to subscribe again. */
+  readonly retryMs: number;
+  closed(): boolean;
+  /** Whether the channel is subscribed (false while a try is under way). */
+  up(up: boolean): void;
+  failed(error: unknown): void;
+}
+
+/**
+ * A node's sharded subscription to its channel, on the master of the
+ * channel's slot. node-redis moves it when the slot moves (a `sunsubscribe`
+ * push) or its node changes; when it could not, {@link resubscribe} tries
+ * again until it works (subscribing one listener twice is harmless: node-redis
+ * keeps a set).
+ */
+export class ShardedSubscription {
+  constructor(
+    private readonly cluster: RedisClusterLike,
+    private readonly channel: string,
+    private readonly listener: MessageListener,
+    private readonly watcher: SubscriptionWatcher,
+  ) {}
+
+  subscribe(): Promise<unknown> {
+    return this.cluster.sSubscribe(this.channel, this.listener);
+  }
+
+  resubscribe(): void {
+    const { watcher } = this;
+    if (watcher.closed()) return;
+    // Deaf until it works: the state says so (readyz), and each failed try is told.
+    watcher.up(false);
+    this.subscribe().then(
+      () => watcher.up(true),
+      (error: unknown) => {
+        watcher.failed(error);
+        setTimeout(() => this.resubscribe(), watcher.retryMs).unref?.();
+      },
+    );
+  }
+
+  /** Best effort, on close (a host's cluster client stays open). */
+  unsubscribe(): void {
+    this.cluster.sUnsubscribe(this.channel, this.listener).catch(() => {});
+  }
+}

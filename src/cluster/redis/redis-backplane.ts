@@ -4,6 +4,7 @@ import { ClusterBackplane, messageOf } from '../cluster-backplane.js';
 import { type RedisClientLike, type RedisSender, ScriptRunner, whenReady } from './client.js';
 import {
   type RedisClusterLike,
+  ShardedSubscription,
   clusterSender,
   createRedisCluster,
   isConnectionLoss,
@@ -17,6 +18,7 @@ import { ForwardBatcher } from './forward-batcher.js';
 import { Keys, taggedPrefix } from './keys.js';
 import { NodeLease } from './node-lease.js';
 import { type RedisBackplaneOptions, type ResolvedRedisBackplaneOptions, resolveRedisBackplaneOptions } from './options.js';
+import { liveNames, liveNodes } from './presence.js';
 import { RedisBus } from './redis-bus.js';
 import { LEAVE } from './scripts.js';
 
@@ -87,6 +89,8 @@ export class RedisBackplane extends ClusterBackplane {
   private cluster: RedisClusterLike | undefined;
   /** What the node's channel delivers to (one function: a cluster unsubscribes it by identity). */
   private readonly listener = (message: string) => this.receive(message);
+  /** On a Redis Cluster: the sharded subscription to the node's channel. */
+  private subscription: ShardedSubscription | undefined;
   private runner: ScriptRunner | undefined;
   private batcher: ForwardBatcher | undefined;
   private lease: NodeLease | undefined;
@@ -172,23 +176,17 @@ export class RedisBackplane extends ClusterBackplane {
     }
     this.cluster = cluster;
     const { runner, lease } = this.wire(clusterSender(cluster, this.keys.nodes), true);
-    const resubscribe = () => {
-      if (this.closed) return;
-      // Deaf until it works: the state says so (readyz), and each try is told.
-      this.subscriberUp = false;
-      this.updateState();
-      cluster.sSubscribe(this.keys.channel, this.listener).then(
-        () => {
-          this.subscriberUp = true;
-          this.updateState();
-        },
-        (error: unknown) => {
-          this.reportFailure(error);
-          setTimeout(resubscribe, options.heartbeatInterval).unref?.();
-        },
-      );
-    };
-    this.detach.push(watchCluster(cluster, { ...this.watcher(), ready: () => this.reconnected() }, resubscribe, this.ownsClient));
+    const subscription = (this.subscription = new ShardedSubscription(cluster, this.keys.channel, this.listener, {
+      retryMs: options.heartbeatInterval,
+      closed: () => this.closed,
+      up: (up) => {
+        this.subscriberUp = up;
+        this.updateState();
+      },
+      failed: (error) => this.reportFailure(error),
+    }));
+    const ready = () => this.reconnected();
+    this.detach.push(watchCluster(cluster, { ...this.watcher(), ready }, () => subscription.resubscribe(), this.ownsClient));
     const where = options.clusterUrls === undefined ? ' Cluster' : ` Cluster at ${options.clusterUrls.map(shownUrl).join(', ')}`;
     try {
       await withinStartTimeout(this.joinCluster(cluster, runner, lease), [cluster], options.startTimeout, where);
@@ -311,8 +309,7 @@ export class RedisBackplane extends ClusterBackplane {
     this.stillOpen();
     await runner.load();
     this.stillOpen();
-    // On the master of the channel's slot; node-redis moves it when the slot moves (see watchCluster).
-    await cluster.sSubscribe(this.keys.channel, this.listener);
+    await this.subscription!.subscribe();
     await this.takeLease(lease);
   }
 
@@ -367,7 +364,7 @@ export class RedisBackplane extends ClusterBackplane {
     if (this.ownsClient) this.client?.destroy();
     if (this.ownsClient) this.cluster?.destroy();
     // A host's cluster client stays open: only this backplane's subscription goes.
-    else this.cluster?.sUnsubscribe(this.keys.channel, this.listener).catch(() => {});
+    else this.subscription?.unsubscribe();
     for (const detach of this.detach) detach();
     this.detach = [];
     return Promise.resolve();
@@ -389,11 +386,8 @@ export class RedisBackplane extends ClusterBackplane {
   }
 
   /** Ids of the nodes whose lease is current. Rejects while Redis is unreachable. */
-  async listNodes(): Promise<string[]> {
-    const runner = this.connected();
-    const ids = (await runner.command(['SMEMBERS', this.keys.nodes])) as string[];
-    const alive = await Promise.all(ids.map((id) => runner.command(['EXISTS', this.keys.leaseOf(id)])));
-    return ids.filter((_, index) => alive[index] === 1);
+  listNodes(): Promise<string[]> {
+    return liveNodes(this.connected(), this.keys);
   }
 
   /**
@@ -401,15 +395,8 @@ export class RedisBackplane extends ClusterBackplane {
    * cluster-wide presence for dashboards and admin tools (it reads every
    * name, so do not call it per message). Rejects while Redis is unreachable.
    */
-  async listNames(): Promise<Map<string, string>> {
-    const runner = this.connected();
-    const nodes = await this.listNodes();
-    const sets = await Promise.all(nodes.map((id) => runner.command(['SMEMBERS', this.keys.namesOf(id)])));
-    const names = new Map<string, string>();
-    nodes.forEach((id, index) => {
-      for (const name of sets[index] as string[]) names.set(name, id);
-    });
-    return names;
+  listNames(): Promise<Map<string, string>> {
+    return liveNames(this.connected(), this.keys);
   }
 
   /**
