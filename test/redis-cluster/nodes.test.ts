@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackplaneError, InvalidOptionError, type PeerLeft } from '../../src/index.js';
 import { RedisBackplane } from '../../src/redis.js';
 import { CliProcess, buildCli } from '../helpers/cli-process.js';
-import { loggedIn, loginWithin, untilAsync } from '../helpers/cluster.js';
+import { loggedIn, loginWithin, untilAsync, untilRelayed } from '../helpers/cluster.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import { freePort } from '../helpers/redis-server.js';
@@ -137,6 +137,24 @@ describe('hubs on a Redis Cluster', () => {
     } finally {
       shared.destroy();
     }
+  });
+
+  it('subscribes again, once, after its subscription connection is killed', async () => {
+    const [one, two] = [await node(), await node()];
+    const a = await loggedIn(one.url, 'Sender', clients);
+    const b = await loggedIn(two.url, 'Receiver', clients);
+    const owner = await redis!.ownerOf(await redis!.slotOf(`{${prefix()}}nodes`));
+    // Every subscription connection on the slot's master drops (as on a network blip).
+    await redis!.command(owner, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    await untilRelayed(a, b, 'Receiver', 10_000);
+    // Numbered relays after it arrive once each, in order: the listener was not added twice.
+    for (let i = 0; i < 20; i++) a.send({ type: 'candidate', candidate: { candidate: String(i) }, name: 'Receiver' });
+    a.send({ type: 'offer', offer: { sdp: 'sentinel' }, name: 'Receiver' });
+    await b.next((frame) => frame.type === 'offer' && (frame.offer as { sdp: string }).sdp === 'sentinel');
+    const received = b.inbox
+      .filter((frame) => frame.type === 'candidate')
+      .map((frame) => (frame.candidate as { candidate: string }).candidate);
+    expect(received).toEqual(Array.from({ length: 20 }, (_, i) => String(i)));
   });
 
   it('closes a holder with 4410 once its node, whose lease lapsed, beats again after the name was taken elsewhere', async () => {

@@ -107,6 +107,19 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
     await untilAsync(() => Promise.resolve(delivered(all) >= target), `${count} more relays delivered`, 15_000);
   }
 
+  /** Each node's channel has exactly one subscriber, on the master at `port` (the subscriptions followed the slot). */
+  async function subscribedAt(port: number, ...servers: HubServer[]): Promise<void> {
+    const channels = servers.map((server) => `{${prefix()}}relay:${server.hub.options.backplane!.nodeId}`);
+    await untilAsync(
+      async () => {
+        const reply = (await redis!.command(port, ['PUBSUB', 'SHARDNUMSUB', ...channels])) as Array<string | number>;
+        return reply.filter((_, i) => i % 2 === 1).every((count) => count === 1);
+      },
+      `one subscriber per node channel on ${port}`,
+      10_000,
+    );
+  }
+
   /** Racing logins of fresh names on both nodes: never two successes for one name. */
   async function race(one: HubServer, two: HubServer, tag: string): Promise<number> {
     let won = 0;
@@ -180,6 +193,7 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
     });
     expect(after).not.toBe(before);
     await flowing(all, 500);
+    await subscribedAt(after, one, two);
     const racedAfter = await race(one, two, 'moved');
     stop();
     const counts = await accounted(all);
@@ -200,6 +214,7 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
     expect(await redis!.ownerOf(slot)).toBe(after);
     // Relays flow again through the new master (the sharded subscriptions followed the slot).
     await flowing(all, 500);
+    await subscribedAt(after, one, two);
     const raced = await race(one, two, 'failedover');
     stop();
     const counts = await accounted(all);
@@ -207,6 +222,22 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
     expect(raced).toBe(5);
     await oneHolderEach(one, two);
   }, 90_000);
+
+  it('moves the slot back and forth six times under load', async () => {
+    const [one, two] = [await node(), await node()];
+    const all = await pairs(one, two, 20);
+    const slot = await redis!.slotOf(`{${prefix()}}nodes`);
+    const stop = relay(all);
+    for (let move = 0; move < 6; move++) {
+      await flowing(all, 200);
+      await redis!.moveSlot(slot, () => flowing(all, 100));
+    }
+    await flowing(all, 200);
+    await subscribedAt(await redis!.ownerOf(slot), one, two);
+    stop();
+    console.log(`six reshards under load: ${JSON.stringify(await accounted(all))}`);
+    await oneHolderEach(one, two);
+  }, 120_000);
 
   // Last: the crashed node stays down for the rest of the file.
   it('survives a crash of the master of the slot under load (a replica takes over)', async () => {
@@ -220,6 +251,7 @@ describe('hubs on a Redis Cluster while the slot moves or fails over, under load
     expect(await redis!.ownerOf(slot)).toBe(after);
     // node-redis finds the new master and moves the subscriptions there: relays flow again.
     await flowing(all, 500);
+    await subscribedAt(after, one, two);
     stop();
     // Redis promotes the replica after cluster-node-timeout (2 s here), longer than the lease (1.5 s): as after any
     // outage past the lease, a node whose lease lapsed counts as gone (peer-not-found) until its next beat re-asserts it.

@@ -11,6 +11,11 @@ import { ALL_SCRIPTS, type Script, type ScriptBody } from './scripts.js';
 export interface RedisSender {
   readonly isReady: boolean;
   sendCommand(args: string[]): Promise<unknown>;
+  /**
+   * Sends to every node (a Redis Cluster's replicas too, for SCRIPT LOAD: a
+   * replica promoted by a failover then runs EVALSHAs at once).
+   */
+  everywhere?(args: string[]): Promise<unknown>;
 }
 
 /**
@@ -161,13 +166,15 @@ export class ScriptRunner {
 
   /** Loads every script; sent first on a fresh connection so that later EVALSHAs find them. */
   load(): Promise<unknown> {
-    // On a Redis Cluster node-redis sends SCRIPT LOAD to every node it knows, replicas included
-    // (`useReplicas`): a replica promoted by a failover has them, so EVALSHAs never meet NOSCRIPT
-    // there (an EVAL retry could be overtaken by a later call).
+    // On a Redis Cluster to every node node-redis knows, replicas included (`useReplicas`): a replica
+    // promoted by a failover has them, so EVALSHAs never meet NOSCRIPT there (an EVAL retry could be
+    // overtaken by a later call).
+    const everywhere = this.client.everywhere?.bind(this.client);
     return Promise.all(
-      [...ALL_SCRIPTS, ...ALL_ROOM_SCRIPTS].map((s) =>
-        this.send(['SCRIPT', 'LOAD', (this.sharded ? s.sharded : s).source], 'control'),
-      ),
+      [...ALL_SCRIPTS, ...ALL_ROOM_SCRIPTS].map((s) => {
+        const args = ['SCRIPT', 'LOAD', (this.sharded ? s.sharded : s).source];
+        return everywhere === undefined ? this.send(args, 'control') : everywhere(args);
+      }),
     );
   }
 

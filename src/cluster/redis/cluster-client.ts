@@ -19,6 +19,8 @@ export interface RedisClusterLike {
   sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
   sSubscribe(channel: string, listener: MessageListener): Promise<unknown>;
   sUnsubscribe(channel: string, listener: MessageListener): Promise<unknown>;
+  /** The connection to the master (or, `isReadonly`, any node) serving `key`'s slot. */
+  getNodeClientForKey(key: string, isReadonly?: boolean): Promise<unknown>;
   // `any`: node-redis types its listeners with `any[]`; a narrower type here would refuse a real client.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   on(event: string, listener: (...args: any[]) => void): unknown;
@@ -29,32 +31,68 @@ export interface RedisClusterLike {
 
 /**
  * node-redis's errors for a command it never wrote: the connection to the
- * slot's master is down (the cluster client as a whole stays ready while one
- * node is away). The node's 'node-error' event has told the outage already.
+ * slot's master is down. The node's 'node-error' event has told the outage already.
  */
 const NOT_WRITTEN = new Set(['The client is offline', 'The client is closed']);
-
-function offline(error: unknown): never {
-  throw error instanceof Error && NOT_WRITTEN.has(error.message) ? new RedisOfflineError() : error;
-}
 
 /** node-redis's error for commands in flight on a connection that broke (they may have run): told once per outage. */
 export function isConnectionLoss(error: unknown): boolean {
   return error instanceof Error && error.message === 'Socket closed unexpectedly';
 }
 
+/** The connection to one node, as node-redis's cluster client hands it out. */
+interface NodeConnection {
+  readonly isReady: boolean;
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** {@link RedisSender} on a cluster, plus what the backplane asks of it there. */
+export interface ClusterSender extends RedisSender {
+  /** Looks up the connection to the master serving the slot again (after a start, a redirect or a failure). */
+  refresh(): Promise<void>;
+}
+
 /**
- * Commands through a Redis Cluster client, every one routed by `anchor`, a
- * key of the backplane's slot: they all go over the one connection to that
- * slot's master, in the order they are made (node-redis follows `MOVED` and
- * `ASK` for them).
+ * Commands of the backplane's slot (`anchor` is a key of it) sent straight
+ * on the connection to the slot's master, as on a single Redis: written in
+ * the order they are made. node-redis's routed path is not used for them
+ * because of how it follows a redirect: a command answered `MOVED` waits for
+ * a fresh look at the cluster, while a command made after node-redis's slot
+ * table changed goes to the new master at once and overtakes it. Here a
+ * command answered `MOVED` or `ASK` (a reshard, a failover) fails like any
+ * other failed command (its relays are answered `backplane-unavailable`),
+ * and the connection is looked up again: node-redis follows the redirect of
+ * a probe and updates its slot table, and the commands made after that go to
+ * the new master. Commands sent before a redirect was seen have run on the
+ * old master, or fail too, so one sender's order holds.
  */
-export function clusterSender(cluster: RedisClusterLike, anchor: string): RedisSender {
+export function clusterSender(cluster: RedisClusterLike, anchor: string): ClusterSender {
+  let node: NodeConnection | undefined;
+  let looking: Promise<void> | undefined;
+  const refresh = (): Promise<void> =>
+    (looking ??= (async () => {
+      // Routed with redirects followed: a MOVED here makes node-redis read the slots again.
+      await cluster.sendCommand(anchor, false, ['EXISTS', anchor]).catch(() => {});
+      node = (await cluster.getNodeClientForKey(anchor, false)) as NodeConnection;
+    })().finally(() => (looking = undefined)));
+  const failed = (error: unknown): never => {
+    const message = error instanceof Error ? error.message : '';
+    if (message.startsWith('MOVED') || message.startsWith('ASK') || NOT_WRITTEN.has(message) || isConnectionLoss(error)) {
+      refresh().catch(() => {});
+    }
+    throw NOT_WRITTEN.has(message) ? new RedisOfflineError() : error;
+  };
   return {
     get isReady() {
-      return cluster.isReady;
+      if (cluster.isReady && node?.isReady === true) return true;
+      // Not sendable now: look again (commands fail fast meanwhile, as while a single Redis is away).
+      if (cluster.isReady) refresh().catch(() => {});
+      return false;
     },
-    sendCommand: (args) => cluster.sendCommand(anchor, false, args).catch(offline),
+    sendCommand: (args) => node!.sendCommand(args).catch(failed),
+    // Every node node-redis knows (SCRIPT LOAD is sent to all of them, replicas included).
+    everywhere: (args) => cluster.sendCommand(anchor, false, args),
+    refresh,
   };
 }
 

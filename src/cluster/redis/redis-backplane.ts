@@ -3,6 +3,7 @@ import type { BackplaneHost, BackplaneState, BackplaneStatus } from '../../core/
 import { ClusterBackplane, messageOf } from '../cluster-backplane.js';
 import { type RedisClientLike, type RedisSender, ScriptRunner, whenReady } from './client.js';
 import {
+  type ClusterSender,
   type RedisClusterLike,
   ShardedSubscription,
   clusterSender,
@@ -175,7 +176,8 @@ export class RedisBackplane extends ClusterBackplane {
       this.ownsClient = true;
     }
     this.cluster = cluster;
-    const { runner, lease } = this.wire(clusterSender(cluster, this.keys.nodes), true);
+    const sender = clusterSender(cluster, this.keys.nodes);
+    const { runner, lease } = this.wire(sender, true);
     const subscription = (this.subscription = new ShardedSubscription(cluster, this.keys.channel, this.listener, {
       retryMs: options.heartbeatInterval,
       closed: () => this.closed,
@@ -189,7 +191,7 @@ export class RedisBackplane extends ClusterBackplane {
     this.detach.push(watchCluster(cluster, { ...this.watcher(), ready }, () => subscription.resubscribe(), this.ownsClient));
     const where = options.clusterUrls === undefined ? ' Cluster' : ` Cluster at ${options.clusterUrls.map(shownUrl).join(', ')}`;
     try {
-      await withinStartTimeout(this.joinCluster(cluster, runner, lease), [cluster], options.startTimeout, where);
+      await withinStartTimeout(this.joinCluster(cluster, sender, runner, lease), [cluster], options.startTimeout, where);
     } catch (error) {
       await this.close();
       if (this.ownsClient) cluster.destroy();
@@ -298,13 +300,19 @@ export class RedisBackplane extends ClusterBackplane {
   }
 
   /** join() on a Redis Cluster. */
-  private async joinCluster(cluster: RedisClusterLike, runner: ScriptRunner, lease: NodeLease): Promise<void> {
+  private async joinCluster(
+    cluster: RedisClusterLike,
+    sender: ClusterSender,
+    runner: ScriptRunner,
+    lease: NodeLease,
+  ): Promise<void> {
     const { reconnectMaxDelay } = this.options;
     await whenClusterReady(
       cluster,
       (attempt) => Math.min(50 * 2 ** attempt, reconnectMaxDelay),
       () => this.closed,
     );
+    await sender.refresh();
     this.commandUp = this.subscriberUp = true;
     this.stillOpen();
     await runner.load();
