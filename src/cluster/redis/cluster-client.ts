@@ -116,10 +116,8 @@ export async function createRedisCluster(urls: readonly string[], reconnectMaxDe
         reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, reconnectMaxDelay),
       },
     },
-    // Replicas get a connection (and the scripts, see ScriptRunner.load) up front: after a failover
-    // the new master's connection is there already, so no command waits for a connection to open
-    // while later ones overtake it (node-redis re-sends a redirected command once its new node is
-    // connected, while a command made meanwhile may go first).
+    // Replicas get a connection and the scripts up front (ScriptRunner.load): a replica promoted by a
+    // failover runs EVALSHAs at once.
     useReplicas: true,
     // A master that went away (a failover) is looked up again soon, not after node-redis's default 5 s.
     topologyRefreshOnReconnectionAttemptStrategy: Math.min(reconnectMaxDelay, 500),

@@ -52,11 +52,10 @@ export interface RedisBackplaneOptions {
    * A node-redis Redis Cluster client (`createCluster()` from `redis` ≥ 5)
    * the host already has, connected or not (as `clusterUrls`, but the
    * backplane never closes it; it unsubscribes its channel on close). Give it
-   * `useReplicas: true` (the scripts are then loaded on replicas too, and a
-   * promoted replica has its connection open already, which keeps one
-   * sender's order through a failover) and `disableOfflineQueue: true` in its
-   * `defaults` (a command to a master that is away fails at once instead of
-   * waiting). Not together with
+   * `useReplicas: true` (the scripts are then loaded on replicas too, so a
+   * replica promoted by a failover runs them at once) and
+   * `disableOfflineQueue: true` in its `defaults` (a command to a master
+   * that is away fails at once instead of waiting). Not together with
    * `url`, `client` or `clusterUrls`.
    * @default undefined
    */
