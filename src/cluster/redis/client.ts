@@ -101,9 +101,10 @@ export class ScriptRunner {
   constructor(
     private readonly client: RedisSender,
     /**
-     * A key of the backplane's slot, declared by every script call that names
-     * no key of its own so that a Redis Cluster routes (and, during a reshard,
-     * redirects) it to the slot's master.
+     * A key of the backplane's slot, declared on a Redis Cluster by every
+     * script call that names no key of its own: a node that no longer serves
+     * the slot answers `MOVED`/`ASK` before running it, rather than failing
+     * halfway through.
      */
     private readonly anchor: string,
     /** Whether scripts publish with SPUBLISH (a Redis Cluster) rather than PUBLISH. */
@@ -154,7 +155,8 @@ export class ScriptRunner {
   run(script: Script, keys: readonly string[], args: readonly string[], lane: Lane = 'control'): Promise<unknown> {
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
     const body: ScriptBody = this.sharded ? script.sharded : script;
-    const tail = keys.length === 0 ? ['1', this.anchor, ...args] : [String(keys.length), ...keys, ...args];
+    const tail =
+      keys.length > 0 ? [String(keys.length), ...keys, ...args] : this.sharded ? ['1', this.anchor, ...args] : ['0', ...args];
     return this.send(['EVALSHA', body.sha, ...tail], lane).catch((error: unknown) => {
       // Redis restarted, SCRIPT FLUSH or a replica promoted by a failover:
       // `load()` runs on every reconnection, this covers whatever slipped in before it.
