@@ -40,6 +40,9 @@ export function isConnectionLoss(error: unknown): boolean {
   return error instanceof Error && error.message === 'Socket closed unexpectedly';
 }
 
+/** Shortest wait between two looks for the slot's master (a burst of redirects, a master away). */
+const LOOK_AGAIN_MS = 50;
+
 /** The connection to one node, as node-redis's cluster client hands it out. */
 interface NodeConnection {
   readonly isReady: boolean;
@@ -69,16 +72,24 @@ export interface ClusterSender extends RedisSender {
 export function clusterSender(cluster: RedisClusterLike, anchor: string): ClusterSender {
   let node: NodeConnection | undefined;
   let looking: Promise<void> | undefined;
+  /** When the last look ended: while a master is away, look again at most every LOOK_AGAIN_MS. */
+  let lookedAt = 0;
   const refresh = (): Promise<void> =>
     (looking ??= (async () => {
       // Routed with redirects followed: a MOVED here makes node-redis read the slots again.
       await cluster.sendCommand(anchor, false, ['EXISTS', anchor]).catch(() => {});
       node = (await cluster.getNodeClientForKey(anchor, false)) as NodeConnection;
-    })().finally(() => (looking = undefined)));
+    })().finally(() => {
+      looking = undefined;
+      lookedAt = performance.now();
+    }));
+  const lookAgain = () => {
+    if (looking === undefined && performance.now() - lookedAt >= LOOK_AGAIN_MS) refresh().catch(() => {});
+  };
   const failed = (error: unknown): never => {
     const message = error instanceof Error ? error.message : '';
     if (message.startsWith('MOVED') || message.startsWith('ASK') || NOT_WRITTEN.has(message) || isConnectionLoss(error)) {
-      refresh().catch(() => {});
+      lookAgain();
     }
     throw NOT_WRITTEN.has(message) ? new RedisOfflineError() : error;
   };
@@ -86,7 +97,7 @@ export function clusterSender(cluster: RedisClusterLike, anchor: string): Cluste
     get isReady() {
       if (cluster.isReady && node?.isReady === true) return true;
       // Not sendable now: look again (commands fail fast meanwhile, as while a single Redis is away).
-      if (cluster.isReady) refresh().catch(() => {});
+      if (cluster.isReady) lookAgain();
       return false;
     },
     sendCommand: (args) => node!.sendCommand(args).catch(failed),
