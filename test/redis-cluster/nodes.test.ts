@@ -1,6 +1,7 @@
 import { createCluster } from 'redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackplaneError, InvalidOptionError, type PeerLeft } from '../../src/index.js';
+import { taggedPrefix } from '../../src/cluster/redis/keys.js';
 import { RedisBackplane } from '../../src/redis.js';
 import { CliProcess, buildCli } from '../helpers/cli-process.js';
 import { loggedIn, loginWithin, untilAsync, untilRelayed } from '../helpers/cluster.js';
@@ -33,6 +34,14 @@ describe('RedisBackplane options for a Redis Cluster', () => {
     expect(refused({ clusterUrls: 'redis://a:1' }).option).toBe('clusterUrls');
     expect(refused({ cluster: {} }).message).toMatch(/a node-redis cluster client/);
     expect(refused({ clusterUrls: ['redis://a:1'], keyPrefix: '' }).option).toBe('keyPrefix');
+  });
+
+  it('wraps keyPrefix in a hash tag, unless it holds one already', () => {
+    expect(taggedPrefix('signalling-hub:')).toBe('{signalling-hub:}');
+    expect(taggedPrefix('app{tenant-7}:')).toBe('app{tenant-7}:');
+    // An empty tag is no tag for Redis: wrapped like any prefix.
+    expect(taggedPrefix('{}x:')).toBe('{{}x:}');
+    expect(taggedPrefix('')).toBeUndefined();
   });
 
   it('fails the start within startTimeout when no seed answers, naming them without their password', async () => {
