@@ -66,6 +66,10 @@ export interface RedisBackplaneStatus extends BackplaneStatus {
  * pub/sub channel per node, Lua scripts for the atomic steps, a lease per
  * node, and caps on what waits for Redis.
  *
+ * On a Redis Cluster (≥ 7: `clusterUrls` or `cluster`) every key and
+ * channel lives in the slot of the tagged `keyPrefix` and node channels use
+ * sharded pub/sub (docs/CLUSTER.md, "Redis Cluster").
+ *
  * Needs the `redis` package (≥ 5), an optional peer dependency. Failures are
  * reported through the hub's `error` event; it never writes to the console.
  *
