@@ -42,6 +42,8 @@ export function isConnectionLoss(error: unknown): boolean {
 
 /** Shortest wait between two looks for the slot's master (a burst of redirects, a master away). */
 const LOOK_AGAIN_MS = 50;
+/** Longest wait for the probe of a look. */
+const LOOK_TIMEOUT_MS = 1000;
 
 /** The connection to one node, as node-redis's cluster client hands it out. */
 interface NodeConnection {
@@ -76,8 +78,12 @@ export function clusterSender(cluster: RedisClusterLike, anchor: string): Cluste
   let lookedAt = 0;
   const refresh = (): Promise<void> =>
     (looking ??= (async () => {
-      // Routed with redirects followed: a MOVED here makes node-redis read the slots again.
-      await cluster.sendCommand(anchor, false, ['EXISTS', anchor]).catch(() => {});
+      // Routed with redirects followed: a MOVED here makes node-redis read the slots again. Bounded:
+      // a probe queued on a node that never answers must not stop the next look.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const probe = cluster.sendCommand(anchor, false, ['EXISTS', anchor]).catch(() => {});
+      await Promise.race([probe, new Promise((resolve) => (timer = setTimeout(resolve, LOOK_TIMEOUT_MS)))]);
+      clearTimeout(timer);
       node = (await cluster.getNodeClientForKey(anchor, false)) as NodeConnection;
     })().finally(() => {
       looking = undefined;
