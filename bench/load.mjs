@@ -134,7 +134,9 @@ async function connect({ kind, port, portB = port, names, concurrency = 200 }) {
   const worker = async () => {
     while (next < names.length) {
       const name = names[next++];
-      await connectOne(wire, name[0] === 'b' ? portB : port, name);
+      // portB may list several nodes (a Redis Cluster bench): b<i> goes to the i-th modulo their number.
+      const b = Array.isArray(portB) ? portB[Number(name.slice(1)) % portB.length] : portB;
+      await connectOne(wire, name[0] === 'b' ? b : port, name);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));

@@ -16,6 +16,7 @@ import { renderChart, renderMarkdown } from './lib/report.mjs';
 import { measureAuthorize } from './lib/authorize.mjs';
 import { measureDialects } from './lib/dialects.mjs';
 import { measureRooms } from './lib/rooms.mjs';
+import { measureRedisCluster } from './lib/redis-cluster.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -331,6 +332,8 @@ try {
   } else {
     console.log('Cross-node relay through Redis skipped: dist/redis.js without RedisBackplane, or no redis-server on PATH.');
   }
+  // Redis Cluster (issue #22): two and three hub nodes on a 3-master Redis Cluster (bench/lib/redis-cluster.mjs).
+  if (cluster.available) cluster.redisCluster = await measureRedisCluster({ startServer, load, measureRelay, config });
 
   // The hub over its HTTP fallback (SSE down, POSTs up) beside its ws adapter: the same server process and
   // options (the fallback is on by default), the same pairs, window and frames; rounds interleaved.

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: options.logLevel, format: options.logFormat, limit: options.logLimit });
   fatal = log;
-  if (options.redis !== undefined) await checkRedisPackage();
+  if (options.redis !== undefined || options.redisCluster !== undefined) await checkRedisPackage();
   const running = await startStandalone(options, log);
   log.info(`listening on ${running.url}`, {
     demo: running.demoUrl,

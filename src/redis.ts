@@ -16,5 +16,6 @@ export type { RedisBackplaneStatus } from './cluster/redis/redis-backplane.js';
 export { redisBackplaneDefaults } from './cluster/redis/options.js';
 export type { RedisBackplaneOptions, ResolvedRedisBackplaneOptions } from './cluster/redis/options.js';
 export type { RedisClientLike } from './cluster/redis/client.js';
+export type { RedisClusterLike } from './cluster/redis/cluster-client.js';
 export { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './cluster/redis/errors.js';
 export type { RedisErrorCode } from './cluster/redis/errors.js';

@@ -18,6 +18,7 @@ const everyFlag: Array<[string, string | undefined]> = [
   ['host', 'every interface; env HOST'],
   ['path', '/; env SIGNALLING_HUB_PATH'],
   ['redis', 'none (one node); env SIGNALLING_HUB_REDIS'],
+  ['redis-cluster', 'none; env SIGNALLING_HUB_REDIS_CLUSTER'],
   ['origins', 'any; env SIGNALLING_HUB_ORIGINS'],
   ['rate-limit', '1000:2000; env SIGNALLING_HUB_RATE_LIMIT'],
   ['max-message-bytes', '65536; env SIGNALLING_HUB_MAX_MESSAGE_BYTES'],
@@ -115,6 +116,9 @@ describe('the signalling-hub CLI', () => {
     [['--log-level', 'loud'], {}, /--log-level must be error, warn, info, debug, got "loud"/],
     [['--log-format', 'xml'], {}, /--log-format must be text or json/],
     [['--redis', 'localhost:6379'], {}, /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
+    [['--redis-cluster', 'redis://a:1,b:2'], {}, /--redis-cluster must be redis:\/\/ or rediss:\/\/ URLs, comma-separated/],
+    [['--redis-cluster', 'redis://:pw@a:1,nope'], {}, /URLs, comma-separated, got redis:\/\/a:1,nope \(see/],
+    [['--redis', 'redis://a:1', '--redis-cluster', 'redis://b:2'], {}, /--redis-cluster must be left out when --redis is given/],
     [['--duplicate-names', 'merge'], {}, /--duplicate-names must be refuse, replace or suffix, got "merge"/],
     [['--max-connections-per-address', 'many'], {}, /--max-connections-per-address must be a whole number/],
     [['--connection-rate', '0'], {}, /--connection-rate must be <per second>\[:<burst>\]/],
@@ -130,6 +134,14 @@ describe('the signalling-hub CLI', () => {
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('takes --redis-cluster as comma-separated seed URLs (or SIGNALLING_HUB_REDIS_CLUSTER)', () => {
+    expect(parseCliArgs(['--redis-cluster', 'redis://10.0.0.1:7000, rediss://u:p@10.0.0.2:7001'])).toMatchObject({
+      redis: undefined,
+      redisCluster: ['redis://10.0.0.1:7000', 'rediss://u:p@10.0.0.2:7001'],
+    });
+    expect(parseCliArgs([], { SIGNALLING_HUB_REDIS_CLUSTER: 'redis://a:1' })).toMatchObject({ redisCluster: ['redis://a:1'] });
   });
 
   it('defaults to port 9090, every interface, path / and the hub defaults', () => {

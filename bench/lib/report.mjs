@@ -299,7 +299,7 @@ function redisSection(cluster, config) {
 |:--|--:|--:|--:|--:|--:|
 ${row('one hub', cluster.one, false)}
 ${row('two hubs through Redis', cluster.two, true)}
-
+${cluster.redisCluster ? `${row('two hubs, Redis Cluster (3 masters; Redis CPU ≈)', cluster.redisCluster.two, true)}\n${row('three hubs, Redis Cluster (3 masters; Redis CPU ≈)', cluster.redisCluster.three, true)}\n` : ''}
 On this 2-core machine the two hubs, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do. Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per destination node; before that batching the same setup gave about 40k msgs/s at 30 µs of hub CPU per message.`;
 }
 

@@ -7,6 +7,7 @@ import { resolvePeerjsOptions } from '../dialects/peerjs/options.js';
 import { resolveYWebrtcOptions } from '../dialects/y-webrtc/options.js';
 import type { LogLimit } from './log-budget.js';
 import { type CliIdentity, identityAttachOptions, identityFlags, parseIdentity } from './identity.js';
+import { isRedisUrl, parseRedisClusterUrls, shown } from './redis-urls.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogFormat = 'text' | 'json';
@@ -19,6 +20,8 @@ export interface CliOptions {
   path: string;
   /** Redis URL of the cluster backplane; undefined for a single node. */
   redis?: string | undefined;
+  /** Seed URLs of a Redis Cluster carrying the backplane (exclusive with `redis`). */
+  redisCluster?: readonly string[] | undefined;
   /** Allowed browser origins; undefined for any. */
   origins?: readonly string[] | undefined;
   /** Hub options from the command line (only those given). */
@@ -82,6 +85,12 @@ const flagList: CliFlag[] = [
     value: '<url>',
     default: 'none (one node)',
     help: 'join a cluster of hubs through Redis (needs the redis package)',
+  },
+  {
+    name: 'redis-cluster',
+    value: '<url,url,…>',
+    default: 'none',
+    help: 'join a cluster of hubs through a Redis Cluster ≥ 7: seed URLs, comma-separated (needs the redis package)',
   },
   {
     name: 'origins',
@@ -375,8 +384,13 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
   const path = get('path') ?? '/';
   if (!path.startsWith('/')) throw bad('path', 'a path starting with "/"', path);
   const redis = get('redis');
-  if (redis !== undefined && !/^rediss?:\/\/\S+$/.test(redis))
-    throw bad('redis', 'a redis:// or rediss:// URL', redis.replace(/\/\/[^@/]*@/, '//'));
+  if (redis !== undefined && !isRedisUrl(redis)) throw bad('redis', 'a redis:// or rediss:// URL', shown(redis));
+  const redisClusterText = get('redis-cluster');
+  const redisCluster = redisClusterText === undefined ? undefined : parseRedisClusterUrls(redisClusterText);
+  if (redisClusterText !== undefined && redisCluster === undefined)
+    throw bad('redis-cluster', 'redis:// or rediss:// URLs, comma-separated', shown(redisClusterText));
+  if (redis !== undefined && redisCluster !== undefined)
+    throw bad('redis-cluster', `left out when ${source.redis ?? '--redis'} is given (one Redis or one Redis Cluster)`, 'both');
 
   const originsText = get('origins');
   const origins =
@@ -484,6 +498,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     host,
     path,
     redis,
+    redisCluster,
     origins,
     hub,
     drainTimeout,

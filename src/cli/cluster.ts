@@ -1,6 +1,9 @@
 import type { Backplane } from '../core/backplane.js';
 import { RedisBackplane } from '../cluster/redis/redis-backplane.js';
 import type { SignallingHub } from '../core/hub.js';
+import { shown } from './redis-urls.js';
+
+export { shown };
 
 /** How long the CLI waits for Redis at start before giving up with a clear message. */
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -26,14 +29,13 @@ export async function checkRedisPackage(): Promise<void> {
   }
 }
 
-/** The backplane `--redis` asks for, if any: `hub.ready` rejects once Redis was not reached in time. */
-export function cliBackplane(url: string | undefined): Backplane | undefined {
+/**
+ * The backplane `--redis` (or `--redis-cluster`) asks for, if any: `hub.ready`
+ * rejects once Redis was not reached in time.
+ */
+export function cliBackplane(url: string | undefined, clusterUrls?: readonly string[]): Backplane | undefined {
+  if (clusterUrls !== undefined) return new RedisBackplane({ clusterUrls, startTimeout: CONNECT_TIMEOUT_MS });
   return url === undefined ? undefined : new RedisBackplane({ url, startTimeout: CONNECT_TIMEOUT_MS });
-}
-
-/** A URL fit for an error message: no password. */
-export function shown(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
 }
 
 /**

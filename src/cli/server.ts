@@ -122,11 +122,13 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
   const hub = new SignallingHub({
     ...options.hub,
     ...identityHubOptions(options.identity),
-    backplane: cliBackplane(options.redis),
+    backplane: cliBackplane(options.redis, options.redisCluster),
   });
   if (log !== undefined) logHubEvents(hub, log);
-  if (options.redis !== undefined) log?.info('joining the cluster', { redis: shown(options.redis) });
-  await joinCluster(hub, options.redis);
+  // The Redis (or the seed URLs of the Redis Cluster) the hub joins through.
+  const redis = options.redis ?? options.redisCluster?.join(',');
+  if (redis !== undefined) log?.info('joining the cluster', { redis: shown(redis) });
+  await joinCluster(hub, redis);
   let shuttingDown = false;
   const demo = demoHandler(options.path);
   const server: Server = createServer((request, response) => {

@@ -47,18 +47,18 @@ describe('fenced claims', () => {
       const a = await loggedIn(one.url, 'Owned', clients);
       const b = await loggedIn(two.url, 'Other', clients);
       const nodeOne = (one.hub.options.backplane as RedisBackplane).nodeId;
-      const value = await admin.get(`${cluster.prefix}name:Owned`);
+      const value = await admin.get(`{${cluster.prefix}}name:Owned`);
       expect(value).toMatch(new RegExp(`^${nodeOne} \\S+$`));
       b.send({ type: 'candidate', candidate: { candidate: 'c' }, name: 'Owned' });
       expect(await a.nextOf('candidate')).toMatchObject({ name: 'Other' });
       a.close();
       await a.closed;
       // The release is fire and forget: wait for it (with a deadline), then check both keys.
-      await untilAsync(async () => (await admin.exists(`${cluster.prefix}name:Owned`)) === 0, 'the release in Redis');
-      expect(await admin.sIsMember(`${cluster.prefix}names:${nodeOne}`, 'Owned')).toBe(0);
+      await untilAsync(async () => (await admin.exists(`{${cluster.prefix}}name:Owned`)) === 0, 'the release in Redis');
+      expect(await admin.sIsMember(`{${cluster.prefix}}names:${nodeOne}`, 'Owned')).toBe(0);
       const nodeTwo = (two.hub.options.backplane as RedisBackplane).nodeId;
       await two.close();
-      expect(await admin.exists([`${cluster.prefix}name:Other`, `${cluster.prefix}names:${nodeTwo}`])).toBe(0);
+      expect(await admin.exists([`{${cluster.prefix}}name:Other`, `{${cluster.prefix}}names:${nodeTwo}`])).toBe(0);
     } finally {
       admin.destroy();
     }

@@ -217,7 +217,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   await Promise.all(servers.map((server) => server.close()));
   let redisKeysLeft = 0;
   if (redis !== undefined) {
-    const reply = (await redis.command(`KEYS ${keyPrefix}*`)) ?? '';
+    const reply = (await redis.command(`KEYS {${keyPrefix}}*`)) ?? '';
     redisKeysLeft = Number(/^\*(\d+)/.exec(reply)?.[1] ?? NaN);
     await redis.dispose();
   }

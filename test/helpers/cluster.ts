@@ -16,6 +16,7 @@ import {
 } from '../../src/index.js';
 import { RedisBackplane, type RedisBackplaneOptions } from '../../src/redis.js';
 import { type HubServer, startHubServer } from './hub-server.js';
+import { RedisCluster } from './redis-cluster.js';
 import { RedisServer } from './redis-server.js';
 import { TestClient } from './test-client.js';
 import { sleep } from './time.js';
@@ -204,7 +205,7 @@ export function redisHarness(tag: string): ClusterHarness {
       admin.on('error', () => {});
       await admin.connect();
       try {
-        await admin.publish(`${cluster.prefix}relay:${nodeId}`, text);
+        await admin.publish(`{${cluster.prefix}}relay:${nodeId}`, text);
       } finally {
         admin.destroy();
       }
@@ -220,6 +221,64 @@ export function redisHarness(tag: string): ClusterHarness {
         }),
         host,
       ),
+  };
+}
+
+/**
+ * The cluster through a real Redis Cluster (three masters, three replicas)
+ * started for the file: the same hubs as {@link useRedisCluster}, given the
+ * seed URLs; a fresh key prefix per test.
+ */
+export function redisClusterHarness(tag: string): ClusterHarness & { readonly redis: RedisCluster; readonly prefix: string } {
+  let redis: RedisCluster | undefined;
+  let round = 0;
+  const nodes: HubServer[] = [];
+  const clients: TestClient[] = [];
+  const bare = useBare();
+  beforeAll(async () => {
+    redis = await RedisCluster.start();
+  }, 60_000);
+  afterAll(async () => {
+    await redis?.dispose();
+  });
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await Promise.all(nodes.splice(0).map((node) => node.close()));
+    round++;
+  });
+  const backplane = (options: RedisBackplaneOptions) =>
+    new RedisBackplane({
+      clusterUrls: redis!.urls,
+      keyPrefix: `${tag}${round}:`,
+      leaseTtl: 1500,
+      heartbeatInterval: 250,
+      ...options,
+    });
+  const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBackplane;
+  return {
+    nodes,
+    clients,
+    get redis(): RedisCluster {
+      return redis!;
+    },
+    get prefix(): string {
+      return `${tag}${round}:`;
+    },
+    async node(options = {}, hubOptions = {}) {
+      const started = await startHubServer({ ...hubOptions, backplane: backplane(options) });
+      nodes.push(started);
+      await started.hub.ready;
+      return started;
+    },
+    nodeId: (node) => backplaneOf(node).nodeId,
+    listNames: (node) => backplaneOf(node).listNames(),
+    listNodes: (node) => backplaneOf(node).listNodes(),
+    async publish(nodeId, text) {
+      const channel = `{${tag}${round}:}relay:${nodeId}`;
+      const port = await redis!.ownerOf(await redis!.slotOf(channel));
+      await redis!.command(port, ['SPUBLISH', channel, text]);
+    },
+    bare: (host, options = {}) => bare(backplane(options), host),
   };
 }
 
@@ -269,12 +328,13 @@ export function memoryHarness(): ClusterHarness {
 }
 
 /**
- * Declares `body` once per way of carrying a cluster (Redis, memory), as
+ * Declares `body` once per way of carrying a cluster (Redis, a Redis Cluster, memory), as
  * socket.io-adapter's `testSuite(createAdapter)` does: the protocol between
  * nodes is one code, so its behaviour is one suite.
  */
 export function clusterSuite(title: string, tag: string, body: (cluster: ClusterHarness) => void): void {
   describe(`${title} (through Redis)`, () => body(redisHarness(tag)));
+  describe(`${title} (through a Redis Cluster)`, () => body(redisClusterHarness(tag)));
   describe(`${title} (in memory)`, () => body(memoryHarness()));
 }
 

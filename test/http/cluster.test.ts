@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BackplaneError } from '../../src/index.js';
 import { RedisBackplane } from '../../src/redis.js';
 import { nodeOfSession } from '../../src/transports/http/session-id.js';
-import { useRedisCluster } from '../helpers/cluster.js';
+import { redisClusterHarness, useRedisCluster } from '../helpers/cluster.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { startTcpBalancer, type TcpBalancer } from '../helpers/tcp-balancer.js';
 import { TestClient } from '../helpers/test-client.js';
@@ -119,8 +119,26 @@ class BalancedHttpPeer {
   }
 }
 
-describe('HTTP fallback across nodes (Redis backplane, non-sticky balancer)', () => {
-  const cluster = useRedisCluster('httpcluster');
+/** Where the backplane's Redis is: one `redis-server`, or a Redis Cluster (keys in one slot, sharded pub/sub). */
+const flavours = [
+  {
+    title: 'Redis',
+    use: () => {
+      const cluster = useRedisCluster('httpcluster');
+      return { nodes: cluster.nodes, redis: () => ({ url: cluster.redis.url, keyPrefix: cluster.prefix }) };
+    },
+  },
+  {
+    title: 'a Redis Cluster',
+    use: () => {
+      const cluster = redisClusterHarness('httpcluster');
+      return { nodes: cluster.nodes, redis: () => ({ clusterUrls: cluster.redis.urls, keyPrefix: cluster.prefix }) };
+    },
+  },
+];
+
+describe.each(flavours)('HTTP fallback across nodes ($title backplane, non-sticky balancer)', ({ use }) => {
+  const cluster = use();
   let balancer: TcpBalancer | undefined;
   const clients: TestClient[] = [];
 
@@ -136,8 +154,7 @@ describe('HTTP fallback across nodes (Redis backplane, non-sticky balancer)', ()
       const node = await startHubServer(
         {
           backplane: new RedisBackplane({
-            url: cluster.redis.url,
-            keyPrefix: cluster.prefix,
+            ...cluster.redis(),
             nodeId,
             leaseTtl: 1500,
             heartbeatInterval: 250,

@@ -83,12 +83,12 @@ describe('hubs through one Redis, beyond two nodes', () => {
       const gone = started.hub.options.backplane!.nodeId;
       expect(
         await shared.exists([
-          `${cluster.prefix}name:Borrowed`,
-          `${cluster.prefix}node:${gone}`,
-          `${cluster.prefix}names:${gone}`,
+          `{${cluster.prefix}}name:Borrowed`,
+          `{${cluster.prefix}}node:${gone}`,
+          `{${cluster.prefix}}names:${gone}`,
         ]),
       ).toBe(0);
-      expect(await shared.sIsMember(`${cluster.prefix}nodes`, gone)).toBe(0);
+      expect(await shared.sIsMember(`{${cluster.prefix}}nodes`, gone)).toBe(0);
       // The other node's name is untouched (read through the public presence API: the key's value format is the backplane's own).
       const otherBackplane = other.hub.options.backplane as RedisBackplane;
       expect(Object.fromEntries(await otherBackplane.listNames())).toEqual({ Owned: otherBackplane.nodeId });

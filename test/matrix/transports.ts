@@ -6,6 +6,7 @@ import { BunClient } from '../helpers/bun-client.js';
 import { BunChild, type BunHub, type TransportRecord } from '../helpers/bun-hub.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { MemoryClient, type MemoryInput } from '../helpers/memory-client.js';
+import { RedisCluster } from '../helpers/redis-cluster.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { TestClient } from '../helpers/test-client.js';
 import { HttpClient } from '../http/raw-http.js';
@@ -270,6 +271,25 @@ function httpFallback(): TestTransportFactory {
   };
 }
 
+/**
+ * Two hubs (callers on the first, callees on the second) with `backplane`'s
+ * options; on close, `left()` must find nothing of theirs in Redis.
+ */
+async function twoNodes(
+  options: HubOptions | undefined,
+  backplane: () => RedisBackplane,
+  left: () => Promise<string | undefined>,
+): Promise<TestHub> {
+  const node = () => startHubServer({ ...options, backplane: backplane() });
+  const servers = [await node(), await node()];
+  await Promise.all(servers.map((server) => server.hub.ready));
+  return new ClusterTestHub(servers, async () => {
+    // Every node released its names and its lease: nothing of this test is left in Redis.
+    const keys = await left();
+    if (keys !== undefined) throw new Error(`keys left in Redis: ${keys}`);
+  });
+}
+
 /** Two hubs through a real `redis-server` started for the test file; a fresh key prefix per hub. */
 function redisCluster(): TestTransportFactory {
   let redis: RedisServer | undefined;
@@ -284,23 +304,52 @@ function redisCluster(): TestTransportFactory {
       await redis?.dispose();
       redis = undefined;
     },
-    async start(options?: HubOptions) {
+    start(options?: HubOptions) {
       if (redis === undefined) throw new Error('the Redis factory needs setup() first');
       const keyPrefix = `matrix${round++}:`;
-      const node = () =>
-        startHubServer({
-          ...options,
-          backplane: new RedisBackplane({ url: redis!.url, keyPrefix, leaseTtl: 1500, heartbeatInterval: 250 }),
-        });
-      const servers = [await node(), await node()];
-      await Promise.all(servers.map((server) => server.hub.ready));
-      return new ClusterTestHub(servers, async () => {
-        // Every node released its names and its lease: nothing of this test is left in Redis.
-        let left: string | undefined;
-        // (An inline command answers undefined when Redis is slow to answer: ask again.)
-        for (let attempt = 0; attempt < 5 && left === undefined; attempt++) left = await redis!.command(`KEYS ${keyPrefix}*`);
-        if (left !== '*0') throw new Error(`keys left in Redis under ${keyPrefix}: ${left}`);
-      });
+      return twoNodes(
+        options,
+        () => new RedisBackplane({ url: redis!.url, keyPrefix, leaseTtl: 1500, heartbeatInterval: 250 }),
+        async () => {
+          let left: string | undefined;
+          // (An inline command answers undefined when Redis is slow to answer: ask again.)
+          for (let attempt = 0; attempt < 5 && left === undefined; attempt++) left = await redis!.command(`KEYS {${keyPrefix}}*`);
+          return left === '*0' ? undefined : `${left} under {${keyPrefix}}`;
+        },
+      );
+    },
+  };
+}
+
+/**
+ * The same two hubs through a real Redis Cluster (three masters, three
+ * replicas) started for the test file: every key in one slot, node channels
+ * on sharded pub/sub.
+ */
+function redisClusterOfShards(): TestTransportFactory {
+  let cluster: RedisCluster | undefined;
+  let round = 0;
+  return {
+    name: 'two nodes through a Redis Cluster',
+    capabilities: { frameSizeClose: true, binaryFrames: true, nodes: 2, frameReader: 'fast' },
+    async setup() {
+      cluster = await RedisCluster.start();
+    },
+    async teardown() {
+      await cluster?.dispose();
+      cluster = undefined;
+    },
+    start(options?: HubOptions) {
+      if (cluster === undefined) throw new Error('the Redis Cluster factory needs setup() first');
+      const keyPrefix = `matrix${round++}:`;
+      return twoNodes(
+        options,
+        () => new RedisBackplane({ clusterUrls: cluster!.urls, keyPrefix, leaseTtl: 1500, heartbeatInterval: 250 }),
+        async () => {
+          const keys = await cluster!.keys(`{${keyPrefix}}nodes`, `{${keyPrefix}}*`);
+          return keys.length === 0 ? undefined : keys.join(', ');
+        },
+      );
     },
   };
 }
@@ -315,6 +364,7 @@ export const transports: readonly TestTransportFactory[] = [
   ws('ws (fast frame reader)', 'fast', {}),
   ws('ws (fast path off)', 'ws', { fastPath: false }),
   redisCluster(),
+  redisClusterOfShards(),
   httpFallback(),
   bun(),
 ];

@@ -1,5 +1,22 @@
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
-import { ALL_SCRIPTS, type Script } from './scripts.js';
+import { ALL_ROOM_SCRIPTS } from './room-scripts.js';
+import { ALL_SCRIPTS, type Script, type ScriptBody } from './scripts.js';
+
+/**
+ * Where the backplane's commands go: a node-redis client as it is, or a
+ * Redis Cluster client bound to the backplane's slot (see `clusterSender`).
+ * Calls must be written in the order they are made (one connection per
+ * slot), which the ordering guarantee for one sender rests on.
+ */
+export interface RedisSender {
+  readonly isReady: boolean;
+  sendCommand(args: string[]): Promise<unknown>;
+  /**
+   * Sends to every node (a Redis Cluster's replicas too, for SCRIPT LOAD: a
+   * replica promoted by a failover then runs EVALSHAs at once).
+   */
+  everywhere?(args: string[]): Promise<unknown>;
+}
 
 /**
  * The part of a node-redis client (`createClient()` from `redis` ≥ 5) the
@@ -53,7 +70,8 @@ function sizeOf(args: readonly string[]): number {
 }
 
 /**
- * Runs the backplane's Lua scripts on one connection. Every command is sent
+ * Runs the backplane's Lua scripts on one connection (on a Redis Cluster: the
+ * connection to the master of the backplane's slot). Every command is sent
  * at once or refused:
  *
  * - when the client is not ready it fails fast with {@link RedisOfflineError}
@@ -81,7 +99,16 @@ export class ScriptRunner {
   private readonly forwardBytes: number;
 
   constructor(
-    private readonly client: RedisClientLike,
+    private readonly client: RedisSender,
+    /**
+     * A key of the backplane's slot, declared on a Redis Cluster by every
+     * script call that names no key of its own: a node that no longer serves
+     * the slot answers `MOVED`/`ASK` before running it, rather than failing
+     * halfway through.
+     */
+    private readonly anchor: string,
+    /** Whether scripts publish with SPUBLISH (a Redis Cluster) rather than PUBLISH. */
+    readonly sharded: boolean,
     private readonly timeout: number,
     private readonly maxCommands: number,
     private readonly maxBytes: number,
@@ -127,19 +154,35 @@ export class ScriptRunner {
    */
   run(script: Script, keys: readonly string[], args: readonly string[], lane: Lane = 'control'): Promise<unknown> {
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
-    const tail = [String(keys.length), ...keys, ...args];
-    return this.send(['EVALSHA', script.sha, ...tail], lane).catch((error: unknown) => {
-      // Redis restarted or SCRIPT FLUSH: `load()` runs on every reconnection,
-      // this covers whatever slipped in before it.
+    const body: ScriptBody = this.sharded ? script.sharded : script;
+    const tail =
+      keys.length > 0 ? [String(keys.length), ...keys, ...args] : this.sharded ? ['1', this.anchor, ...args] : ['0', ...args];
+    return this.send(['EVALSHA', body.sha, ...tail], lane).catch((error: unknown) => {
+      // Redis restarted, SCRIPT FLUSH or a replica promoted by a failover:
+      // `load()` runs on every reconnection, this covers whatever slipped in before it.
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       if (!this.client.isReady) throw new RedisOfflineError();
-      return this.send(['EVAL', script.source, ...tail], lane);
+      return this.send(['EVAL', body.source, ...tail], lane);
     });
   }
 
   /** Loads every script; sent first on a fresh connection so that later EVALSHAs find them. */
   load(): Promise<unknown> {
-    return Promise.all(ALL_SCRIPTS.map((s) => this.send(['SCRIPT', 'LOAD', s.source], 'control')));
+    // On a Redis Cluster to every node node-redis knows, replicas included (`useReplicas`): a replica
+    // promoted by a failover has them, so EVALSHAs never meet NOSCRIPT there (an EVAL retry could be
+    // overtaken by a later call).
+    const everywhere = this.client.everywhere?.bind(this.client);
+    return Promise.all(
+      [...ALL_SCRIPTS, ...ALL_ROOM_SCRIPTS].map((s) => {
+        const args = ['SCRIPT', 'LOAD', (this.sharded ? s.sharded : s).source];
+        return everywhere === undefined ? this.send(args, 'control') : everywhere(args);
+      }),
+    );
+  }
+
+  /** PUBLISH, or SPUBLISH on a Redis Cluster. */
+  get publishCommand(): string {
+    return this.sharded ? 'SPUBLISH' : 'PUBLISH';
   }
 
   /** Runs a plain command (for presence queries). */

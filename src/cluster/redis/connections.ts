@@ -78,7 +78,7 @@ export function watchConnection(
  */
 export async function withinStartTimeout(
   joining: Promise<void>,
-  clients: readonly RedisClientLike[],
+  clients: ReadonlyArray<Pick<RedisClientLike, 'on' | 'off'>>,
   timeout: number,
   where: string,
 ): Promise<void> {

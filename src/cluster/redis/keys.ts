@@ -1,6 +1,10 @@
 /**
  * Where the backplane keeps its state in Redis. Every key and channel starts
- * with the configured prefix, so several clusters can share one Redis.
+ * with the configured prefix wrapped in a hash tag (`{<keyPrefix>}`, see
+ * {@link taggedPrefix}), so several clusters can share one Redis and, on a
+ * Redis Cluster, all of one cluster's keys and channels live in one hash slot:
+ * the scripts check a claim and publish in one atomic step, which Redis runs
+ * only over keys of one slot.
  *
  * - `<prefix>node:<id>`  a node's lease: a string with a TTL, refreshed by its heartbeat.
  * - `<prefix>nodes`      a set of node ids that have held a lease (pruned once a lease is gone).
@@ -22,7 +26,22 @@ export const HANDED_TTL = 600_000;
 /** Between the node id and the claim id in a name key's value (node ids hold no whitespace). */
 export const CLAIM_SEPARATOR = ' ';
 
-/** The keys and channel of one node under one prefix. */
+/**
+ * The prefix every key and channel starts with: `keyPrefix` wrapped in a hash
+ * tag, or `keyPrefix` as it is when it holds one already (a `{…}` with
+ * something inside, as Redis Cluster reads it). `undefined` when there is
+ * no tag to make (an empty prefix).
+ */
+export function taggedPrefix(keyPrefix: string): string | undefined {
+  const open = keyPrefix.indexOf('{');
+  if (open !== -1) {
+    const close = keyPrefix.indexOf('}', open + 1);
+    if (close > open + 1) return keyPrefix;
+  }
+  return keyPrefix === '' ? undefined : `{${keyPrefix}}`;
+}
+
+/** The keys and channel of one node under one prefix (already tagged: {@link taggedPrefix}). */
 export class Keys {
   readonly lease: string;
   readonly names: string;

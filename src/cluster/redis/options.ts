@@ -1,10 +1,24 @@
 import { InvalidOptionError } from '../../core/errors.js';
-import { type Check, describeValue, integer, resolveOptions, string, url, withMethods } from '../../core/option-check.js';
+import {
+  type Check,
+  arrayOf,
+  describeValue,
+  integer,
+  resolveOptions,
+  string,
+  url,
+  withMethods,
+} from '../../core/option-check.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
 import { nodeIdPattern } from '../node-id.js';
 import type { RedisClientLike } from './client.js';
+import type { RedisClusterLike } from './cluster-client.js';
+import { taggedPrefix } from './keys.js';
 
-/** Options of {@link RedisBackplane}. Give `url` or `client`; every other one is optional. */
+/**
+ * Options of {@link RedisBackplane}. Give one of `url` or `client` (a single
+ * Redis), `clusterUrls` or `cluster` (a Redis Cluster); every other one is optional.
+ */
 export interface RedisBackplaneOptions {
   /**
    * Redis to connect to, e.g. `redis://127.0.0.1:6379` (also `rediss://`,
@@ -24,7 +38,33 @@ export interface RedisBackplaneOptions {
    */
   client?: RedisClientLike;
   /**
-   * Prefix of every key and channel, so that several clusters can share a Redis.
+   * Seed URLs of a Redis Cluster (Redis ≥ 7), e.g.
+   * `['redis://10.0.0.1:6379', 'redis://10.0.0.2:6379']`: the backplane
+   * discovers the cluster from the first that answers, creates its own
+   * node-redis cluster client and closes it. Credentials and TLS of the first
+   * URL apply to every node. Every key and channel of the backplane lives in
+   * one hash slot (the tagged `keyPrefix`); node channels use sharded pub/sub.
+   * Not together with `url`, `client` or `cluster`.
+   * @default undefined
+   */
+  clusterUrls?: readonly string[];
+  /**
+   * A node-redis Redis Cluster client (`createCluster()` from `redis` ≥ 5)
+   * the host already has, connected or not (as `clusterUrls`, but the
+   * backplane never closes it; it unsubscribes its channel on close). Give it
+   * `useReplicas: true` (the scripts are then loaded on replicas too, so a
+   * replica promoted by a failover runs them at once) and
+   * `disableOfflineQueue: true` in its `defaults` (a command to a master
+   * that is away fails at once instead of waiting). Not together with
+   * `url`, `client` or `clusterUrls`.
+   * @default undefined
+   */
+  cluster?: RedisClusterLike;
+  /**
+   * Prefix of every key and channel, so that several clusters can share a
+   * Redis. It is used as a hash tag: keys are `{<keyPrefix>}name:…` (a prefix
+   * that holds a `{…}` tag already is used as it is), so that on a Redis
+   * Cluster one hub cluster's keys share a slot.
    * @default 'signalling-hub:'
    */
   keyPrefix?: string;
@@ -109,6 +149,8 @@ export interface RedisBackplaneOptions {
 export interface ResolvedRedisBackplaneOptions {
   readonly url: string;
   readonly client: RedisClientLike | undefined;
+  readonly clusterUrls: readonly string[] | undefined;
+  readonly cluster: RedisClusterLike | undefined;
   readonly keyPrefix: string;
   readonly nodeId: string;
   readonly leaseTtl: number;
@@ -130,6 +172,8 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
   Object.freeze({
     url: 'redis://127.0.0.1:6379',
     client: undefined,
+    clusterUrls: undefined,
+    cluster: undefined,
     keyPrefix: 'signalling-hub:',
     nodeId: undefined,
     leaseTtl: 5000,
@@ -147,6 +191,20 @@ type Given = Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: string | 
 const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
   url: url('a redis:// or rediss:// URL', ['redis:', 'rediss:']),
   client: withMethods<RedisClientLike>('a node-redis client', ['sendCommand', 'duplicate', 'connect', 'on', 'off', 'destroy']),
+  clusterUrls: arrayOf(
+    url('a redis:// or rediss:// URL', ['redis:', 'rediss:']),
+    'a non-empty array of redis:// or rediss:// URLs',
+    1,
+  ),
+  cluster: withMethods<RedisClusterLike>('a node-redis cluster client', [
+    'sendCommand',
+    'sSubscribe',
+    'sUnsubscribe',
+    'connect',
+    'on',
+    'off',
+    'destroy',
+  ]),
   keyPrefix: string(),
   nodeId: string('1–128 characters without whitespace or control characters', nodeIdPattern),
   leaseTtl: integer(10, MAX_TIMER_MS),
@@ -165,6 +223,16 @@ const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
  */
 export function resolveRedisBackplaneOptions(options?: unknown): ResolvedRedisBackplaneOptions {
   const resolved = resolveOptions<Given>('RedisBackplane', options, redisBackplaneDefaults, checks);
+  // One Redis to talk to: a URL or a client for a single Redis, seed URLs or a client for a Redis Cluster.
+  const raw = (options ?? {}) as Record<string, unknown>;
+  const given = (['url', 'client', 'clusterUrls', 'cluster'] as const).filter((key) => raw[key] !== undefined);
+  const cluster = resolved.clusterUrls !== undefined || resolved.cluster !== undefined;
+  if (cluster && given.length > 1) {
+    throw new InvalidOptionError(given[1]!, `not given together with ${given[0]} (one Redis or one Redis Cluster)`, 'given too');
+  }
+  if (cluster && taggedPrefix(resolved.keyPrefix) === undefined) {
+    throw new InvalidOptionError('keyPrefix', 'a non-empty string with a Redis Cluster (it is the hash tag of every key)', "''");
+  }
   if (resolved.heartbeatInterval >= resolved.leaseTtl) {
     throw new InvalidOptionError(
       'heartbeatInterval',

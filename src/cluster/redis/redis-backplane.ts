@@ -1,16 +1,32 @@
 import { BackplaneError } from '../../core/errors.js';
 import type { BackplaneHost, BackplaneState, BackplaneStatus } from '../../core/backplane.js';
 import { ClusterBackplane, messageOf } from '../cluster-backplane.js';
-import { type RedisClientLike, ScriptRunner, whenReady } from './client.js';
+import { type RedisClientLike, type RedisSender, ScriptRunner, whenReady } from './client.js';
+import {
+  type ClusterSender,
+  type RedisClusterLike,
+  ShardedSubscription,
+  clusterSender,
+  createRedisCluster,
+  isConnectionLoss,
+  watchCluster,
+  whenClusterReady,
+} from './cluster-client.js';
 import { type ConnectionWatcher, createRedisClient, shownUrl, watchConnection, withinStartTimeout } from './connections.js';
 import { RedisRooms } from './redis-rooms.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { ForwardBatcher } from './forward-batcher.js';
-import { Keys } from './keys.js';
+import { Keys, taggedPrefix } from './keys.js';
 import { NodeLease } from './node-lease.js';
 import { type RedisBackplaneOptions, type ResolvedRedisBackplaneOptions, resolveRedisBackplaneOptions } from './options.js';
+import { liveNames, liveNodes } from './presence.js';
 import { RedisBus } from './redis-bus.js';
 import { LEAVE } from './scripts.js';
+
+/** One error type for every failed start; a Redis error stays its cause. */
+function joinFailure(error: unknown): BackplaneError {
+  return error instanceof BackplaneError ? error : new BackplaneError(`Could not join the cluster: ${messageOf(error)}`, error);
+}
 
 /** {@link RedisBackplane.status}: the port's status and how much waits for Redis. */
 export interface RedisBackplaneStatus extends BackplaneStatus {
@@ -50,6 +66,10 @@ export interface RedisBackplaneStatus extends BackplaneStatus {
  * pub/sub channel per node, Lua scripts for the atomic steps, a lease per
  * node, and caps on what waits for Redis.
  *
+ * On a Redis Cluster (≥ 7: `clusterUrls` or `cluster`) every key and
+ * channel lives in the slot of the tagged `keyPrefix` and node channels use
+ * sharded pub/sub (docs/CLUSTER.md, "Redis Cluster").
+ *
  * Needs the `redis` package (≥ 5), an optional peer dependency. Failures are
  * reported through the hub's `error` event; it never writes to the console.
  *
@@ -70,11 +90,17 @@ export class RedisBackplane extends ClusterBackplane {
   private readonly token = globalThis.crypto.randomUUID();
   private client: RedisClientLike | undefined;
   private subscriber: RedisClientLike | undefined;
+  /** On a Redis Cluster: the one client of both roles (`client` and `subscriber` stay unset). */
+  private cluster: RedisClusterLike | undefined;
+  /** What the node's channel delivers to (one function: a cluster unsubscribes it by identity). */
+  private readonly listener = (message: string) => this.receive(message);
+  /** On a Redis Cluster: the sharded subscription to the node's channel. */
+  private subscription: ShardedSubscription | undefined;
   private runner: ScriptRunner | undefined;
   private batcher: ForwardBatcher | undefined;
   private lease: NodeLease | undefined;
   private detach: Array<() => void> = [];
-  /** Whether `client` was created here (and is closed here). */
+  /** Whether `client` (or `cluster`) was created here (and is closed here). */
   private ownsClient = false;
   /** Whether each connection is up, as its events last said. */
   private commandUp = false;
@@ -99,7 +125,7 @@ export class RedisBackplane extends ClusterBackplane {
       'Redis',
     );
     this.options = resolved;
-    this.keys = new Keys(resolved.keyPrefix, this.nodeId);
+    this.keys = new Keys(taggedPrefix(resolved.keyPrefix) ?? '', this.nodeId);
   }
 
   /**
@@ -116,8 +142,8 @@ export class RedisBackplane extends ClusterBackplane {
 
   /** @internal */
   protected async connectBus(): Promise<void> {
-    const host = this.host!;
     const { options } = this;
+    if (options.cluster !== undefined || options.clusterUrls !== undefined) return this.connectCluster();
     let client = options.client;
     if (client === undefined) {
       client = await createRedisClient(options.url, options.reconnectMaxDelay);
@@ -125,8 +151,66 @@ export class RedisBackplane extends ClusterBackplane {
       this.ownsClient = true;
     }
     this.client = client;
+    const { runner, lease } = this.wire(client, false);
+    const subscriber = (this.subscriber = client.duplicate());
+    const watcher = this.watcher();
+    this.detach.push(
+      watchConnection(client, 'command', { ...watcher, ready: () => this.reconnected() }, this.ownsClient),
+      watchConnection(subscriber, 'subscriber', watcher, true),
+    );
+    const where = options.client === undefined ? ` at ${shownUrl(options.url)}` : '';
+    try {
+      await withinStartTimeout(this.join(client, subscriber, runner, lease), [client, subscriber], options.startTimeout, where);
+    } catch (error) {
+      // Nothing is left running: the connections this backplane made are closed.
+      await this.close();
+      subscriber.destroy();
+      if (this.ownsClient) client.destroy();
+      throw joinFailure(error);
+    }
+  }
+
+  /** connectBus() on a Redis Cluster: one cluster client, commands and the sharded subscription. */
+  private async connectCluster(): Promise<void> {
+    const { options } = this;
+    let cluster = options.cluster;
+    if (cluster === undefined) {
+      cluster = await createRedisCluster(options.clusterUrls!, options.reconnectMaxDelay);
+      if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
+      this.ownsClient = true;
+    }
+    this.cluster = cluster;
+    const sender = clusterSender(cluster, this.keys.nodes);
+    const { runner, lease } = this.wire(sender, true);
+    const subscription = (this.subscription = new ShardedSubscription(cluster, this.keys.channel, this.listener, {
+      retryMs: options.heartbeatInterval,
+      closed: () => this.closed,
+      up: (up) => {
+        this.subscriberUp = up;
+        this.updateState();
+      },
+      failed: (error) => this.reportFailure(error),
+    }));
+    const ready = () => this.reconnected();
+    this.detach.push(watchCluster(cluster, { ...this.watcher(), ready }, () => subscription.resubscribe(), this.ownsClient));
+    const where = options.clusterUrls === undefined ? ' Cluster' : ` Cluster at ${options.clusterUrls.map(shownUrl).join(', ')}`;
+    try {
+      await withinStartTimeout(this.joinCluster(cluster, sender, runner, lease), [cluster], options.startTimeout, where);
+    } catch (error) {
+      await this.close();
+      if (this.ownsClient) cluster.destroy();
+      throw joinFailure(error);
+    }
+  }
+
+  /** The runner, batcher, lease, bus and rooms over `sender` (`sharded`: a Redis Cluster). */
+  private wire(sender: RedisSender, sharded: boolean): { runner: ScriptRunner; lease: NodeLease } {
+    const host = this.host!;
+    const { options } = this;
     const runner = (this.runner = new ScriptRunner(
-      client,
+      sender,
+      this.keys.nodes,
+      sharded,
       options.commandTimeout,
       options.maxInFlightCommands,
       options.maxInFlightBytes,
@@ -134,7 +218,6 @@ export class RedisBackplane extends ClusterBackplane {
     ));
     const reportFailure = (error: unknown) => this.reportFailure(error);
     const batcher = (this.batcher = new ForwardBatcher(runner, this.keys.prefix, this.nodeId, reportFailure));
-    const subscriber = (this.subscriber = client.duplicate());
     const lease = (this.lease = new NodeLease(
       runner,
       this.keys,
@@ -174,7 +257,12 @@ export class RedisBackplane extends ClusterBackplane {
     ));
     const bus = (this.bus = new RedisBus(runner, batcher, lease, this.keys, this.nodeId, reportFailure));
     this.roomBus = bus.roomsQueued = new RedisRooms(runner, batcher, this.keys, this.nodeId);
-    const watcher: ConnectionWatcher = {
+    return { runner, lease };
+  }
+
+  /** What the connection watchers tell the backplane. */
+  private watcher(): ConnectionWatcher {
+    return {
       closed: () => this.closed,
       changed: (role, up) => {
         if (role === 'command') this.commandUp = up;
@@ -184,37 +272,15 @@ export class RedisBackplane extends ClusterBackplane {
       report: (error) => this.report(error),
       ready: () => {},
     };
-    this.detach.push(
-      watchConnection(
-        client,
-        'command',
-        {
-          ...watcher,
-          ready: () => {
-            if (!this.started) return;
-            lease.connected();
-            // First on the fresh connection, so that the EVALSHAs behind it find their scripts.
-            runner.load().catch(reportFailure);
-            void this.claims.reassert();
-          },
-        },
-        this.ownsClient,
-      ),
-      watchConnection(subscriber, 'subscriber', watcher, true),
-    );
-    const where = options.client === undefined ? ` at ${shownUrl(options.url)}` : '';
-    try {
-      await withinStartTimeout(this.join(client, subscriber, runner, lease), [client, subscriber], options.startTimeout, where);
-    } catch (error) {
-      // Nothing is left running: the connections this backplane made are closed.
-      await this.close();
-      subscriber.destroy();
-      if (this.ownsClient) client.destroy();
-      // One error type for every failed start; a Redis error stays its cause.
-      throw error instanceof BackplaneError
-        ? error
-        : new BackplaneError(`Could not join the cluster: ${messageOf(error)}`, error);
-    }
+  }
+
+  /** The command connection is ready again (on a cluster: a node is), after the start. */
+  private reconnected(): void {
+    if (!this.started) return;
+    this.lease!.connected();
+    // First on the fresh connection, so that the EVALSHAs behind it find their scripts.
+    this.runner!.load().catch((error: unknown) => this.reportFailure(error));
+    void this.claims.reassert();
   }
 
   /** Reaches Redis, loads the scripts, subscribes and takes the lease (start() bounds it in time). */
@@ -224,30 +290,58 @@ export class RedisBackplane extends ClusterBackplane {
     runner: ScriptRunner,
     lease: NodeLease,
   ): Promise<void> {
-    const stillOpen = () => {
-      if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
-    };
     await whenReady(client);
     this.commandUp = true;
-    stillOpen();
+    this.stillOpen();
     await runner.load();
-    stillOpen();
+    this.stillOpen();
     await subscriber.connect();
     this.subscriberUp = true;
-    stillOpen();
+    this.stillOpen();
     // node-redis subscribes again by itself after every reconnection.
-    await subscriber.subscribe(this.keys.channel, (message) => this.receive(message));
-    stillOpen();
+    await subscriber.subscribe(this.keys.channel, this.listener);
+    await this.takeLease(lease);
+  }
+
+  /** join() on a Redis Cluster. */
+  private async joinCluster(
+    cluster: RedisClusterLike,
+    sender: ClusterSender,
+    runner: ScriptRunner,
+    lease: NodeLease,
+  ): Promise<void> {
+    const { reconnectMaxDelay } = this.options;
+    await whenClusterReady(
+      cluster,
+      (attempt) => Math.min(50 * 2 ** attempt, reconnectMaxDelay),
+      () => this.closed,
+    );
+    await sender.refresh();
+    this.commandUp = this.subscriberUp = true;
+    this.stillOpen();
+    await runner.load();
+    this.stillOpen();
+    await this.subscription!.subscribe();
+    await this.takeLease(lease);
+  }
+
+  private stillOpen(): void {
+    if (this.closed) throw new BackplaneError('RedisBackplane was closed before it started');
+  }
+
+  /** The last steps of a join: the lease, then the names of a former self. */
+  private async takeLease(lease: NodeLease): Promise<void> {
+    this.stillOpen();
     if ((await lease.refresh()) === 2) {
       throw new BackplaneError(
         `Node id ${this.nodeId} is held by a live node; wait ${this.options.leaseTtl} ms or pick another id`,
       );
     }
-    stillOpen();
+    this.stillOpen();
     lease.connected();
     // A node restarted with a fixed id may find names of its former self.
     await this.claims.reassert();
-    stillOpen();
+    this.stillOpen();
   }
 
   /** @internal */
@@ -280,6 +374,9 @@ export class RedisBackplane extends ClusterBackplane {
     // Everything sent before LEAVE has been answered (one connection, in order), so nothing is cut off.
     this.subscriber?.destroy();
     if (this.ownsClient) this.client?.destroy();
+    if (this.ownsClient) this.cluster?.destroy();
+    // A host's cluster client stays open: only this backplane's subscription goes.
+    else this.subscription?.unsubscribe();
     for (const detach of this.detach) detach();
     this.detach = [];
     return Promise.resolve();
@@ -301,11 +398,8 @@ export class RedisBackplane extends ClusterBackplane {
   }
 
   /** Ids of the nodes whose lease is current. Rejects while Redis is unreachable. */
-  async listNodes(): Promise<string[]> {
-    const runner = this.connected();
-    const ids = (await runner.command(['SMEMBERS', this.keys.nodes])) as string[];
-    const alive = await Promise.all(ids.map((id) => runner.command(['EXISTS', this.keys.leaseOf(id)])));
-    return ids.filter((_, index) => alive[index] === 1);
+  listNodes(): Promise<string[]> {
+    return liveNodes(this.connected(), this.keys);
   }
 
   /**
@@ -313,15 +407,8 @@ export class RedisBackplane extends ClusterBackplane {
    * cluster-wide presence for dashboards and admin tools (it reads every
    * name, so do not call it per message). Rejects while Redis is unreachable.
    */
-  async listNames(): Promise<Map<string, string>> {
-    const runner = this.connected();
-    const nodes = await this.listNodes();
-    const sets = await Promise.all(nodes.map((id) => runner.command(['SMEMBERS', this.keys.namesOf(id)])));
-    const names = new Map<string, string>();
-    nodes.forEach((id, index) => {
-      for (const name of sets[index] as string[]) names.set(name, id);
-    });
-    return names;
+  listNames(): Promise<Map<string, string>> {
+    return liveNames(this.connected(), this.keys);
   }
 
   /**
@@ -347,7 +434,7 @@ export class RedisBackplane extends ClusterBackplane {
     if (error instanceof RedisBusyError) {
       if (this.busyReported) return;
       this.busyReported = true;
-    } else if (error instanceof RedisTimeoutError) {
+    } else if (error instanceof RedisTimeoutError || isConnectionLoss(error)) {
       if (this.timeoutReported) return;
       this.timeoutReported = true;
     }
@@ -359,7 +446,8 @@ export class RedisBackplane extends ClusterBackplane {
     if (this.closed) next = 'closed';
     else if (!this.started) return;
     else {
-      const up = this.commandUp && this.subscriberUp && this.client!.isReady && this.subscriber!.isReady && !this.beatFailing;
+      const connections = this.cluster === undefined ? this.client!.isReady && this.subscriber!.isReady : this.cluster.isReady;
+      const up = this.commandUp && this.subscriberUp && connections && !this.beatFailing;
       next = up ? 'connected' : 'disconnected';
     }
     this.setState(next);

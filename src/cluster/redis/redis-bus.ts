@@ -16,7 +16,7 @@ const EXPIRED = -2;
 const NO_LEASE = -1;
 
 /**
- * The cluster's bus on one Redis: a pub/sub channel per node and the Lua
+ * The cluster's bus on one Redis (or one slot of a Redis Cluster): a pub/sub channel per node and the Lua
  * scripts that check a claim and publish in one atomic step (scripts.ts).
  * Commands go through one {@link ScriptRunner}: one connection, so calls keep
  * their order, with in-flight caps and Redis-time deadlines.
@@ -92,7 +92,7 @@ export class RedisBus implements ClusterBus {
   }
 
   async publish(nodeId: string, text: string): Promise<number> {
-    return (await this.runner.command(['PUBLISH', this.keys.channelOf(nodeId), text])) as number;
+    return (await this.runner.command([this.runner.publishCommand, this.keys.channelOf(nodeId), text])) as number;
   }
 
   async requestHandOver(name: string, request: string): Promise<HandOverRequestReply> {

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Script } from './scripts.js';
+import { type Script, script } from './scripts.js';
 import { CLAIM_SEPARATOR, LEASE, NAME, RELAY } from './keys.js';
 
 /*
@@ -10,13 +9,10 @@ import { CLAIM_SEPARATOR, LEASE, NAME, RELAY } from './keys.js';
  * - `<prefix>noderooms:<id>` a set of the rooms node `id` has members in (to leave them in one go).
  * - `<prefix>rooms`         a set of the rooms with members.
  *
- * Each script runs atomically. The members of a node whose lease is gone are
+ * Each script runs atomically (and, the prefix being a hash tag, in the
+ * backplane's one slot of a Redis Cluster). The members of a node whose lease is gone are
  * purged by the next script that touches their room.
  */
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source).digest('hex') };
-}
 
 // purge(prefix, room, node): removes node's members from room, and the room when it is empty.
 const purge = `
@@ -160,3 +156,14 @@ if at then node = string.sub(value, 1, at - 1) end
 if redis.call('EXISTS', ARGV[1] .. '${LEASE}' .. node) == 0 then return false end
 return node
 `);
+
+/** Loaded with the backplane's own scripts (ScriptRunner.load). */
+export const ALL_ROOM_SCRIPTS: readonly Script[] = [
+  ROOM_JOIN,
+  ROOM_PART,
+  ROOM_PUBLISH,
+  ROOM_MEMBERS,
+  ROOM_LEAVE_NODE,
+  ROOM_MOVE,
+  NAME_HOLDER,
+];

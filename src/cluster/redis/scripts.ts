@@ -1,20 +1,39 @@
 import { createHash } from 'node:crypto';
 import { CLAIM_SEPARATOR, HANDED, HANDED_TTL, LEASE, NAME, NAMES, RELAY } from './keys.js';
 
-/** A Lua script with its SHA1, run by EVALSHA (EVAL when Redis lost its script cache). */
-export interface Script {
+/** Lua source with its SHA1, run by EVALSHA (EVAL when Redis lost its script cache). */
+export interface ScriptBody {
   readonly source: string;
   readonly sha: string;
 }
 
-function script(source: string): Script {
+/**
+ * A script in two variants: publishing with `PUBLISH` (a single Redis, also
+ * before Redis 7) and with `SPUBLISH` (`sharded`, a Redis Cluster: a message
+ * goes only to the shard owning its channel, not to every node).
+ */
+export interface Script extends ScriptBody {
+  readonly sharded: ScriptBody;
+}
+
+function body(source: string): ScriptBody {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+/** Both variants of a script; its publishes must be written `redis.call('PUBLISH', …)`. */
+export function script(source: string): Script {
+  const sharded = source.replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',");
+  const plain = body(source);
+  return { ...plain, sharded: sharded === source ? plain : body(sharded) };
+}
+
 /*
- * Every script builds the keys it touches from the prefix it is given, so they
- * run on a single Redis (standalone or a Sentinel-managed primary), not on
- * Redis Cluster. Each runs atomically, which is what makes racing claims safe.
+ * Every script builds the keys it touches from the prefix it is given. The
+ * prefix is a hash tag (keys.ts), so they all fall in one slot; each call
+ * declares one key of that slot (the nodes set at least, see ScriptRunner)
+ * so that a Redis Cluster client routes it to the slot's master, and Redis
+ * (≥ 7) lets a script touch undeclared keys of the slot it runs in. Each runs
+ * atomically, which is what makes racing claims safe.
  */
 
 // The value of a name key is `<node id> <claim id>`: node ids hold no
