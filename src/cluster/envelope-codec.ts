@@ -5,13 +5,19 @@ import type { Envelope } from '../core/backplane.js';
  * Names and node ids never hold control characters, so a tab cannot occur
  * before the frame, and the frame travels as it is (no second JSON round).
  *
- * One message on a channel carries one or more envelopes, each as
- * `<length>:<envelope>` (length in UTF-16 code units, as JavaScript counts):
- * the FORWARD script concatenates them per destination node, so one PUBLISH
- * serves every envelope sent to that node in one event-loop turn.
+ * One message on a channel carries one or more envelopes, each framed by its
+ * length so that messages concatenate: the FORWARD script publishes a batch's
+ * envelopes for one node in one message.
+ *
+ * - `<length>:<envelope>`: length in UTF-16 code units, as JavaScript counts
+ *   (read from the message as text; MemoryCluster and earlier versions).
+ * - `<length>;<envelope>`: length in UTF-8 bytes, leading zeros allowed
+ *   (written straight into a batch's buffer and read from the message's bytes,
+ *   so neither side turns a whole batch into text; Redis splits it by bytes).
  */
 
 const kinds = new Set<string>(['offer', 'answer', 'candidate', 'leave', 'message', 'moved']);
+const kindList = [...kinds] as Array<Envelope['kind']>;
 
 export function encodeEnvelope(envelope: Envelope): string {
   return `${envelope.kind}\t${envelope.fromNode}\t${envelope.from}\t${envelope.to}\t${envelope.frame}`;
@@ -21,6 +27,33 @@ export function encodeEnvelope(envelope: Envelope): string {
 export function encodeFramedEnvelope(envelope: Envelope): string {
   const text = encodeEnvelope(envelope);
   return `${text.length}:${text}`;
+}
+
+/** Bytes {@link writeFramedEnvelope} may need for `text` at most. */
+export function framedBytesBound(text: string): number {
+  return digitsOf(text.length * 3) + 1 + text.length * 3;
+}
+
+/**
+ * Writes `text` (an {@link encodeEnvelope} result) byte-framed into `buffer`
+ * at `at`, which has {@link framedBytesBound} bytes free; returns the offset
+ * after it. The length goes in as many digits as the bound needs (zero-padded),
+ * so the text is encoded once, straight into place.
+ */
+export function writeFramedEnvelope(buffer: Buffer, at: number, text: string): number {
+  const start = at + digitsOf(text.length * 3) + 1;
+  const written = buffer.write(text, start, 'utf8');
+  buffer[start - 1] = 59; // ;
+  let length = written;
+  for (let i = start - 2; i >= at; i--) {
+    buffer[i] = 48 + (length % 10);
+    length = Math.floor(length / 10);
+  }
+  return start + written;
+}
+
+function digitsOf(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : String(n).length;
 }
 
 /** The envelope in `text`, or `undefined` if it is not one. */
@@ -62,6 +95,44 @@ export function decodeEnvelopes(text: string): Envelope[] | undefined {
   return envelopes;
 }
 
+/** Whether `bytes` starts as a byte-framed envelope (`<digits>;`): read it with {@link decodeEnvelopeBytes}, else as text. */
+export function isByteFramed(bytes: Uint8Array): boolean {
+  let at = 0;
+  while (at < bytes.length && at <= 10) {
+    const code = bytes[at]!;
+    if (code === 59) return at > 0;
+    if (code < 48 || code > 57) return false;
+    at++;
+  }
+  return false;
+}
+
+/** The byte-framed envelopes of one channel message, in order, or `undefined` if any part is malformed. */
+export function decodeEnvelopeBytes(bytes: Buffer): Envelope[] | undefined {
+  const envelopes: Envelope[] = [];
+  const total = bytes.length;
+  let at = 0;
+  while (at < total) {
+    let length = 0;
+    let digits = 0;
+    let code = bytes[at];
+    while (code !== undefined && code >= 48 && code <= 57 && digits < 10) {
+      length = length * 10 + (code - 48);
+      digits++;
+      code = bytes[++at];
+    }
+    if (digits === 0 || code !== 59 /* ; */) return undefined;
+    const start = at + 1;
+    const end = start + length;
+    if (end > total) return undefined;
+    const envelope = decodeBytesAt(bytes, start, end);
+    if (envelope === undefined) return undefined;
+    envelopes.push(envelope);
+    at = end;
+  }
+  return envelopes.length === 0 ? undefined : envelopes;
+}
+
 function decodeAt(text: string, start: number, end: number): Envelope | undefined {
   const a = text.indexOf('\t', start);
   const b = a < 0 ? -1 : text.indexOf('\t', a + 1);
@@ -77,4 +148,33 @@ function decodeAt(text: string, start: number, end: number): Envelope | undefine
     to: text.slice(c + 1, d),
     frame: text.slice(d + 1, end),
   };
+}
+
+function decodeBytesAt(bytes: Buffer, start: number, end: number): Envelope | undefined {
+  // The four tabs come before the frame, within a few names' length: a loop beats four native calls.
+  const tabs = [0, 0, 0, 0];
+  let found = 0;
+  for (let i = start; i < end && found < 4; i++) if (bytes[i] === 9) tabs[found++] = i;
+  if (found < 4) return undefined;
+  const [a, b, c, d] = tabs as [number, number, number, number];
+  const kind = kindAt(bytes, start, a);
+  if (kind === undefined) return undefined;
+  return {
+    kind,
+    fromNode: bytes.toString('utf8', a + 1, b),
+    from: bytes.toString('utf8', b + 1, c),
+    to: bytes.toString('utf8', c + 1, d),
+    frame: bytes.toString('utf8', d + 1, end),
+  };
+}
+
+/** The kind spelled by `bytes[start, end)`, as one of the constant strings (nothing allocated). */
+function kindAt(bytes: Uint8Array, start: number, end: number): Envelope['kind'] | undefined {
+  const length = end - start;
+  next: for (const kind of kindList) {
+    if (kind.length !== length) continue;
+    for (let i = 0; i < length; i++) if (bytes[start + i] !== kind.charCodeAt(i)) continue next;
+    return kind;
+  }
+  return undefined;
 }

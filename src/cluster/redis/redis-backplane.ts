@@ -236,7 +236,8 @@ export class RedisBackplane extends ClusterBackplane {
     this.subscriberUp = true;
     stillOpen();
     // node-redis subscribes again by itself after every reconnection.
-    await subscriber.subscribe(this.keys.channel, (message) => this.receive(message));
+    // As bytes: a batch of envelopes is read without turning all of it into text first.
+    await subscriber.subscribe(this.keys.channel, (message) => this.receive(message), true);
     stillOpen();
     if ((await lease.refresh()) === 2) {
       throw new BackplaneError(
