@@ -288,7 +288,13 @@ try {
           rate === undefined
             ? undefined
             : await measureRelay(servers, kind, { rate, redisPid: count > 1 ? redis.pid : undefined });
-        return { ...full, halfP99: half?.p99 ?? NaN, halfRate: half?.rate ?? NaN, halfCpuPerMsg: half?.cpuPerMsg ?? NaN };
+        return {
+          ...full,
+          halfP99: half?.p99 ?? NaN,
+          halfRate: half?.rate ?? NaN,
+          halfCpuPerMsg: half?.cpuPerMsg ?? NaN,
+          halfRedisCpuPerMsg: half?.redisCpuPerMsg ?? NaN,
+        };
       } finally {
         await load.call('close');
         await Promise.all(servers.map((s) => s.stop()));
@@ -306,7 +312,9 @@ try {
           `redis ${round} one hub ${Math.round(a.rate)} msg/s, ${a.cpuPerMsg.toFixed(2)} µs/msg, p50 ${a.p50.toFixed(2)} p99 ${a.p99.toFixed(2)} ms;` +
             ` two hubs through Redis ${Math.round(b.rate)} msg/s, ${b.cpuPerMsg.toFixed(2)} µs hub CPU + ${b.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg` +
             ` (${(total(b) / a.cpuPerMsg).toFixed(2)}×), p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} ms;` +
-            ` at ${Math.round(halfRate)} msg/s p99 ${a.halfP99.toFixed(2)} ms one hub, ${b.halfP99.toFixed(2)} ms two (${(b.halfP99 / a.halfP99).toFixed(2)}×)`,
+            ` at ${Math.round(halfRate)} msg/s p99 ${a.halfP99.toFixed(2)} ms one hub, ${b.halfP99.toFixed(2)} ms two (${(b.halfP99 / a.halfP99).toFixed(2)}×),` +
+            ` CPU ${a.halfCpuPerMsg.toFixed(2)} µs one hub, ${b.halfCpuPerMsg.toFixed(2)} + ${b.halfRedisCpuPerMsg.toFixed(2)} µs two` +
+            ` (${((b.halfCpuPerMsg + b.halfRedisCpuPerMsg) / a.halfCpuPerMsg).toFixed(2)}×)`,
         );
         if (!socketioRedis) continue;
         const c = await relayAcross('socketio', 1);
