@@ -149,6 +149,12 @@ describe('envelope codec', () => {
     expect(batch([envelope('B', 'x'.repeat(20))]).toString()).toBe(`0${ascii.length};${ascii}`);
   });
 
+  it('keeps envelope bounds when a frame holds bytes that are not UTF-8 (each reads as one U+FFFD)', () => {
+    const bad = Buffer.concat([Buffer.from('candidate\tn1\tA\tB\t{'), Buffer.from([0xff]), Buffer.from('}')]);
+    const bytes = Buffer.concat([Buffer.from(`${bad.length};`), bad, batch([envelope('C', '{}')])]);
+    expect(decodeEnvelopeBytes(bytes)).toEqual([envelope('B', '{\uFFFD}'), envelope('C', '{}')]);
+  });
+
   it('tells byte-framed messages from text ones and rejects malformed ones', () => {
     const good = batch([envelope('B', '{}')]);
     for (const text of [encodeFramedEnvelope(envelope('B', '{}')), '{"t":"resume"}', '["n1","x"]', ';x', '12345678901;x'])
