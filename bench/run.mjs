@@ -278,7 +278,7 @@ try {
     process.env.BENCH_REDIS_URL = redis.url;
     const socketioRedis = existsSync(join(here, 'node_modules/@socket.io/redis-adapter'));
     if (!socketioRedis) console.log('No @socket.io/redis-adapter in bench/node_modules: the socket.io rows are left out.');
-    /** Relays between a<i> on `kinds[0]` and b<i> on `kinds.at(-1)` (one server when both are the same one). */
+    /** Relays between a<i> on the first of `count` servers of `kind` and b<i> on the last (one server: both). */
     const relayAcross = async (kind, count, options) => {
       const servers = [];
       for (let i = 0; i < count; i++) servers.push(await startServer(kind));
