@@ -151,7 +151,7 @@ let lastNode = '';
 
 /**
  * The envelope in `text[start, end)`. With `ascii` (the bytes of `text`, one per unit),
- * the frame and the sender node are copied out of the bytes rather than
+ * the frame, the sender and its node are copied out of the bytes rather than
  * sliced from `text`: a slice keeps the whole batch alive as long as it
  * lives (a parked frame, a call partner's node), and the hub reads a flat
  * frame faster.
@@ -172,7 +172,8 @@ function decodeAt(text: string, start: number, end: number, ascii?: Buffer): Env
   return {
     kind: kind as Envelope['kind'],
     fromNode,
-    from: text.slice(b + 1, c),
+    // V8 copies a slice shorter than 13 units anyway; a longer sender name (kept as a call partner) is copied here.
+    from: ascii === undefined || c - b <= 13 ? text.slice(b + 1, c) : ascii.toString('utf8', b + 1, c),
     to: text.slice(c + 1, d),
     frame: ascii === undefined ? text.slice(d + 1, end) : ascii.toString('utf8', d + 1, end),
   };

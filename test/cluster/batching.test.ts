@@ -155,6 +155,22 @@ describe('envelope codec', () => {
     expect(decodeEnvelopeBytes(bytes)).toEqual([envelope('B', '{\uFFFD}'), envelope('C', '{}')]);
   });
 
+  it('reads ASCII batches from two nodes with long names the same as envelope by envelope', () => {
+    const long = (from: string, fromNode: string, to: string): Envelope => ({
+      kind: 'offer',
+      from,
+      fromNode,
+      to,
+      frame: '{"x":1}',
+    });
+    const sent = [
+      long('a-sender-name-longer-than-13', 'node-0b6f1c2e-7a4d-4b8e', 'short'),
+      long('short', 'node-0b6f1c2e-7a4d-4b8e', 'a-target-name-longer-than-13'),
+      long('a-sender-name-longer-than-13', 'another-node-9c1f-2d3e4f5a', 'x'),
+    ];
+    expect(decodeEnvelopeBytes(batch(sent))).toEqual(sent);
+  });
+
   it('tells byte-framed messages from text ones and rejects malformed ones', () => {
     const good = batch([envelope('B', '{}')]);
     for (const text of [encodeFramedEnvelope(envelope('B', '{}')), '{"t":"resume"}', '["n1","x"]', ';x', '12345678901;x'])
