@@ -81,6 +81,8 @@ const wires = {
 
 // The floor on Bun.serve pairs sockets as the floor on Node does.
 wires['floor-bun'] = wires.floor;
+// socket.io's own clients, the same wire, against two socket.io processes joined through Redis.
+wires['socketio-redis'] = wires.socketio;
 
 const text = { binary: false }; // the frames are prebuilt UTF-8 Buffers, sent as text frames
 const zeroMask = (mask) => mask.fill(0); // a zero mask makes ws skip masking: cheaper client, same server work

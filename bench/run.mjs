@@ -94,6 +94,9 @@ const config = quick
       scaleBig: 19_500,
       scaleRounds: 5,
       redisRounds: 2,
+      // A node's cross-node code runs once per batch, not per message, so V8 optimises it seconds later than
+      // the relay path: measured after 1.5 s, a third of the hubs' extra CPU was still the JIT compiling it.
+      redisWarmMs: 8000,
       // The HTTP fallback row: a reported number, no target; three rounds give a usable median.
       httpRounds: 3,
       // The sections of issues #19–#21 (bench/lib/authorize.mjs, rooms.mjs, dialects.mjs): their own interleaved rounds.
@@ -154,7 +157,7 @@ function procCpu(pid) {
  * One relay measurement: warm-up, then server CPU and client counts over the measured window.
  * `server` may be a list (the nodes of a cluster): their CPU is summed.
  */
-async function measureRelay(server, kind, { rate, redisPid } = {}) {
+async function measureRelay(server, kind, { rate, redisPid, warmMs = config.warmMs } = {}) {
   const servers = Array.isArray(server) ? server : [server];
   const cpuOf = async () => {
     const all = await Promise.all(servers.map((s) => s.call('cpu')));
@@ -162,7 +165,7 @@ async function measureRelay(server, kind, { rate, redisPid } = {}) {
     return { user: sum('user'), system: sum('system'), reads: sum('reads'), writes: sum('writes') };
   };
   await load.call('start', { kind, pairs: config.pairs, window: config.window, rate });
-  await sleep(config.warmMs);
+  await sleep(warmMs);
   const redis0 = redisPid === undefined ? 0 : procCpu(redisPid);
   const [cpu0] = await Promise.all([cpuOf(), load.call('mark')]);
   await sleep(rate === undefined ? config.measureMs : (config.halfMeasureMs ?? config.measureMs));
@@ -295,35 +298,67 @@ try {
     }
   }
 
-  // Cross-node relay: a<i> on one hub, b<i> on another, joined through Redis; one hub alone beside it.
-  const cluster = { one: [], two: [], available: false };
+  // Cross-node relay: a<i> on one node, b<i> on another, joined through Redis; one node alone beside it. The hub
+  // and socket.io (with @socket.io/redis-adapter), each against itself on one node, in the same run and Redis.
+  // Half load: the same offered rate for both setups, half what the two hubs relayed at full load in that round.
+  const cluster = { one: [], two: [], socketioOne: [], socketioTwo: [], available: false };
   const redis = process.argv.includes('--no-redis') ? undefined : await startRedis();
   if (redis !== undefined) {
     cluster.available = true;
     process.env.BENCH_REDIS_URL = redis.url;
+    const socketioRedis = existsSync(join(here, 'node_modules/@socket.io/redis-adapter'));
+    if (!socketioRedis) console.log('No @socket.io/redis-adapter in bench/node_modules: the socket.io rows are left out.');
+    /** Relays between a<i> on the first of `count` servers of `kind` and b<i> on the last (one server: both). */
+    const relayAcross = async (kind, count, options) => {
+      const servers = [];
+      for (let i = 0; i < count; i++) servers.push(await startServer(kind));
+      try {
+        const ports = { port: servers[0].port, portB: servers.at(-1).port };
+        await load.call('connectPairs', { kind, ...ports, pairs: config.pairs });
+        const warmMs = config.redisWarmMs ?? config.warmMs;
+        const full = await measureRelay(servers, kind, { redisPid: count > 1 ? redis.pid : undefined, warmMs });
+        const rate = options?.halfRate?.(full);
+        const half =
+          rate === undefined
+            ? undefined
+            : await measureRelay(servers, kind, { rate, redisPid: count > 1 ? redis.pid : undefined });
+        return {
+          ...full,
+          halfP99: half?.p99 ?? NaN,
+          halfRate: half?.rate ?? NaN,
+          halfCpuPerMsg: half?.cpuPerMsg ?? NaN,
+          halfRedisCpuPerMsg: half?.redisCpuPerMsg ?? NaN,
+        };
+      } finally {
+        await load.call('close');
+        await Promise.all(servers.map((s) => s.stop()));
+      }
+    };
     try {
       for (let round = 1; round <= config.redisRounds; round++) {
-        const one = await startServer('hub');
-        try {
-          await load.call('connectPairs', { kind: 'hub', port: one.port, pairs: config.pairs });
-          cluster.one.push(await measureRelay(one, 'hub'));
-        } finally {
-          await load.call('close');
-          await one.stop();
-        }
-        const nodes = [await startServer('hub-redis'), await startServer('hub-redis')];
-        try {
-          await load.call('connectPairs', { kind: 'hub-redis', port: nodes[0].port, portB: nodes[1].port, pairs: config.pairs });
-          cluster.two.push(await measureRelay(nodes, 'hub-redis', { redisPid: redis.pid }));
-        } finally {
-          await load.call('close');
-          await Promise.all(nodes.map((n) => n.stop()));
-        }
-        const [a, b] = [cluster.one.at(-1), cluster.two.at(-1)];
+        let halfRate;
+        const b = await relayAcross('hub-redis', 2, { halfRate: (full) => (halfRate = full.rate / 2) });
+        const a = await relayAcross('hub', 1, { halfRate: () => halfRate });
+        cluster.two.push(b);
+        cluster.one.push(a);
+        const total = (r) => r.cpuPerMsg + (r.redisCpuPerMsg || 0);
         console.log(
-          `redis ${round} one hub ${Math.round(a.rate)} msg/s, p50 ${a.p50.toFixed(2)} p99 ${a.p99.toFixed(2)} ms;` +
-            ` two hubs through Redis ${Math.round(b.rate)} msg/s, p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} ms,` +
-            ` ${b.cpuPerMsg.toFixed(2)} µs hub CPU + ${b.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg`,
+          `redis ${round} one hub ${Math.round(a.rate)} msg/s, ${a.cpuPerMsg.toFixed(2)} µs/msg, p50 ${a.p50.toFixed(2)} p99 ${a.p99.toFixed(2)} ms;` +
+            ` two hubs through Redis ${Math.round(b.rate)} msg/s, ${b.cpuPerMsg.toFixed(2)} µs hub CPU + ${b.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg` +
+            ` (${(total(b) / a.cpuPerMsg).toFixed(2)}×), p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} ms;` +
+            ` at ${Math.round(halfRate)} msg/s p99 ${a.halfP99.toFixed(2)} ms one hub, ${b.halfP99.toFixed(2)} ms two (${(b.halfP99 / a.halfP99).toFixed(2)}×),` +
+            ` CPU ${a.halfCpuPerMsg.toFixed(2)} µs one hub, ${b.halfCpuPerMsg.toFixed(2)} + ${b.halfRedisCpuPerMsg.toFixed(2)} µs two` +
+            ` (${((b.halfCpuPerMsg + b.halfRedisCpuPerMsg) / a.halfCpuPerMsg).toFixed(2)}×)`,
+        );
+        if (!socketioRedis) continue;
+        const c = await relayAcross('socketio', 1);
+        const d = await relayAcross('socketio-redis', 2);
+        cluster.socketioOne.push(c);
+        cluster.socketioTwo.push(d);
+        console.log(
+          `redis ${round} socket.io ${Math.round(c.rate)} msg/s, ${c.cpuPerMsg.toFixed(2)} µs/msg; two socket.io through Redis` +
+            ` ${Math.round(d.rate)} msg/s, ${d.cpuPerMsg.toFixed(2)} µs + ${d.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg;` +
+            ` hub/socket.io across nodes ${(total(b) / total(d)).toFixed(2)}×`,
         );
       }
     } finally {

@@ -209,8 +209,12 @@ export function renderMarkdown({ samples, scale, cluster, http, authorize, rooms
   const httpText = httpRows(http).map(
     (r) => `  ${r.label.padEnd(28)} ${r.rate.padStart(7)} msg/s  ${r.cpu.padStart(6)} µs/msg  p50 ${r.p50} p99 ${r.p99} ms`,
   );
+  const redisGoalText = redisTargets(cluster).map(
+    (g) => `  ${g.met === null ? 'not measured' : g.met ? 'met' : 'MISSED'} — ${g.name}: ${g.text}`,
+  );
   const text =
     `${textTable(table)}\n\nTargets (issues #5, #18–#21):\n${goalText.map((g) => `  ${g}`).join('\n')}` +
+    (redisGoalText.length > 0 ? `\n\nCross-node targets (issue #22):\n${redisGoalText.join('\n')}` : '') +
     (httpText.length > 0 ? `\n\nThe hub over its HTTP fallback (no target):\n${httpText.join('\n')}` : '') +
     sectionText(sections)
       .map((line) => `\n${line}`)
@@ -285,22 +289,81 @@ npm run bench -- --quick   # smoke run with small N: prints the table, writes no
   return { table: text, markdown };
 }
 
+/** Cross-node CPU per relayed message: every node's plus Redis's. */
+const totalCpu = (r) => r.cpuPerMsg + (Number.isFinite(r.redisCpuPerMsg) ? r.redisCpuPerMsg : 0);
+
+/** The targets of issue #22 (cost of crossing nodes through Redis), judged on the medians of the same run. */
+export function redisTargets(cluster) {
+  if (!cluster?.available || cluster.two.length === 0) return [];
+  const m = (runs, pick) => median(runs.map(pick));
+  // Per round, the setups measured back to back saw the same machine.
+  const perRound = (as, bs, pick) => {
+    const ratios = as.map((a, i) => ratio(pick(a), bs[i] === undefined ? NaN : pick(bs[i]))).filter(Number.isFinite);
+    return ratios.length < 2 ? '' : `; per round ${ratios.map((r) => fmt(r, 2)).join(', ')}×`;
+  };
+  const check = (name, value, limit, text) => ({ name, met: Number.isFinite(value) ? value <= limit : null, text });
+  const [two, one] = [cluster.two, cluster.one];
+  const cpuTwo = m(two, totalCpu);
+  const cpuOne = m(one, (r) => r.cpuPerMsg);
+  const halfTwo = m(two, (r) => r.halfP99);
+  const halfOne = m(one, (r) => r.halfP99);
+  const goals = [
+    check(
+      'cross-node CPU per relayed message (all hubs + Redis) ≤ 1.5× one hub',
+      ratio(cpuTwo, cpuOne),
+      1.5,
+      `${fmt(cpuTwo, 2)} µs vs ${fmt(cpuOne, 2)} µs = ${fmt(ratio(cpuTwo, cpuOne), 2)}×${perRound(two, one, totalCpu)}`,
+    ),
+    check(
+      'cross-node RTT p99 at half load ≤ 2× one hub at the same load',
+      ratio(halfTwo, halfOne),
+      2,
+      `${fmt(halfTwo, 2)} ms vs ${fmt(halfOne, 2)} ms = ${fmt(ratio(halfTwo, halfOne), 2)}×${perRound(two, one, (r) => r.halfP99)}`,
+    ),
+  ];
+  const sio = cluster.socketioTwo ?? [];
+  if (sio.length > 0) {
+    const cpuSio = m(sio, totalCpu);
+    goals.push(
+      check(
+        'cross-node CPU per relayed message ≤ 0.5× socket.io with its Redis adapter',
+        ratio(cpuTwo, cpuSio),
+        0.5,
+        `${fmt(cpuTwo, 2)} µs vs ${fmt(cpuSio, 2)} µs = ${fmt(ratio(cpuTwo, cpuSio), 2)}×${perRound(two, sio, totalCpu)}`,
+      ),
+    );
+  }
+  return goals;
+}
+
 function redisSection(cluster, config) {
   if (!cluster.available) {
     return 'Not measured in this run: `dist/redis.js` had no working `RedisBackplane`, or `redis-server` was not on PATH. With both, `npm run bench` adds rows here comparing two hubs joined through Redis with one hub.';
   }
   const row = (label, runs, withRedis) => {
+    if (runs === undefined || runs.length === 0) return undefined;
     const m = (key) => median(runs.map((r) => r[key]));
-    return `| ${label} | ${fmt(m('rate'))} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${fmt(m('cpuPerMsg'), 2)} | ${withRedis ? fmt(m('redisCpuPerMsg'), 2) : '–'} |`;
+    return `| ${label} | ${fmt(m('rate'))} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${fmt(m('halfP99'), 2)} | ${fmt(m('cpuPerMsg'), 2)} | ${withRedis ? fmt(m('redisCpuPerMsg'), 2) : '–'} | ${fmt(median(runs.map(totalCpu)), 2)} |`;
   };
-  return `The same ${config.pairs} pairs and window, ${config.redisRounds} interleaved rounds: every *a* on one hub process and every *b* on another, so every relay crosses Redis (\`RedisBackplane\` from \`signalling-hub/redis\`, default options, a local \`redis-server\` with persistence off), against one hub holding both.
+  const halfRate = median(cluster.two.map((r) => r.halfRate));
+  const rows = [
+    row('one hub', cluster.one, false),
+    row('two hubs through Redis', cluster.two, true),
+    row('socket.io, one process', cluster.socketioOne, false),
+    row('two socket.io processes through Redis (@socket.io/redis-adapter)', cluster.socketioTwo, true),
+    row('two hubs, Redis Cluster (3 masters; Redis CPU ≈)', cluster.redisCluster?.two, true),
+    row('three hubs, Redis Cluster (3 masters; Redis CPU ≈)', cluster.redisCluster?.three, true),
+  ].filter((r) => r !== undefined);
+  const goals = redisTargets(cluster);
+  return `The same ${config.pairs} pairs and window, ${config.redisRounds} interleaved rounds: every *a* on one process and every *b* on another, so every relay crosses Redis (\`RedisBackplane\` from \`signalling-hub/redis\`, default options; socket.io with \`@socket.io/redis-adapter\` and the \`redis\` client), against one process holding both; one local \`redis-server\` with persistence off serves both. CPU is every server process's own (\`process.cpuUsage()\`) plus \`redis-server\`'s (from \`/proc\`), per relayed message, measured after ${fmt((config.redisWarmMs ?? config.warmMs) / 1000, 1)} s of warm-up at full load (a node's cross-node code runs once per batch, so V8 optimises it later than the relay path; the same warm-up for every row). Half load: the same offered rate for one hub and two hubs, half of what the two hubs relayed at full load in that round (${fmt(halfRate)} msgs/s here).
 
-| setup | relayed msgs/s | RTT p50 (ms) | RTT p99 (ms) | hub CPU / msg (µs, all hubs) | Redis CPU / msg (µs) |
-|:--|--:|--:|--:|--:|--:|
-${row('one hub', cluster.one, false)}
-${row('two hubs through Redis', cluster.two, true)}
-${cluster.redisCluster ? `${row('two hubs, Redis Cluster (3 masters; Redis CPU ≈)', cluster.redisCluster.two, true)}\n${row('three hubs, Redis Cluster (3 masters; Redis CPU ≈)', cluster.redisCluster.three, true)}\n` : ''}
-On this 2-core machine the two hubs, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do. Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per destination node; before that batching the same setup gave about 40k msgs/s at 30 µs of hub CPU per message.`;
+| setup | relayed msgs/s | RTT p50 (ms) | RTT p99 (ms) | RTT p99 at half load (ms) | server CPU / msg (µs, all processes) | Redis CPU / msg (µs) | total CPU / msg (µs) |
+|:--|--:|--:|--:|--:|--:|--:|--:|
+${rows.join('\n')}
+
+${goals.map((g) => `- **${g.met === null ? 'Not measured' : g.met ? 'Met' : 'Missed'}** — ${g.name}: ${g.text}.`).join('\n')}
+
+On this 2-core machine the nodes, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do. Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per destination node; the batch travels as one buffer, published by Redis as it came when one node holds every target, and read from its bytes on the receiving node. On the Redis Cluster rows, Redis CPU is approximate (≈): it is summed over the cluster's masters for warm-up and measurement together.`;
 }
 
 /** The hub over ws and over its HTTP fallback, medians over rounds; none when not measured. */

@@ -16,7 +16,7 @@ import type { ClusterBus } from './bus.js';
 import { Claims } from './claims.js';
 import type { ClusterContext, ClusterTiming } from './context.js';
 import { decodeControl, isControl } from './control-codec.js';
-import { decodeEnvelopes } from './envelope-codec.js';
+import { decodeEnvelopeBytes, decodeEnvelopes, isByteFramed } from './envelope-codec.js';
 import { worstCaseGrantBytes } from './grant-bound.js';
 import { HandOvers } from './hand-over.js';
 import { NodeRequests } from './node-requests.js';
@@ -310,8 +310,21 @@ export abstract class ClusterBackplane implements Backplane {
   /** @internal Closes the connections to the bus. */
   protected abstract disconnectBus(): Promise<void>;
 
-  /** @internal A message on this node's channel: envelopes, delivered in the order sent, or one control message. */
-  protected receive(text: string): void {
+  /**
+   * @internal A message on this node's channel: envelopes, delivered in the
+   * order sent, or one control message. As bytes (a Redis subscription),
+   * byte-framed envelopes (a FORWARD batch) are read from the bytes, without
+   * turning the whole batch into text first; anything else is read as text.
+   */
+  protected receive(message: string | Buffer): void {
+    if (typeof message !== 'string') {
+      if (isByteFramed(message)) {
+        this.deliverAll(decodeEnvelopeBytes(message));
+        return;
+      }
+      message = message.toString();
+    }
+    const text = message;
     if (isControl(text)) {
       this.control(text);
       return;
@@ -323,7 +336,10 @@ export abstract class ClusterBackplane implements Backplane {
       else this.host?.roomMessage?.(frame[0], frame[1]);
       return;
     }
-    const envelopes = decodeEnvelopes(text);
+    this.deliverAll(decodeEnvelopes(text));
+  }
+
+  private deliverAll(envelopes: Envelope[] | undefined): void {
     if (envelopes === undefined) {
       this.report(new BackplaneError(`Ignored a malformed envelope on node ${this.nodeId}'s channel`));
       return;

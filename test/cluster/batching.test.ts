@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '../../src/core/backplane.js';
-import { decodeEnvelopes, encodeEnvelope, encodeFramedEnvelope } from '../../src/cluster/envelope-codec.js';
+import {
+  decodeEnvelopeBytes,
+  decodeEnvelopes,
+  encodeEnvelope,
+  encodeFramedEnvelope,
+  framedBytesBound,
+  isByteFramed,
+  writeFramedEnvelope,
+} from '../../src/cluster/envelope-codec.js';
 import { clusterSuite, loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
 
 /** Envelopes forwarded in one event-loop turn are sent together, each answered on its own, in order per sender. */
@@ -61,6 +69,24 @@ clusterSuite('cross-node forwarding', 'b', (cluster) => {
     }
   });
 
+  it('cuts a batch for several nodes at envelope bounds when frames hold characters outside ASCII', async () => {
+    const [one, two, three] = [await node(), await node(), await node()];
+    const b = await loggedIn(two.url, 'Zwei 😀', clients);
+    const c = await loggedIn(three.url, 'Drei 中', clients);
+    const texts = ['😀😀', 'é\tü', '中文字符', 'ascii'];
+    // One turn: one batch, split by Redis between two nodes (and a miss), by UTF-8 byte lengths.
+    const results = await Promise.all(
+      texts.flatMap((text) => [
+        one.hub.send('Zwei 😀', { type: 'note', text }),
+        one.hub.send('Nobody 😀', { type: 'note', text }),
+        one.hub.send('Drei 中', { type: 'note', text }),
+      ]),
+    );
+    expect(results).toEqual(texts.flatMap(() => [true, false, true]));
+    for (const text of texts) expect(await b.next()).toEqual({ type: 'note', text });
+    for (const text of texts) expect(await c.next()).toEqual({ type: 'note', text });
+  });
+
   it('carries frames with characters outside ASCII intact inside a batch', async () => {
     const [one, two] = [await node(), await node()];
     const b = await loggedIn(two.url, 'Ünïcødé 😀', clients);
@@ -100,6 +126,65 @@ describe('envelope codec', () => {
   it('reads a bare envelope of an earlier version as a message of one', () => {
     const sent = envelope('B', '{"x":1}');
     expect(decodeEnvelopes(encodeEnvelope(sent))).toEqual([sent]);
+  });
+
+  /** What ForwardBatcher publishes: envelopes byte-framed into one buffer. */
+  const batch = (envelopes: readonly Envelope[]): Buffer => {
+    const texts = envelopes.map(encodeEnvelope);
+    const buffer = Buffer.alloc(texts.reduce((n, text) => n + framedBytesBound(text), 0));
+    let at = 0;
+    for (const text of texts) at = writeFramedEnvelope(buffer, at, text);
+    return buffer.subarray(0, at);
+  };
+
+  it('splits byte-framed envelopes back in order, lengths in UTF-8 bytes', () => {
+    const sent = [envelope('Ünï 😀', '{"x":"😀"}'), envelope('C', '{"y":"\t中文"}'), envelope('B', '{}')];
+    const bytes = batch(sent);
+    expect(isByteFramed(bytes)).toBe(true);
+    expect(decodeEnvelopeBytes(bytes)).toEqual(sent);
+    // The length counts bytes (`😀` is 4 of them, 2 UTF-16 units) and is zero-padded to the digits its bound needs.
+    const emoji = encodeEnvelope(envelope('B', '😀'));
+    expect(batch([envelope('B', '😀')]).toString()).toBe(`${emoji.length + 2};${emoji}`);
+    const ascii = encodeEnvelope(envelope('B', 'x'.repeat(20)));
+    expect(batch([envelope('B', 'x'.repeat(20))]).toString()).toBe(`0${ascii.length};${ascii}`);
+  });
+
+  it('keeps envelope bounds when a frame holds bytes that are not UTF-8 (each reads as one U+FFFD)', () => {
+    const bad = Buffer.concat([Buffer.from('candidate\tn1\tA\tB\t{'), Buffer.from([0xff]), Buffer.from('}')]);
+    const bytes = Buffer.concat([Buffer.from(`${bad.length};`), bad, batch([envelope('C', '{}')])]);
+    expect(decodeEnvelopeBytes(bytes)).toEqual([envelope('B', '{\uFFFD}'), envelope('C', '{}')]);
+  });
+
+  it('reads ASCII batches from two nodes with long names the same as envelope by envelope', () => {
+    const long = (from: string, fromNode: string, to: string): Envelope => ({
+      kind: 'offer',
+      from,
+      fromNode,
+      to,
+      frame: '{"x":1}',
+    });
+    const sent = [
+      long('a-sender-name-longer-than-13', 'node-0b6f1c2e-7a4d-4b8e', 'short'),
+      long('short', 'node-0b6f1c2e-7a4d-4b8e', 'a-target-name-longer-than-13'),
+      long('a-sender-name-longer-than-13', 'another-node-9c1f-2d3e4f5a', 'x'),
+    ];
+    expect(decodeEnvelopeBytes(batch(sent))).toEqual(sent);
+  });
+
+  it('tells byte-framed messages from text ones and rejects malformed ones', () => {
+    const good = batch([envelope('B', '{}')]);
+    for (const text of [encodeFramedEnvelope(envelope('B', '{}')), '{"t":"resume"}', '["n1","x"]', ';x', '12345678901;x'])
+      expect(isByteFramed(Buffer.from(text))).toBe(false);
+    for (const bytes of [
+      Buffer.from(''),
+      Buffer.from('12;'),
+      Buffer.from('5;abc'),
+      Buffer.concat([good, Buffer.from('9')]),
+      Buffer.concat([good, Buffer.from('999;x')]),
+      Buffer.from('3;a\tb'),
+      Buffer.from('17;nope\tn1\tA\tB\t{}'),
+    ])
+      expect(decodeEnvelopeBytes(bytes)).toBeUndefined();
   });
 
   it('rejects malformed messages', () => {

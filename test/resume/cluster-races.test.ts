@@ -38,12 +38,14 @@ async function flood(sender: TestClient, target: string, count: number, at: Reco
   return count;
 }
 
-/** What the tests reach inside a cluster backplane: what it reads from its channel, and its bus. */
+/** What the tests reach inside a cluster backplane: what it reads from its channel (bytes over Redis), and its bus. */
 interface Inside {
-  receive(text: string): void;
+  receive(message: string | Buffer): void;
   bus: { handOver(move: HandOverMove): Promise<HandOverReply> };
 }
 const inside = (node: HubServer) => node.hub.options.backplane as unknown as Inside;
+/** A channel message as text, for the checks below (it is passed on as it came). */
+const textOf = (message: string | Buffer) => (typeof message === 'string' ? message : message.toString());
 
 /** Calls `then` once, the first time `node` reads envelopes (not a control message) from its channel after a resume grant. */
 function onEnvelopesAfterGrant(node: HubServer, then: () => void): void {
@@ -51,8 +53,9 @@ function onEnvelopesAfterGrant(node: HubServer, then: () => void): void {
   const receive = backplane.receive.bind(backplane);
   let done = false;
   let granted = false;
-  backplane.receive = (text) => {
-    receive(text);
+  backplane.receive = (message) => {
+    receive(message);
+    const text = textOf(message);
     if (text.startsWith('{"t":"resume-grant"')) granted = true;
     if (!done && granted && !text.startsWith('{')) {
       done = true;
@@ -72,20 +75,20 @@ function readLateDuringHandOver(node: HubServer): { open(): void; held(): number
   const backplane = inside(node);
   const receive = backplane.receive.bind(backplane);
   let closed = false;
-  const queue: string[] = [];
+  const queue: Array<string | Buffer> = [];
   let arrived: (() => void) | undefined;
   beforeNextHandOver(node, () => {
     closed = true;
   });
-  backplane.receive = (text) => {
-    if (!closed) return receive(text);
-    queue.push(text);
-    if (!text.startsWith('{')) arrived?.();
+  backplane.receive = (message) => {
+    if (!closed) return receive(message);
+    queue.push(message);
+    if (!textOf(message).startsWith('{')) arrived?.();
   };
   const bus = backplane.bus;
   const handOver = bus.handOver.bind(bus);
   bus.handOver = async (move) => {
-    if (!queue.some((text) => !text.startsWith('{'))) await new Promise<void>((resolve) => (arrived = resolve));
+    if (!queue.some((message) => !textOf(message).startsWith('{'))) await new Promise<void>((resolve) => (arrived = resolve));
     return handOver(move);
   };
   return {
@@ -102,17 +105,17 @@ function readLate(node: HubServer): { open(): void; holding(prefix: string): boo
   const backplane = inside(node);
   const receive = backplane.receive.bind(backplane);
   let closed = true;
-  const queue: string[] = [];
-  backplane.receive = (text) => {
-    if (closed) queue.push(text);
-    else receive(text);
+  const queue: Array<string | Buffer> = [];
+  backplane.receive = (message) => {
+    if (closed) queue.push(message);
+    else receive(message);
   };
   return {
     open() {
       closed = false;
       for (const text of queue.splice(0)) receive(text);
     },
-    holding: (prefix) => queue.some((text) => text.startsWith(prefix)),
+    holding: (prefix) => queue.some((message) => textOf(message).startsWith(prefix)),
   };
 }
 

@@ -10,7 +10,7 @@ import { ALL_SCRIPTS, type Script, type ScriptBody } from './scripts.js';
  */
 export interface RedisSender {
   readonly isReady: boolean;
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: Array<string | Buffer>, options?: { timeout?: number }): Promise<unknown>;
   /**
    * Sends to every node (a Redis Cluster's replicas too, for SCRIPT LOAD: a
    * replica promoted by a failover then runs EVALSHAs at once).
@@ -26,8 +26,16 @@ export interface RedisClientLike {
   readonly isOpen: boolean;
   readonly isReady: boolean;
   connect(): Promise<unknown>;
-  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string, channel: string) => unknown): Promise<unknown>;
+  sendCommand(args: Array<string | Buffer>, options?: { timeout?: number }): Promise<unknown>;
+  /**
+   * With `bufferMode`, node-redis hands the listener each message's bytes (a
+   * client that hands a string instead still works: the backplane reads both).
+   */
+  subscribe(
+    channel: string,
+    listener: (message: string | Buffer, channel: string | Buffer) => unknown,
+    bufferMode?: boolean,
+  ): Promise<unknown>;
   duplicate(): RedisClientLike;
   // `any`: node-redis types its listeners with `any[]`; a narrower type here would refuse a real client.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -62,10 +70,13 @@ export async function whenReady(client: RedisClientLike): Promise<void> {
  */
 export type Lane = 'forward' | 'control' | 'grant';
 
+/** Command options that turn node-redis's own timeout off: {@link ScriptRunner} times commands itself. */
+const NO_CLIENT_TIMEOUT = { timeout: undefined };
+
 /** UTF-8 length of a command as sent (arguments only; the RESP framing adds a few bytes each). */
-function sizeOf(args: readonly string[]): number {
+function sizeOf(args: ReadonlyArray<string | Buffer>): number {
   let bytes = 0;
-  for (const arg of args) bytes += Buffer.byteLength(arg);
+  for (const arg of args) bytes += typeof arg === 'string' ? Buffer.byteLength(arg) : arg.length;
   return bytes;
 }
 
@@ -152,7 +163,7 @@ export class ScriptRunner {
    * Runs `script`. Its first write happens synchronously, so calls keep their
    * order on the connection (the ordering guarantee for one sender rests on it).
    */
-  run(script: Script, keys: readonly string[], args: readonly string[], lane: Lane = 'control'): Promise<unknown> {
+  run(script: Script, keys: readonly string[], args: ReadonlyArray<string | Buffer>, lane: Lane = 'control'): Promise<unknown> {
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
     const body: ScriptBody = this.sharded ? script.sharded : script;
     const tail =
@@ -198,7 +209,7 @@ export class ScriptRunner {
    * (paused, overloaded, a half-open connection) is raced by a timer, and a
    * late reply still arrives and is ignored.
    */
-  private send(args: string[], lane: Lane): Promise<unknown> {
+  private send(args: Array<string | Buffer>, lane: Lane): Promise<unknown> {
     const bytes = sizeOf(args);
     const commands = this.inFlightCommands;
     const grant = lane === 'grant';
@@ -217,11 +228,12 @@ export class ScriptRunner {
       if (grant) this.inFlightGrantBytes -= bytes;
       else this.inFlightBytes -= bytes;
     };
-    const reply = this.client.sendCommand(args);
+    // No client-side timer besides ours (node-redis ≥ 6 arms one per command by default: an AbortSignal and a timer).
+    const reply = this.client.sendCommand(args, NO_CLIENT_TIMEOUT);
     reply.then(settled, settled);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(args[0]!, this.timeout)), this.timeout);
+      timer = setTimeout(() => reject(new RedisTimeoutError(String(args[0]), this.timeout)), this.timeout);
     });
     return Promise.race([reply, expired]).finally(() => clearTimeout(timer));
   }

@@ -5,7 +5,7 @@ import type { ConnectionWatcher } from './connections.js';
 import { RedisOfflineError } from './errors.js';
 
 /** A message listener as node-redis calls it. */
-export type MessageListener = (message: string, channel: string) => unknown;
+export type MessageListener = (message: string | Buffer, channel: string | Buffer) => unknown;
 
 /**
  * The part of a node-redis Redis Cluster client (`createCluster()` from
@@ -17,7 +17,7 @@ export interface RedisClusterLike {
   readonly isReady: boolean;
   connect(): Promise<unknown>;
   sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
-  sSubscribe(channel: string, listener: MessageListener): Promise<unknown>;
+  sSubscribe(channel: string, listener: MessageListener, bufferMode?: boolean): Promise<unknown>;
   sUnsubscribe(channel: string, listener: MessageListener): Promise<unknown>;
   /** The connection to the master (or, `isReadonly`, any node) serving `key`'s slot. */
   getNodeClientForKey(key: string, isReadonly?: boolean): Promise<unknown>;
@@ -48,7 +48,7 @@ const LOOK_TIMEOUT_MS = 1000;
 /** The connection to one node, as node-redis's cluster client hands it out. */
 interface NodeConnection {
   readonly isReady: boolean;
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: Array<string | Buffer>, options?: { timeout?: number }): Promise<unknown>;
 }
 
 /** {@link RedisSender} on a cluster, plus what the backplane asks of it there. */
@@ -106,7 +106,7 @@ export function clusterSender(cluster: RedisClusterLike, anchor: string): Cluste
       if (cluster.isReady) lookAgain();
       return false;
     },
-    sendCommand: (args) => node!.sendCommand(args).catch(failed),
+    sendCommand: (args, options) => node!.sendCommand(args, options).catch(failed),
     // Every node node-redis knows (SCRIPT LOAD is sent to all of them, replicas included).
     everywhere: (args) => cluster.sendCommand(anchor, false, args),
     refresh,
@@ -260,7 +260,8 @@ export class ShardedSubscription {
   ) {}
 
   subscribe(): Promise<unknown> {
-    return this.cluster.sSubscribe(this.channel, this.listener);
+    // As bytes, as on a single Redis: a batch is read without turning all of it into text first.
+    return this.cluster.sSubscribe(this.channel, this.listener, true);
   }
 
   resubscribe(): void {

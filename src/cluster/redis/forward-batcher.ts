@@ -1,6 +1,6 @@
 import type { Envelope, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
-import { encodeFramedEnvelope } from '../envelope-codec.js';
+import { encodeEnvelope, framedBytesBound, writeFramedEnvelope } from '../envelope-codec.js';
 import { FORWARD } from './scripts.js';
 
 /**
@@ -24,10 +24,17 @@ interface Pending {
  * destination node: a Redis round trip, a command timer and a PUBLISH per
  * turn instead of per message. Calls are written in the order envelopes were
  * given, on one connection, so one sender's envelopes keep their order.
+ *
+ * A batch travels as one buffer: each envelope is encoded once, straight
+ * into it, byte-framed, and Redis publishes that buffer as it is when one
+ * node holds every target (see FORWARD), so neither Redis nor the receiving
+ * node handles the envelopes one by one as strings.
  */
 export class ForwardBatcher {
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setImmediate> | undefined;
+  /** The last `delivered` answer, reused while batches go to the same node. */
+  private delivered: ForwardResult & { delivered: true } = { delivered: true, node: '' };
 
   constructor(
     private readonly runner: ScriptRunner,
@@ -55,53 +62,74 @@ export class ForwardBatcher {
     if (queue.length === 0) return;
     this.queue = [];
     const limit = this.runner.forwardBatchBytes;
-    let batch: Pending[] = [];
-    let args: string[] = [];
+    const texts: string[] = [];
+    let from = 0;
     let length = 0;
-    for (const pending of queue) {
-      const framed = encodeFramedEnvelope(pending.envelope);
+    for (let i = 0; i < queue.length; i++) {
+      const envelope = queue[i]!.envelope;
+      const text = encodeEnvelope(envelope);
       // In UTF-16 units (no encoding here): a batch's UTF-8 bytes are at most three times its limit.
-      const size = framed.length + pending.envelope.to.length;
-      if (batch.length > 0 && (batch.length === MAX_BATCH || length + size > limit)) {
-        this.send(batch, args);
-        batch = [];
-        args = [];
+      const size = text.length + envelope.to.length;
+      if (i > from && (i - from === MAX_BATCH || length + size > limit)) {
+        this.send(queue, texts, from, i);
+        from = i;
         length = 0;
       }
-      batch.push(pending);
-      args.push(pending.envelope.to, framed);
+      texts.push(text);
       length += size;
     }
-    this.send(batch, args);
+    this.send(queue, texts, from, queue.length);
   }
 
-  private send(batch: Pending[], envelopes: string[]): void {
+  /** Sends `queue[from, to)` (their texts in `texts`) in one call. */
+  private send(queue: readonly Pending[], texts: readonly string[], from: number, to: number): void {
+    let bound = 0;
+    for (let i = from; i < to; i++) bound += framedBytesBound(texts[i]!);
+    const batch = Buffer.allocUnsafe(bound);
     // The deadline is taken as the call is written: past it, Redis drops the whole call.
-    const args = [this.prefix, this.nodeId, this.runner.deadline(), ...envelopes];
+    const args: Array<string | Buffer> = [this.prefix, this.nodeId, this.runner.deadline(), batch];
+    let at = 0;
+    for (let i = from; i < to; i++) {
+      at = writeFramedEnvelope(batch, at, texts[i]!);
+      args.push(queue[i]!.envelope.to);
+    }
+    args[3] = batch.subarray(0, at);
     this.runner.run(FORWARD, [], args, 'forward').then(
       (reply) => {
         if (reply === -2) {
           // Redis ran it after this node gave up on it: nothing was published.
-          for (const pending of batch) pending.resolve(UNAVAILABLE);
+          for (let i = from; i < to; i++) queue[i]!.resolve(UNAVAILABLE);
           return;
         }
-        const [holders, published] = reply as [string[], Array<string | number>];
+        const [first, second] = reply as [string | string[], number | Array<string | number>];
+        if (typeof first === 'string') {
+          // One answer for the whole batch: its one holder (or none).
+          // Nobody listened: the holder's subscription is reconnecting and its envelopes are lost.
+          const result = first === '' ? NOT_FOUND : (second as number) > 0 ? this.deliveredTo(first) : UNAVAILABLE;
+          for (let i = from; i < to; i++) queue[i]!.resolve(result);
+          return;
+        }
+        const published = second as Array<string | number>;
         const outcome = new Map<string, ForwardResult>();
         for (let i = 0; i < published.length; i += 2) {
           const node = published[i] as string;
-          // Nobody listened: the holder's subscription is reconnecting and its envelopes are lost.
           outcome.set(node, (published[i + 1] as number) > 0 ? { delivered: true, node } : UNAVAILABLE);
         }
-        for (let i = 0; i < batch.length; i++) {
-          const holder = holders[i];
-          batch[i]!.resolve(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
+        for (let i = from; i < to; i++) {
+          const holder = first[i - from];
+          queue[i]!.resolve(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
         }
       },
       (error: unknown) => {
         this.failed(error);
         // A timed-out call may still have published: at most once, never retried.
-        for (const pending of batch) pending.resolve(UNAVAILABLE);
+        for (let i = from; i < to; i++) queue[i]!.resolve(UNAVAILABLE);
       },
     );
+  }
+
+  private deliveredTo(node: string): ForwardResult {
+    if (this.delivered.node !== node) this.delivered = { delivered: true, node };
+    return this.delivered;
   }
 }

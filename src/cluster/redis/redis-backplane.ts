@@ -93,7 +93,7 @@ export class RedisBackplane extends ClusterBackplane {
   /** On a Redis Cluster: the one client of both roles (`client` and `subscriber` stay unset). */
   private cluster: RedisClusterLike | undefined;
   /** What the node's channel delivers to (one function: a cluster unsubscribes it by identity). */
-  private readonly listener = (message: string) => this.receive(message);
+  private readonly listener = (message: string | Buffer) => this.receive(message);
   /** On a Redis Cluster: the sharded subscription to the node's channel. */
   private subscription: ShardedSubscription | undefined;
   private runner: ScriptRunner | undefined;
@@ -299,7 +299,8 @@ export class RedisBackplane extends ClusterBackplane {
     this.subscriberUp = true;
     this.stillOpen();
     // node-redis subscribes again by itself after every reconnection.
-    await subscriber.subscribe(this.keys.channel, this.listener);
+    // As bytes: a batch of envelopes is read without turning all of it into text first.
+    await subscriber.subscribe(this.keys.channel, this.listener, true);
     await this.takeLease(lease);
   }
 

@@ -118,19 +118,28 @@ return 0
 /**
  * Sends envelopes to the nodes holding their targets, in one round trip so
  * that envelopes of one sender keep their order. ARGV: prefix, own node id,
- * deadline, then a target name and its framed envelope per envelope. Each
- * holder's lease is checked once, and each live holder gets one PUBLISH
- * carrying its envelopes concatenated in the order given. Returns
- * {holders, published}: per envelope the holder's id, or '' when no live node
- * other than this one holds the name; and {node, receivers, ...} per node
- * published to. Returns -2 without publishing when the deadline has passed.
+ * deadline, the batch (its envelopes byte-framed and concatenated, see
+ * envelope-codec.ts), then each envelope's target name. The names are read
+ * in one MGET and each holder's lease is checked once. When one live node
+ * holds every target (the usual batch), the batch is published to it as it
+ * came, and the reply is {holder, receivers}; when no live node other than
+ * this one holds any, {'', 0}. Otherwise the batch is cut by its framing and
+ * each live holder gets one PUBLISH of its envelopes in the order given; the
+ * reply is {holders, published}: per envelope the holder's id or '', and
+ * {node, receivers, ...} per node published to. Returns -2 without
+ * publishing when the deadline has passed.
  */
 export const FORWARD = script(`${ownerOf}${expired}
 if expired(ARGV[3]) then return -2 end
-local prefix, self = ARGV[1], ARGV[2]
-local holders, live, grouped, nodes = {}, {}, {}, {}
-for i = 4, #ARGV, 2 do
-  local owner = redis.call('GET', prefix .. '${NAME}' .. ARGV[i])
+local prefix, self, batch = ARGV[1], ARGV[2], ARGV[4]
+local count = #ARGV - 4
+local keys = {}
+for i = 1, count do keys[i] = prefix .. '${NAME}' .. ARGV[i + 4] end
+local values = redis.call('MGET', unpack(keys))
+local holders, live = {}, {}
+local first, same = nil, true
+for i = 1, count do
+  local owner = values[i]
   if owner then owner = ownerOf(owner) end
   if owner and owner ~= self then
     local alive = live[owner]
@@ -142,18 +151,30 @@ for i = 4, #ARGV, 2 do
   else
     owner = false
   end
-  if owner then
+  holders[i] = owner or ''
+  if i == 1 then first = owner elseif owner ~= first then same = false end
+end
+if same then
+  if not first then return {'', 0} end
+  return {first, redis.call('PUBLISH', prefix .. '${RELAY}' .. first, batch)}
+end
+local grouped, nodes = {}, {}
+local at = 1
+for i = 1, count do
+  local colon = string.find(batch, ';', at, true)
+  if not colon then return redis.error_reply('malformed forward batch') end
+  local stop = colon + tonumber(string.sub(batch, at, colon - 1))
+  local owner = holders[i]
+  if owner ~= '' then
     local group = grouped[owner]
     if group == nil then
       group = {}
       grouped[owner] = group
       nodes[#nodes + 1] = owner
     end
-    group[#group + 1] = ARGV[i + 1]
-    holders[#holders + 1] = owner
-  else
-    holders[#holders + 1] = ''
+    group[#group + 1] = string.sub(batch, at, stop)
   end
+  at = stop + 1
 end
 local published = {}
 for _, node in ipairs(nodes) do
