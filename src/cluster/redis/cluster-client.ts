@@ -18,7 +18,7 @@ export interface RedisClusterLike {
   connect(): Promise<unknown>;
   sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
   sSubscribe(channel: string, listener: MessageListener, bufferMode?: boolean): Promise<unknown>;
-  sUnsubscribe(channel: string, listener: MessageListener): Promise<unknown>;
+  sUnsubscribe(channel: string, listener: MessageListener, bufferMode?: boolean): Promise<unknown>;
   /** The connection to the master (or, `isReadonly`, any node) serving `key`'s slot. */
   getNodeClientForKey(key: string, isReadonly?: boolean): Promise<unknown>;
   // `any`: node-redis types its listeners with `any[]`; a narrower type here would refuse a real client.
@@ -280,6 +280,6 @@ export class ShardedSubscription {
 
   /** Best effort, on close (a host's cluster client stays open). */
   unsubscribe(): void {
-    this.cluster.sUnsubscribe(this.channel, this.listener).catch(() => {});
+    this.cluster.sUnsubscribe(this.channel, this.listener, true).catch(() => {});
   }
 }
