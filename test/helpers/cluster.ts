@@ -19,18 +19,14 @@ import { type HubServer, startHubServer } from './hub-server.js';
 import { RedisCluster } from './redis-cluster.js';
 import { RedisServer } from './redis-server.js';
 import { TestClient } from './test-client.js';
-import { sleep } from './time.js';
+import { pollUntil, sleep } from './time.js';
 
 /** Re-exported for the cluster suites (one definition, in `time.ts`). */
 export { sleep };
 
 /** Resolves once `check()` resolves true, asking every 20 ms; rejects after `timeoutMs`. */
-export async function untilAsync(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+export function untilAsync(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  return pollUntil(check, what, timeoutMs, 20);
 }
 
 /** Connects to `url`, logs in as `name` (expecting success) and keeps the client in `owned` for cleanup. */

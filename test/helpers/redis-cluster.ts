@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
-import { sleep } from './time.js';
+import { pollUntil, sleep } from './time.js';
 
 /** What the helper asks of a node's admin connection. */
 interface Admin {
@@ -35,20 +35,13 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
   throw new Error('no free port pair for a Redis Cluster node');
 }
 
-/** Polls `check` every 50 ms until it is true; throws naming `what` after `timeoutMs`. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok: boolean;
-    try {
-      ok = await check();
-    } catch {
-      ok = false;
-    }
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`Redis Cluster: timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/**
+ * Polls `check` every 50 ms until it is true (a check that throws, a node
+ * not answering yet, counts as not yet); throws naming `what` after `timeoutMs`.
+ */
+function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const settled = () => check().catch(() => false);
+  return pollUntil(settled, `Redis Cluster: ${what}`, timeoutMs, 50);
 }
 
 interface Node {
