@@ -22,7 +22,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
 // Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`,
-// `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+// `--no-redis-cluster`, `--no-socketio-redis`, `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
 const extraSections = ['authorize', 'rooms', 'dialects'];
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
@@ -34,6 +34,8 @@ const partial =
     '--no-redis',
     '--no-http',
     '--no-bun',
+    '--no-redis-cluster',
+    '--no-socketio-redis',
     ...extraSections.map((x) => `--no-${x}`),
   ].some((name) => process.argv.includes(name));
 
@@ -306,7 +308,8 @@ try {
   if (redis !== undefined) {
     cluster.available = true;
     process.env.BENCH_REDIS_URL = redis.url;
-    const socketioRedis = existsSync(join(here, 'node_modules/@socket.io/redis-adapter'));
+    const socketioRedis =
+      !process.argv.includes('--no-socketio-redis') && existsSync(join(here, 'node_modules/@socket.io/redis-adapter'));
     if (!socketioRedis) console.log('No @socket.io/redis-adapter in bench/node_modules: the socket.io rows are left out.');
     /** Relays between a<i> on the first of `count` servers of `kind` and b<i> on the last (one server: both). */
     const relayAcross = async (kind, count, options) => {
@@ -348,7 +351,9 @@ try {
             ` (${(total(b) / a.cpuPerMsg).toFixed(2)}×), p50 ${b.p50.toFixed(2)} p99 ${b.p99.toFixed(2)} ms;` +
             ` at ${Math.round(halfRate)} msg/s p99 ${a.halfP99.toFixed(2)} ms one hub, ${b.halfP99.toFixed(2)} ms two (${(b.halfP99 / a.halfP99).toFixed(2)}×),` +
             ` CPU ${a.halfCpuPerMsg.toFixed(2)} µs one hub, ${b.halfCpuPerMsg.toFixed(2)} + ${b.halfRedisCpuPerMsg.toFixed(2)} µs two` +
-            ` (${((b.halfCpuPerMsg + b.halfRedisCpuPerMsg) / a.halfCpuPerMsg).toFixed(2)}×)`,
+            ` (${((b.halfCpuPerMsg + b.halfRedisCpuPerMsg) / a.halfCpuPerMsg).toFixed(2)}×);` +
+            ` read/write syscalls per msg ${a.readsPerMsg.toFixed(2)}/${a.writesPerMsg.toFixed(2)} one hub,` +
+            ` ${b.readsPerMsg.toFixed(2)}/${b.writesPerMsg.toFixed(2)} two`,
         );
         if (!socketioRedis) continue;
         const c = await relayAcross('socketio', 1);
@@ -368,7 +373,7 @@ try {
     console.log('Cross-node relay through Redis skipped: dist/redis.js without RedisBackplane, or no redis-server on PATH.');
   }
   // Redis Cluster (issue #22): two and three hub nodes on a 3-master Redis Cluster (bench/lib/redis-cluster.mjs).
-  if (cluster.available) cluster.redisCluster = await measureRedisCluster({ startServer, load, measureRelay, config });
+  if (cluster.available && !process.argv.includes('--no-redis-cluster')) cluster.redisCluster = await measureRedisCluster({ startServer, load, measureRelay, config });
 
   // The hub over its HTTP fallback (SSE down, POSTs up) beside its ws adapter: the same server process and
   // options (the fallback is on by default), the same pairs, window and frames; rounds interleaved.

@@ -106,6 +106,11 @@ export class ScriptRunner {
    * lets a command carry the Redis time after which it must not take effect.
    */
   clockOffset: number | undefined;
+  /**
+   * Called before any command but a forward is written: the forward batcher
+   * sends what it holds, so that commands reach Redis in the order they were made.
+   */
+  beforeCommand: (() => void) | undefined;
   private readonly forwardCommands: number;
   private readonly forwardBytes: number;
 
@@ -210,6 +215,7 @@ export class ScriptRunner {
    * late reply still arrives and is ignored.
    */
   private send(args: Array<string | Buffer>, lane: Lane): Promise<unknown> {
+    if (lane !== 'forward') this.beforeCommand?.();
     const bytes = sizeOf(args);
     const commands = this.inFlightCommands;
     const grant = lane === 'grant';

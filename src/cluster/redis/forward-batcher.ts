@@ -33,6 +33,10 @@ interface Pending {
 export class ForwardBatcher {
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setImmediate> | undefined;
+  /** The queue's size in UTF-16 units (frames, names), as it is held until sent. */
+  private queuedSize = 0;
+  /** FORWARD calls written and not answered yet. */
+  private waiting = 0;
   /** The last `delivered` answer, reused while batches go to the same node. */
   private delivered: ForwardResult & { delivered: true } = { delivered: true, node: '' };
 
@@ -44,23 +48,40 @@ export class ForwardBatcher {
     private readonly failed: (error: unknown) => void,
   ) {}
 
-  /** Queues `envelope` for the end of this turn; resolves with its own outcome. */
+  /**
+   * Queues `envelope`; resolves with its own outcome. It goes at the end of
+   * this turn when no FORWARD call is waiting for Redis, else with the batch
+   * sent when that call is answered (group commit: under load a batch holds
+   * what several turns forwarded, so Redis runs one script and one PUBLISH
+   * for many more envelopes; an idle node still sends at the end of the
+   * turn). A held batch goes at once when it is full, so that what waits here
+   * stays within one batch and the runner's in-flight caps bound the rest.
+   */
   add(envelope: Envelope): Promise<ForwardResult> {
     return new Promise((resolve) => {
       this.queue.push({ envelope, resolve });
+      this.queuedSize += envelope.frame.length + envelope.to.length + envelope.from.length;
+      if (this.queue.length >= MAX_BATCH || this.queuedSize >= this.runner.forwardBatchBytes) this.flush();
       // setImmediate, not a microtask: it runs after every socket read of this
       // poll phase, so envelopes from many connections share one call.
-      this.timer ??= setImmediate(() => this.flush());
+      else if (this.waiting === 0) this.timer ??= setImmediate(this.flushNow);
     });
   }
 
-  /** Sends what is queued now (also before the node leaves, so that LEAVE comes after it). */
+  private readonly flushNow = (): void => this.flush();
+
+  /**
+   * Sends what is queued now: at the end of a turn, when a call is answered,
+   * and before any other command of this node (the runner calls it), so that
+   * commands keep the order they were made in.
+   */
   flush(): void {
     if (this.timer !== undefined) clearImmediate(this.timer);
     this.timer = undefined;
     const queue = this.queue;
     if (queue.length === 0) return;
     this.queue = [];
+    this.queuedSize = 0;
     const limit = this.runner.forwardBatchBytes;
     const texts: string[] = [];
     let from = 0;
@@ -81,6 +102,11 @@ export class ForwardBatcher {
     this.send(queue, texts, from, queue.length);
   }
 
+  /** A call was answered (or failed): what was held behind it goes at the end of this turn. */
+  private answered(): void {
+    if (--this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
+  }
+
   /** Sends `queue[from, to)` (their texts in `texts`) in one call. */
   private send(queue: readonly Pending[], texts: readonly string[], from: number, to: number): void {
     let bound = 0;
@@ -94,8 +120,10 @@ export class ForwardBatcher {
       args.push(queue[i]!.envelope.to);
     }
     args[3] = batch.subarray(0, at);
+    this.waiting++;
     this.runner.run(FORWARD, [], args, 'forward').then(
       (reply) => {
+        this.answered();
         if (reply === -2) {
           // Redis ran it after this node gave up on it: nothing was published.
           for (let i = from; i < to; i++) queue[i]!.resolve(UNAVAILABLE);
@@ -121,6 +149,7 @@ export class ForwardBatcher {
         }
       },
       (error: unknown) => {
+        this.answered();
         this.failed(error);
         // A timed-out call may still have published: at most once, never retried.
         for (let i = from; i < to; i++) queue[i]!.resolve(UNAVAILABLE);

@@ -218,6 +218,7 @@ export class RedisBackplane extends ClusterBackplane {
     ));
     const reportFailure = (error: unknown) => this.reportFailure(error);
     const batcher = (this.batcher = new ForwardBatcher(runner, this.keys.prefix, this.nodeId, reportFailure));
+    runner.beforeCommand = () => batcher.flush();
     const lease = (this.lease = new NodeLease(
       runner,
       this.keys,
