@@ -373,7 +373,8 @@ try {
     console.log('Cross-node relay through Redis skipped: dist/redis.js without RedisBackplane, or no redis-server on PATH.');
   }
   // Redis Cluster (issue #22): two and three hub nodes on a 3-master Redis Cluster (bench/lib/redis-cluster.mjs).
-  if (cluster.available && !process.argv.includes('--no-redis-cluster')) cluster.redisCluster = await measureRedisCluster({ startServer, load, measureRelay, config });
+  if (cluster.available && !process.argv.includes('--no-redis-cluster'))
+    cluster.redisCluster = await measureRedisCluster({ startServer, load, measureRelay, config });
 
   // The hub over its HTTP fallback (SSE down, POSTs up) beside its ws adapter: the same server process and
   // options (the fallback is on by default), the same pairs, window and frames; rounds interleaved.

@@ -363,7 +363,7 @@ ${rows.join('\n')}
 
 ${goals.map((g) => `- **${g.met === null ? 'Not measured' : g.met ? 'Met' : 'Missed'}** — ${g.name}: ${g.text}.`).join('\n')}
 
-On this 2-core machine the nodes, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do. Envelopes forwarded in one event-loop turn share one Lua call and one PUBLISH per destination node; the batch travels as one buffer, published by Redis as it came when one node holds every target, and read from its bytes on the receiving node. On the Redis Cluster rows, Redis CPU is approximate (≈): it is summed over the cluster's masters for warm-up and measurement together.`;
+On this 2-core machine the nodes, Redis and the load generator share the cores, so the cross-node rate is a floor for what separate machines would do. Envelopes forwarded in one event-loop turn (and, while a call waits for Redis, until it is answered) share one Lua call and one PUBLISH per destination node; the batch travels as one buffer, published by Redis as it came when one node holds every target, and read from its bytes on the receiving node. On the Redis Cluster rows, Redis CPU is approximate (≈): it is summed over the cluster's masters for warm-up and measurement together.`;
 }
 
 /** The hub over ws and over its HTTP fallback, medians over rounds; none when not measured. */

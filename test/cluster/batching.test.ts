@@ -9,7 +9,7 @@ import {
   isByteFramed,
   writeFramedEnvelope,
 } from '../../src/cluster/envelope-codec.js';
-import { clusterSuite, loggedIn, sleep, useRedisCluster } from '../helpers/cluster.js';
+import { clusterSuite, loggedIn, useRedisCluster } from '../helpers/cluster.js';
 
 /** Envelopes forwarded in one event-loop turn are sent together, each answered on its own, in order per sender. */
 clusterSuite('cross-node forwarding', 'b', (cluster) => {
@@ -32,6 +32,19 @@ clusterSuite('cross-node forwarding', 'b', (cluster) => {
     expect(await a.next()).toEqual({ type: 'candidate', candidate: 'sentinel', name: 'Receiver' });
     expect(b.inbox).toEqual([]);
     expect(a.inbox).toEqual([]);
+  });
+
+  it('puts a room join after the relays sent before it, even while they wait behind an earlier batch', async () => {
+    const [one, two] = [await node(), await node()];
+    const a = await loggedIn(one.url, 'Burst', clients);
+    const b = await loggedIn(two.url, 'Member', clients);
+    expect(await b.request({ type: 'join', room: 'R' })).toMatchObject({ type: 'join', success: true });
+    const count = 500;
+    // Sent in one go: over Redis, later ones are held while the first batch waits for its answer.
+    for (let i = 0; i < count; i++) a.send({ type: 'candidate', candidate: `c${i}`, name: 'Member' });
+    a.send({ type: 'join', room: 'R' });
+    for (let i = 0; i < count; i++) expect(await b.next()).toEqual({ type: 'candidate', candidate: `c${i}`, name: 'Burst' });
+    expect(await b.next()).toEqual({ type: 'joined', room: 'R', name: 'Burst' });
   });
 
   it('answers each envelope of one turn on its own, to several nodes and to a missing name', async () => {
@@ -103,6 +116,21 @@ describe('cross-node batching through Redis', () => {
   const { clients } = cluster;
   const node = (commandTimeout = 1000) => cluster.node({ commandTimeout });
 
+  it('answers unavailable, within two command timeouts, a batch held behind a call that stalls', async () => {
+    const [one, two] = [await node(300), await node(300)];
+    await loggedIn(two.url, 'Far', clients);
+    expect(await cluster.redis.command('CLIENT PAUSE 1200 ALL')).toBe('+OK');
+    const sentAt = Date.now();
+    const first = one.hub.send('Far', { type: 'note', n: 1 });
+    // A later turn: the first call is written and waits, so these are held behind it.
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = [2, 3].map((n) => one.hub.send('Far', { type: 'note', n }));
+    expect(await Promise.all([first, ...later])).toEqual([false, false, false]);
+    expect(Date.now() - sentAt).toBeLessThan(1100);
+    // Answered once the pause is over: the next test starts on a Redis that answers.
+    expect(await cluster.redis.command('PING', 5000)).toBe('+PONG');
+  });
+
   it('answers unavailable for every envelope of a batch that times out', async () => {
     const [one, two] = [await node(300), await node(300)];
     await loggedIn(two.url, 'Far', clients);
@@ -111,7 +139,8 @@ describe('cross-node batching through Redis', () => {
     const results = await Promise.all([1, 2, 3].map((n) => one.hub.send('Far', { type: 'note', n })));
     expect(results).toEqual([false, false, false]);
     expect(Date.now() - sentAt).toBeLessThan(750);
-    await sleep(600);
+    // Answered once the pause is over: the next test starts on a Redis that answers.
+    expect(await cluster.redis.command('PING', 5000)).toBe('+PONG');
   });
 });
 

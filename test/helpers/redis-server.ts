@@ -125,9 +125,12 @@ export class RedisServer {
     this.child?.kill('SIGCONT');
   }
 
-  /** Runs one inline command (e.g. `CLIENT PAUSE 1000 ALL`) and returns the reply's first line. */
-  command(command: string): Promise<string | undefined> {
-    return inline(this.port, command);
+  /**
+   * Runs one inline command (e.g. `CLIENT PAUSE 1000 ALL`) and returns the reply's first line
+   * (`undefined` when none came within `timeoutMs`).
+   */
+  command(command: string, timeoutMs?: number): Promise<string | undefined> {
+    return inline(this.port, command, timeoutMs);
   }
 
   /** SIGKILLs the server and waits until it is gone; the data goes unless `keepData` and a `save()` came first. */

@@ -18,11 +18,12 @@ interface Pending {
 }
 
 /**
- * Collects the envelopes forwarded in one event-loop turn and sends them in
- * one FORWARD call (one per {@link MAX_BATCH} envelopes or
+ * Collects the envelopes forwarded in one event-loop turn (or, while a
+ * FORWARD call waits for Redis, until it is answered) and sends them in one
+ * FORWARD call (one per {@link MAX_BATCH} envelopes or
  * {@link ScriptRunner.forwardBatchBytes} bytes), which publishes once per
  * destination node: a Redis round trip, a command timer and a PUBLISH per
- * turn instead of per message. Calls are written in the order envelopes were
+ * batch instead of per message. Calls are written in the order envelopes were
  * given, on one connection, so one sender's envelopes keep their order.
  *
  * A batch travels as one buffer: each envelope is encoded once, straight
@@ -35,6 +36,8 @@ export class ForwardBatcher {
   private timer: ReturnType<typeof setImmediate> | undefined;
   /** The queue's size in UTF-16 units (frames, names), as it is held until sent. */
   private queuedSize = 0;
+  /** A batch's distinct targets and their index, reused (emptied after each batch). */
+  private readonly distinct = new Map<string, number>();
   /** FORWARD calls written and not answered yet. */
   private waiting = 0;
   /** The last `delivered` answer, reused while batches go to the same node. */
@@ -113,13 +116,27 @@ export class ForwardBatcher {
     for (let i = from; i < to; i++) bound += framedBytesBound(texts[i]!);
     const batch = Buffer.allocUnsafe(bound);
     // The deadline is taken as the call is written: past it, Redis drops the whole call.
-    const args: Array<string | Buffer> = [this.prefix, this.nodeId, this.runner.deadline(), batch];
+    const args: Array<string | Buffer> = [this.prefix, this.nodeId, this.runner.deadline(), batch, ''];
+    // Each target once (a burst of candidates names the same peer again and again): Redis reads
+    // each name once, and each envelope's target is one byte of `index` (MAX_BATCH ≤ 256).
+    const distinct = this.distinct;
+    const index = Buffer.allocUnsafe(to - from);
     let at = 0;
     for (let i = from; i < to; i++) {
       at = writeFramedEnvelope(batch, at, texts[i]!);
-      args.push(queue[i]!.envelope.to);
+      const target = queue[i]!.envelope.to;
+      let slot = distinct.get(target);
+      if (slot === undefined) {
+        slot = args.length - 5;
+        distinct.set(target, slot);
+        args.push(target);
+      }
+      index[i - from] = slot;
     }
+    distinct.clear();
     args[3] = batch.subarray(0, at);
+    const names = args.length - 5;
+    if (names < to - from) args[4] = index;
     this.waiting++;
     this.runner.run(FORWARD, [], args, 'forward').then(
       (reply) => {
@@ -144,7 +161,7 @@ export class ForwardBatcher {
           outcome.set(node, (published[i + 1] as number) > 0 ? { delivered: true, node } : UNAVAILABLE);
         }
         for (let i = from; i < to; i++) {
-          const holder = first[i - from];
+          const holder = first[names < to - from ? index[i - from]! : i - from];
           queue[i]!.resolve(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
         }
       },

@@ -45,10 +45,11 @@ export interface RedisBackplaneStatus extends BackplaneStatus {
  *   heartbeat refreshes; a name whose node's lease lapsed counts as free.
  *   Each claim carries the login's claim id, and a release removes the name
  *   only under that id (fencing).
- * - Envelopes for peers on other nodes, gathered per event-loop turn, go
- *   through one Lua call that finds each holder's node and PUBLISHes once
- *   per node: one round trip on one connection, so one sender's messages
- *   stay in order. Delivery is at most once.
+ * - Envelopes for peers on other nodes, gathered per event-loop turn (and
+ *   while a call waits for Redis, until it is answered), go through one Lua
+ *   call that finds each holder's node and PUBLISHes once per node: one
+ *   round trip on one connection, so one sender's messages stay in order.
+ *   Delivery is at most once.
  * - Each heartbeat checks the leases of the nodes this node's peers are in
  *   calls with; when one lapses, those peers hear `leave`.
  * - A resumable peer dropped here can resume on another node: that node asks

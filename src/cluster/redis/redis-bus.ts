@@ -87,7 +87,7 @@ export class RedisBus implements ClusterBus {
     }
     // Room messages queued before it go first (one sender's order across both).
     this.roomsQueued?.flush();
-    // Sent at the end of this event-loop turn with the others forwarded in it.
+    // Sent with the others forwarded in this turn (or behind the call waiting for Redis, see ForwardBatcher).
     return this.batcher.add(envelope);
   }
 

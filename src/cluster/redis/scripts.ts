@@ -119,25 +119,43 @@ return 0
  * Sends envelopes to the nodes holding their targets, in one round trip so
  * that envelopes of one sender keep their order. ARGV: prefix, own node id,
  * deadline, the batch (its envelopes byte-framed and concatenated, see
- * envelope-codec.ts), then each envelope's target name. The names are read
- * in one MGET and each holder's lease is checked once. When one live node
- * holds every target (the usual batch), the batch is published to it as it
- * came, and the reply is {holder, receivers}; when no live node other than
- * this one holds any, {'', 0}. Otherwise the batch is cut by its framing and
- * each live holder gets one PUBLISH of its envelopes in the order given; the
- * reply is {holders, published}: per envelope the holder's id or '', and
- * {node, receivers, ...} per node published to. Returns -2 without
- * publishing when the deadline has passed.
+ * envelope-codec.ts), the envelopes' targets as indexes into the names that
+ * follow (one byte each, `''` when the names are the targets in order), then
+ * each distinct target name once. The names are read in one MGET and each
+ * holder's lease is checked once. When one live node holds every target
+ * (the usual batch: checked first, without making a string per name), the
+ * batch is published to it as it came, and the reply is {holder, receivers};
+ * when no live node other than this one holds any, {'', 0}. Otherwise the
+ * batch is cut by its framing and each live holder gets one PUBLISH of its
+ * envelopes in the order given; the reply is {holders, published}: per name
+ * the holder's id or '', and {node, receivers, ...} per node published to.
+ * Returns -2 without publishing when the deadline has passed.
  */
 export const FORWARD = script(`${ownerOf}${expired}
 if expired(ARGV[3]) then return -2 end
-local prefix, self, batch = ARGV[1], ARGV[2], ARGV[4]
-local count = #ARGV - 4
+local prefix, self, batch, index = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
+local count = #ARGV - 5
 local keys = {}
-for i = 1, count do keys[i] = prefix .. '${NAME}' .. ARGV[i + 4] end
+local nameKey = prefix .. '${NAME}'
+for i = 1, count do keys[i] = nameKey .. ARGV[i + 5] end
 local values = redis.call('MGET', unpack(keys))
+local first = values[1] and ownerOf(values[1])
+if first and first ~= self then
+  local head = first .. '${CLAIM_SEPARATOR}'
+  local same = true
+  for i = 2, count do
+    local value = values[i]
+    if not value or string.find(value, head, 1, true) ~= 1 then
+      same = false
+      break
+    end
+  end
+  if same and redis.call('EXISTS', prefix .. '${LEASE}' .. first) == 1 then
+    return {first, redis.call('PUBLISH', prefix .. '${RELAY}' .. first, batch)}
+  end
+end
 local holders, live = {}, {}
-local first, same = nil, true
+local same = true
 for i = 1, count do
   local owner = values[i]
   if owner then owner = ownerOf(owner) end
@@ -152,19 +170,17 @@ for i = 1, count do
     owner = false
   end
   holders[i] = owner or ''
-  if i == 1 then first = owner elseif owner ~= first then same = false end
+  if owner then same = false end
 end
-if same then
-  if not first then return {'', 0} end
-  return {first, redis.call('PUBLISH', prefix .. '${RELAY}' .. first, batch)}
-end
+if same then return {'', 0} end
 local grouped, nodes = {}, {}
 local at = 1
-for i = 1, count do
+local total = index == '' and count or #index
+for i = 1, total do
   local colon = string.find(batch, ';', at, true)
   if not colon then return redis.error_reply('malformed forward batch') end
   local stop = colon + tonumber(string.sub(batch, at, colon - 1))
-  local owner = holders[i]
+  local owner = holders[index == '' and i or string.byte(index, i) + 1]
   if owner ~= '' then
     local group = grouped[owner]
     if group == nil then
