@@ -28,20 +28,29 @@ export function encodeFramedEnvelope(envelope: Envelope): string {
   return `${text.length}:${text}`;
 }
 
-/** Bytes {@link writeFramedEnvelope} may need for `text` at most. */
-export function framedBytesBound(text: string): number {
-  return digitsOf(text.length * 3) + 1 + text.length * 3;
+/** The length of {@link encodeEnvelope}'s text for `envelope`, in UTF-16 units, without making it. */
+export function envelopeLength(envelope: Envelope): number {
+  return envelope.kind.length + envelope.fromNode.length + envelope.from.length + envelope.to.length + envelope.frame.length + 4;
+}
+
+/** Bytes {@link writeFramedEnvelope} may need for `envelope` at most. */
+export function framedBytesBound(envelope: Envelope): number {
+  const units = envelopeLength(envelope);
+  return digitsOf(units * 3) + 1 + units * 3;
 }
 
 /**
- * Writes `text` (an {@link encodeEnvelope} result) byte-framed into `buffer`
- * at `at`, which has {@link framedBytesBound} bytes free; returns the offset
- * after it. The length goes in as many digits as the bound needs (zero-padded),
- * so the text is encoded once, straight into place.
+ * Writes `envelope` (its {@link encodeEnvelope} text) byte-framed into
+ * `buffer` at `at`, which has {@link framedBytesBound} bytes free; returns
+ * the offset after it. The length goes in as many digits as the bound needs
+ * (zero-padded), so the envelope is encoded once, straight into place; the
+ * frame is written on its own, so no joined copy of it is made.
  */
-export function writeFramedEnvelope(buffer: Buffer, at: number, text: string): number {
-  const start = at + digitsOf(text.length * 3) + 1;
-  const written = buffer.write(text, start, 'utf8');
+export function writeFramedEnvelope(buffer: Buffer, at: number, envelope: Envelope): number {
+  const digits = digitsOf(envelopeLength(envelope) * 3);
+  const start = at + digits + 1;
+  const head = buffer.write(`${envelope.kind}\t${envelope.fromNode}\t${envelope.from}\t${envelope.to}\t`, start, 'utf8');
+  const written = head + buffer.write(envelope.frame, start + head, 'utf8');
   buffer[start - 1] = 59; // ;
   let length = written;
   for (let i = start - 2; i >= at; i--) {

@@ -159,10 +159,9 @@ describe('envelope codec', () => {
 
   /** What ForwardBatcher publishes: envelopes byte-framed into one buffer. */
   const batch = (envelopes: readonly Envelope[]): Buffer => {
-    const texts = envelopes.map(encodeEnvelope);
-    const buffer = Buffer.alloc(texts.reduce((n, text) => n + framedBytesBound(text), 0));
+    const buffer = Buffer.alloc(envelopes.reduce((n, sent) => n + framedBytesBound(sent), 0));
     let at = 0;
-    for (const text of texts) at = writeFramedEnvelope(buffer, at, text);
+    for (const sent of envelopes) at = writeFramedEnvelope(buffer, at, sent);
     return buffer.subarray(0, at);
   };
 

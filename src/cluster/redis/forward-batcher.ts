@@ -1,6 +1,6 @@
 import type { Envelope, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
-import { encodeEnvelope, framedBytesBound, writeFramedEnvelope } from '../envelope-codec.js';
+import { envelopeLength, framedBytesBound, writeFramedEnvelope } from '../envelope-codec.js';
 import { FORWARD } from './scripts.js';
 
 /**
@@ -86,23 +86,20 @@ export class ForwardBatcher {
     this.queue = [];
     this.queuedSize = 0;
     const limit = this.runner.forwardBatchBytes;
-    const texts: string[] = [];
     let from = 0;
     let length = 0;
     for (let i = 0; i < queue.length; i++) {
       const envelope = queue[i]!.envelope;
-      const text = encodeEnvelope(envelope);
       // In UTF-16 units (no encoding here): a batch's UTF-8 bytes are at most three times its limit.
-      const size = text.length + envelope.to.length;
+      const size = envelopeLength(envelope) + envelope.to.length;
       if (i > from && (i - from === MAX_BATCH || length + size > limit)) {
-        this.send(queue, texts, from, i);
+        this.send(queue, from, i);
         from = i;
         length = 0;
       }
-      texts.push(text);
       length += size;
     }
-    this.send(queue, texts, from, queue.length);
+    this.send(queue, from, queue.length);
   }
 
   /** A call was answered (or failed): what was held behind it goes at the end of this turn. */
@@ -110,10 +107,10 @@ export class ForwardBatcher {
     if (--this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
   }
 
-  /** Sends `queue[from, to)` (their texts in `texts`) in one call. */
-  private send(queue: readonly Pending[], texts: readonly string[], from: number, to: number): void {
+  /** Sends `queue[from, to)` in one call. */
+  private send(queue: readonly Pending[], from: number, to: number): void {
     let bound = 0;
-    for (let i = from; i < to; i++) bound += framedBytesBound(texts[i]!);
+    for (let i = from; i < to; i++) bound += framedBytesBound(queue[i]!.envelope);
     const batch = Buffer.allocUnsafe(bound);
     // The deadline is taken as the call is written: past it, Redis drops the whole call.
     const args: Array<string | Buffer> = [this.prefix, this.nodeId, this.runner.deadline(), batch, ''];
@@ -123,8 +120,9 @@ export class ForwardBatcher {
     const index = Buffer.allocUnsafe(to - from);
     let at = 0;
     for (let i = from; i < to; i++) {
-      at = writeFramedEnvelope(batch, at, texts[i]!);
-      const target = queue[i]!.envelope.to;
+      const envelope = queue[i]!.envelope;
+      at = writeFramedEnvelope(batch, at, envelope);
+      const target = envelope.to;
       let slot = distinct.get(target);
       if (slot === undefined) {
         slot = args.length - 5;
