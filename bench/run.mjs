@@ -22,7 +22,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
 // Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`,
-// `--no-redis-cluster`, `--no-socketio-redis`, `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/).
+// `--no-redis-cluster`, `--no-socketio-redis`, `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/), `--perf-map` (JIT symbols for `perf record`).
 const extraSections = ['authorize', 'rooms', 'dialects'];
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
@@ -36,6 +36,7 @@ const partial =
     '--no-bun',
     '--no-redis-cluster',
     '--no-socketio-redis',
+    '--perf-map',
     ...extraSections.map((x) => `--no-${x}`),
   ].some((name) => process.argv.includes(name));
 
@@ -145,7 +146,9 @@ async function startServer(kind) {
     const server = spawnChild(join(here, 'server-bun.mjs'), [kind], profile, bun);
     return { ...server, port: await server.call('port') };
   }
-  const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile]);
+  // `--perf-map`: JIT symbols for `perf record` (on-CPU profiles, the kernel's part included).
+  const perfMap = process.argv.includes('--perf-map') ? ['--perf-basic-prof'] : [];
+  const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile, ...perfMap]);
   const port = await server.call('port');
   return { ...server, port };
 }
@@ -180,6 +183,8 @@ async function measureRelay(server, kind, { rate, redisPid, warmMs = config.warm
   return {
     rate: seen.relayed / seen.seconds,
     cpuPerMsg: (cpuMicros(cpu1) - cpuMicros(cpu0)) / seen.relayed,
+    // The kernel's part of it (system time: loopback TCP, wake-ups).
+    systemCpuPerMsg: (cpu1.system - cpu0.system) / seen.relayed,
     redisCpuPerMsg: ((redis1 - redis0) * 1e6) / seen.relayed,
     readsPerMsg: (cpu1.reads - cpu0.reads) / seen.relayed,
     writesPerMsg: (cpu1.writes - cpu0.writes) / seen.relayed,
@@ -353,6 +358,7 @@ try {
             ` at ${Math.round(halfRate)} msg/s p99 ${a.halfP99.toFixed(2)} ms one hub, ${b.halfP99.toFixed(2)} ms two (${(b.halfP99 / a.halfP99).toFixed(2)}×),` +
             ` CPU ${a.halfCpuPerMsg.toFixed(2)} µs one hub, ${b.halfCpuPerMsg.toFixed(2)} + ${b.halfRedisCpuPerMsg.toFixed(2)} µs two` +
             ` (${((b.halfCpuPerMsg + b.halfRedisCpuPerMsg) / a.halfCpuPerMsg).toFixed(2)}×);` +
+            ` system CPU per msg ${a.systemCpuPerMsg.toFixed(2)} µs one hub, ${b.systemCpuPerMsg.toFixed(2)} µs two;` +
             ` read/write syscalls per msg ${a.readsPerMsg.toFixed(2)}/${a.writesPerMsg.toFixed(2)} one hub,` +
             ` ${b.readsPerMsg.toFixed(2)}/${b.writesPerMsg.toFixed(2)} two`,
         );

@@ -343,7 +343,7 @@ function redisSection(cluster, config) {
   const row = (label, runs, withRedis) => {
     if (runs === undefined || runs.length === 0) return undefined;
     const m = (key) => median(runs.map((r) => r[key]));
-    return `| ${label} | ${fmt(m('rate'))} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${fmt(m('halfP99'), 2)} | ${fmt(m('cpuPerMsg'), 2)} | ${withRedis ? fmt(m('redisCpuPerMsg'), 2) : '–'} | ${fmt(median(runs.map(totalCpu)), 2)} |`;
+    return `| ${label} | ${fmt(m('rate'))} | ${fmt(m('p50'), 2)} | ${fmt(m('p99'), 2)} | ${fmt(m('halfP99'), 2)} | ${fmt(m('cpuPerMsg'), 2)} | ${fmt(m('systemCpuPerMsg'), 2)} | ${withRedis ? fmt(m('redisCpuPerMsg'), 2) : '–'} | ${fmt(median(runs.map(totalCpu)), 2)} |`;
   };
   const halfRate = median(cluster.two.map((r) => r.halfRate));
   const rows = [
@@ -357,8 +357,8 @@ function redisSection(cluster, config) {
   const goals = redisTargets(cluster);
   return `The same ${config.pairs} pairs and window, ${config.redisRounds} interleaved rounds: every *a* on one process and every *b* on another, so every relay crosses Redis (\`RedisBackplane\` from \`signalling-hub/redis\`, default options; socket.io with \`@socket.io/redis-adapter\` and the \`redis\` client), against one process holding both; one local \`redis-server\` with persistence off serves both. CPU is every server process's own (\`process.cpuUsage()\`) plus \`redis-server\`'s (from \`/proc\`), per relayed message, measured after ${fmt((config.redisWarmMs ?? config.warmMs) / 1000, 1)} s of warm-up at full load (a node's cross-node code runs once per batch, so V8 optimises it later than the relay path; the same warm-up for every row). Half load: the same offered rate for one hub and two hubs, half of what the two hubs relayed at full load in that round (${fmt(halfRate)} msgs/s here).
 
-| setup | relayed msgs/s | RTT p50 (ms) | RTT p99 (ms) | RTT p99 at half load (ms) | server CPU / msg (µs, all processes) | Redis CPU / msg (µs) | total CPU / msg (µs) |
-|:--|--:|--:|--:|--:|--:|--:|--:|
+| setup | relayed msgs/s | RTT p50 (ms) | RTT p99 (ms) | RTT p99 at half load (ms) | server CPU / msg (µs, all processes) | of it in the kernel (µs) | Redis CPU / msg (µs) | total CPU / msg (µs) |
+|:--|--:|--:|--:|--:|--:|--:|--:|--:|
 ${rows.join('\n')}
 
 ${goals.map((g) => `- **${g.met === null ? 'Not measured' : g.met ? 'Met' : 'Missed'}** — ${g.name}: ${g.text}.`).join('\n')}

@@ -102,9 +102,13 @@ export class ForwardBatcher {
     this.send(queue, from, queue.length);
   }
 
-  /** A call was answered (or failed): what was held behind it goes at the end of this turn. */
+  /**
+   * A call was answered (or failed): what was held behind it goes now, not
+   * at the end of the turn, since the client writes commands at the end of a
+   * turn itself: this way they go out in this turn rather than the next.
+   */
   private answered(): void {
-    if (--this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
+    if (--this.waiting === 0 && this.queue.length > 0) this.flush();
   }
 
   /** Sends `queue[from, to)` in one call. */
