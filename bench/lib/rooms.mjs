@@ -6,6 +6,7 @@
 // cross-node code runs once per batch, so V8 optimises it seconds after the local path), then short
 // windows in ABBA order (one, two, two, one, …), each pair of adjacent windows one round.
 import WebSocket from 'ws';
+import { coalesce } from './ipc.mjs';
 import { procCpu, serversCpu, sleep } from './proc.mjs';
 
 export const ROOM_MEMBERS = 100;
@@ -43,6 +44,8 @@ async function setup(hubs, redisPid) {
   /** Broadcasts for `settleMs`, then measures `measureMs`; then waits until every broadcast sent is delivered. */
   const window = async (settleMs, measureMs) => {
     const timer = setInterval(() => {
+      // One write per tick, as load.mjs sends: how a burst is split over the hub's reads must not depend on scheduling.
+      coalesce(sockets[0]._socket);
       for (let i = 0; i < perTick; i++) sockets[0].send(payload);
       sent += perTick;
     }, 10);
