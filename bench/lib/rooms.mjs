@@ -5,6 +5,7 @@
 // Both setups live for the whole section with their rooms joined: one warm-up window each (a node's
 // cross-node code runs once per batch, so V8 optimises it seconds after the local path), then short
 // windows in ABBA order (one, two, two, one, …), each pair of adjacent windows one round.
+import { execFileSync } from 'node:child_process';
 import WebSocket from 'ws';
 import { coalesce } from './ipc.mjs';
 import { procCpu, serversCpu, sleep } from './proc.mjs';
@@ -33,8 +34,29 @@ function member(port, name, counter) {
   });
 }
 
+/** Redis's CPU seconds from `INFO cpu` (getrusage, to the microsecond); `undefined` without `redis-cli`. */
+function infoCpu(url) {
+  try {
+    const info = execFileSync('redis-cli', ['-u', url, 'INFO', 'cpu'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const field = (name) => Number(info.match(new RegExp(`^${name}:([0-9.]+)`, 'm'))?.[1]);
+    const seconds = field('used_cpu_sys') + field('used_cpu_user');
+    return Number.isFinite(seconds) ? seconds : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Redis's CPU seconds: over a 4 s window Redis uses a few of /proc's 10 ms ticks, so counting ticks alone
+ * would move its share by ±25%; `INFO cpu` is exact. /proc when `redis-cli` is missing.
+ */
+function redisCpuOf(redis) {
+  if (infoCpu(redis.url) !== undefined) return () => infoCpu(redis.url);
+  return () => procCpu(redis.pid);
+}
+
 /** A room of ROOM_MEMBERS over `hubs` (round-robin), member 0 the sender; it broadcasts only in `window`. */
-async function setup(hubs, redisPid) {
+async function setup(hubs, redisCpu) {
   const counter = { delivered: 0 };
   const sockets = [];
   for (let i = 0; i < ROOM_MEMBERS; i++) sockets.push(await member(hubs[i % hubs.length].port, `m${i}`, counter));
@@ -52,12 +74,12 @@ async function setup(hubs, redisPid) {
     let measured;
     try {
       await sleep(settleMs);
-      const redis0 = redisPid === undefined ? 0 : procCpu(redisPid);
+      const redis0 = redisCpu?.() ?? 0;
       const cpu0 = await serversCpu(hubs);
       const delivered0 = counter.delivered;
       await sleep(measureMs);
       const cpu1 = await serversCpu(hubs);
-      const redis1 = redisPid === undefined ? 0 : procCpu(redisPid);
+      const redis1 = redisCpu?.() ?? 0;
       const delivered = counter.delivered - delivered0;
       measured = {
         delivered,
@@ -103,7 +125,7 @@ export async function measureRooms({ startServer, startRedis, config }) {
     const pair = [await startServer('hub-rooms-redis'), await startServer('hub-rooms-redis')];
     hubs.push(...single, ...pair);
     rooms.one = await setup(single);
-    rooms.two = await setup(pair, redis.pid);
+    rooms.two = await setup(pair, redisCpuOf(redis));
     // Equal JIT warmth: each setup broadcasts before anything is kept.
     await rooms.one.window(config.roomsWarmMs, config.roomsMeasureMs);
     await rooms.two.window(config.roomsWarmMs, config.roomsMeasureMs);
