@@ -75,7 +75,11 @@ const config = quick
       redisRounds: 1,
       httpRounds: 1,
       authorizeRounds: 1,
+      authorizeWarmMs: 200,
+      authorizeSettleMs: 200,
       roomsRounds: 1,
+      roomsWarmMs: 200,
+      roomsSettleMs: 200,
       roomsMeasureMs: 500,
       dialectsRounds: 1,
       dialectsMeasureMs: 500,
@@ -104,9 +108,16 @@ const config = quick
       // The HTTP fallback row: a reported number, no target; three rounds give a usable median.
       httpRounds: 3,
       // The sections of issues #19–#21 (bench/lib/authorize.mjs, rooms.mjs, dialects.mjs): their own interleaved rounds.
-      authorizeRounds: 6,
-      roomsRounds: 3,
-      roomsMeasureMs: 5000,
+      // #19 and #20 keep their servers for the whole section (about 2 minutes each): a warm-up window per variant,
+      // then ABBA rounds of short windows, so JIT state and drift hit both alike. A 4 s window per variant and ten
+      // rounds: the hook's effect is a few percent, a single window moves by more.
+      authorizeRounds: 10,
+      authorizeWarmMs: 5000,
+      authorizeSettleMs: 1000,
+      roomsRounds: 10,
+      roomsWarmMs: 6000,
+      roomsSettleMs: 500,
+      roomsMeasureMs: 4000,
       dialectsRounds: 3,
       dialectsMeasureMs: 5000,
     };

@@ -80,7 +80,7 @@ export function sectionsMarkdown({ authorize, rooms, dialects, config }) {
   const cpu = (r) => r.cpuPerMsg;
   const authorizeSection =
     authorize?.without?.length > 0
-      ? `The hub with an \`authorizeRelay\` hook (\`bench/servers/hub-authorize.mjs\`: a lookup of the sender's allowed targets in a \`Map\` of \`Set\`s, allowing every pair of the load) against the same hub without one: the same ${config.pairs} pairs and window at full load, ${rounds(authorize.without.length)} interleaved (the order alternating).
+      ? `The hub with an \`authorizeRelay\` hook (\`bench/servers/hub-authorize.mjs\`: a lookup of the sender's allowed targets in a \`Map\` of \`Set\`s, allowing every pair of the load) against the same hub without one: the same ${config.pairs} pairs and window at full load. Both servers run for the whole section: a warm-up window each (${fmt((config.authorizeWarmMs ?? NaN) / 1000, 1)} s), then ${rounds(authorize.without.length)} of one ${fmt(config.measureMs / 1000, 1)} s window each in ABBA order (without, with; with, without; …), so JIT state and the machine's drift hit both alike. Judged, like every target here, on the ratio of the medians over rounds; the per-round range is shown beside it.
 
 | hub | relayed msgs/s | server CPU / relayed msg (µs) |
 |:--|--:|--:|
@@ -89,7 +89,7 @@ export function sectionsMarkdown({ authorize, rooms, dialects, config }) {
       : 'Not measured in this run (`--no-authorize`, or results saved before this section existed).';
   const roomsSection =
     rooms?.one?.length > 0
-      ? `A room of 100 members (plain \`ws\` clients), one of them broadcasting a 90-byte message 400 times a second (39,600 deliveries a second): on one hub, and with the members alternating over two hubs joined through Redis (\`RedisBackplane\`, default options, a local \`redis-server\` with persistence off); ${rounds(rooms.one.length)} interleaved. CPU per delivered broadcast; for two nodes, both hubs and Redis. A broadcast crosses Redis once per other node holding members (the broadcasts of one event-loop turn share one call).
+      ? `A room of 100 members (plain \`ws\` clients), one of them broadcasting a 90-byte message 400 times a second (four every 10 ms, leaving in one write as the relay load's do; 39,600 deliveries a second): on one hub, and with the members alternating over two hubs joined through Redis (\`RedisBackplane\`, default options, a local \`redis-server\` with persistence off). Both setups run for the whole section with their rooms joined: a warm-up window each (${fmt((config.roomsWarmMs ?? NaN) / 1000, 1)} s), then ${rounds(rooms.one.length)} of one ${fmt((config.roomsMeasureMs ?? NaN) / 1000, 1)} s window each in ABBA order; only the setup being measured broadcasts. Judged on the ratio of the medians over rounds. CPU per delivered broadcast; for two nodes, both hubs and Redis (Redis's from \`INFO cpu\`). A broadcast crosses Redis once per other node holding members (the broadcasts of one event-loop turn share one call).
 
 | setup | deliveries/s | hub CPU / delivery (µs, all hubs) | per node (sender's + other) | Redis CPU / delivery (µs) |
 |:--|--:|--:|--:|--:|

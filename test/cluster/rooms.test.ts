@@ -49,6 +49,35 @@ clusterSuite('rooms across nodes', 'rm', (cluster) => {
     expect(arrived).toBe(count);
   });
 
+  it('sends the broadcasts of one turn to several rooms each to its own nodes, in order', async () => {
+    const [one, two, three] = [await cluster.node(), await cluster.node(), await cluster.node()];
+    const onTwo = await loggedIn(two.url, 'R2', cluster.clients);
+    const onThree = await loggedIn(three.url, 'R3', cluster.clients);
+    const onlyS = await loggedIn(three.url, 'S3', cluster.clients);
+    await join(onTwo, 'R');
+    await join(onThree, 'R');
+    await join(onlyS, 'S');
+    expect(await onTwo.nextOf('joined')).toEqual({ type: 'joined', room: 'R', name: 'R3' });
+    const host = hostOf(two);
+    const original = host.roomMessage!.bind(host);
+    let arrived = 0;
+    host.roomMessage = (fromNode, message) => {
+      arrived++;
+      original(fromNode, message);
+    };
+    // One turn: the broadcasts share one call to the bus, its rooms interleaved.
+    for (let n = 0; n < 2; n++) {
+      void one.hub.broadcast('R', n);
+      void one.hub.broadcast('S', n);
+    }
+    for (const member of [onTwo, onThree]) {
+      for (let n = 0; n < 2; n++) expect(await member.next()).toEqual({ type: 'broadcast', room: 'R', data: n });
+    }
+    for (let n = 0; n < 2; n++) expect(await onlyS.next()).toEqual({ type: 'broadcast', room: 'S', data: n });
+    // Node two holds no member of S: the last R reached it after anything sent to it before.
+    expect(arrived).toBe(2);
+  });
+
   it('answers members() and rooms() cluster-wide, from a node without members', async () => {
     const [one, two, three] = [await cluster.node(), await cluster.node(), await cluster.node()];
     const a = await loggedIn(one.url, 'A', cluster.clients);

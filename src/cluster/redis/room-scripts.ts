@@ -96,12 +96,21 @@ return 1
  */
 export const ROOM_PUBLISH = script(`
 local prefix, self = ARGV[1], ARGV[2]
+-- A call carries a turn's broadcasts, mostly to the same rooms: each room's channels are looked up once.
+local channelsOf = {}
 for i = 3, #ARGV, 2 do
-  for _, node in ipairs(redis.call('HKEYS', prefix .. 'roomnodes:' .. ARGV[i])) do
-    if node ~= self and redis.call('EXISTS', prefix .. '${LEASE}' .. node) == 1 then
-      redis.call('PUBLISH', prefix .. '${RELAY}' .. node, ARGV[i + 1])
+  local room = ARGV[i]
+  local channels = channelsOf[room]
+  if channels == nil then
+    channels = {}
+    for _, node in ipairs(redis.call('HKEYS', prefix .. 'roomnodes:' .. room)) do
+      if node ~= self and redis.call('EXISTS', prefix .. '${LEASE}' .. node) == 1 then
+        channels[#channels + 1] = prefix .. '${RELAY}' .. node
+      end
     end
+    channelsOf[room] = channels
   end
+  for j = 1, #channels do redis.call('PUBLISH', channels[j], ARGV[i + 1]) end
 end
 return 0
 `);
