@@ -1,5 +1,12 @@
 import { CloseCode } from '../protocol/close-codes.js';
-import { encodeError, encodeLoginRefused, encodeRelay, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
+import {
+  encodeError,
+  encodeLoginRefused,
+  encodeRelay,
+  encodeRelayBytes,
+  encodeRelaySuffix,
+  relayPrefixBytes,
+} from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import type { RoomRequestType } from '../protocol/rooms.js';
@@ -23,6 +30,13 @@ export { ConnectionState, type Parked, type PartnerNode } from './connection-sta
 
 /** The hub's side of a connection (see `connection-host.ts`). */
 export type ConnectionHost = Host<Connection>;
+
+/**
+ * The frame {@link Connection.relayText} is relaying and its UTF-8 length, set only during
+ * that call (equal text has equal length, so a match is always right).
+ */
+let builtFrame: string | undefined;
+let builtBytes = 0;
 
 /**
  * One client connection: its state machine, its name, its login, what it
@@ -153,7 +167,13 @@ export class Connection extends ResumableConnection implements TransportSession,
   relayText(message: string, scan: RelayScan): void {
     const router = this.host.router;
     const type = scan.type;
-    const frame = encodeRelay(type, message.slice(scan.payloadStart, scan.payloadEnd), this.nameJson);
+    const payloadStart = scan.payloadStart;
+    const payloadEnd = scan.payloadEnd;
+    const frame = encodeRelay(type, message.slice(payloadStart, payloadEnd), this.nameJson);
+    // Its UTF-8 length is known (ASCII up to the payload's end, then the suffix): delivering it counts that, no second encode.
+    builtFrame = frame;
+    builtBytes =
+      relayPrefixBytes[type].length + payloadEnd - payloadStart + (this.relaySuffix ??= encodeRelaySuffix(this.nameJson)).length;
     const start = scan.targetStart;
     const last = this.lastTarget?.deref();
     if (
@@ -167,6 +187,7 @@ export class Connection extends ResumableConnection implements TransportSession,
       const target = router.relay(this, type, message.slice(start, scan.targetEnd), frame);
       this.lastTarget = target === undefined ? undefined : new WeakRef(target);
     }
+    builtFrame = undefined;
   }
 
   /** A parsed relay (text input, or bytes the scan left to `JSON.parse`), its frame built. */
@@ -357,7 +378,8 @@ export class Connection extends ResumableConnection implements TransportSession,
   }
 
   private write(frame: string | Uint8Array): void {
-    this.host.counters.bytesOut += typeof frame === 'string' ? utf8Length(frame) : frame.length;
+    this.host.counters.bytesOut +=
+      typeof frame !== 'string' ? frame.length : frame === builtFrame ? builtBytes : utf8Length(frame);
     this.transport.send(frame);
   }
 

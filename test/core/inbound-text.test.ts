@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SignallingHub, type Transport } from '../../src/index.js';
 import { Prng } from '../fuzz/prng.js';
 import { encodeRelay, encodeRelayBytes, encodeRelaySuffix } from '../../src/protocol/encode.js';
 import type { RelayType } from '../../src/protocol/messages.js';
@@ -126,5 +127,69 @@ describe('dispatchInbound: text takes the byte scan, one grammar for both', () =
     const limit = text.length + 10; // above its length in units, below its length in bytes
     expect(outcome(text, limit).heard).toEqual(outcome(Buffer.from(text), limit).heard);
     expect(outcome(text, limit).paths).toEqual(['fail']);
+  });
+});
+
+/** Records every frame the hub sends, as text, and the UTF-8 bytes they took. */
+class CountingTransport implements Transport {
+  readonly frames: string[] = [];
+  bytes = 0;
+  send(message: string | Uint8Array): void {
+    const text = typeof message === 'string' ? message : Buffer.from(message).toString();
+    this.frames.push(text);
+    this.bytes += Buffer.byteLength(text);
+  }
+  close(): void {}
+  terminate(): void {}
+}
+
+const hubs: SignallingHub[] = [];
+afterEach(async () => {
+  await Promise.all(hubs.splice(0).map((hub) => hub.close()));
+});
+
+describe('a hub fed text (as Bun feeds it)', () => {
+  it('relays text as it relays bytes, and counts the bytes in and out exactly', () => {
+    const hub = new SignallingHub();
+    hubs.push(hub);
+    let bytesIn = 0;
+    const peer = (name: string) => {
+      const transport = new CountingTransport();
+      const session = hub.open(transport);
+      const receive = (text: string) => {
+        bytesIn += Buffer.byteLength(text);
+        session.receive(text);
+      };
+      receive(JSON.stringify({ type: 'login', name }));
+      return { transport, receive };
+    };
+    const a = peer('a');
+    const zoe = peer('Zoë');
+    const relays: Array<[typeof a, string]> = [
+      // ASCII: built as text (the sender's name is not ASCII: its bytes still count right).
+      [
+        zoe,
+        JSON.stringify({ type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.1 1 typ host' }, name: 'a' }),
+      ],
+      [zoe, '{ "name" : "a", "type": "offer", "offer": {"sdp" : "v=0\\r\\n"} }'],
+      [a, JSON.stringify({ type: 'answer', answer: { sdp: 'x' }, name: 'Zoë' })],
+      // Not ASCII: the byte path.
+      [zoe, JSON.stringify({ type: 'candidate', candidate: { candidate: 'é' }, name: 'a' })],
+      // Not a relay the scan takes: JSON.parse.
+      [zoe, '{"type":"candidate","candidate":1e400,"name":"a"}'],
+    ];
+    for (const [from, text] of relays) from.receive(text);
+    expect(a.transport.frames.slice(1).map((frame) => JSON.parse(frame) as unknown)).toEqual([
+      { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.1 1 typ host' }, name: 'Zoë' },
+      { type: 'offer', offer: { sdp: 'v=0\r\n' }, name: 'Zoë' },
+      { type: 'candidate', candidate: { candidate: 'é' }, name: 'Zoë' },
+      { type: 'candidate', candidate: null, name: 'Zoë' },
+    ]);
+    // The raw payload is forwarded as it came, as on the byte path.
+    expect(a.transport.frames[2]).toBe('{"type":"offer","offer":{"sdp" : "v=0\\r\\n"},"name":"Zoë"}');
+    expect(zoe.transport.frames.at(-1)).toBe('{"type":"answer","answer":{"sdp":"x"},"name":"a"}');
+    const stats = hub.stats();
+    expect(stats.bytesIn).toBe(bytesIn);
+    expect(stats.bytesOut).toBe(a.transport.bytes + zoe.transport.bytes);
   });
 });
