@@ -1,5 +1,12 @@
 import { CloseCode } from '../protocol/close-codes.js';
-import { encodeError, encodeLoginRefused, encodeRelayBytes, encodeRelaySuffix } from '../protocol/encode.js';
+import {
+  encodeError,
+  encodeLoginRefused,
+  encodeRelay,
+  encodeRelayBytes,
+  encodeRelaySuffix,
+  relayPrefixBytes,
+} from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import type { RoomRequestType } from '../protocol/rooms.js';
@@ -10,7 +17,7 @@ import type { ConnectionHost as Host } from './connection-host.js';
 import { ConnectionState } from './connection-state.js';
 import { TransportError } from './errors.js';
 import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
-import { type InboundSink, dispatchInbound } from './inbound.js';
+import { type InboundSink, dispatchInbound, textBytes } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
 import type { LeaveReason, Peer } from './peer.js';
 import { Admission, type RateLimiter } from './rate-limiter.js';
@@ -23,6 +30,13 @@ export { ConnectionState, type Parked, type PartnerNode } from './connection-sta
 
 /** The hub's side of a connection (see `connection-host.ts`). */
 export type ConnectionHost = Host<Connection>;
+
+/**
+ * The frame {@link Connection.relayText} is relaying and its UTF-8 length, set only during
+ * that call (equal text has equal length, so a match is always right).
+ */
+let builtFrame: string | undefined;
+let builtBytes = 0;
 
 /**
  * One client connection: its state machine, its name, its login, what it
@@ -92,7 +106,9 @@ export class Connection extends ResumableConnection implements TransportSession,
 
   receive(message: string | Uint8Array): void {
     if (this.currentState >= ConnectionState.Dropped) return;
-    this.host.counters.bytesIn += typeof message === 'string' ? utf8Length(message) : message.length;
+    // Text is encoded once, for the count and the scan (valid until the next message: nothing below receives one).
+    const bytes = typeof message === 'string' ? textBytes(message) : message;
+    this.host.counters.bytesIn += bytes !== undefined ? bytes.length : utf8Length(message as string);
     if (this.limiter !== undefined && !this.admit()) return;
     if (this.currentState === ConnectionState.LoggingIn) {
       const { maxPendingMessages, maxPendingBytes } = this.host.options;
@@ -100,7 +116,7 @@ export class Connection extends ResumableConnection implements TransportSession,
         this.fail(ErrorCode.LoginPending, 'Too many messages while the login is being decided: wait for the login reply');
       return;
     }
-    dispatchInbound(this, message, this.host.options.maxMessageBytes);
+    dispatchInbound(this, message, this.host.options.maxMessageBytes, bytes);
   }
 
   receiveBinary(): void {
@@ -142,6 +158,36 @@ export class Connection extends ResumableConnection implements TransportSession,
       const target = router.relay(this, type, targetOf(message, scan), frame);
       this.lastTarget = target === undefined ? undefined : new WeakRef(target);
     }
+  }
+
+  /**
+   * The relay hot path for text transports: a well-formed ASCII relay, its frame built as
+   * text from the message's own slices (no decoding, and Bun's `sendText` takes it as it is).
+   */
+  relayText(message: string, scan: RelayScan): void {
+    const router = this.host.router;
+    const type = scan.type;
+    const payloadStart = scan.payloadStart;
+    const payloadEnd = scan.payloadEnd;
+    const frame = encodeRelay(type, message.slice(payloadStart, payloadEnd), this.nameJson);
+    // Its UTF-8 length is known (ASCII up to the payload's end, then the suffix): delivering it counts that, no second encode.
+    builtFrame = frame;
+    builtBytes =
+      relayPrefixBytes[type].length + payloadEnd - payloadStart + (this.relaySuffix ??= encodeRelaySuffix(this.nameJson)).length;
+    const start = scan.targetStart;
+    const last = this.lastTarget?.deref();
+    if (
+      last !== undefined &&
+      last.currentState === ConnectionState.Joined &&
+      scan.targetEnd - start === last.name.length &&
+      message.startsWith(last.name, start)
+    ) {
+      router.relayLocal(this, type, last, frame);
+    } else {
+      const target = router.relay(this, type, message.slice(start, scan.targetEnd), frame);
+      this.lastTarget = target === undefined ? undefined : new WeakRef(target);
+    }
+    builtFrame = undefined;
   }
 
   /** A parsed relay (text input, or bytes the scan left to `JSON.parse`), its frame built. */
@@ -332,7 +378,8 @@ export class Connection extends ResumableConnection implements TransportSession,
   }
 
   private write(frame: string | Uint8Array): void {
-    this.host.counters.bytesOut += typeof frame === 'string' ? utf8Length(frame) : frame.length;
+    this.host.counters.bytesOut +=
+      typeof frame !== 'string' ? frame.length : frame === builtFrame ? builtBytes : utf8Length(frame);
     this.transport.send(frame);
   }
 

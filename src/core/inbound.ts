@@ -19,6 +19,11 @@ export interface InboundSink {
   fail(code: `${ErrorCode}`, message: string, request?: string, target?: string): void;
   /** A well-formed relay found in `message` by the byte scan; `scan` says where its parts lie, until the next message. */
   relayBytes(message: Uint8Array, scan: RelayScan): void;
+  /**
+   * A well-formed relay that arrived as ASCII text, found by the byte scan in its
+   * UTF-8 (the same bytes, one per unit): `scan`'s offsets index `message` as well.
+   */
+  relayText(message: string, scan: RelayScan): void;
   /** A parsed, checked relay to `target`, its frame built. */
   relayFrame(type: RelayType, target: string, frame: string): void;
   /** A `login` message. */
@@ -30,25 +35,54 @@ export interface InboundSink {
 /** Reused by every relay that takes the byte path (nothing in between can re-enter it). */
 const scanned: RelayScan = { type: 'candidate', targetStart: 0, targetEnd: 0, payloadStart: 0, payloadEnd: 0 };
 
+const utf8 = new TextEncoder();
+/** Texts up to this many UTF-16 units are encoded into one reused buffer for the byte scan. */
+const TEXT_UNITS = 8192;
+// A UTF-16 unit takes at most 3 bytes in UTF-8.
+const textScratch = new Uint8Array(3 * TEXT_UNITS);
+/** Views of the scratch buffer by length, made once each, so that a relay allocates no view. */
+const textViews: Uint8Array[] = [];
+/** Lengths up to this keep their view (the relays of a call repeat a few lengths); longer ones get a fresh one. */
+const CACHED_VIEWS = 4096;
+
 /**
- * Parses one inbound message and dispatches it: well-formed relays as bytes,
- * without decoding or JSON (the hot path); anything else, errors included,
- * through `JSON.parse`, with a clear `error` for every bad input.
+ * The UTF-8 of a text message (Bun and the dialects hand text over as strings),
+ * valid until the next call, so that text takes the same strict byte scan as
+ * bytes: one grammar for both. Over 8192 units: `undefined` (left to `JSON.parse`).
+ * Encoding is a native call, several times faster than scanning the string's units in JS.
  */
-export function dispatchInbound(sink: InboundSink, message: string | Uint8Array, maxMessageBytes: number): void {
-  if (message.length > maxMessageBytes) {
+export function textBytes(text: string): Uint8Array | undefined {
+  if (text.length > TEXT_UNITS) return undefined;
+  const length = utf8.encodeInto(text, textScratch).written;
+  if (length > CACHED_VIEWS) return textScratch.subarray(0, length);
+  return (textViews[length] ??= textScratch.subarray(0, length));
+}
+
+/**
+ * Parses one inbound message and dispatches it: well-formed relays by the
+ * byte scan, without decoding or JSON (the hot path); anything else, errors
+ * included, through `JSON.parse`, with a clear `error` for every bad input.
+ * For a text `message`, `bytes` is its {@link textBytes} (made here when not given).
+ */
+export function dispatchInbound(
+  sink: InboundSink,
+  message: string | Uint8Array,
+  maxMessageBytes: number,
+  bytes?: Uint8Array,
+): void {
+  if (typeof message !== 'string') bytes = message;
+  else bytes ??= textBytes(message);
+  if ((bytes ?? message).length > maxMessageBytes) {
     sink.fail(ErrorCode.MessageTooLarge, `Message too large: the limit is ${maxMessageBytes} bytes`);
     return;
   }
-  if (typeof message === 'string') {
-    parse(sink, message);
+  if (bytes !== undefined && sink.joined && scanRelay(bytes, scanned)) {
+    // ASCII text (one byte per unit): the frame is built from the text, so a text transport sends it as it is.
+    if (typeof message === 'string' && bytes.length === message.length) sink.relayText(message, scanned);
+    else sink.relayBytes(bytes, scanned);
     return;
   }
-  if (sink.joined && scanRelay(message, scanned)) {
-    sink.relayBytes(message, scanned);
-    return;
-  }
-  parse(sink, decodeUtf8(message));
+  parse(sink, typeof message === 'string' ? message : decodeUtf8(message));
 }
 
 function parse(sink: InboundSink, text: string): void {

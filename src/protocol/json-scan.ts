@@ -45,8 +45,12 @@ export function skipSpace(b: Uint8Array, i: number, n: number): number {
 /** An Int32Array over the whole buffer of the last message scanned (messages of one read share it). */
 let wordsBuffer: ArrayBufferLike | undefined;
 let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+/** The view it was last asked for: a message's long strings ask again, and reading `buffer` is a native call each time. */
+let wordsView: Uint8Array | undefined;
 
 function wordsOf(b: Uint8Array): Int32Array<ArrayBufferLike> {
+  if (b === wordsView) return words;
+  wordsView = b;
   if (b.buffer !== wordsBuffer) {
     wordsBuffer = b.buffer;
     words = new Int32Array(b.buffer, 0, b.buffer.byteLength >> 2);

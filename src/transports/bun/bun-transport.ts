@@ -37,7 +37,8 @@ export class BunTransport implements Transport {
   send(message: string | Uint8Array): void {
     const ws = this.ws;
     if (ws === undefined) return;
-    // Bun sends bytes as a binary frame; the hub's bytes are UTF-8 text, valid only during this call.
+    // Bun sends bytes as a binary frame. The hub builds the frames of ASCII relays as text; others
+    // (non-ASCII relays of the byte path) come as UTF-8 bytes, valid only during this call.
     const sent = ws.sendText(typeof message === 'string' ? message : decoder.decode(message));
     // 0: Bun dropped the frame (closed, or past its backpressure limit, which is set far above the
     // hub's maxBufferedBytes): a frame lost in silence would break the conversation, so close.

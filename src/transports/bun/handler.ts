@@ -68,21 +68,6 @@ const REASONS: Readonly<Record<number, string>> = {
   503: 'Service Unavailable',
 };
 
-const utf8 = new TextEncoder();
-/** Bun hands text frames over as strings; those up to this length are encoded into one reused buffer. */
-const SCRATCH_CHARS = 8192;
-// A UTF-16 code unit takes at most 3 bytes in UTF-8. Shared: the hub reads it during receive() only.
-const scratch = new Uint8Array(SCRATCH_CHARS * 3);
-/** Views of the scratch buffer by length, made once each, so that relaying allocates no view per message. */
-const views: Uint8Array[] = [];
-/** Lengths up to this keep their view (the relays of a call repeat a few lengths); longer ones get a fresh one. */
-const CACHED_VIEWS = 4096;
-
-function scratchView(length: number): Uint8Array {
-  if (length > CACHED_VIEWS) return scratch.subarray(0, length);
-  return (views[length] ??= scratch.subarray(0, length));
-}
-
 const refusal = (status: number) => new Response(null, { status, statusText: REASONS[status] });
 
 /**
@@ -158,11 +143,9 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       transport.session = port.open(transport, info);
     },
     message(ws, message) {
-      const session = ws.data.session!;
-      if (typeof message !== 'string') session.receiveBinary();
-      // As bytes, a well-formed relay is forwarded without JSON.parse and JSON.stringify (the hub's fast path).
-      else if (message.length <= SCRATCH_CHARS) session.receive(scratchView(utf8.encodeInto(message, scratch).written));
-      else session.receive(message);
+      // Text arrives as a string: the hub scans it as UTF-8 and builds an ASCII relay's frame as a string, which sendText takes as it is.
+      if (typeof message === 'string') ws.data.session!.receive(message);
+      else ws.data.session!.receiveBinary();
     },
     close(ws, code, reason) {
       const transport = ws.data;
