@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bunBinary } from './lib/bun.mjs';
 import { killChildren, spawnChild, track } from './lib/ipc.mjs';
+import { procCpu } from './lib/proc.mjs';
 import { renderChart, renderMarkdown } from './lib/report.mjs';
 import { measureAuthorize } from './lib/authorize.mjs';
 import { measureDialects } from './lib/dialects.mjs';
@@ -162,12 +163,6 @@ async function startServer(kind) {
   const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile, ...perfMap]);
   const port = await server.call('port');
   return { ...server, port };
-}
-
-/** CPU seconds of a non-Node process (redis-server), from /proc. */
-function procCpu(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in USER_HZ (100 on Linux)
 }
 
 /**

@@ -62,8 +62,11 @@ export interface TransportSession {
   /**
    * A text frame arrived: its text, or its UTF-8 bytes. Bytes must be valid
    * UTF-8 (WebSocket requires it of text frames, and `ws` checks it); they are
-   * read during the call only, so the adapter may reuse them afterwards. Bytes
-   * let well-formed relays be forwarded without decoding or re-encoding.
+   * read during the call only, so the adapter may reuse them afterwards. Either
+   * way a well-formed relay takes the strict byte scan and is forwarded without
+   * a JSON round: bytes as bytes, ASCII text as text (so a transport that sends
+   * strings, like Bun's, gets its frames without a decode). Pass what the
+   * transport already has; do not convert.
    */
   receive(message: string | Uint8Array): void;
   /** A binary frame arrived (the protocol is text only; it is answered with an error). */
