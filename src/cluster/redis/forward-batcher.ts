@@ -103,12 +103,12 @@ export class ForwardBatcher {
   }
 
   /**
-   * A call was answered (or failed): what was held behind it goes now, not
-   * at the end of the turn, since the client writes commands at the end of a
-   * turn itself: this way they go out in this turn rather than the next.
+   * A call was answered (or failed): what was held behind it goes at the end
+   * of this turn, with what the rest of the turn's reads forward (sent at
+   * once, it went in smaller batches: more Redis calls for the same messages).
    */
   private answered(): void {
-    if (--this.waiting === 0 && this.queue.length > 0) this.flush();
+    if (--this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
   }
 
   /** Sends `queue[from, to)` in one call. */
