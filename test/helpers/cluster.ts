@@ -104,12 +104,14 @@ export async function startCall(caller: TestClient, callerName: string, callee: 
  * to `withinMs` (a release on another node is asynchronous); returns the last reply.
  */
 export async function loginWithin(client: TestClient, name: string, withinMs: number) {
-  const deadline = Date.now() + withinMs;
   let reply = await client.login(name);
-  while (reply.success !== true && Date.now() < deadline) {
-    await sleep(100);
-    reply = await client.login(name);
-  }
+  // Past the deadline the last reply is the answer: the caller checks it.
+  await pollUntil(
+    async () => reply.success === true || (reply = await client.login(name)).success === true,
+    `${name} to log in`,
+    withinMs,
+    100,
+  ).catch(() => undefined);
   return reply;
 }
 

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'redis';
-import { pollUntil, sleep } from './time.js';
+import { pollUntil } from './time.js';
 
 /** What the helper asks of a node's admin connection. */
 interface Admin {
@@ -326,12 +326,11 @@ export class RedisCluster {
           'the replica to sync',
         );
         await this.run(node, ['CLUSTER', 'FAILOVER']);
-        const deadline = Date.now() + 3000;
-        while (Date.now() < deadline) {
-          if (await isMaster()) return true;
-          await sleep(50);
-        }
-        return false;
+        // Not promoted within 3 s: the replica gave this failover up, and the outer loop asks again.
+        return pollUntil(isMaster, 'the failover', 3000, 50).then(
+          () => true,
+          () => false,
+        );
       },
       `${replica.port} to become master`,
       30_000,

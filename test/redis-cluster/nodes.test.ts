@@ -1,11 +1,11 @@
 import { createCluster } from 'redis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackplaneError, InvalidOptionError, type PeerLeft } from '../../src/index.js';
 import { taggedPrefix } from '../../src/cluster/redis/keys.js';
 import { RedisBackplane } from '../../src/redis.js';
 import { CliProcess, buildCli } from '../helpers/cli-process.js';
-import { loggedIn, loginWithin, untilAsync, untilRelayed } from '../helpers/cluster.js';
-import { type HubServer, startHubServer } from '../helpers/hub-server.js';
+import { loggedIn, loginWithin, redisClusterHarness, untilAsync, untilRelayed } from '../helpers/cluster.js';
+import type { HubServer } from '../helpers/hub-server.js';
 import { RedisCluster } from '../helpers/redis-cluster.js';
 import { freePort } from '../helpers/redis-server.js';
 import { TestClient } from '../helpers/test-client.js';
@@ -64,44 +64,17 @@ describe('RedisBackplane options for a Redis Cluster', () => {
 });
 
 describe('hubs on a Redis Cluster', () => {
-  let redis: RedisCluster | undefined;
-  let round = 0;
-  const nodes: HubServer[] = [];
-  const clients: TestClient[] = [];
-  beforeAll(async () => {
-    redis = await RedisCluster.start();
-  }, 60_000);
-  afterAll(async () => {
-    await redis?.dispose();
-  });
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await Promise.all(nodes.splice(0).map((node) => node.close()));
-    round++;
-  });
-  const prefix = () => `nodes${round}:`;
-
-  async function node(options: ConstructorParameters<typeof RedisBackplane>[0] = {}): Promise<HubServer> {
-    const started = await startHubServer({
-      backplane: new RedisBackplane({
-        clusterUrls: redis!.urls,
-        keyPrefix: prefix(),
-        leaseTtl: 1500,
-        heartbeatInterval: 250,
-        ...options,
-      }),
-    });
-    nodes.push(started);
-    await started.hub.ready;
-    return started;
-  }
+  const cluster = redisClusterHarness('nodes');
+  const { clients } = cluster;
+  const prefix = () => cluster.prefix;
+  const node = (options: ConstructorParameters<typeof RedisBackplane>[0] = {}): Promise<HubServer> => cluster.node(options);
 
   it('keeps every key in the slot of its hash tag, and channels there as sharded ones', async () => {
     const [one, two] = [await node(), await node()];
     await loggedIn(one.url, 'Tagged', clients);
     await loggedIn(two.url, 'Other', clients);
     const tag = `{${prefix()}}`;
-    const keys = await redis!.keys(`${tag}nodes`, '*');
+    const keys = await cluster.redis.keys(`${tag}nodes`, '*');
     expect(keys.filter((key) => key.startsWith(tag)).sort()).toEqual(
       [
         `${tag}name:Other`,
@@ -113,17 +86,17 @@ describe('hubs on a Redis Cluster', () => {
         `${tag}nodes`,
       ].sort(),
     );
-    const owner = await redis!.ownerOf(await redis!.slotOf(`${tag}nodes`));
-    const channels = (await redis!.command(owner, ['PUBSUB', 'SHARDCHANNELS', `${tag}*`])) as string[];
+    const owner = await cluster.redis.ownerOf(await cluster.redis.slotOf(`${tag}nodes`));
+    const channels = (await cluster.redis.command(owner, ['PUBSUB', 'SHARDCHANNELS', `${tag}*`])) as string[];
     expect(channels.sort()).toEqual([
       ...[one, two].map((server) => `${tag}relay:${server.hub.options.backplane!.nodeId}`).sort(),
     ]);
     // Nothing on classic pub/sub, which a cluster copies to every node.
-    expect(await redis!.command(owner, ['PUBSUB', 'CHANNELS', `${tag}*`])).toEqual([]);
+    expect(await cluster.redis.command(owner, ['PUBSUB', 'CHANNELS', `${tag}*`])).toEqual([]);
   });
 
   it("runs on the host's own cluster client, which it leaves open, unsubscribing its channel", async () => {
-    const shared = createCluster({ rootNodes: redis!.urls.map((url) => ({ url })), useReplicas: true });
+    const shared = createCluster({ rootNodes: cluster.redis.urls.map((url) => ({ url })), useReplicas: true });
     shared.on('error', () => {});
     try {
       const one = await node({ clusterUrls: undefined, cluster: shared });
@@ -135,11 +108,11 @@ describe('hubs on a Redis Cluster', () => {
       a.send({ type: 'answer', answer: { sdp: 'to own' }, name: 'Own' });
       expect(await b.nextOf('answer')).toMatchObject({ name: 'Borrowed' });
       const channel = `{${prefix()}}relay:${one.hub.options.backplane!.nodeId}`;
-      const owner = await redis!.ownerOf(await redis!.slotOf(channel));
+      const owner = await cluster.redis.ownerOf(await cluster.redis.slotOf(channel));
       await one.close();
       expect(shared.isOpen).toBe(true);
       await untilAsync(
-        async () => ((await redis!.command(owner, ['PUBSUB', 'SHARDNUMSUB', channel])) as [string, number])[1] === 0,
+        async () => ((await cluster.redis.command(owner, ['PUBSUB', 'SHARDNUMSUB', channel])) as [string, number])[1] === 0,
         'the channel to be unsubscribed',
       );
       expect(await shared.sendCommand(`{${prefix()}}nodes`, true, ['SCARD', `{${prefix()}}nodes`])).toBe(1);
@@ -152,9 +125,9 @@ describe('hubs on a Redis Cluster', () => {
     const [one, two] = [await node(), await node()];
     const a = await loggedIn(one.url, 'Sender', clients);
     const b = await loggedIn(two.url, 'Receiver', clients);
-    const owner = await redis!.ownerOf(await redis!.slotOf(`{${prefix()}}nodes`));
+    const owner = await cluster.redis.ownerOf(await cluster.redis.slotOf(`{${prefix()}}nodes`));
     // Every subscription connection on the slot's master drops (as on a network blip).
-    await redis!.command(owner, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    await cluster.redis.command(owner, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
     await untilRelayed(a, b, 'Receiver', 10_000);
     // Numbered relays after it arrive once each, in order: the listener was not added twice.
     for (let i = 0; i < 20; i++) a.send({ type: 'candidate', candidate: { candidate: String(i) }, name: 'Receiver' });
