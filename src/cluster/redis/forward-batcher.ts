@@ -34,7 +34,7 @@ interface Pending {
 export class ForwardBatcher {
   private queue: Pending[] = [];
   private timer: ReturnType<typeof setImmediate> | undefined;
-  /** The queue's size in UTF-16 units (frames, names), as it is held until sent. */
+  /** The queue's size in UTF-16 units (its envelopes' texts and targets), as flush() counts it. */
   private queuedSize = 0;
   /** A batch's distinct targets and their index, reused (emptied after each batch). */
   private readonly distinct = new Map<string, number>();
@@ -54,7 +54,7 @@ export class ForwardBatcher {
   /**
    * Queues `envelope`; resolves with its own outcome. It goes at the end of
    * this turn when no FORWARD call is waiting for Redis, else with the batch
-   * sent when that call is answered (group commit: under load a batch holds
+   * sent at the end of the turn that call is answered in (group commit: under load a batch holds
    * what several turns forwarded, so Redis runs one script and one PUBLISH
    * for many more envelopes; an idle node still sends at the end of the
    * turn). A held batch goes at once when it is full, so that what waits here
@@ -63,7 +63,8 @@ export class ForwardBatcher {
   add(envelope: Envelope): Promise<ForwardResult> {
     return new Promise((resolve) => {
       this.queue.push({ envelope, resolve });
-      this.queuedSize += envelope.frame.length + envelope.to.length + envelope.from.length;
+      // Measured as flush() cuts batches, so a full held batch is exactly one call.
+      this.queuedSize += envelopeLength(envelope) + envelope.to.length;
       if (this.queue.length >= MAX_BATCH || this.queuedSize >= this.runner.forwardBatchBytes) this.flush();
       // setImmediate, not a microtask: it runs after every socket read of this
       // poll phase, so envelopes from many connections share one call.
@@ -74,8 +75,8 @@ export class ForwardBatcher {
   private readonly flushNow = (): void => this.flush();
 
   /**
-   * Sends what is queued now: at the end of a turn, when a call is answered,
-   * and before any other command of this node (the runner calls it), so that
+   * Sends what is queued now: at the end of a turn (while a call waits, the
+   * turn it is answered in), when a batch is full, and before any other command of this node (the runner calls it), so that
    * commands keep the order they were made in.
    */
   flush(): void {
