@@ -1,4 +1,5 @@
-import type { Envelope, ForwardResult, NamePage } from '../core/backplane.js';
+import type { Envelope, ForwardDone, ForwardResult, NamePage } from '../core/backplane.js';
+import type { RelayType } from '../protocol/messages.js';
 
 /*
  * What a cluster backplane needs from the medium between its nodes (Redis,
@@ -90,6 +91,12 @@ export interface ClusterBus {
   refresh(): Promise<boolean>;
   /** Publishes `envelope` to the node holding `envelope.to` (checked atomically with the publish). */
   forward(envelope: Envelope): Promise<ForwardResult>;
+  /**
+   * Optional: {@link forward} without a promise per envelope, in the same
+   * order as `forward` calls (see `Backplane.forwardRelay`: the frame's bytes
+   * are valid only during the call; `done` is told the outcome, never within it).
+   */
+  forwardRelay?(kind: RelayType, from: string, to: string, frame: string | Uint8Array, done: ForwardDone): void;
   /** Publishes `text` on node `nodeId`'s channel; resolves with how many listeners got it. */
   publish(nodeId: string, text: string): Promise<number>;
   /** Finds the node holding `name` and, if it is another live node, publishes `request` on its channel (atomically). */

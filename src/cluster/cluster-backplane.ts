@@ -5,13 +5,15 @@ import type {
   BackplaneState,
   ClaimResult,
   Envelope,
+  ForwardDone,
   ForwardResult,
   NamePage,
   NodeReply,
   ResumeResult,
   RoomJoinResult,
 } from '../core/backplane.js';
-import { isWellFormed } from '../protocol/utf8.js';
+import type { RelayType } from '../protocol/messages.js';
+import { decodeUtf8, isWellFormed } from '../protocol/utf8.js';
 import type { ClusterBus } from './bus.js';
 import { Claims } from './claims.js';
 import type { ClusterContext, ClusterTiming } from './context.js';
@@ -183,6 +185,24 @@ export abstract class ClusterBackplane implements Backplane {
     const bus = this.bus;
     if (this.closed || bus === undefined || !bus.ready) return Promise.resolve(UNAVAILABLE);
     return bus.forward(envelope);
+  }
+
+  /**
+   * {@link forward} for the hub's relays, without a promise per envelope: the
+   * usual case (no hand-over under way, the bus ready) goes straight to a bus
+   * that can take it so; every other case is answered as `forward` answers it.
+   */
+  forwardRelay(kind: RelayType, from: string, to: string, frame: string | Uint8Array, done: ForwardDone): void {
+    const bus = this.bus;
+    if (!this.handOvers.active && !this.closed && bus?.ready === true && bus.forwardRelay !== undefined && isWellFormed(to)) {
+      bus.forwardRelay(kind, from, to, frame, done);
+      return;
+    }
+    const text = typeof frame === 'string' ? frame : decodeUtf8(frame);
+    this.forward({ kind, from, fromNode: this.nodeId, to, frame: text }).then(done, (error: unknown) => {
+      this.report(error);
+      done(UNAVAILABLE);
+    });
   }
 
   /**

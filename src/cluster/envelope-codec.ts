@@ -1,4 +1,5 @@
 import type { Envelope } from '../core/backplane.js';
+import { decodeUtf8 } from '../protocol/utf8.js';
 
 /*
  * An envelope on a node's channel: `kind \t fromNode \t from \t to \t frame`.
@@ -33,31 +34,102 @@ export function envelopeLength(envelope: Envelope): number {
   return envelope.kind.length + envelope.fromNode.length + envelope.from.length + envelope.to.length + envelope.frame.length + 4;
 }
 
-/** Bytes {@link writeFramedEnvelope} may need for `envelope` at most. */
-export function framedBytesBound(envelope: Envelope): number {
-  const units = envelopeLength(envelope);
-  return digitsOf(units * 3) + 1 + units * 3;
+/**
+ * An envelope on its way into a batch: its frame as text, or as the bytes
+ * `[at, at + length)` of a staging buffer (a relay's frame from the byte
+ * path, copied there as it was forwarded, so it is never decoded).
+ */
+export interface EnvelopeParts {
+  readonly kind: string;
+  readonly fromNode: string;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string | undefined;
+  readonly at: number;
+  readonly length: number;
+}
+
+/** The envelope's size as a batch's byte cap counts it: UTF-16 units of its text, or bytes of a staged frame. */
+export function partsSize(parts: EnvelopeParts): number {
+  return (
+    parts.kind.length + parts.fromNode.length + parts.from.length + 2 * parts.to.length + 4 + (parts.text?.length ?? parts.length)
+  );
+}
+
+/** Bytes the envelope's text may take in UTF-8 at most (3 per unit; a staged frame's own length). */
+function bodyBound(parts: EnvelopeParts): number {
+  const head = (parts.kind.length + parts.fromNode.length + parts.from.length + parts.to.length + 4) * 3;
+  return head + (parts.text === undefined ? parts.length : parts.text.length * 3);
+}
+
+/** Bytes {@link writeFramedParts} may need for `parts` at most. */
+export function partsBound(parts: EnvelopeParts): number {
+  const body = bodyBound(parts);
+  return digitsOf(body) + 1 + body;
 }
 
 /**
- * Writes `envelope` (its {@link encodeEnvelope} text) byte-framed into
- * `buffer` at `at`, which has {@link framedBytesBound} bytes free; returns
- * the offset after it. The length goes in as many digits as the bound needs
- * (zero-padded), so the envelope is encoded once, straight into place; the
- * frame is written on its own, so no joined copy of it is made.
+ * Writes the envelope `parts` byte-framed into `buffer` at `at`, which has
+ * {@link partsBound} bytes free (a staged frame is copied from `stage`);
+ * returns the offset after it. The length goes in as many digits as the
+ * bound needs (zero-padded), so the envelope is written once, straight into
+ * place.
  */
-export function writeFramedEnvelope(buffer: Buffer, at: number, envelope: Envelope): number {
-  const digits = digitsOf(envelopeLength(envelope) * 3);
+export function writeFramedParts(buffer: Buffer, at: number, parts: EnvelopeParts, stage?: Uint8Array): number {
+  const text = parts.text;
+  const digits = digitsOf(bodyBound(parts));
   const start = at + digits + 1;
-  const head = buffer.write(`${envelope.kind}\t${envelope.fromNode}\t${envelope.from}\t${envelope.to}\t`, start, 'utf8');
-  const written = head + buffer.write(envelope.frame, start + head, 'utf8');
+  let end = writeField(buffer, start, parts.kind);
+  end = writeField(buffer, end, parts.fromNode);
+  end = writeField(buffer, end, parts.from);
+  end = writeField(buffer, end, parts.to);
+  if (text !== undefined) end += buffer.write(text, end, 'utf8');
+  else {
+    buffer.set(stage!.subarray(parts.at, parts.at + parts.length), end);
+    end += parts.length;
+  }
   buffer[start - 1] = 59; // ;
-  let length = written;
+  let length = end - start;
   for (let i = start - 2; i >= at; i--) {
     buffer[i] = 48 + (length % 10);
     length = Math.floor(length / 10);
   }
-  return start + written;
+  return end;
+}
+
+/**
+ * Writes `text` and a tab at `at`; returns the offset after them. Names and
+ * node ids are short and nearly always ASCII: a loop over their units costs
+ * less than a call into the runtime's encoder, which takes over at the first
+ * other unit.
+ */
+function writeField(buffer: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0x80) {
+      at += buffer.write(text.slice(i), at, 'utf8');
+      buffer[at] = 9;
+      return at + 1;
+    }
+    buffer[at++] = unit;
+  }
+  buffer[at] = 9;
+  return at + 1;
+}
+
+/** The parts of a whole envelope (its frame as text). */
+function partsOf(envelope: Envelope): EnvelopeParts {
+  return { ...envelope, text: envelope.frame, at: 0, length: 0 };
+}
+
+/** Bytes {@link writeFramedEnvelope} may need for `envelope` at most. */
+export function framedBytesBound(envelope: Envelope): number {
+  return partsBound(partsOf(envelope));
+}
+
+/** Writes `envelope` byte-framed into `buffer` at `at` (see {@link writeFramedParts}). */
+export function writeFramedEnvelope(buffer: Buffer, at: number, envelope: Envelope): number {
+  return writeFramedParts(buffer, at, partsOf(envelope));
 }
 
 function digitsOf(n: number): number {
@@ -126,11 +198,12 @@ export function isByteFramed(bytes: Uint8Array): boolean {
 /** The byte-framed envelopes of one channel message, in order, or `undefined` if any part is malformed. */
 export function decodeEnvelopeBytes(bytes: Buffer): Envelope[] | undefined {
   if (bytes.length === 0) return undefined;
-  // One decode for the whole message: when it is as long as its bytes (ASCII, the usual case), byte
-  // lengths are UTF-16 lengths and the envelopes are slices of it. (Every decoded unit then stands for
-  // one byte, invalid bytes included: only a multi-byte sequence makes the text shorter.)
+  // One decode for the whole message: when it is as long as its bytes and holds no U+FFFD, it is
+  // ASCII (the usual case): byte lengths are UTF-16 lengths, names are slices of it and frames stay
+  // views of the bytes. (A multi-byte sequence makes the text shorter; each invalid byte reads as
+  // one U+FFFD, and such frames are read as text, so that the target gets valid UTF-8.)
   const text = bytes.toString();
-  if (text.length === bytes.length) return decodeFramed(text, 59 /* ; */, bytes);
+  if (text.length === bytes.length && !text.includes('\uFFFD')) return decodeFramed(text, 59 /* ; */, bytes);
   const envelopes: Envelope[] = [];
   const total = bytes.length;
   let at = 0;
@@ -159,11 +232,38 @@ export function decodeEnvelopeBytes(bytes: Buffer): Envelope[] | undefined {
 let lastNode = '';
 
 /**
+ * An envelope read from a batch's bytes: its frame stays those bytes (a view
+ * of the channel message), which the hub writes to the target's socket as
+ * they are; `frame`, its text, is made only if something asks for it. Lives
+ * as long as its delivery: whatever keeps a frame longer (a parked relay, a
+ * hand-over's queue) keeps a copy or the text, not the view.
+ */
+class ReceivedEnvelope implements Envelope {
+  private text: string | undefined = undefined;
+
+  constructor(
+    public kind: Envelope['kind'],
+    public fromNode: string,
+    public from: string,
+    public to: string,
+    public bytes: Uint8Array | undefined,
+  ) {}
+
+  get frame(): string {
+    return (this.text ??= decodeUtf8(this.bytes!));
+  }
+
+  set frame(text: string) {
+    this.text = text;
+    this.bytes = undefined;
+  }
+}
+
+/**
  * The envelope in `text[start, end)`. With `ascii` (the bytes of `text`, one per unit),
- * the frame, the sender and its node are copied out of the bytes rather than
- * sliced from `text`: a slice keeps the whole batch alive as long as it
- * lives (a parked frame, a call partner's node), and the hub reads a flat
- * frame faster.
+ * the frame stays a view of the bytes, and the sender and its node are copied
+ * out of them rather than sliced from `text`: a slice keeps the whole batch
+ * alive as long as it lives (a call partner's node and name).
  */
 function decodeAt(text: string, start: number, end: number, ascii?: Buffer): Envelope | undefined {
   const a = text.indexOf('\t', start);
@@ -173,17 +273,24 @@ function decodeAt(text: string, start: number, end: number, ascii?: Buffer): Env
   if (d < 0 || d >= end) return undefined;
   const kind = text.slice(start, a);
   if (!kinds.has(kind)) return undefined;
-  let fromNode = text.slice(a + 1, b);
-  if (ascii !== undefined) {
-    if (fromNode === lastNode) fromNode = lastNode;
-    else fromNode = lastNode = ascii.toString('utf8', a + 1, b);
+  if (ascii === undefined) {
+    return {
+      kind: kind as Envelope['kind'],
+      fromNode: text.slice(a + 1, b),
+      from: text.slice(b + 1, c),
+      to: text.slice(c + 1, d),
+      frame: text.slice(d + 1, end),
+    };
   }
-  return {
-    kind: kind as Envelope['kind'],
+  let fromNode = text.slice(a + 1, b);
+  if (fromNode === lastNode) fromNode = lastNode;
+  else fromNode = lastNode = ascii.toString('utf8', a + 1, b);
+  return new ReceivedEnvelope(
+    kind as Envelope['kind'],
     fromNode,
     // V8 copies a slice shorter than 13 units anyway; a longer sender name (kept as a call partner) is copied here.
-    from: ascii === undefined || c - b <= 13 ? text.slice(b + 1, c) : ascii.toString('utf8', b + 1, c),
-    to: text.slice(c + 1, d),
-    frame: ascii === undefined ? text.slice(d + 1, end) : ascii.toString('utf8', d + 1, end),
-  };
+    c - b <= 13 ? text.slice(b + 1, c) : ascii.toString('utf8', b + 1, c),
+    text.slice(c + 1, d),
+    new Uint8Array(ascii.buffer, ascii.byteOffset + d + 1, end - d - 1),
+  );
 }

@@ -20,7 +20,17 @@ export interface Envelope {
   to: string;
   /** The text frame the target receives. */
   frame: string;
+  /**
+   * The same frame as UTF-8 bytes, when the backplane read it from bytes (the
+   * Redis backplane's batches): the hub writes them to the target as they are,
+   * and `frame` may then be an accessor that makes the text on first read.
+   * Valid while the envelope is being delivered; a custom backplane leaves it unset.
+   */
+  bytes?: Uint8Array;
 }
+
+/** Told the outcome of a relay forwarded with {@link Backplane.forwardRelay}. */
+export type ForwardDone = (result: ForwardResult) => void;
 
 /** A peer as another node describes it in a resume grant (no `data`: it stays on its node). */
 export interface RemotePeer {
@@ -189,6 +199,15 @@ export interface Backplane {
   release(name: string, claimId: string): void;
   /** Sends an envelope to the node that holds `envelope.to`, in order per sender. */
   forward(envelope: Envelope): Promise<ForwardResult>;
+  /**
+   * Optional: {@link forward} for the hub's relay hot path, in the same order
+   * as `forward` calls: an envelope of `kind` from this node's peer `from`
+   * to `to`, its frame as text or as UTF-8 bytes that are valid only during
+   * the call (copy them to keep them), and `done` told the outcome (never
+   * within the call) instead of a promise made per relay. Without it the hub
+   * calls `forward`.
+   */
+  forwardRelay?(kind: RelayType, from: string, to: string, frame: string | Uint8Array, done: ForwardDone): void;
   /** Releases this node's names and disconnects. */
   close(): Promise<void>;
   /** Current health; optional for custom backplanes (then reported as `connected` once started). */

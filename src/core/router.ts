@@ -1,4 +1,4 @@
-import type { Backplane, Envelope, ResumeGrant } from './backplane.js';
+import type { Backplane, Envelope, ForwardResult, ResumeGrant } from './backplane.js';
 import { encodeError, encodeLeave } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
@@ -9,6 +9,8 @@ import { ConnectionState, type Parked, type PartnerNode } from './connection-sta
 import type { HubCounters } from './stats.js';
 import { HookError } from './errors.js';
 import type { RelayRequest, ResolvedHubOptions } from './options.js';
+
+const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 
 /**
  * Who holds which name, and how a frame reaches a name: the local map first,
@@ -132,30 +134,33 @@ export class Router implements Routes<Connection> {
       return;
     }
     this.counters.relays[type].crossNode++;
+    const done = (result: ForwardResult) => this.forwarded(from, type, target, result);
+    if (backplane.forwardRelay !== undefined) {
+      backplane.forwardRelay(type, from.name, target, frame, done);
+      return;
+    }
     // Envelopes carry text; fast-path bytes live only until the next relay.
     const text = typeof frame === 'string' ? frame : decodeUtf8(frame);
-    backplane.forward({ kind: type, from: from.name, fromNode: backplane.nodeId, to: target, frame: text }).then(
-      (result) => {
-        if (result.delivered) {
-          if (from.state === ConnectionState.Joined) this.recordCall(from, type, target, result.node);
-        } else if (from.state === ConnectionState.Joined) {
-          if (result.reason === 'not-found') from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
-          else
-            from.fail(
-              ErrorCode.BackplaneUnavailable,
-              `Cannot reach ${target}: the cluster backplane is unavailable`,
-              type,
-              target,
-            );
-        }
-      },
-      (error: unknown) => {
+    backplane
+      .forward({ kind: type, from: from.name, fromNode: backplane.nodeId, to: target, frame: text })
+      .then(done, (error: unknown) => {
         this.reportError(error);
-        if (from.state === ConnectionState.Joined) {
-          from.fail(ErrorCode.BackplaneUnavailable, `Cannot reach ${target}: the cluster backplane is unavailable`, type, target);
-        }
-      },
-    );
+        done(UNAVAILABLE);
+      });
+  }
+
+  /** The outcome of a relay to another node: the sender hears a failure; a delivery records the call. */
+  private forwarded(from: Connection, type: RelayType, target: string, result: ForwardResult): void {
+    // Told from the backplane's own loop over a batch: a throwing listener must not cut it short.
+    try {
+      if (from.state !== ConnectionState.Joined) return;
+      if (result.delivered) this.recordCall(from, type, target, result.node);
+      else if (result.reason === 'not-found') from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
+      else
+        from.fail(ErrorCode.BackplaneUnavailable, `Cannot reach ${target}: the cluster backplane is unavailable`, type, target);
+    } catch (error) {
+      this.reportError(error);
+    }
   }
 
   /** Relays a frame between two joined connections of this node (the byte path's shortcut to its last target). */
@@ -274,8 +279,9 @@ export class Router implements Routes<Connection> {
       return local !== undefined;
     }
     if (local?.state === ConnectionState.Transferring) {
-      // Sent before the name moved: on to wherever it is now.
-      this.backplane?.forward(envelope).catch((error: unknown) => this.reportError(error));
+      // Sent before the name moved: on to wherever it is now (as text: it may wait for the move).
+      const { kind, from, fromNode, to, frame } = envelope;
+      this.backplane?.forward({ kind, from, fromNode, to, frame }).catch((error: unknown) => this.reportError(error));
       return true;
     }
     if (local?.state === ConnectionState.Dropped) {
@@ -297,7 +303,7 @@ export class Router implements Routes<Connection> {
     if (local === undefined || local.state !== ConnectionState.Joined) return false;
     // A `leave` always goes through: it is small, and a partner that misses it keeps a dead call.
     if (envelope.kind === 'leave') local.send(envelope.frame);
-    else if (!local.deliver(envelope.frame)) {
+    else if (!local.deliver(envelope.bytes ?? envelope.frame)) {
       // Dropped like a local relay to a congested peer; the sender, on its node, is told.
       if (envelope.kind !== 'message' && this.backplane !== undefined) {
         const error = encodeError(

@@ -14,7 +14,15 @@ const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\
  * runtimes that lack it.)
  */
 export function isWellFormed(text: string): boolean {
-  return !loneSurrogate.test(text);
+  // Names (the usual text here) are short: a loop over their units costs less than a call into the regex engine.
+  if (text.length > 64) return !loneSurrogate.test(text);
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xd800 || unit > 0xdfff) continue;
+    if (unit > 0xdbff || !isLowSurrogate(text.charCodeAt(i + 1))) return false;
+    i++;
+  }
+  return true;
 }
 
 const encoder = new TextEncoder();

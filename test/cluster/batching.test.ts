@@ -146,6 +146,8 @@ describe('cross-node batching through Redis', () => {
 
 describe('envelope codec', () => {
   const envelope = (to: string, frame: string): Envelope => ({ kind: 'candidate', from: 'A', fromNode: 'n1', to, frame });
+  /** An envelope's fields as a plain object (a decoded one may make its text when asked and carry its bytes). */
+  const plain = ({ kind, from, fromNode, to, frame }: Envelope): Envelope => ({ kind, from, fromNode, to, frame });
 
   it('splits concatenated envelopes back in order', () => {
     const sent = [envelope('B', '{"x":"😀"}'), envelope('C', '{"y":"\t"}'), envelope('B', '{}')];
@@ -196,7 +198,14 @@ describe('envelope codec', () => {
       long('short', 'node-0b6f1c2e-7a4d-4b8e', 'a-target-name-longer-than-13'),
       long('a-sender-name-longer-than-13', 'another-node-9c1f-2d3e4f5a', 'x'),
     ];
-    expect(decodeEnvelopeBytes(batch(sent))).toEqual(sent);
+    const bytes = batch(sent);
+    const received = decodeEnvelopeBytes(bytes)!;
+    expect(received.map(plain)).toEqual(sent);
+    // Their frames stay views of the message's bytes, which the hub writes to the target as they are.
+    for (const [i, envelope] of received.entries()) {
+      expect(envelope.bytes?.buffer).toBe(bytes.buffer);
+      expect(Buffer.from(envelope.bytes!).toString()).toBe(sent[i]!.frame);
+    }
   });
 
   it('tells byte-framed messages from text ones and rejects malformed ones', () => {

@@ -1,6 +1,6 @@
-import type { Envelope, ForwardResult } from '../../core/backplane.js';
+import type { Envelope, ForwardDone, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
-import { envelopeLength, framedBytesBound, writeFramedEnvelope } from '../envelope-codec.js';
+import { type EnvelopeParts, partsBound, partsSize, writeFramedParts } from '../envelope-codec.js';
 import { FORWARD } from './scripts.js';
 
 /**
@@ -12,9 +12,12 @@ const MAX_BATCH = 256;
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
 
-interface Pending {
-  envelope: Envelope;
-  resolve: (result: ForwardResult) => void;
+/** The staging buffer's size at first, and what it goes back to after a larger burst. */
+const STAGE_BYTES = 16 * 1024;
+
+/** A queued envelope, its frame as text or staged bytes, and who hears its outcome. */
+interface Pending extends EnvelopeParts {
+  readonly done: ForwardDone;
 }
 
 /**
@@ -38,6 +41,9 @@ export class ForwardBatcher {
   private queuedSize = 0;
   /** A batch's distinct targets and their index, reused (emptied after each batch). */
   private readonly distinct = new Map<string, number>();
+  /** Where forwarded frame bytes wait for their batch, and how much of it is taken. */
+  private stage = new Uint8Array(STAGE_BYTES);
+  private staged = 0;
   /** FORWARD calls written and not answered yet. */
   private waiting = 0;
   /** The last `delivered` answer, reused while batches go to the same node. */
@@ -52,7 +58,7 @@ export class ForwardBatcher {
   ) {}
 
   /**
-   * Queues `envelope`; resolves with its own outcome. It goes at the end of
+   * Queues an envelope (its frame as text, or bytes valid only during the call); `done` hears its outcome. It goes at the end of
    * this turn when no FORWARD call is waiting for Redis, else with the batch
    * sent at the end of the turn that call is answered in (group commit: under load a batch holds
    * what several turns forwarded, so Redis runs one script and one PUBLISH
@@ -60,16 +66,33 @@ export class ForwardBatcher {
    * turn). A held batch goes at once when it is full, so that what waits here
    * stays within one batch and the runner's in-flight caps bound the rest.
    */
-  add(envelope: Envelope): Promise<ForwardResult> {
-    return new Promise((resolve) => {
-      this.queue.push({ envelope, resolve });
-      // Measured as flush() cuts batches, so a full held batch is exactly one call.
-      this.queuedSize += envelopeLength(envelope) + envelope.to.length;
-      if (this.queue.length >= MAX_BATCH || this.queuedSize >= this.runner.forwardBatchBytes) this.flush();
-      // setImmediate, not a microtask: it runs after every socket read of this
-      // poll phase, so envelopes from many connections share one call.
-      else if (this.waiting === 0) this.timer ??= setImmediate(this.flushNow);
-    });
+  add(kind: Envelope['kind'], fromNode: string, from: string, to: string, frame: string | Uint8Array, done: ForwardDone): void {
+    // One shape for both kinds of frame. Bytes are valid only during the call: copied to the staging buffer.
+    const pending: Pending =
+      typeof frame === 'string'
+        ? { kind, fromNode, from, to, text: frame, at: 0, length: 0, done }
+        : { kind, fromNode, from, to, text: undefined, at: this.stageBytes(frame), length: frame.length, done };
+    this.queue.push(pending);
+    // Measured as flush() cuts batches, so a full held batch is exactly one call.
+    this.queuedSize += partsSize(pending);
+    if (this.queue.length >= MAX_BATCH || this.queuedSize >= this.runner.forwardBatchBytes) this.flush();
+    // setImmediate, not a microtask: it runs after every socket read of this
+    // poll phase, so envelopes from many connections share one call.
+    else if (this.waiting === 0) this.timer ??= setImmediate(this.flushNow);
+  }
+
+  /** Copies `frame` to the end of the staging buffer (grown as needed); returns where it starts. */
+  private stageBytes(frame: Uint8Array): number {
+    let stage = this.stage;
+    const at = this.staged;
+    if (at + frame.length > stage.length) {
+      const grown = new Uint8Array(Math.max(2 * stage.length, at + frame.length));
+      grown.set(stage.subarray(0, at));
+      this.stage = stage = grown;
+    }
+    stage.set(frame, at);
+    this.staged = at + frame.length;
+    return at;
   }
 
   private readonly flushNow = (): void => this.flush();
@@ -86,21 +109,26 @@ export class ForwardBatcher {
     if (queue.length === 0) return;
     this.queue = [];
     this.queuedSize = 0;
+    const stage = this.stage;
     const limit = this.runner.forwardBatchBytes;
     let from = 0;
     let length = 0;
     for (let i = 0; i < queue.length; i++) {
-      const envelope = queue[i]!.envelope;
-      // In UTF-16 units (no encoding here): a batch's UTF-8 bytes are at most three times its limit.
-      const size = envelopeLength(envelope) + envelope.to.length;
+      // In UTF-16 units for text (no encoding here): a batch's UTF-8 bytes are at most three times its limit.
+      const size = partsSize(queue[i]!);
       if (i > from && (i - from === MAX_BATCH || length + size > limit)) {
-        this.send(queue, from, i);
+        this.send(queue, from, i, stage);
         from = i;
         length = 0;
       }
       length += size;
     }
-    this.send(queue, from, queue.length);
+    this.send(queue, from, queue.length, stage);
+    // What was staged is in the batches now (unless something was queued while they were written).
+    if (this.queue.length === 0) {
+      this.staged = 0;
+      if (this.stage.length > 4 * STAGE_BYTES) this.stage = new Uint8Array(STAGE_BYTES);
+    }
   }
 
   /**
@@ -112,10 +140,10 @@ export class ForwardBatcher {
     if (--this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
   }
 
-  /** Sends `queue[from, to)` in one call. */
-  private send(queue: readonly Pending[], from: number, to: number): void {
+  /** Sends `queue[from, to)` in one call (their staged frames in `stage`). */
+  private send(queue: readonly Pending[], from: number, to: number, stage: Uint8Array): void {
     let bound = 0;
-    for (let i = from; i < to; i++) bound += framedBytesBound(queue[i]!.envelope);
+    for (let i = from; i < to; i++) bound += partsBound(queue[i]!);
     const batch = Buffer.allocUnsafe(bound);
     // The deadline is taken as the call is written: past it, Redis drops the whole call.
     const args: Array<string | Buffer> = [this.prefix, this.nodeId, this.runner.deadline(), batch, ''];
@@ -125,9 +153,9 @@ export class ForwardBatcher {
     const index = Buffer.allocUnsafe(to - from);
     let at = 0;
     for (let i = from; i < to; i++) {
-      const envelope = queue[i]!.envelope;
-      at = writeFramedEnvelope(batch, at, envelope);
-      const target = envelope.to;
+      const pending = queue[i]!;
+      at = writeFramedParts(batch, at, pending, stage);
+      const target = pending.to;
       let slot = distinct.get(target);
       if (slot === undefined) {
         slot = args.length - 5;
@@ -146,7 +174,7 @@ export class ForwardBatcher {
         this.answered();
         if (reply === -2) {
           // Redis ran it after this node gave up on it: nothing was published.
-          for (let i = from; i < to; i++) queue[i]!.resolve(UNAVAILABLE);
+          for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
           return;
         }
         const [first, second] = reply as [string | string[], number | Array<string | number>];
@@ -154,7 +182,7 @@ export class ForwardBatcher {
           // One answer for the whole batch: its one holder (or none).
           // Nobody listened: the holder's subscription is reconnecting and its envelopes are lost.
           const result = first === '' ? NOT_FOUND : (second as number) > 0 ? this.deliveredTo(first) : UNAVAILABLE;
-          for (let i = from; i < to; i++) queue[i]!.resolve(result);
+          for (let i = from; i < to; i++) queue[i]!.done(result);
           return;
         }
         const published = second as Array<string | number>;
@@ -165,14 +193,14 @@ export class ForwardBatcher {
         }
         for (let i = from; i < to; i++) {
           const holder = first[names < to - from ? index[i - from]! : i - from];
-          queue[i]!.resolve(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
+          queue[i]!.done(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
         }
       },
       (error: unknown) => {
         this.answered();
         this.failed(error);
         // A timed-out call may still have published: at most once, never retried.
-        for (let i = from; i < to; i++) queue[i]!.resolve(UNAVAILABLE);
+        for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
       },
     );
   }

@@ -1,4 +1,5 @@
-import type { Envelope, ForwardResult, NamePage } from '../../core/backplane.js';
+import type { Envelope, ForwardDone, ForwardResult, NamePage } from '../../core/backplane.js';
+import type { RelayType } from '../../protocol/messages.js';
 import type { ClaimReply, ClusterBus, CommandOutcome, HandOverMove, HandOverReply, HandOverRequestReply } from '../bus.js';
 import type { ScriptRunner } from './client.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
@@ -80,15 +81,33 @@ export class RedisBus implements ClusterBus {
   }
 
   forward(envelope: Envelope): Promise<ForwardResult> {
+    return new Promise((resolve) =>
+      this.send(envelope.kind, envelope.fromNode, envelope.from, envelope.to, envelope.bytes ?? envelope.frame, resolve),
+    );
+  }
+
+  forwardRelay(kind: RelayType, from: string, to: string, frame: string | Uint8Array, done: ForwardDone): void {
+    this.send(kind, this.nodeId, from, to, frame, done);
+  }
+
+  private send(
+    kind: Envelope['kind'],
+    fromNode: string,
+    from: string,
+    to: string,
+    frame: string | Uint8Array,
+    done: ForwardDone,
+  ): void {
     const runner = this.runner;
     if (runner.forwardsBlocked) {
       this.failed(new RedisBusyError(runner.inFlightCommands, runner.inFlightBytes));
-      return Promise.resolve(UNAVAILABLE);
+      queueMicrotask(() => done(UNAVAILABLE));
+      return;
     }
     // Room messages queued before it go first (one sender's order across both).
     this.roomsQueued?.flush();
     // Sent with the others forwarded in this turn (or behind the call waiting for Redis, see ForwardBatcher).
-    return this.batcher.add(envelope);
+    this.batcher.add(kind, fromNode, from, to, frame, done);
   }
 
   async publish(nodeId: string, text: string): Promise<number> {
