@@ -79,9 +79,9 @@ export function writeFramedParts(buffer: Buffer, at: number, parts: EnvelopePart
   const text = parts.text;
   const digits = digitsOf(bodyBound(parts));
   const start = at + digits + 1;
-  let end = writeField(buffer, start, parts.kind);
-  end = writeField(buffer, end, parts.fromNode);
-  end = writeField(buffer, end, parts.from);
+  const head = headOf(parts.kind, parts.fromNode);
+  buffer.set(head, start);
+  let end = writeField(buffer, start + head.length, parts.from);
   end = writeField(buffer, end, parts.to);
   if (text !== undefined) end += buffer.write(text, end, 'utf8');
   else {
@@ -95,6 +95,23 @@ export function writeFramedParts(buffer: Buffer, at: number, parts: EnvelopePart
     length = Math.floor(length / 10);
   }
   return end;
+}
+
+/** `kind \t fromNode \t` as bytes for the last node written (a batch's envelopes nearly all share it), by kind. */
+let headNode = '';
+const heads = new Map<string, Buffer>();
+
+function headOf(kind: string, fromNode: string): Buffer {
+  if (fromNode !== headNode) {
+    headNode = fromNode;
+    heads.clear();
+  }
+  let head = heads.get(kind);
+  if (head === undefined) {
+    head = Buffer.from(`${kind}\t${fromNode}\t`);
+    heads.set(kind, head);
+  }
+  return head;
 }
 
 /**

@@ -39,8 +39,13 @@ export class ForwardBatcher {
   private timer: ReturnType<typeof setImmediate> | undefined;
   /** The queue's size in UTF-16 units (its envelopes' texts and targets), as flush() counts it. */
   private queuedSize = 0;
-  /** A batch's distinct targets and their index, reused (emptied after each batch). */
+  /**
+   * Targets seen lately and their index in the batch being written, tagged
+   * with its number (`tag + index`, 256 numbers per batch): an entry of an
+   * earlier batch is updated, so the map is not emptied and refilled per batch.
+   */
   private readonly distinct = new Map<string, number>();
+  private tag = 0;
   /** Where forwarded frame bytes wait for their batch, and how much of it is taken. */
   private stage = new Uint8Array(STAGE_BYTES);
   private staged = 0;
@@ -150,21 +155,26 @@ export class ForwardBatcher {
     // Each target once (a burst of candidates names the same peer again and again): Redis reads
     // each name once, and each envelope's target is one byte of `index` (MAX_BATCH ≤ 256).
     const distinct = this.distinct;
+    // Emptied now and then: past many names, or before the tags would pass the safe integers.
+    if (distinct.size > 4096 || this.tag > Number.MAX_SAFE_INTEGER / 2) {
+      distinct.clear();
+      this.tag = 0;
+    }
+    const tag = (this.tag += 256);
     const index = Buffer.allocUnsafe(to - from);
     let at = 0;
     for (let i = from; i < to; i++) {
       const pending = queue[i]!;
       at = writeFramedParts(batch, at, pending, stage);
       const target = pending.to;
-      let slot = distinct.get(target);
-      if (slot === undefined) {
+      let slot = (distinct.get(target) ?? 0) - tag;
+      if (slot < 0) {
         slot = args.length - 5;
-        distinct.set(target, slot);
+        distinct.set(target, tag + slot);
         args.push(target);
       }
       index[i - from] = slot;
     }
-    distinct.clear();
     args[3] = batch.subarray(0, at);
     const names = args.length - 5;
     if (names < to - from) args[4] = index;
