@@ -61,9 +61,10 @@ export class Connection extends ResumableConnection implements TransportSession,
    * The local peer this one last relayed to: candidates trickle to one peer, so the next relay
    * usually goes there too and needs no name decoding or lookup. Still joined means it still
    * holds that name (a name changes holder only through a new connection). Weak, so a peer
-   * that left is not kept in memory by those that talked to it.
+   * that left is not kept in memory by those that talked to it. For a peer elsewhere (on
+   * another node, or none), its name: the next relay to it reuses that string, with its hash.
    */
-  private lastTarget: WeakRef<Connection> | undefined;
+  private lastTarget: WeakRef<Connection> | string | undefined;
   /** Id of this login's cluster claim: a late release of an earlier login never frees a later one. */
   claimId = '';
   /** Resume token of the current login: sent in the login reply, compared on a take-over, shown nowhere else. */
@@ -151,12 +152,14 @@ export class Connection extends ResumableConnection implements TransportSession,
     const type = scan.type;
     const suffix = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson));
     const frame = encodeRelayBytes(type, message, scan.payloadStart, scan.payloadEnd, suffix);
-    const last = this.lastTarget?.deref();
+    const previous = this.lastTarget;
+    const last = typeof previous === 'object' ? previous.deref() : undefined;
     if (last !== undefined && last.currentState === ConnectionState.Joined && targetIs(message, scan, last.name)) {
       router.relayLocal(this, type, last, frame);
     } else {
-      const target = router.relay(this, type, targetOf(message, scan), frame);
-      this.lastTarget = target === undefined ? undefined : new WeakRef(target);
+      const name = typeof previous === 'string' && targetIs(message, scan, previous) ? previous : targetOf(message, scan);
+      const target = router.relay(this, type, name, frame);
+      this.lastTarget = target === undefined ? name : new WeakRef(target);
     }
   }
 
@@ -175,7 +178,8 @@ export class Connection extends ResumableConnection implements TransportSession,
     builtBytes =
       relayPrefixBytes[type].length + payloadEnd - payloadStart + (this.relaySuffix ??= encodeRelaySuffix(this.nameJson)).length;
     const start = scan.targetStart;
-    const last = this.lastTarget?.deref();
+    const previous = this.lastTarget;
+    const last = typeof previous === 'object' ? previous.deref() : undefined;
     if (
       last !== undefined &&
       last.currentState === ConnectionState.Joined &&
