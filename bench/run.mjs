@@ -110,9 +110,10 @@ const config = quick
       httpRounds: 3,
       // The sections of issues #19–#21 (bench/lib/authorize.mjs, rooms.mjs, dialects.mjs): their own interleaved rounds.
       // #19 and #20 keep their servers for the whole section (about 2 minutes each): a warm-up window per variant,
-      // then ABBA rounds of short windows, so JIT state and drift hit both alike. A 4 s window per variant and ten
-      // rounds: the hook's effect is a few percent, a single window moves by more.
-      authorizeRounds: 10,
+      // then ABBA rounds of short windows, so JIT state and drift hit both alike. A 4 s window per variant. The
+      // hook's effect is a few percent and a single window moves by more: the same hub run as both variants (an
+      // A/A run) gave 0.81–1.18× per round, so #19 takes twenty rounds to narrow its median.
+      authorizeRounds: 20,
       authorizeWarmMs: 5000,
       authorizeSettleMs: 1000,
       roomsRounds: 10,
