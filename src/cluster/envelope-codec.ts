@@ -17,7 +17,13 @@ import { decodeUtf8 } from '../protocol/utf8.js';
  *   so neither side turns a whole batch into text; Redis splits it by bytes).
  */
 
-const kinds = new Set<string>(['offer', 'answer', 'candidate', 'leave', 'message', 'moved']);
+const kinds: ReadonlyArray<Envelope['kind']> = ['candidate', 'offer', 'answer', 'leave', 'message', 'moved'];
+
+/** The kind written in `text[start, end)`, as the one string of that kind (no slice to hash), or undefined. */
+function kindAt(text: string, start: number, end: number): Envelope['kind'] | undefined {
+  for (const kind of kinds) if (end - start === kind.length && text.startsWith(kind, start)) return kind;
+  return undefined;
+}
 
 export function encodeEnvelope(envelope: Envelope): string {
   return `${envelope.kind}\t${envelope.fromNode}\t${envelope.from}\t${envelope.to}\t${envelope.frame}`;
@@ -288,22 +294,22 @@ function decodeAt(text: string, start: number, end: number, ascii?: Buffer): Env
   const c = b < 0 ? -1 : text.indexOf('\t', b + 1);
   const d = c < 0 ? -1 : text.indexOf('\t', c + 1);
   if (d < 0 || d >= end) return undefined;
-  const kind = text.slice(start, a);
-  if (!kinds.has(kind)) return undefined;
+  const kind = kindAt(text, start, a);
+  if (kind === undefined) return undefined;
   if (ascii === undefined) {
     return {
-      kind: kind as Envelope['kind'],
+      kind,
       fromNode: text.slice(a + 1, b),
       from: text.slice(b + 1, c),
       to: text.slice(c + 1, d),
       frame: text.slice(d + 1, end),
     };
   }
-  let fromNode = text.slice(a + 1, b);
-  if (fromNode === lastNode) fromNode = lastNode;
-  else fromNode = lastNode = ascii.toString('utf8', a + 1, b);
+  // Compared in place: a slice of the batch compares slowly.
+  const fromNode =
+    b - a - 1 === lastNode.length && text.startsWith(lastNode, a + 1) ? lastNode : (lastNode = ascii.toString('utf8', a + 1, b));
   return new ReceivedEnvelope(
-    kind as Envelope['kind'],
+    kind,
     fromNode,
     // V8 copies a slice shorter than 13 units anyway; a longer sender name (kept as a call partner) is copied here.
     c - b <= 13 ? text.slice(b + 1, c) : ascii.toString('utf8', b + 1, c),
