@@ -1,6 +1,7 @@
 import type { Envelope, ForwardDone, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
 import { type EnvelopeParts, partsBound, partsSize, writeFramedParts } from '../envelope-codec.js';
+import { NAME } from './keys.js';
 import { FORWARD } from './scripts.js';
 
 /**
@@ -46,6 +47,8 @@ export class ForwardBatcher {
    */
   private readonly distinct = new Map<string, number>();
   private tag = 0;
+  /** What a name's key starts with: FORWARD gets keys, not names. */
+  private readonly namePrefix: string;
   /** Where forwarded frame bytes wait for their batch, and how much of it is taken. */
   private stage = new Uint8Array(STAGE_BYTES);
   private staged = 0;
@@ -60,7 +63,9 @@ export class ForwardBatcher {
     private readonly nodeId: string,
     /** A failed call: every envelope in it was answered `unavailable`. */
     private readonly failed: (error: unknown) => void,
-  ) {}
+  ) {
+    this.namePrefix = prefix + NAME;
+  }
 
   /**
    * Queues an envelope (its frame as text, or bytes valid only during the call); `done` hears its outcome. It goes at the end of
@@ -171,7 +176,7 @@ export class ForwardBatcher {
       if (slot < 0) {
         slot = args.length - 5;
         distinct.set(target, tag + slot);
-        args.push(target);
+        args.push(this.namePrefix + target);
       }
       index[i - from] = slot;
     }
