@@ -367,13 +367,10 @@ On this 2-core machine the nodes, Redis and the load generator share the cores, 
 
 Where the extra cost of crossing nodes goes (on-CPU profiles of both setups: \`perf record -e cpu-clock -g\` on the server processes with \`node bench/run.mjs … --perf-map\`, and \`--cpu-prof\`):
 - **The kernel:** about the same per message for one hub and two hubs (the kernel column): loopback TCP costs the same per message, and the Redis connection is read and written once per batch, not per message.
-- **Redis:** one script per batch. It reads the holders of the batch's distinct targets in one \`MGET\` and publishes the batch as it came. Measured alone, that is about 0.7 µs per message for batches of 60, against 0.4 µs for the \`PUBLISH\` by itself. While a call waits, the next batch gathers what is sent meanwhile (group commit), so under load a call carries a few turns' messages.
-- **The rest is JavaScript in the hubs, spread thin:**
-  - on the sending node, the frame is decoded to text, written into the batch, and a promise per message carries its outcome back;
-  - on the receiving node, the batch is read as text and each frame is copied out, then encoded again for the target's socket;
-  - node-redis encodes each call and parses each reply and message.
+- **Redis:** one script per batch. It reads the holders of the batch's distinct targets in one \`MGET\` (the node sends their keys) and publishes the batch as it came. Measured alone, that is about 1 µs of Redis CPU per message for batches of 60 distinct targets, against 0.4 µs for the \`PUBLISH\` by itself; here, sharing two cores with both hubs and the load generator, about 2 µs. While a call waits, the next batch gathers what is sent meanwhile (group commit), so under load a call carries about 60 messages.
+- **JavaScript in the hubs:** relaying itself (reading a client's frames, building and writing the target's) costs about the same per message on two hubs as on one. What crossing adds, in one profile of both hubs together: about 2.5 µs per message for the Redis side — node-redis parsing the channel's messages and the replies and writing each call (about 1 µs, most of it the `writev` to Redis), reading a batch and handing each frame to its target's socket (the frames stay views of the batch's bytes, written as they are), and building a batch (the frame's bytes copied in as they came from the sender's socket) — and about 1 µs more of stream bookkeeping, promises of the calls and garbage collection.
 
-  No single part is more than a few percent of the hubs' CPU. What would remove most of it is a byte path from end to end (the frame's bytes from the sender's socket into the batch, and from the batch into the target's socket) plus a Redis connection of the backplane's own. Neither is built.`;
+  What is not built: claims checked without a script on the hot path (a fenced cache of remote names and a plain \`PUBLISH\`) would take most of Redis's per-message part away, but it must keep the hand-over's order (a forward that reaches the old holder after the move has to go on, in order, not be dropped). A Redis connection of the backplane's own would save part of node-redis's.`;
 }
 
 /** The hub over ws and over its HTTP fallback, medians over rounds; none when not measured. */
