@@ -20,7 +20,7 @@ import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
 import { type InboundSink, dispatchInbound, textBytes } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
 import type { LeaveReason, Peer } from './peer.js';
-import { Admission, type RateLimiter } from './rate-limiter.js';
+import { Admission, admission, tokensAfterMessage } from './rate-limiter.js';
 import { ResumableConnection } from './resumable-connection.js';
 import { meansToComeBack } from './resume-hold.js';
 import { HubCounters } from './stats.js';
@@ -68,23 +68,39 @@ export class Connection extends ResumableConnection implements TransportSession,
   claimId = '';
   /** Resume token of the current login: sent in the login reply, compared on a take-over, shown nowhere else. */
   token = '';
-  private data: unknown = undefined;
   private joinedAt = 0;
-  private view: Peer | undefined;
-
-  /** The ICE refresh's timer (see `ice-refresh.ts`). */
-  iceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** While the connection is being established: held messages, the login timer, the request. */
-  private login: LoginPhase | undefined;
+  /** The rate limiter's tokens and when they were counted (its rule in `rate-limiter.ts`; two numbers, no object). */
+  private rateTokens: number;
+  private rateAt: number;
 
   constructor(
     host: ConnectionHost,
     readonly id: number,
     transport: Transport,
     readonly remoteAddress: string | undefined,
-    private readonly limiter: RateLimiter | undefined,
   ) {
     super(host, transport);
+    const limit = host.options.rateLimit;
+    this.rateTokens = limit === false ? 0 : limit.burst;
+    this.rateAt = Date.now();
+  }
+
+  /** While the connection is being established: held messages, the login timer, the request. */
+  private get login(): LoginPhase | undefined {
+    return this.extras?.login;
+  }
+
+  private set login(phase: LoginPhase | undefined) {
+    this.setExtra('login', phase);
+  }
+
+  /** The ICE refresh's timer (see `ice-refresh.ts`). */
+  get iceTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.extras?.iceTimer;
+  }
+
+  set iceTimer(timer: ReturnType<typeof setTimeout> | undefined) {
+    this.setExtra('iceTimer', timer);
   }
 
   /** The name JSON-encoded once, for building relayed frames and room messages. */
@@ -109,7 +125,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     // Text is encoded once, for the count and the scan (valid until the next message: nothing below receives one).
     const bytes = typeof message === 'string' ? textBytes(message) : message;
     this.host.counters.bytesIn += bytes !== undefined ? bytes.length : utf8Length(message as string);
-    if (this.limiter !== undefined && !this.admit()) return;
+    if (!this.admit()) return;
     if (this.currentState === ConnectionState.LoggingIn) {
       const { maxPendingMessages, maxPendingBytes } = this.host.options;
       if (!this.login!.hold(message, maxPendingMessages, maxPendingBytes))
@@ -121,7 +137,7 @@ export class Connection extends ResumableConnection implements TransportSession,
 
   receiveBinary(): void {
     if (this.currentState >= ConnectionState.Dropped) return;
-    if (this.limiter !== undefined && !this.admit()) return;
+    if (!this.admit()) return;
     this.fail(ErrorCode.BinaryNotSupported, 'Binary frames are not supported: send JSON text');
   }
 
@@ -262,9 +278,9 @@ export class Connection extends ResumableConnection implements TransportSession,
     this.encodedName = undefined;
     this.relaySuffix = undefined;
     this.token = token;
-    this.data = data;
     this.joinedAt = Date.now();
-    this.view = undefined;
+    this.setExtra('view', undefined);
+    this.setExtra('data', data);
     const phase = this.login;
     if (phase !== undefined) {
       phase.request = undefined;
@@ -339,14 +355,19 @@ export class Connection extends ResumableConnection implements TransportSession,
 
   /** The read-only view of this peer for the host (made once per login, on first use). */
   override peer(): Peer {
-    return (this.view ??= Object.freeze({
-      id: this.id,
-      name: this.name,
-      data: this.data,
-      remoteAddress: this.remoteAddress,
-      node: this.host.nodeId,
-      joinedAt: this.joinedAt,
-    }));
+    let view = this.extras?.view;
+    if (view === undefined) {
+      view = Object.freeze({
+        id: this.id,
+        name: this.name,
+        data: this.extras?.data,
+        remoteAddress: this.remoteAddress,
+        node: this.host.nodeId,
+        joinedAt: this.joinedAt,
+      });
+      this.setExtra('view', view);
+    }
+    return view;
   }
 
   /** Bytes queued to this connection and not yet written, when the transport can tell. */
@@ -404,8 +425,19 @@ export class Connection extends ResumableConnection implements TransportSession,
 
   // --- Receiving ---
 
+  /** Whether the rate limit lets this message in (the client is told, or closed, when it does not). */
   private admit(): boolean {
-    switch (this.limiter!.admit(Date.now())) {
+    const limit = this.host.options.rateLimit;
+    if (limit === false) return true;
+    const now = Date.now();
+    const tokens = (this.rateTokens = tokensAfterMessage(
+      this.rateTokens,
+      now - this.rateAt,
+      limit.messagesPerSecond,
+      limit.burst,
+    ));
+    if (now > this.rateAt) this.rateAt = now;
+    switch (admission(tokens, limit.burst)) {
       case Admission.Accept:
         return true;
       case Admission.RejectFirst:

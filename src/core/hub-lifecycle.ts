@@ -4,6 +4,12 @@ import type { Connection } from './connection.js';
 import { ConnectionState } from './connection-state.js';
 import type { Router } from './router.js';
 
+/** An address with connections open from more than one: its string (shared by them all) and how many. */
+interface SharedAddress {
+  readonly address: string;
+  open: number;
+}
+
 /**
  * A hub's life: accepting, draining, closed; and the open connections a
  * drain or a close waits for, counted per remote address (the transports'
@@ -13,8 +19,12 @@ export class HubLifecycle {
   /** `close()` was called. */
   closing = false;
   private draining: (() => void) | undefined;
-  /** Open connections per remote address, for the transports' per-address caps. */
-  private readonly perAddress = new Map<string, number>();
+  /**
+   * Open connections per remote address, for the transports' per-address caps: the address
+   * itself while one is open (the key's own string), a count from two on. The address strings
+   * are shared: every connection from an address holds the first one's, not a copy of its own.
+   */
+  private readonly perAddress = new Map<string, string | SharedAddress>();
 
   constructor(
     private readonly connections: Set<Connection>,
@@ -29,14 +39,26 @@ export class HubLifecycle {
 
   /** Connections open from `address`. */
   openFrom(address: string): number {
-    return this.perAddress.get(address) ?? 0;
+    const entry = this.perAddress.get(address);
+    return entry === undefined ? 0 : typeof entry === 'string' ? 1 : entry.open;
+  }
+
+  /** `address` as the string the connections open from it hold already (the same text), for a new connection to share. */
+  sharedAddress(address: string | undefined): string | undefined {
+    if (address === undefined) return undefined;
+    const entry = this.perAddress.get(address);
+    return entry === undefined ? address : typeof entry === 'string' ? entry : entry.address;
   }
 
   /** A connection was let in: it joins the set and its address's count. */
   track(connection: Connection): void {
     this.connections.add(connection);
     const address = connection.remoteAddress;
-    if (address !== undefined) this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    if (address === undefined) return;
+    const entry = this.perAddress.get(address);
+    if (entry === undefined) this.perAddress.set(address, address);
+    else if (typeof entry === 'string') this.perAddress.set(entry, { address: entry, open: 2 });
+    else entry.open++;
   }
 
   /** A connection is no longer open here: it leaves the set and its address's count. */
@@ -44,9 +66,9 @@ export class HubLifecycle {
     if (!this.connections.delete(connection)) return;
     const address = connection.remoteAddress;
     if (address === undefined) return;
-    const count = (this.perAddress.get(address) ?? 1) - 1;
-    if (count > 0) this.perAddress.set(address, count);
-    else this.perAddress.delete(address);
+    const entry = this.perAddress.get(address);
+    if (entry === undefined || typeof entry === 'string') this.perAddress.delete(address);
+    else if (--entry.open === 1) this.perAddress.set(entry.address, entry.address);
   }
 
   /** See `SignallingHub.drain()`; `timeout` is checked already. */

@@ -15,7 +15,6 @@ import type { LoginHost } from './login.js';
 import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import type { Peer } from './peer.js';
-import { RateLimiter } from './rate-limiter.js';
 import { admissionOf } from './admitted.js';
 import { DISCONNECT_CHANNEL, type DeliveryResult, parseDisconnect } from './remote-disconnect.js';
 import { Router } from './router.js';
@@ -140,11 +139,10 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     if (typeof transport?.send !== 'function' || typeof transport.close !== 'function') {
       throw new InvalidArgumentError('transport', 'an object with send() and close()', describeValue(transport));
     }
-    const { rateLimit, loginTimeout } = this.options;
-    const limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
+    const { loginTimeout } = this.options;
     // Behind trusted proxies, admission found the client's own address.
-    const address = admissionOf(info.request)?.address ?? info.remoteAddress;
-    const connection = new Connection(this.host, this.nextId++, transport, address, limiter);
+    const address = this.lifecycle.sharedAddress(admissionOf(info.request)?.address ?? info.remoteAddress);
+    const connection = new Connection(this.host, this.nextId++, transport, address);
     if (!this.accepting) {
       connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
       return connection;

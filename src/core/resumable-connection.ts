@@ -2,6 +2,7 @@ import { limitCloseReason } from '../protocol/close-reason.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ResumeGrant } from './backplane.js';
 import type { ConnectionHost } from './connection-host.js';
+import { ConnectionExtras, type ExtraKey } from './connection-extras.js';
 import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 import { TransportError } from './errors.js';
 import type { LeaveReason, Peer } from './peer.js';
@@ -26,8 +27,8 @@ export abstract class ResumableConnection {
   congestedSince = 0;
   /** The login asked for resumption (`"resume":true`): a drop reserves the name instead of releasing it. */
   resumable = false;
-  /** Around a resume: parked relays, the grace, a transfer, the peer taken over. */
-  protected hold: ResumeHold | undefined;
+  /** What only some connections hold, made on the first need (see `connection-extras.ts`). */
+  protected extras: ConnectionExtras | undefined;
 
   constructor(
     protected readonly host: ConnectionHost<ResumableConnection>,
@@ -55,8 +56,29 @@ export abstract class ResumableConnection {
     return this.hold?.resuming === true;
   }
 
+  /** Around a resume: parked relays, the grace, a transfer, the peer taken over. */
+  protected get hold(): ResumeHold | undefined {
+    return this.extras?.hold;
+  }
+
+  protected set hold(hold: ResumeHold | undefined) {
+    this.setExtra('hold', hold);
+  }
+
+  /** Sets one of the extras: the side object is made for a value and dropped once it holds nothing. */
+  protected setExtra<K extends ExtraKey>(key: K, value: ConnectionExtras[K]): void {
+    const extras = this.extras;
+    if (value !== undefined) (extras ?? (this.extras = new ConnectionExtras()))[key] = value;
+    else if (extras !== undefined) {
+      extras[key] = value;
+      if (extras.empty) this.extras = undefined;
+    }
+  }
+
   protected resumeHold(): ResumeHold {
-    return (this.hold ??= new ResumeHold());
+    let hold = this.hold;
+    if (hold === undefined) this.hold = hold = new ResumeHold();
+    return hold;
   }
 
   /** This login resumes a peer held on another node: relays to its name are parked here until it is decided. */
