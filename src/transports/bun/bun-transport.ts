@@ -1,13 +1,13 @@
 import {
   type AdapterPort,
   CloseCode,
-  type ConnectionInfo,
   limitCloseReason,
   TransportError,
   type Transport,
   type TransportSession,
 } from '../../index.js';
 import type { BunServerWebSocket } from './bun-types.js';
+import type { Linked } from './socket-list.js';
 
 /** What the connections of one handler share (one object, so a connection costs one field for it). */
 export interface BunTransportContext {
@@ -17,22 +17,22 @@ export interface BunTransportContext {
 const decoder = new TextDecoder();
 
 /**
- * One connection: its `ws.data` and the hub's {@link Transport} at once, so
- * a connection costs Bun's socket and this one small object.
+ * One connection: its `ws.data`, the hub's {@link Transport} and its place in
+ * its handler's list of sockets at once, so a connection costs Bun's socket
+ * and this one small object.
  */
-export class BunTransport implements Transport {
+export class BunTransport implements Transport, Linked<BunTransport> {
   /** The socket, from Bun's `open` on. */
   ws: BunServerWebSocket<BunTransport> | undefined = undefined;
   /** The hub's side of this connection, from Bun's `open` on. */
   session: TransportSession | undefined = undefined;
   /** Cleared on each heartbeat, set again by the pong. */
   alive = true;
+  /** Neighbours in the handler's list of open sockets. */
+  prev: BunTransport | undefined = undefined;
+  next: BunTransport | undefined = undefined;
 
-  constructor(
-    private readonly context: BunTransportContext,
-    /** What the hub is told of the connection at `open` (then dropped: the hub keeps what it needs). */
-    public info: ConnectionInfo | undefined,
-  ) {}
+  constructor(private readonly context: BunTransportContext) {}
 
   send(message: string | Uint8Array): void {
     const ws = this.ws;
