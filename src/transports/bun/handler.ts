@@ -163,7 +163,7 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       done();
     },
     pong(ws) {
-      ws.data.alive = true;
+      ws.data.pong();
     },
     maxPayloadLength: maxPayload,
     // Far above what the hub lets queue (it stops relaying past maxBufferedBytes and closes a
@@ -179,14 +179,7 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
 
   // The `ws` README's heartbeat: ping every socket, terminate those that did not answer the previous ping.
   const stopHeartbeat = startHeartbeat(heartbeatInterval, () => {
-    for (const transport of sockets) {
-      if (!transport.alive) {
-        transport.terminate();
-        continue;
-      }
-      transport.alive = false;
-      transport.ws!.ping();
-    }
+    for (const transport of sockets) if (!transport.ping()) transport.terminate();
   });
 
   return {
