@@ -233,7 +233,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** Open → LoggingIn: later messages are held until the login is decided. */
   beginLogin(): void {
     if (this.currentState !== ConnectionState.Open) return;
-    this.currentState = ConnectionState.LoggingIn;
+    this.enter(ConnectionState.LoggingIn);
     // Opened without a login timeout or a request, it has had no login phase until now.
     this.login ??= new LoginPhase(undefined);
   }
@@ -247,7 +247,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** LoggingIn → Open: the login was refused; held messages run. */
   refuseLogin(reason: `${LoginFailure}`, message: string): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
-    this.currentState = ConnectionState.Open;
+    this.enter(ConnectionState.Open);
     // Relays held for a resume that was refused are not this connection's: on to the name's holder.
     const parked = this.hold?.take();
     this.hold = undefined;
@@ -262,7 +262,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** LoggingIn → Open without a reply (the login ended without a decision, e.g. nothing to claim). */
   endLogin(): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
-    this.currentState = ConnectionState.Open;
+    this.enter(ConnectionState.Open);
     this.drainPending();
   }
 
@@ -274,7 +274,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   join(token: string, data: unknown, reply: string, resumable: boolean): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
     this.resumable = resumable;
-    this.currentState = ConnectionState.Joined;
+    this.enter(ConnectionState.Joined);
     this.encodedName = undefined;
     this.relaySuffix = undefined;
     this.token = token;
@@ -310,7 +310,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     else this.host.resumed(this, predecessor.view);
     this.drainPending();
     // Decided, and nothing held is left: the login phase goes (an idle peer keeps none).
-    if (this.currentState === ConnectionState.Joined && this.login?.empty === true) this.login = undefined;
+    if (this.state === ConnectionState.Joined && this.login?.empty === true) this.login = undefined;
   }
 
   /** Closes the connection from the hub's side and releases what it held (a dropped peer's reservation too). */
@@ -329,7 +329,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   protected override release(why: LeaveReason, code: number | undefined): void {
     const previous = this.currentState;
     if (previous === ConnectionState.Closed) return;
-    this.currentState = ConnectionState.Closed;
+    this.enter(ConnectionState.Closed);
     this.clearTimers();
     if (previous === ConnectionState.LoggingIn && this.resuming) {
       // Not this connection's to lose: its resume may lose to another login (or be refused), so the

@@ -50,7 +50,6 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
   private readonly roomService: Rooms;
   private readonly counters = new HubCounters();
   private readonly host: ConnectionHost & LoginHost;
-  private readonly connections = new Set<Connection>();
   private nextId = 1;
   /** Accepting, draining, closed; the open connections per address. */
   private readonly lifecycle: HubLifecycle;
@@ -68,7 +67,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     this.options = resolveHubOptions(options);
     const reportError = (error: unknown) => this.emit('error', toError(error));
     this.router = new Router(this.options.backplane, this.counters, reportError, this.options);
-    this.lifecycle = new HubLifecycle(this.connections, this.router, this.options.backplane);
+    this.lifecycle = new HubLifecycle(this.router, this.options.backplane);
     this.roomService = this.roomsOf(reportError);
     this.adapterPort = this.port = new HubAdapterPort(
       this,
@@ -269,7 +268,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
 
   /** Counters and gauges of this hub for dashboards and metrics (see {@link HubStats}). */
   stats(): HubStats {
-    return hubStats(this.counters, this.connections, this.router, this.options.backplane, this.backplaneLink.state);
+    return hubStats(this.counters, this.lifecycle, this.router, this.options.backplane, this.backplaneLink.state);
   }
 
   /**

@@ -46,6 +46,13 @@ export abstract class ResumableConnection {
     return this.currentState;
   }
 
+  /** Changes the state (the only place it changes); the host hears when it enters or leaves Joined. */
+  protected enter(state: ConnectionState): void {
+    const joined = this.currentState === ConnectionState.Joined;
+    this.currentState = state;
+    if (joined !== (state === ConnectionState.Joined)) this.host.joinedChanged(this, !joined);
+  }
+
   /** Peers in a call with this one, and the node each is on (`null`: this node). */
   get partners(): ReadonlyMap<string, PartnerNode> | undefined {
     return this.calls;
@@ -94,7 +101,7 @@ export abstract class ResumableConnection {
   handOver(successor: ResumableConnection): void {
     const state = this.currentState;
     if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return;
-    this.currentState = ConnectionState.Closed;
+    this.enter(ConnectionState.Closed);
     this.clearTimers();
     successor.calls = this.calls;
     successor.resumeHold().predecessor = { parked: this.hold?.take(), view: this.peer() };
@@ -109,7 +116,7 @@ export abstract class ResumableConnection {
 
   /** Joined → Dropped: the name stays reserved for `resumeGrace`; the peer may resume. */
   protected drop(code: number | undefined): void {
-    this.currentState = ConnectionState.Dropped;
+    this.enter(ConnectionState.Dropped);
     this.clearTimers();
     this.congestedSince = 0;
     HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
@@ -132,7 +139,7 @@ export abstract class ResumableConnection {
     if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return undefined;
     const hold = this.resumeHold();
     hold.transfer = { state, graceEnds: hold.graceEnds };
-    this.currentState = ConnectionState.Transferring;
+    this.enter(ConnectionState.Transferring);
     hold.clearGrace();
     return grantOf(this.peer(), nodeId, hold.peek(), this.calls);
   }
@@ -144,12 +151,12 @@ export abstract class ResumableConnection {
     if (this.currentState !== ConnectionState.Transferring || transfer === undefined) return;
     hold!.transfer = undefined;
     if (!committed) {
-      this.currentState = transfer.state;
+      this.enter(transfer.state);
       if (transfer.state === ConnectionState.Dropped) this.armGrace(transfer.graceEnds);
       else if (hold!.settled) this.hold = undefined;
       return;
     }
-    this.currentState = ConnectionState.Closed;
+    this.enter(ConnectionState.Closed);
     this.clearTimers();
     this.calls = undefined;
     this.hold = undefined;
