@@ -20,7 +20,7 @@ import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
 import { type InboundSink, dispatchInbound, textBytes } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
 import type { LeaveReason, Peer } from './peer.js';
-import { Admission, admission, tokensAfterMessage } from './rate-limiter.js';
+import { admitMessage } from './rate-limiter.js';
 import { ResumableConnection } from './resumable-connection.js';
 import { meansToComeBack } from './resume-hold.js';
 import { HubCounters } from './stats.js';
@@ -69,9 +69,9 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** Resume token of the current login: sent in the login reply, compared on a take-over, shown nowhere else. */
   token = '';
   private joinedAt = 0;
-  /** The rate limiter's tokens and when they were counted (its rule in `rate-limiter.ts`; two numbers, no object). */
-  private rateTokens: number;
-  private rateAt: number;
+  /** The rate limiter's tokens and when they were counted (see `admitMessage`: two numbers, no object). */
+  rateTokens: number;
+  rateAt: number;
 
   constructor(
     host: ConnectionHost,
@@ -88,10 +88,6 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** While the connection is being established: held messages, the login timer, the request. */
   private get login(): LoginPhase | undefined {
     return this.extras?.login;
-  }
-
-  private set login(phase: LoginPhase | undefined) {
-    this.setExtra('login', phase);
   }
 
   /** The ICE refresh's timer (see `ice-refresh.ts`). */
@@ -125,7 +121,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     // Text is encoded once, for the count and the scan (valid until the next message: nothing below receives one).
     const bytes = typeof message === 'string' ? textBytes(message) : message;
     this.host.counters.bytesIn += bytes !== undefined ? bytes.length : utf8Length(message as string);
-    if (!this.admit()) return;
+    if (!admitMessage(this, this.host.options.rateLimit)) return;
     if (this.currentState === ConnectionState.LoggingIn) {
       const { maxPendingMessages, maxPendingBytes } = this.host.options;
       if (!this.login!.hold(message, maxPendingMessages, maxPendingBytes))
@@ -137,7 +133,7 @@ export class Connection extends ResumableConnection implements TransportSession,
 
   receiveBinary(): void {
     if (this.currentState >= ConnectionState.Dropped) return;
-    if (!this.admit()) return;
+    if (!admitMessage(this, this.host.options.rateLimit)) return;
     this.fail(ErrorCode.BinaryNotSupported, 'Binary frames are not supported: send JSON text');
   }
 
@@ -226,7 +222,8 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** Starts the login phase: keeps `request` for `authenticate` and arms the login timeout (the hub calls it once, on open). */
   start(request: UpgradeRequest | undefined, loginTimeout: number): void {
     if (request === undefined && loginTimeout <= 0) return;
-    const phase = (this.login = new LoginPhase(request));
+    const phase = new LoginPhase(request);
+    this.setExtra('login', phase);
     if (loginTimeout > 0) phase.armTimer(loginTimeout, () => this.close(CloseCode.LoginTimeout, 'no login in time', 'closed'));
   }
 
@@ -235,7 +232,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     if (this.currentState !== ConnectionState.Open) return;
     this.enter(ConnectionState.LoggingIn);
     // Opened without a login timeout or a request, it has had no login phase until now.
-    this.login ??= new LoginPhase(undefined);
+    if (this.login === undefined) this.setExtra('login', new LoginPhase(undefined));
   }
 
   /** The login is claiming `name` under `claimId` (the router has reserved it for this connection). */
@@ -310,7 +307,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     else this.host.resumed(this, predecessor.view);
     this.drainPending();
     // Decided, and nothing held is left: the login phase goes (an idle peer keeps none).
-    if (this.state === ConnectionState.Joined && this.login?.empty === true) this.login = undefined;
+    if (this.state === ConnectionState.Joined && this.login?.empty === true) this.setExtra('login', undefined);
   }
 
   /** Closes the connection from the hub's side and releases what it held (a dropped peer's reservation too). */
@@ -337,7 +334,7 @@ export class Connection extends ResumableConnection implements TransportSession,
       const parked = this.hold?.take();
       if (parked !== undefined) this.host.router.reroute(this.name, parked);
     }
-    this.login = undefined;
+    this.setExtra('login', undefined);
     this.hold = undefined;
     // A dropped peer's close was counted when it dropped.
     if (previous !== ConnectionState.Dropped && previous !== ConnectionState.Transferring)
@@ -424,32 +421,6 @@ export class Connection extends ResumableConnection implements TransportSession,
   }
 
   // --- Receiving ---
-
-  /** Whether the rate limit lets this message in (the client is told, or closed, when it does not). */
-  private admit(): boolean {
-    const limit = this.host.options.rateLimit;
-    if (limit === false) return true;
-    const now = Date.now();
-    const tokens = (this.rateTokens = tokensAfterMessage(
-      this.rateTokens,
-      now - this.rateAt,
-      limit.messagesPerSecond,
-      limit.burst,
-    ));
-    if (now > this.rateAt) this.rateAt = now;
-    switch (admission(tokens, limit.burst)) {
-      case Admission.Accept:
-        return true;
-      case Admission.RejectFirst:
-        this.fail(ErrorCode.RateLimited, 'Too many messages: this one and the next ones are dropped until the rate falls');
-        return false;
-      case Admission.Reject:
-        return false;
-      case Admission.Disconnect:
-        this.close(CloseCode.TooManyMessages, 'rate limit exceeded', 'rate-limited');
-        return false;
-    }
-  }
 
   /** Runs the messages held during a login, until one starts another login. */
   private drainPending(): void {

@@ -1,4 +1,8 @@
 import { TokenBucket } from '../common/token-bucket.js';
+import { CloseCode } from '../protocol/close-codes.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { RateLimitOptions } from './options.js';
+import type { LeaveReason } from './peer.js';
 
 /** What the limiter decides for one message. */
 export enum Admission {
@@ -44,5 +48,45 @@ export class RateLimiter extends TokenBucket {
     this.refill(now);
     this.tokens -= 1;
     return admission(this.tokens, this.burst);
+  }
+}
+
+/** A connection as its rate limit sees it: the limiter's two numbers in its own fields, and its answers. */
+export interface RateLimited {
+  /** Tokens left as of `rateAt` (start: the burst). */
+  rateTokens: number;
+  /** When they were counted (ms). */
+  rateAt: number;
+  fail(code: `${ErrorCode}`, message: string): void;
+  close(code: number, reason: string, why: LeaveReason): void;
+}
+
+/**
+ * Whether `limit` lets one more message of `connection` in, now. Over the
+ * limit, the client is told once (`rate-limited`) and further messages are
+ * dropped; a whole further burst of them closes the connection (4429).
+ */
+export function admitMessage(connection: RateLimited, limit: Readonly<RateLimitOptions> | false): boolean {
+  if (limit === false) return true;
+  const now = Date.now();
+  const at = connection.rateAt;
+  const tokens = (connection.rateTokens = tokensAfterMessage(
+    connection.rateTokens,
+    now - at,
+    limit.messagesPerSecond,
+    limit.burst,
+  ));
+  if (now > at) connection.rateAt = now;
+  switch (admission(tokens, limit.burst)) {
+    case Admission.Accept:
+      return true;
+    case Admission.RejectFirst:
+      connection.fail(ErrorCode.RateLimited, 'Too many messages: this one and the next ones are dropped until the rate falls');
+      return false;
+    case Admission.Reject:
+      return false;
+    case Admission.Disconnect:
+      connection.close(CloseCode.TooManyMessages, 'rate limit exceeded', 'rate-limited');
+      return false;
   }
 }
