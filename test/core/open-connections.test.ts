@@ -56,7 +56,7 @@ describe('open connections across login, drop, resume and close', () => {
   it('counts a resumed peer once and a replaced one not at all', async () => {
     hub = new SignallingHub({ resumeGrace: 5000 });
     const first = new MemoryClient(hub);
-    const { token } = (await first.login('alice', { resume: true })) as { token: string };
+    const token = (await first.login('alice', { resume: true })).token as string;
     // A take-over with the token while the first connection is still open: it is closed with 4409.
     const second = new MemoryClient(hub);
     expect(await second.login('alice', { resume: true, token })).toMatchObject({ success: true, resumed: true });
@@ -64,7 +64,7 @@ describe('open connections across login, drop, resume and close', () => {
     expect(open()).toEqual({ connections: 1, peers: 1, fromAddress: 1 });
 
     // A drop, then a resume from a new connection.
-    const { token: next } = (await second.login('alice')) as { token: string };
+    const next = (await second.login('alice')).token as string;
     second.abort();
     await until(() => hub.stats().droppedPeers === 1, 'the drop');
     expect(open()).toEqual({ connections: 0, peers: 0, fromAddress: 0 });
