@@ -41,6 +41,12 @@ export interface ConnectionHost<C> {
   room(connection: C, type: RoomRequestType, message: Record<string, unknown>): void;
   /** Runs the login flow for a login message. */
   login(connection: C, message: Record<string, unknown>): void;
+  /**
+   * The connection entered the Joined state (`true`) or left it (`false`):
+   * the hub finds open joined peers by their names and counts them apart
+   * (see `hub-lifecycle.ts`). Called at the change itself, before anything is sent.
+   */
+  joinedChanged(connection: C, joined: boolean): void;
   /** A login succeeded: emit `peer-joined`. */
   joined(connection: C): void;
   /** A resumable peer's transport is gone: its name is reserved until `expiresAt`. */

@@ -20,7 +20,7 @@ import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
 import { type InboundSink, dispatchInbound, textBytes } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
 import type { LeaveReason, Peer } from './peer.js';
-import { Admission, type RateLimiter } from './rate-limiter.js';
+import { admitMessage } from './rate-limiter.js';
 import { ResumableConnection } from './resumable-connection.js';
 import { meansToComeBack } from './resume-hold.js';
 import { HubCounters } from './stats.js';
@@ -69,23 +69,35 @@ export class Connection extends ResumableConnection implements TransportSession,
   claimId = '';
   /** Resume token of the current login: sent in the login reply, compared on a take-over, shown nowhere else. */
   token = '';
-  private data: unknown = undefined;
   private joinedAt = 0;
-  private view: Peer | undefined;
-
-  /** The ICE refresh's timer (see `ice-refresh.ts`). */
-  iceTimer: ReturnType<typeof setTimeout> | undefined;
-  /** While the connection is being established: held messages, the login timer, the request. */
-  private login: LoginPhase | undefined;
+  /** The rate limiter's tokens and when they were counted (see `admitMessage`: two numbers, no object). */
+  rateTokens: number;
+  rateAt: number;
 
   constructor(
     host: ConnectionHost,
     readonly id: number,
     transport: Transport,
     readonly remoteAddress: string | undefined,
-    private readonly limiter: RateLimiter | undefined,
   ) {
     super(host, transport);
+    const limit = host.options.rateLimit;
+    this.rateTokens = limit === false ? 0 : limit.burst;
+    this.rateAt = Date.now();
+  }
+
+  /** While the connection is being established: held messages, the login timer, the request. */
+  private get login(): LoginPhase | undefined {
+    return this.extras?.login;
+  }
+
+  /** The ICE refresh's timer (see `ice-refresh.ts`). */
+  get iceTimer(): ReturnType<typeof setTimeout> | undefined {
+    return this.extras?.iceTimer;
+  }
+
+  set iceTimer(timer: ReturnType<typeof setTimeout> | undefined) {
+    this.setExtra('iceTimer', timer);
   }
 
   /** The name JSON-encoded once, for building relayed frames and room messages. */
@@ -110,7 +122,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     // Text is encoded once, for the count and the scan (valid until the next message: nothing below receives one).
     const bytes = typeof message === 'string' ? textBytes(message) : message;
     this.host.counters.bytesIn += bytes !== undefined ? bytes.length : utf8Length(message as string);
-    if (this.limiter !== undefined && !this.admit()) return;
+    if (!admitMessage(this, this.host.options.rateLimit)) return;
     if (this.currentState === ConnectionState.LoggingIn) {
       const { maxPendingMessages, maxPendingBytes } = this.host.options;
       if (!this.login!.hold(message, maxPendingMessages, maxPendingBytes))
@@ -122,7 +134,7 @@ export class Connection extends ResumableConnection implements TransportSession,
 
   receiveBinary(): void {
     if (this.currentState >= ConnectionState.Dropped) return;
-    if (this.limiter !== undefined && !this.admit()) return;
+    if (!admitMessage(this, this.host.options.rateLimit)) return;
     this.fail(ErrorCode.BinaryNotSupported, 'Binary frames are not supported: send JSON text');
   }
 
@@ -214,16 +226,17 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** Starts the login phase: keeps `request` for `authenticate` and arms the login timeout (the hub calls it once, on open). */
   start(request: UpgradeRequest | undefined, loginTimeout: number): void {
     if (request === undefined && loginTimeout <= 0) return;
-    const phase = (this.login = new LoginPhase(request));
+    const phase = new LoginPhase(request);
+    this.setExtra('login', phase);
     if (loginTimeout > 0) phase.armTimer(loginTimeout, () => this.close(CloseCode.LoginTimeout, 'no login in time', 'closed'));
   }
 
   /** Open → LoggingIn: later messages are held until the login is decided. */
   beginLogin(): void {
     if (this.currentState !== ConnectionState.Open) return;
-    this.currentState = ConnectionState.LoggingIn;
+    this.enter(ConnectionState.LoggingIn);
     // Opened without a login timeout or a request, it has had no login phase until now.
-    this.login ??= new LoginPhase(undefined);
+    if (this.login === undefined) this.setExtra('login', new LoginPhase(undefined));
   }
 
   /** The login is claiming `name` under `claimId` (the router has reserved it for this connection). */
@@ -235,7 +248,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** LoggingIn → Open: the login was refused; held messages run. */
   refuseLogin(reason: `${LoginFailure}`, message: string): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
-    this.currentState = ConnectionState.Open;
+    this.enter(ConnectionState.Open);
     // Relays held for a resume that was refused are not this connection's: on to the name's holder.
     const parked = this.hold?.take();
     this.hold = undefined;
@@ -250,7 +263,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   /** LoggingIn → Open without a reply (the login ended without a decision, e.g. nothing to claim). */
   endLogin(): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
-    this.currentState = ConnectionState.Open;
+    this.enter(ConnectionState.Open);
     this.drainPending();
   }
 
@@ -262,13 +275,13 @@ export class Connection extends ResumableConnection implements TransportSession,
   join(token: string, data: unknown, reply: string, resumable: boolean): void {
     if (this.currentState !== ConnectionState.LoggingIn) return;
     this.resumable = resumable;
-    this.currentState = ConnectionState.Joined;
+    this.enter(ConnectionState.Joined);
     this.encodedName = undefined;
     this.relaySuffix = undefined;
     this.token = token;
-    this.data = data;
     this.joinedAt = Date.now();
-    this.view = undefined;
+    this.setExtra('view', undefined);
+    this.setExtra('data', data);
     const phase = this.login;
     if (phase !== undefined) {
       phase.request = undefined;
@@ -298,7 +311,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     else this.host.resumed(this, predecessor.view);
     this.drainPending();
     // Decided, and nothing held is left: the login phase goes (an idle peer keeps none).
-    if (this.currentState === ConnectionState.Joined && this.login?.empty === true) this.login = undefined;
+    if (this.state === ConnectionState.Joined && this.login?.empty === true) this.setExtra('login', undefined);
   }
 
   /** Closes the connection from the hub's side and releases what it held (a dropped peer's reservation too). */
@@ -317,7 +330,7 @@ export class Connection extends ResumableConnection implements TransportSession,
   protected override release(why: LeaveReason, code: number | undefined): void {
     const previous = this.currentState;
     if (previous === ConnectionState.Closed) return;
-    this.currentState = ConnectionState.Closed;
+    this.enter(ConnectionState.Closed);
     this.clearTimers();
     if (previous === ConnectionState.LoggingIn && this.resuming) {
       // Not this connection's to lose: its resume may lose to another login (or be refused), so the
@@ -325,7 +338,7 @@ export class Connection extends ResumableConnection implements TransportSession,
       const parked = this.hold?.take();
       if (parked !== undefined) this.host.router.reroute(this.name, parked);
     }
-    this.login = undefined;
+    this.setExtra('login', undefined);
     this.hold = undefined;
     // A dropped peer's close was counted when it dropped.
     if (previous !== ConnectionState.Dropped && previous !== ConnectionState.Transferring)
@@ -343,14 +356,19 @@ export class Connection extends ResumableConnection implements TransportSession,
 
   /** The read-only view of this peer for the host (made once per login, on first use). */
   override peer(): Peer {
-    return (this.view ??= Object.freeze({
-      id: this.id,
-      name: this.name,
-      data: this.data,
-      remoteAddress: this.remoteAddress,
-      node: this.host.nodeId,
-      joinedAt: this.joinedAt,
-    }));
+    let view = this.extras?.view;
+    if (view === undefined) {
+      view = Object.freeze({
+        id: this.id,
+        name: this.name,
+        data: this.extras?.data,
+        remoteAddress: this.remoteAddress,
+        node: this.host.nodeId,
+        joinedAt: this.joinedAt,
+      });
+      this.setExtra('view', view);
+    }
+    return view;
   }
 
   /** Bytes queued to this connection and not yet written, when the transport can tell. */
@@ -407,21 +425,6 @@ export class Connection extends ResumableConnection implements TransportSession,
   }
 
   // --- Receiving ---
-
-  private admit(): boolean {
-    switch (this.limiter!.admit(Date.now())) {
-      case Admission.Accept:
-        return true;
-      case Admission.RejectFirst:
-        this.fail(ErrorCode.RateLimited, 'Too many messages: this one and the next ones are dropped until the rate falls');
-        return false;
-      case Admission.Reject:
-        return false;
-      case Admission.Disconnect:
-        this.close(CloseCode.TooManyMessages, 'rate limit exceeded', 'rate-limited');
-        return false;
-    }
-  }
 
   /** Runs the messages held during a login, until one starts another login. */
   private drainPending(): void {

@@ -33,6 +33,7 @@ export function hubConnectionHost(parts: HubParts): ConnectionHost & LoginHost {
         connection.close(CloseCode.InternalError, 'internal error', 'closed');
       });
     },
+    joinedChanged: (connection, joined) => lifecycle.joinedChanged(connection, joined),
     joined: (connection) => {
       if (events.listenerCount('peer-joined') > 0) events.emit('peer-joined', connection.peer());
     },

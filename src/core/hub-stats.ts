@@ -1,5 +1,5 @@
 import type { Backplane, BackplaneState } from './backplane.js';
-import type { Connection } from './connection.js';
+import type { HubLifecycle } from './hub-lifecycle.js';
 import { ConnectionState } from './connection-state.js';
 import type { Router } from './router.js';
 import type { HubCounters, HubStats } from './stats.js';
@@ -11,20 +11,20 @@ import type { HubCounters, HubStats } from './stats.js';
  */
 export function hubStats(
   c: HubCounters,
-  connections: ReadonlySet<Connection>,
+  lifecycle: HubLifecycle,
   router: Router,
   backplane: Backplane | undefined,
   backplaneState: BackplaneState | 'none',
 ): HubStats {
   let queuedBytes = 0;
-  for (const connection of connections) queuedBytes += connection.queuedBytes;
+  for (const connection of lifecycle.openConnections()) queuedBytes += connection.queuedBytes;
   const status = backplane?.status?.();
   const relays = {} as Record<keyof typeof c.relays, { local: number; crossNode: number }>;
   for (const type of Object.keys(c.relays) as Array<keyof typeof c.relays>) relays[type] = { ...c.relays[type] };
   const droppedPeers = router.count(ConnectionState.Dropped);
   return {
     peers: router.count(ConnectionState.Joined),
-    connections: connections.size,
+    connections: lifecycle.open,
     droppedPeers,
     heldBytes: router.heldBytes(),
     resumes: c.resumes,

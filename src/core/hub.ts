@@ -15,7 +15,6 @@ import type { LoginHost } from './login.js';
 import { describeValue } from './option-check.js';
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
 import type { Peer } from './peer.js';
-import { RateLimiter } from './rate-limiter.js';
 import { admissionOf } from './admitted.js';
 import { DISCONNECT_CHANNEL, type DeliveryResult, parseDisconnect } from './remote-disconnect.js';
 import { Router } from './router.js';
@@ -51,7 +50,6 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
   private readonly roomService: Rooms;
   private readonly counters = new HubCounters();
   private readonly host: ConnectionHost & LoginHost;
-  private readonly connections = new Set<Connection>();
   private nextId = 1;
   /** Accepting, draining, closed; the open connections per address. */
   private readonly lifecycle: HubLifecycle;
@@ -69,7 +67,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     this.options = resolveHubOptions(options);
     const reportError = (error: unknown) => this.emit('error', toError(error));
     this.router = new Router(this.options.backplane, this.counters, reportError, this.options);
-    this.lifecycle = new HubLifecycle(this.connections, this.router, this.options.backplane);
+    this.lifecycle = new HubLifecycle(this.router, this.options.backplane);
     this.roomService = this.roomsOf(reportError);
     this.adapterPort = this.port = new HubAdapterPort(
       this,
@@ -140,11 +138,10 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
     if (typeof transport?.send !== 'function' || typeof transport.close !== 'function') {
       throw new InvalidArgumentError('transport', 'an object with send() and close()', describeValue(transport));
     }
-    const { rateLimit, loginTimeout } = this.options;
-    const limiter = rateLimit === false ? undefined : new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
+    const { loginTimeout } = this.options;
     // Behind trusted proxies, admission found the client's own address.
-    const address = admissionOf(info.request)?.address ?? info.remoteAddress;
-    const connection = new Connection(this.host, this.nextId++, transport, address, limiter);
+    const address = this.lifecycle.sharedAddress(admissionOf(info.request)?.address ?? info.remoteAddress);
+    const connection = new Connection(this.host, this.nextId++, transport, address);
     if (!this.accepting) {
       connection.close(CloseCode.GoingAway, 'hub closed', 'hub-closed');
       return connection;
@@ -271,7 +268,7 @@ export class SignallingHub<D = unknown, U = unknown> extends EventEmitter<HubEve
 
   /** Counters and gauges of this hub for dashboards and metrics (see {@link HubStats}). */
   stats(): HubStats {
-    return hubStats(this.counters, this.connections, this.router, this.options.backplane, this.backplaneLink.state);
+    return hubStats(this.counters, this.lifecycle, this.router, this.options.backplane, this.backplaneLink.state);
   }
 
   /**

@@ -2,6 +2,7 @@ import { limitCloseReason } from '../protocol/close-reason.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ResumeGrant } from './backplane.js';
 import type { ConnectionHost } from './connection-host.js';
+import { ConnectionExtras, type ExtraKey } from './connection-extras.js';
 import { ConnectionState, type Parked, type PartnerNode } from './connection-state.js';
 import { TransportError } from './errors.js';
 import type { LeaveReason, Peer } from './peer.js';
@@ -26,8 +27,8 @@ export abstract class ResumableConnection {
   congestedSince = 0;
   /** The login asked for resumption (`"resume":true`): a drop reserves the name instead of releasing it. */
   resumable = false;
-  /** Around a resume: parked relays, the grace, a transfer, the peer taken over. */
-  protected hold: ResumeHold | undefined;
+  /** What only some connections hold, made on the first need (see `connection-extras.ts`). */
+  protected extras: ConnectionExtras | undefined;
 
   constructor(
     protected readonly host: ConnectionHost<ResumableConnection>,
@@ -45,6 +46,13 @@ export abstract class ResumableConnection {
     return this.currentState;
   }
 
+  /** Changes the state (the only place it changes); the host hears when it enters or leaves Joined. */
+  protected enter(state: ConnectionState): void {
+    const joined = this.currentState === ConnectionState.Joined;
+    this.currentState = state;
+    if (joined !== (state === ConnectionState.Joined)) this.host.joinedChanged(this, !joined);
+  }
+
   /** Peers in a call with this one, and the node each is on (`null`: this node). */
   get partners(): ReadonlyMap<string, PartnerNode> | undefined {
     return this.calls;
@@ -55,8 +63,29 @@ export abstract class ResumableConnection {
     return this.hold?.resuming === true;
   }
 
+  /** Around a resume: parked relays, the grace, a transfer, the peer taken over. */
+  protected get hold(): ResumeHold | undefined {
+    return this.extras?.hold;
+  }
+
+  protected set hold(hold: ResumeHold | undefined) {
+    this.setExtra('hold', hold);
+  }
+
+  /** Sets one of the extras: the side object is made for a value and dropped once it holds nothing. */
+  protected setExtra<K extends ExtraKey>(key: K, value: ConnectionExtras[K]): void {
+    const extras = this.extras;
+    if (value !== undefined) (extras ?? (this.extras = new ConnectionExtras()))[key] = value;
+    else if (extras !== undefined) {
+      extras[key] = value;
+      if (extras.empty) this.extras = undefined;
+    }
+  }
+
   protected resumeHold(): ResumeHold {
-    return (this.hold ??= new ResumeHold());
+    let hold = this.hold;
+    if (hold === undefined) this.hold = hold = new ResumeHold();
+    return hold;
   }
 
   /** This login resumes a peer held on another node: relays to its name are parked here until it is decided. */
@@ -72,7 +101,7 @@ export abstract class ResumableConnection {
   handOver(successor: ResumableConnection): void {
     const state = this.currentState;
     if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return;
-    this.currentState = ConnectionState.Closed;
+    this.enter(ConnectionState.Closed);
     this.clearTimers();
     successor.calls = this.calls;
     successor.resumeHold().predecessor = { parked: this.hold?.take(), view: this.peer() };
@@ -87,7 +116,7 @@ export abstract class ResumableConnection {
 
   /** Joined → Dropped: the name stays reserved for `resumeGrace`; the peer may resume. */
   protected drop(code: number | undefined): void {
-    this.currentState = ConnectionState.Dropped;
+    this.enter(ConnectionState.Dropped);
     this.clearTimers();
     this.congestedSince = 0;
     HubCounters.bump(this.host.counters.closes, code === undefined ? 'none' : String(code));
@@ -110,7 +139,7 @@ export abstract class ResumableConnection {
     if (state !== ConnectionState.Joined && state !== ConnectionState.Dropped) return undefined;
     const hold = this.resumeHold();
     hold.transfer = { state, graceEnds: hold.graceEnds };
-    this.currentState = ConnectionState.Transferring;
+    this.enter(ConnectionState.Transferring);
     hold.clearGrace();
     return grantOf(this.peer(), nodeId, hold.peek(), this.calls);
   }
@@ -122,12 +151,12 @@ export abstract class ResumableConnection {
     if (this.currentState !== ConnectionState.Transferring || transfer === undefined) return;
     hold!.transfer = undefined;
     if (!committed) {
-      this.currentState = transfer.state;
+      this.enter(transfer.state);
       if (transfer.state === ConnectionState.Dropped) this.armGrace(transfer.graceEnds);
       else if (hold!.settled) this.hold = undefined;
       return;
     }
-    this.currentState = ConnectionState.Closed;
+    this.enter(ConnectionState.Closed);
     this.clearTimers();
     this.calls = undefined;
     this.hold = undefined;

@@ -28,7 +28,7 @@ describe('the published type declarations', () => {
     const hub = /declare class SignallingHub(?:<[^>]*>)? extends[\s\S]*?\n}/.exec(index)?.[0] ?? '';
     expect(hub).not.toBe('');
     // Private members appear by name only, without their types.
-    for (const member of ['router', 'host', 'counters', 'connections'])
+    for (const member of ['router', 'host', 'counters', 'lifecycle'])
       expect(hub).toMatch(new RegExp(`private (readonly )?${member};`));
     for (const leaked of ['login(', 'joined(', 'release(', 'protocolError(', 'reportError(']) expect(hub).not.toContain(leaked);
   });

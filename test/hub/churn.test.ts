@@ -42,8 +42,14 @@ describe('connection churn', () => {
     // Every caller's close told the anchor leave, and the hub let go of every connection.
     const leaves = () => anchor.inbox.filter((frame) => frame.type === 'leave').length;
     await until(() => leaves() >= 200, 'a leave from each of the 200 callers');
-    const internals = hub.hub as unknown as { connections: Set<unknown>; router: { names: Map<string, unknown> } };
-    await until(() => internals.connections.size === 1, 'the hub to see every close');
+    const internals = hub.hub as unknown as {
+      lifecycle: { open: number; connections: Set<unknown>; perAddress: Map<string, unknown> };
+      router: { names: Map<string, unknown> };
+    };
+    await until(() => internals.lifecycle.open === 1, 'the hub to see every close');
+    // The one open connection is the logged-in anchor (found by its name), the only one from its address.
+    expect(internals.lifecycle.connections.size).toBe(0);
+    expect([...internals.lifecycle.perAddress.values()]).toHaveLength(1);
     expect(leaves()).toBe(200);
     expect([...internals.router.names.keys()]).toEqual(['anchor']);
     expect(hub.hub.stats()).toMatchObject({ peers: 1, connections: 1, droppedPeers: 0 });

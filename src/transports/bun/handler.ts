@@ -1,4 +1,4 @@
-import { type AdapterPort, CloseCode, HubClosedError, InvalidOptionError } from '../../index.js';
+import { type AdapterPort, CloseCode, type ConnectionInfo, HubClosedError, InvalidOptionError } from '../../index.js';
 import { describeValue } from '../../core/option-check.js';
 import { AddressCaps } from '../shared/address-caps.js';
 import { admit, type AdmissionPolicy } from '../shared/admission.js';
@@ -6,6 +6,7 @@ import { proxyCheck } from '../shared/client-address.js';
 import { type Closer, closeWithTimeout } from '../shared/close-with-timeout.js';
 import { startHeartbeat } from '../shared/heartbeat.js';
 import { BunTransport, type BunTransportContext } from './bun-transport.js';
+import { SocketList } from './socket-list.js';
 import type { BunServer, BunServerWebSocket, BunWebSocketHandler } from './bun-types.js';
 import { type BunHandlerOptions, resolveBunHandlerOptions } from './options.js';
 import { BunUpgradeRequest } from './upgrade-request.js';
@@ -117,7 +118,12 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
   if (port.closed) throw new HubClosedError();
   const maxPayload = resolved.maxPayload ?? port.options.maxMessageBytes;
   const context: BunTransportContext = { port };
-  const sockets = new Set<BunTransport>();
+  const sockets = new SocketList<BunTransport>();
+  /**
+   * What the hub is told of a connection at `open`, kept from the upgrade until then (weakly: an
+   * upgrade that never opens leaves nothing), so that a connection does not carry it in a field.
+   */
+  const upgrades = new WeakMap<BunTransport, ConnectionInfo>();
   let closed = false;
   /** While `close()` runs: what to call when each connection has closed. */
   let closing: Map<BunTransport, () => void> | undefined;
@@ -138,8 +144,8 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       const transport = ws.data;
       transport.ws = ws;
       sockets.add(transport);
-      const info = transport.info;
-      transport.info = undefined;
+      const info = upgrades.get(transport);
+      upgrades.delete(transport);
       transport.session = port.open(transport, info);
     },
     message(ws, message) {
@@ -157,7 +163,7 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       done();
     },
     pong(ws) {
-      ws.data.alive = true;
+      ws.data.pong();
     },
     maxPayloadLength: maxPayload,
     // Far above what the hub lets queue (it stops relaying past maxBufferedBytes and closes a
@@ -173,14 +179,7 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
 
   // The `ws` README's heartbeat: ping every socket, terminate those that did not answer the previous ping.
   const stopHeartbeat = startHeartbeat(heartbeatInterval, () => {
-    for (const transport of sockets) {
-      if (!transport.alive) {
-        transport.terminate();
-        continue;
-      }
-      transport.alive = false;
-      transport.ws!.ping();
-    }
+    for (const transport of sockets) if (!transport.ping()) transport.terminate();
   });
 
   return {
@@ -194,7 +193,8 @@ export function createBunHandler(hub: { readonly adapterPort: AdapterPort }, opt
       return new Promise((resolve) => {
         admit(port, policy, upgradeRequest, accepting, (verdict) => {
           if (verdict !== 200) return resolve(refusal(verdict));
-          const transport = new BunTransport(context, { request: upgradeRequest, remoteAddress });
+          const transport = new BunTransport(context);
+          upgrades.set(transport, { request: upgradeRequest, remoteAddress });
           resolve(server.upgrade(request, { data: transport }) ? undefined : refusal(400));
         });
       });
