@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { bunBinary } from './lib/bun.mjs';
+import { SETTLE_MS } from './lib/ipc.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const [kind = 'hub-bun', count = '5000'] = process.argv.slice(2).filter((arg) => arg !== '--child');
@@ -30,6 +31,9 @@ async function child(kind) {
     const gc = typeof Bun === 'undefined' ? globalThis.gc : () => Bun.gc(true);
     gc();
     await new Promise((resolve) => setTimeout(resolve, 50));
+    gc();
+    // As the bench's servers do (see SETTLE_MS).
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     gc();
   };
   console.log(JSON.stringify({ port }));

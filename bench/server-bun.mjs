@@ -1,6 +1,6 @@
 // One comparison server on Bun.serve in its own Bun process: `bun server-bun.mjs <kind>`, forked by run.mjs
 // (Bun speaks Node's fork() IPC), with the same calls as server.mjs.
-import { serve } from './lib/ipc.mjs';
+import { SETTLE_MS, serve } from './lib/ipc.mjs';
 
 const kind = process.argv[2];
 const { start } = await import(`./servers/${kind}.mjs`);
@@ -12,9 +12,12 @@ serve({
   // so its counts would read as zero; the table shows n/a instead.
   cpu: () => process.cpuUsage(),
   mem: async () => {
-    // Two full, synchronous collections with a turn of the loop between them, as server.mjs does on Node.
+    // Two full, synchronous collections with a turn of the loop between them, a quiet SETTLE_MS and a third,
+    // as server.mjs does on Node.
     Bun.gc(true);
     await new Promise((resolve) => setTimeout(resolve, 50));
+    Bun.gc(true);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     Bun.gc(true);
     const { rss, heapUsed } = process.memoryUsage();
     return { rss, heap: heapUsed };

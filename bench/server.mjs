@@ -1,7 +1,7 @@
 // One comparison server in its own process: `node --expose-gc server.mjs <kind>`.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { serve } from './lib/ipc.mjs';
+import { SETTLE_MS, serve } from './lib/ipc.mjs';
 
 const kind = process.argv[2];
 const { start } = await import(`./servers/${kind}.mjs`);
@@ -22,9 +22,13 @@ serve({
     return { ...process.cpuUsage(), reads: Number(io.syscr), writes: Number(io.syscw) };
   },
   mem: async () => {
-    // Two full collections with a turn of the loop between them, so weak refs and finalizers settle.
+    // Two full collections with a turn of the loop between them, so weak refs and finalizers settle; then,
+    // after a quiet SETTLE_MS, a third: RSS right after a collection still holds pages the allocator has not
+    // given back yet, which measures the logins' garbage rather than what an idle peer holds.
     globalThis.gc();
     await new Promise((resolve) => setTimeout(resolve, 50));
+    globalThis.gc();
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
     globalThis.gc();
     const { rss, heapUsed } = process.memoryUsage();
     return { rss, heap: heapUsed };
