@@ -203,7 +203,7 @@ export interface Backplane {
    * Optional: {@link forward} for the hub's relay hot path, in the same order
    * as `forward` calls: an envelope of `kind` from this node's peer `from`
    * to `to`, its frame as text or as UTF-8 bytes that are valid only during
-   * the call (copy them to keep them), and `done` told the outcome (never
+   * the call (copy them to keep them), and `done` told the outcome once (never
    * within the call) instead of a promise made per relay. Without it the hub
    * calls `forward`.
    */
