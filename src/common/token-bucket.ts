@@ -1,4 +1,13 @@
 /**
+ * `tokens` after `elapsed` ms of refill at `perSecond`, up to `burst` (none
+ * when the clock went back): the rule for a bucket whose owner keeps its
+ * numbers in its own fields, as {@link TokenBucket} does in its own.
+ */
+export function refilled(tokens: number, elapsed: number, perSecond: number, burst: number): number {
+  return elapsed > 0 ? Math.min(burst, tokens + (elapsed * perSecond) / 1000) : tokens;
+}
+
+/**
  * A token bucket read lazily (no timer): `perSecond` tokens accrue, up to
  * `burst`. The hub's rate limiter and the client's pace are both one.
  * Monomorphic and allocation-free: the limiter runs it for every message.
@@ -22,7 +31,7 @@ export class TokenBucket {
     const elapsed = now - this.last;
     if (elapsed > 0) {
       this.last = now;
-      this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.perSecond) / 1000);
+      this.tokens = refilled(this.tokens, elapsed, this.perSecond, this.burst);
     }
   }
 

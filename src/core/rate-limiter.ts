@@ -1,4 +1,4 @@
-import { TokenBucket } from '../common/token-bucket.js';
+import { TokenBucket, refilled } from '../common/token-bucket.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RateLimitOptions } from './options.js';
@@ -17,16 +17,6 @@ export enum Admission {
 }
 
 /**
- * The tokens of a bucket of `burst` refilled at `perSecond` for `elapsed` ms
- * (none when the clock went back), less the one a message takes: the
- * limiter's rule over plain numbers, for an owner that keeps them in its own
- * fields (a connection, so that its limiter costs no object).
- */
-export function tokensAfterMessage(tokens: number, elapsed: number, perSecond: number, burst: number): number {
-  return (elapsed > 0 ? Math.min(burst, tokens + (elapsed * perSecond) / 1000) : tokens) - 1;
-}
-
-/**
  * What a bucket of `burst` decides with `tokens` left once a message took
  * its own. Tokens go negative while a client floods; a full extra burst of
  * debt means it is not a real client and the connection is closed.
@@ -41,7 +31,7 @@ export function admission(tokens: number, burst: number): Admission {
 /**
  * A token bucket read on each message, so an idle connection costs no timer
  * (the dialects' sessions keep one; the hub's connections keep its two numbers
- * in their own fields, through {@link tokensAfterMessage}).
+ * in their own fields, through {@link admitMessage}).
  */
 export class RateLimiter extends TokenBucket {
   admit(now: number): Admission {
@@ -70,12 +60,7 @@ export function admitMessage(connection: RateLimited, limit: Readonly<RateLimitO
   if (limit === false) return true;
   const now = Date.now();
   const at = connection.rateAt;
-  const tokens = (connection.rateTokens = tokensAfterMessage(
-    connection.rateTokens,
-    now - at,
-    limit.messagesPerSecond,
-    limit.burst,
-  ));
+  const tokens = (connection.rateTokens = refilled(connection.rateTokens, now - at, limit.messagesPerSecond, limit.burst) - 1);
   if (now > at) connection.rateAt = now;
   switch (admission(tokens, limit.burst)) {
     case Admission.Accept:
