@@ -1,7 +1,6 @@
 import type { Envelope, ForwardDone, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
 import { type EnvelopeParts, partsBound, partsSize, writeFramedParts } from '../envelope-codec.js';
-import { NAME } from './keys.js';
 import { FORWARD } from './scripts.js';
 
 /**
@@ -15,6 +14,18 @@ const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
 
 /** The staging buffer's size at first, and what it goes back to after a larger burst. */
 const STAGE_BYTES = 16 * 1024;
+
+/**
+ * A target the batcher has forwarded to lately. `mark` is its index in the
+ * batch being written, tagged with that batch's number (`tag + index`, 256
+ * numbers per batch), so the map is not emptied and refilled per batch.
+ * `node` held it under `epoch` when Redis last said (`''`: unknown).
+ */
+interface Known {
+  mark: number;
+  node: string;
+  epoch: string;
+}
 
 /** A queued envelope, its frame as text or staged bytes, and who hears its outcome. */
 interface Pending extends EnvelopeParts {
@@ -40,15 +51,11 @@ export class ForwardBatcher {
   private timer: ReturnType<typeof setImmediate> | undefined;
   /** The queue's size in UTF-16 units (its envelopes' texts and targets), as flush() counts it. */
   private queuedSize = 0;
-  /**
-   * Targets seen lately and their index in the batch being written, tagged
-   * with its number (`tag + index`, 256 numbers per batch): an entry of an
-   * earlier batch is updated, so the map is not emptied and refilled per batch.
-   */
-  private readonly distinct = new Map<string, number>();
+  /** Targets seen lately: where each is in the batch being written, and who held it when Redis last said. */
+  private readonly known = new Map<string, Known>();
   private tag = 0;
-  /** What a name's key starts with: FORWARD gets keys, not names. */
-  private readonly namePrefix: string;
+  /** The latest epoch Redis gave for each node that held targets (see FORWARD). */
+  private readonly epochs = new Map<string, string>();
   /** Where forwarded frame bytes wait for their batch, and how much of it is taken. */
   private stage = new Uint8Array(STAGE_BYTES);
   private staged = 0;
@@ -63,9 +70,7 @@ export class ForwardBatcher {
     private readonly nodeId: string,
     /** A failed call: every envelope in it was answered `unavailable`. */
     private readonly failed: (error: unknown) => void,
-  ) {
-    this.namePrefix = prefix + NAME;
-  }
+  ) {}
 
   /**
    * Queues an envelope (its frame as text, or bytes valid only during the call); `done` hears its outcome. It goes at the end of
@@ -150,39 +155,62 @@ export class ForwardBatcher {
     if (--this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
   }
 
-  /** Sends `queue[from, to)` in one call (their staged frames in `stage`). */
+  /**
+   * Sends `queue[from, to)` in one call (their staged frames in `stage`).
+   * When one node held every target under the epoch last seen for it, the
+   * call says so, and Redis publishes without reading a name while that
+   * epoch holds (see FORWARD); the names go along for when it does not.
+   */
   private send(queue: readonly Pending[], from: number, to: number, stage: Uint8Array): void {
     let bound = 0;
     for (let i = from; i < to; i++) bound += partsBound(queue[i]!);
     const batch = Buffer.allocUnsafe(bound);
-    // The deadline is taken as the call is written: past it, Redis drops the whole call.
-    const args: Array<string | Buffer> = [this.prefix, this.nodeId, this.runner.deadline(), batch, ''];
-    // Each target once (a burst of candidates names the same peer again and again): Redis reads
-    // each name once, and each envelope's target is one byte of `index` (MAX_BATCH ≤ 256).
-    const distinct = this.distinct;
+    // Each target once (a burst of candidates names the same peer again and again): each
+    // envelope's target is one byte of `index` (MAX_BATCH ≤ 256) into the distinct names.
+    const known = this.known;
     // Emptied now and then: past many names, or before the tags would pass the safe integers.
-    if (distinct.size > 4096 || this.tag > Number.MAX_SAFE_INTEGER / 2) {
-      distinct.clear();
+    if (known.size > 4096 || this.tag > Number.MAX_SAFE_INTEGER / 2) {
+      known.clear();
       this.tag = 0;
     }
     const tag = (this.tag += 256);
     const index = Buffer.allocUnsafe(to - from);
+    const targets: Known[] = [];
+    let names = '';
+    // The node every target was last seen on under its current epoch; '' once one was not.
+    let seen: string | undefined;
     let at = 0;
     for (let i = from; i < to; i++) {
       const pending = queue[i]!;
       at = writeFramedParts(batch, at, pending, stage);
       const target = pending.to;
-      let slot = (distinct.get(target) ?? 0) - tag;
+      let entry = known.get(target);
+      if (entry === undefined) known.set(target, (entry = { mark: 0, node: '', epoch: '' }));
+      let slot = entry.mark - tag;
       if (slot < 0) {
-        slot = args.length - 5;
-        distinct.set(target, tag + slot);
-        args.push(this.namePrefix + target);
+        slot = targets.length;
+        entry.mark = tag + slot;
+        targets.push(entry);
+        names = slot === 0 ? target : names + '\t' + target;
+        if (seen !== '') {
+          const node = entry.node;
+          seen = node !== '' && entry.epoch === this.epochs.get(node) && (seen === undefined || seen === node) ? node : '';
+        }
       }
       index[i - from] = slot;
     }
-    args[3] = batch.subarray(0, at);
-    const names = args.length - 5;
-    if (names < to - from) args[4] = index;
+    const distinct = targets.length;
+    const epoch = seen ? this.epochs.get(seen)! : '';
+    const args = [
+      this.prefix,
+      this.nodeId,
+      this.runner.deadline(),
+      batch.subarray(0, at),
+      distinct < to - from ? index : '',
+      seen ?? '',
+      epoch,
+      names,
+    ];
     this.waiting++;
     this.runner.run(FORWARD, [], args, 'forward').then(
       (reply) => {
@@ -192,23 +220,30 @@ export class ForwardBatcher {
           for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
           return;
         }
-        const [first, second] = reply as [string | string[], number | Array<string | number>];
+        const [first, second, third] = reply as [string | string[], number | Array<string | number>, string | undefined];
         if (typeof first === 'string') {
           // One answer for the whole batch: its one holder (or none).
           // Nobody listened: the holder's subscription is reconnecting and its envelopes are lost.
           const result = first === '' ? NOT_FOUND : (second as number) > 0 ? this.deliveredTo(first) : UNAVAILABLE;
           for (let i = from; i < to; i++) queue[i]!.done(result);
+          this.learn(targets, first, third);
           return;
         }
         const published = second as Array<string | number>;
         const outcome = new Map<string, ForwardResult>();
-        for (let i = 0; i < published.length; i += 2) {
+        for (let i = 0; i < published.length; i += 3) {
           const node = published[i] as string;
           outcome.set(node, (published[i + 1] as number) > 0 ? { delivered: true, node } : UNAVAILABLE);
+          this.noteEpoch(node, published[i + 2] as string);
         }
         for (let i = from; i < to; i++) {
-          const holder = first[names < to - from ? index[i - from]! : i - from];
+          const holder = first[distinct < to - from ? index[i - from]! : i - from];
           queue[i]!.done(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
+        }
+        for (let i = 0; i < distinct; i++) {
+          const holder = first[i]!;
+          targets[i]!.node = holder;
+          targets[i]!.epoch = holder === '' ? '' : (this.epochs.get(holder) ?? '');
         }
       },
       (error: unknown) => {
@@ -218,6 +253,22 @@ export class ForwardBatcher {
         for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
       },
     );
+  }
+
+  /** Redis said one node (or none, `''`) held every target of a batch, under `epoch`. */
+  private learn(targets: readonly Known[], node: string, epoch: string | undefined): void {
+    if (node !== '' && epoch !== undefined) this.noteEpoch(node, epoch);
+    else node = '';
+    for (const target of targets) {
+      target.node = node;
+      target.epoch = node === '' ? '' : epoch!;
+    }
+  }
+
+  private noteEpoch(node: string, epoch: string): void {
+    // Nodes come and go (a restarted process has a new id): the map stays small.
+    if (this.epochs.size >= 256 && !this.epochs.has(node)) this.epochs.clear();
+    this.epochs.set(node, epoch);
   }
 
   private deliveredTo(node: string): ForwardResult {

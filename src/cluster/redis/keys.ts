@@ -11,6 +11,10 @@
  * - `<prefix>name:<n>`   `<node id> <claim id>` of the login holding name `n` (no TTL: it lives as long as
  *                        that node's lease; the claim id fences releases).
  * - `<prefix>names:<id>` a set of the names node `id` holds (for releasing them in one go and for presence).
+ * - `<prefix>epoch:<id>` a number that grows whenever a name node `id` held stops being its (released,
+ *                        taken over, reaped, handed over): a node that saw names held by `id` under an
+ *                        epoch may forward to them without reading them again while it has not grown
+ *                        (deleted with the node's lease when it leaves, and once its names are reaped).
  * - `<prefix>relay:<id>` the pub/sub channel node `id` receives envelopes and resume control messages on.
  * - `<prefix>handed:<r>` the node a name was handed over to by resume request `r` (expires after
  *                        {@link HANDED_TTL} ms): how a node whose hand-over answer was lost learns it took effect.
@@ -20,6 +24,7 @@ export const NODES = 'nodes';
 export const NAME = 'name:';
 export const NAMES = 'names:';
 export const RELAY = 'relay:';
+export const EPOCH = 'epoch:';
 export const HANDED = 'handed:';
 /** Lifetime of a `handed:` record in ms: longer than any stall a hand-over's node waits out. */
 export const HANDED_TTL = 600_000;

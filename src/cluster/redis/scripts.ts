@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CLAIM_SEPARATOR, HANDED, HANDED_TTL, LEASE, NAME, NAMES, RELAY } from './keys.js';
+import { CLAIM_SEPARATOR, EPOCH, HANDED, HANDED_TTL, LEASE, NAME, NAMES, RELAY } from './keys.js';
 
 /** Lua source with its SHA1, run by EVALSHA (EVAL when Redis lost its script cache). */
 export interface ScriptBody {
@@ -60,6 +60,29 @@ local function expired(deadline)
 end
 `;
 
+// A node's epoch (keys.ts) grows by one each time a name it held stops being
+// its own, in the same script that changes the name: so a FORWARD that finds
+// it unchanged knows every name the sender saw that node hold under it is
+// still held there. A missing epoch starts from Redis's clock in microseconds,
+// so that one deleted (the node left or was reaped) or lost with the data (a
+// flush, a restart without persistence) comes back larger than any value a
+// node may have kept.
+const epochs = `
+local function epochOf(prefix, node)
+  local key = prefix .. '${EPOCH}' .. node
+  local value = redis.call('GET', key)
+  if value then return value end
+  local now = redis.call('TIME')
+  value = now[1] .. string.rep('0', 6 - #now[2]) .. now[2]
+  redis.call('SET', key, value)
+  return value
+end
+local function bump(prefix, node)
+  epochOf(prefix, node)
+  redis.call('INCR', prefix .. '${EPOCH}' .. node)
+end
+`;
+
 /**
  * Claims names for a node. KEYS: own lease, own names set. ARGV: node id,
  * prefix, deadline, then a name and its claim id per name. A name is free
@@ -69,7 +92,7 @@ end
  * deadline has passed, -1 when this node's own lease is gone (a claim must
  * never hang on a missing lease), else the names that live nodes hold.
  */
-export const CLAIM = script(`${ownerOf}${expired}
+export const CLAIM = script(`${ownerOf}${expired}${epochs}
 if expired(ARGV[3]) then return -2 end
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local self = ARGV[1]
@@ -82,7 +105,10 @@ for i = 4, #ARGV, 2 do
   if owner and owner ~= self and redis.call('EXISTS', ARGV[2] .. '${LEASE}' .. owner) == 1 then
     taken[#taken + 1] = name
   else
-    if owner and owner ~= self then redis.call('SREM', ARGV[2] .. '${NAMES}' .. owner, name) end
+    if owner and owner ~= self then
+      redis.call('SREM', ARGV[2] .. '${NAMES}' .. owner, name)
+      bump(ARGV[2], owner)
+    end
     redis.call('SET', key, self .. '${CLAIM_SEPARATOR}' .. ARGV[i + 1])
     redis.call('SADD', KEYS[2], name)
   end
@@ -97,8 +123,9 @@ return taken
  * id per name; an empty claim id releases whatever claim this node has on the
  * name (for leftovers no local login holds).
  */
-export const RELEASE = script(`${ownerOf}
+export const RELEASE = script(`${ownerOf}${epochs}
 local self = ARGV[1]
+local released = false
 for i = 3, #ARGV, 2 do
   local name, claim = ARGV[i], ARGV[i + 1]
   local key = ARGV[2] .. '${NAME}' .. name
@@ -107,11 +134,13 @@ for i = 3, #ARGV, 2 do
     if claim == '' or value == self .. '${CLAIM_SEPARATOR}' .. claim then
       redis.call('DEL', key)
       redis.call('SREM', KEYS[1], name)
+      released = true
     end
   else
     redis.call('SREM', KEYS[1], name)
   end
 end
+if released then bump(ARGV[2], self) end
 return 0
 `);
 
@@ -119,25 +148,41 @@ return 0
  * Sends envelopes to the nodes holding their targets, in one round trip so
  * that envelopes of one sender keep their order. ARGV: prefix, own node id,
  * deadline, the batch (its envelopes byte-framed and concatenated, see
- * envelope-codec.ts), the envelopes' targets as indexes into the names that
- * follow (one byte each, `''` when the names are the targets in order), then
- * each distinct target's key (`<prefix>name:<name>`, joined by the caller: a
- * string made per name in Lua costs Redis more than the bytes it saves)
- * once. The names are read in one MGET and each
- * holder's lease is checked once. When one live node holds every target
- * (the usual batch: checked first, without making a string per name), the
- * batch is published to it as it came, and the reply is {holder, receivers};
- * when no live node other than this one holds any, {'', 0}. Otherwise the
- * batch is cut by its framing and each live holder gets one PUBLISH of its
- * envelopes in the order given; the reply is {holders, published}: per name
- * the holder's id or '', and {node, receivers, ...} per node published to.
- * Returns -2 without publishing when the deadline has passed.
+ * envelope-codec.ts), the envelopes' targets as indexes into the names
+ * (one byte each, `''` when the names are the targets in order), the node
+ * the sender saw hold every target and that node's epoch then (`''` when it
+ * did not), then the distinct targets joined by tabs (names hold no control
+ * characters; the envelopes are tab-separated too).
+ *
+ * When that node's epoch is unchanged and its lease lives, every target is
+ * still its (see `epochs`): the batch is published to it as it came, with no
+ * name read, and the reply is {holder, receivers, epoch}. Otherwise the names
+ * are read in one MGET and each holder's lease is checked once. When one
+ * live node holds every target (checked first, without making a string per
+ * name), the batch is published to it as it came, and the reply is again
+ * {holder, receivers, epoch}; when no live node other than this one holds
+ * any, {'', 0}. Otherwise the batch is cut by its framing and each live
+ * holder gets one PUBLISH of its envelopes in the order given; the reply is
+ * {holders, published}: per name the holder's id or '', and {node,
+ * receivers, epoch, ...} per node published to. Returns -2 without
+ * publishing when the deadline has passed.
  */
-export const FORWARD = script(`${ownerOf}${expired}
+export const FORWARD = script(`${ownerOf}${expired}${epochs}
 if expired(ARGV[3]) then return -2 end
-local prefix, self, batch, index = ARGV[1], ARGV[2], ARGV[4], ARGV[5]
-local count = #ARGV - 5
-local values = redis.call('MGET', unpack(ARGV, 6))
+local prefix, self, batch, index, seen = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+if seen ~= '' and redis.call('GET', prefix .. '${EPOCH}' .. seen) == ARGV[7]
+  and redis.call('EXISTS', prefix .. '${LEASE}' .. seen) == 1 then
+  return {seen, redis.call('PUBLISH', prefix .. '${RELAY}' .. seen, batch), ARGV[7]}
+end
+local keys, names, at = {}, ARGV[8], 1
+while true do
+  local tab = string.find(names, '\\t', at, true)
+  keys[#keys + 1] = prefix .. '${NAME}' .. string.sub(names, at, (tab or 0) - 1)
+  if not tab then break end
+  at = tab + 1
+end
+local count = #keys
+local values = redis.call('MGET', unpack(keys))
 local first = values[1] and ownerOf(values[1])
 if first and first ~= self then
   local head = first .. '${CLAIM_SEPARATOR}'
@@ -150,7 +195,7 @@ if first and first ~= self then
     end
   end
   if same and redis.call('EXISTS', prefix .. '${LEASE}' .. first) == 1 then
-    return {first, redis.call('PUBLISH', prefix .. '${RELAY}' .. first, batch)}
+    return {first, redis.call('PUBLISH', prefix .. '${RELAY}' .. first, batch), epochOf(prefix, first)}
   end
 end
 local holders, live = {}, {}
@@ -173,7 +218,7 @@ for i = 1, count do
 end
 if same then return {'', 0} end
 local grouped, nodes = {}, {}
-local at = 1
+at = 1
 local total = index == '' and count or #index
 for i = 1, total do
   local colon = string.find(batch, ';', at, true)
@@ -195,6 +240,7 @@ local published = {}
 for _, node in ipairs(nodes) do
   published[#published + 1] = node
   published[#published + 1] = redis.call('PUBLISH', prefix .. '${RELAY}' .. node, table.concat(grouped[node]))
+  published[#published + 1] = epochOf(prefix, node)
 end
 return {holders, published}
 `);
@@ -202,7 +248,7 @@ return {holders, published}
 // Deletes up to \`limit\` names of node \`id\` (those it still holds) and drops
 // its set and registration once empty. Bounded so that reaping a node with
 // many names never blocks Redis for long; the next heartbeat goes on.
-const reap = `${ownerOf}
+const reap = `${ownerOf}${epochs}
 local function reap(prefix, nodes, id, limit)
   local set = prefix .. '${NAMES}' .. id
   local names = redis.call('SPOP', set, limit)
@@ -211,7 +257,11 @@ local function reap(prefix, nodes, id, limit)
     local value = redis.call('GET', key)
     if value and ownerOf(value) == id then redis.call('DEL', key) end
   end
-  if redis.call('SCARD', set) == 0 then redis.call('SREM', nodes, id) end
+  if #names > 0 then bump(prefix, id) end
+  if redis.call('SCARD', set) == 0 then
+    redis.call('SREM', nodes, id)
+    redis.call('DEL', prefix .. '${EPOCH}' .. id)
+  end
 end
 `;
 
@@ -249,6 +299,8 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local value = redis.call('GET', key)
   if value and ownerOf(value) == ARGV[1] then redis.call('DEL', key) end
 end
+-- Gone with the lease: made again (larger) only if the node id ever comes back.
+redis.call('DEL', ARGV[2] .. '${EPOCH}' .. ARGV[1])
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 0
@@ -290,7 +342,7 @@ return {owner, redis.call('PUBLISH', prefix .. '${RELAY}' .. owner, ARGV[5])}
  * channel (nothing changed in these four cases), else {1, subscribers that
  * got the marker}.
  */
-export const HAND_OVER = script(`${expired}
+export const HAND_OVER = script(`${expired}${epochs}
 if expired(ARGV[7]) then return -2 end
 local prefix, self, to = ARGV[1], ARGV[2], ARGV[4]
 local key = prefix .. '${NAME}' .. ARGV[6]
@@ -300,6 +352,7 @@ if redis.call('PUBLISH', prefix .. '${RELAY}' .. to, ARGV[8]) == 0 then return -
 redis.call('SET', key, to .. '${CLAIM_SEPARATOR}' .. ARGV[5])
 redis.call('SREM', prefix .. '${NAMES}' .. self, ARGV[6])
 redis.call('SADD', prefix .. '${NAMES}' .. to, ARGV[6])
+bump(prefix, self)
 redis.call('SET', prefix .. '${HANDED}' .. ARGV[10], to, 'PX', ${HANDED_TTL})
 return {1, redis.call('PUBLISH', prefix .. '${RELAY}' .. self, ARGV[9])}
 `);
