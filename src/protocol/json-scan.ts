@@ -178,19 +178,29 @@ const TRUE = ascii('true');
 const FALSE = ascii('false');
 const NULL = ascii('null');
 
-/** Skips `"key" :` and the space after it; returns where the value starts, or -1. */
+/**
+ * Skips `"key" :` and the space after it; returns where the value starts, or -1. Space is
+ * looked for only where a byte up to 0x20 stands (anything else there is no space).
+ */
 function skipKey(b: Uint8Array, i: number, n: number): number {
   if (i >= n || b[i] !== QUOTE) return -1;
   i = skipString(b, i, n);
-  if (i < 0) return -1;
-  i = skipSpace(b, i, n);
-  if (i >= n || b[i] !== COLON) return -1;
-  return skipSpace(b, i + 1, n);
+  if (i < 0 || i >= n) return -1;
+  if (b[i] !== COLON) {
+    i = skipSpace(b, i, n);
+    if (i >= n || b[i] !== COLON) return -1;
+  }
+  i++;
+  return i < n && b[i]! <= 0x20 ? skipSpace(b, i, n) : i;
 }
 
-/** Index after the JSON value starting at `i`, or -1. Iterative, so depth costs no stack. */
+/**
+ * Index after the JSON value starting at `i`, or -1. Iterative, so depth costs no stack:
+ * `open` is the innermost container's opening byte (0 at the top), the outer ones are in `nesting`.
+ */
 export function skipValue(b: Uint8Array, i: number, n: number): number {
   let depth = 0;
+  let open = 0;
   for (;;) {
     // A value starts at i.
     if (i >= n) return -1;
@@ -198,13 +208,14 @@ export function skipValue(b: Uint8Array, i: number, n: number): number {
     if (c === QUOTE) {
       i = skipString(b, i, n);
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      const close = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
-      i = skipSpace(b, i + 1, n);
-      if (i < n && b[i] === close) {
+      i++;
+      if (i < n && b[i]! <= 0x20) i = skipSpace(b, i, n);
+      if (i < n && b[i] === (c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET)) {
         i++;
       } else {
         if (depth === MAX_DEPTH) return -1;
-        nesting[depth++] = c;
+        nesting[depth++] = open;
+        open = c;
         if (c === OPEN_BRACE) {
           i = skipKey(b, i, n);
           if (i < 0) return -1;
@@ -226,20 +237,26 @@ export function skipValue(b: Uint8Array, i: number, n: number): number {
     // After a value: close containers or move to the next element.
     for (;;) {
       if (depth === 0) return i;
-      i = skipSpace(b, i, n);
       if (i >= n) return -1;
-      const next = b[i]!;
-      const open = nesting[depth - 1];
+      let next = b[i]!;
+      if (next <= 0x20) {
+        i = skipSpace(b, i, n);
+        if (i >= n) return -1;
+        next = b[i]!;
+      }
       if (next === COMMA) {
-        i = skipSpace(b, i + 1, n);
+        i++;
         if (open === OPEN_BRACE) {
+          if (i < n && b[i]! <= 0x20) i = skipSpace(b, i, n);
           i = skipKey(b, i, n);
           if (i < 0) return -1;
         }
+        // A value's own check reads its first byte; space before it is skipped here.
+        else if (i < n && b[i]! <= 0x20) i = skipSpace(b, i, n);
         break;
       }
       if ((next === CLOSE_BRACE && open === OPEN_BRACE) || (next === CLOSE_BRACKET && open === OPEN_BRACKET)) {
-        depth--;
+        open = nesting[--depth]!;
         i++;
         continue;
       }

@@ -81,6 +81,11 @@ export function targetIs(b: Uint8Array, scan: RelayScan, name: string): boolean 
 }
 
 const NAME_KEY = ascii(',"name":"');
+const OFFER_PREFIX = relayPrefixBytes.offer;
+const ANSWER_PREFIX = relayPrefixBytes.answer;
+const CANDIDATE_PREFIX = relayPrefixBytes.candidate;
+/** The shortest standard relay: the shortest prefix, a one-byte payload, `,"name":""}`. */
+const MIN_STANDARD = OFFER_PREFIX.length + 1 + NAME_KEY.length + 2;
 
 /**
  * The shape nearly every relay has, the one `JSON.stringify` gives a tutorial client's
@@ -89,10 +94,28 @@ const NAME_KEY = ascii(',"name":"');
  * True when it is that shape, undefined for anything else (the general scan decides).
  */
 function scanStandardRelay(b: Uint8Array, n: number, out: RelayScan): true | undefined {
-  const c = b[9];
-  const type = c === 0x63 ? 'candidate' : c === 0x6f ? 'offer' : c === 0x61 ? 'answer' : undefined;
-  if (type === undefined || !startsWith(b, 0, relayPrefixBytes[type])) return undefined;
-  const payloadStart = relayPrefixBytes[type].length;
+  if (n < MIN_STANDARD) return undefined;
+  let type: RelayScan['type'];
+  let prefix: Uint8Array;
+  // The type's first letter, where the prefix has it: a switch, not a keyed lookup.
+  switch (b[9]) {
+    case 0x63:
+      type = 'candidate';
+      prefix = CANDIDATE_PREFIX;
+      break;
+    case 0x6f:
+      type = 'offer';
+      prefix = OFFER_PREFIX;
+      break;
+    case 0x61:
+      type = 'answer';
+      prefix = ANSWER_PREFIX;
+      break;
+    default:
+      return undefined;
+  }
+  const payloadStart = prefix.length;
+  for (let k = 0; k < payloadStart; k++) if (b[k] !== prefix[k]) return undefined;
   const payloadEnd = skipValue(b, payloadStart, n);
   if (payloadEnd < 0 || !startsWith(b, payloadEnd, NAME_KEY)) return undefined;
   const nameQuote = payloadEnd + NAME_KEY.length - 1;
