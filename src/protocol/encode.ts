@@ -32,9 +32,14 @@ export const relayPrefixBytes: Record<Exclude<RelayType, 'leave'>, Uint8Array> =
   candidate: utf8.encode(relayPrefix.candidate),
 };
 
-/** `,"name":<sender>}`: what follows the payload in a relayed frame, as UTF-8. */
+/** `,"name":<sender>}`: what follows the payload in a relayed frame. */
+export function encodeRelaySuffixText(senderJson: string): string {
+  return ',"name":' + senderJson + '}';
+}
+
+/** {@link encodeRelaySuffixText} as UTF-8. */
 export function encodeRelaySuffix(senderJson: string): Uint8Array {
-  return utf8.encode(',"name":' + senderJson + '}');
+  return utf8.encode(encodeRelaySuffixText(senderJson));
 }
 
 /** Reused by every {@link encodeRelayBytes}: its result is read before the next call. */

@@ -23,6 +23,12 @@ export interface RelayScan {
   /** The payload field's value as raw JSON: bytes `payloadStart` to `payloadEnd`. */
   payloadStart: number;
   payloadEnd: number;
+  /**
+   * Whether the message begins with its frame's prefix (`{"type":"<type>","<type>":`, the shape
+   * `JSON.stringify` gives), so the frame up to the payload's end is the message's own start.
+   * Always set by {@link scanRelay}.
+   */
+  standard?: boolean;
 }
 
 const TYPE = 1;
@@ -122,6 +128,7 @@ function scanStandardRelay(b: Uint8Array, n: number, out: RelayScan): true | und
   const afterName = skipPlainString(b, nameQuote, n);
   if (afterName !== n - 1 || b[afterName] !== CLOSE_BRACE) return undefined;
   out.type = type;
+  out.standard = true;
   out.payloadStart = payloadStart;
   out.payloadEnd = payloadEnd;
   out.targetStart = nameQuote + 1;
@@ -218,6 +225,7 @@ export function scanRelay(b: Uint8Array, out: RelayScan): boolean {
   } else {
     return false;
   }
+  out.standard = false;
   out.targetStart = nameStart;
   out.targetEnd = nameEnd;
   return true;
