@@ -70,12 +70,13 @@ function plainWord(x: number): boolean {
 }
 
 /**
- * Index after the JSON string whose opening quote is at `i`, or -1. Bytes from 0x80 up are
- * taken as they are: the transport hands over valid UTF-8 (WebSocket requires it of text).
- * Plain content is skipped four aligned bytes at a time.
+ * Index after the JSON string whose content is being read at `i` (the content before `i`
+ * already checked), or -1. Bytes from 0x80 up are taken as they are: the transport hands
+ * over valid UTF-8 (WebSocket requires it of text). Plain content is skipped four aligned
+ * bytes at a time. Callers read short strings with a byte loop of their own and call this
+ * where it stops (an escape, a control character, or a long run).
  */
-function skipString(b: Uint8Array, i: number, n: number): number {
-  i++;
+function skipStringRest(b: Uint8Array, i: number, n: number): number {
   for (;;) {
     let run = 0;
     while (i < n && STOP[b[i]!] === 0) {
@@ -184,8 +185,12 @@ const NULL = ascii('null');
  */
 function skipKey(b: Uint8Array, i: number, n: number): number {
   if (i >= n || b[i] !== QUOTE) return -1;
-  i = skipString(b, i, n);
-  if (i < 0 || i >= n) return -1;
+  // Keys are short and plain: a byte loop, the general string skip only for an escape.
+  let end = i + 1;
+  while (end < n && STOP[b[end]!] === 0) end++;
+  if (end < n && b[end] === QUOTE) i = end + 1;
+  else if ((i = skipStringRest(b, end, n)) < 0) return -1;
+  if (i >= n) return -1;
   if (b[i] !== COLON) {
     i = skipSpace(b, i, n);
     if (i >= n || b[i] !== COLON) return -1;
@@ -206,7 +211,16 @@ export function skipValue(b: Uint8Array, i: number, n: number): number {
     if (i >= n) return -1;
     const c = b[i]!;
     if (c === QUOTE) {
-      i = skipString(b, i, n);
+      // Most values are short strings: a byte loop for the first 16 bytes, then a word at a time.
+      let end = i + 1;
+      const short = end + 16 < n ? end + 16 : n;
+      while (end < short && STOP[b[end]!] === 0) end++;
+      if (end < n && b[end] === QUOTE) {
+        i = end + 1;
+      } else {
+        if (end === short) end = skipPlainWords(b, end, n);
+        i = skipStringRest(b, end, n);
+      }
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       i++;
       if (i < n && b[i]! <= 0x20) i = skipSpace(b, i, n);
