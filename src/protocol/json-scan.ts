@@ -172,6 +172,30 @@ export function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolea
   return true;
 }
 
+/** `bytes`' whole 4-byte words, in the platform's byte order, for {@link startsWithWords}. */
+export function wordsOfBytes(bytes: Uint8Array): Int32Array {
+  const whole = new Uint8Array(bytes.length & ~3);
+  whole.set(bytes.subarray(0, whole.length));
+  return new Int32Array(whole.buffer);
+}
+
+/**
+ * Whether the message `b` begins with `bytes`, whose words are `expected` ({@link wordsOfBytes}).
+ * A message that starts on a 4-byte boundary of its buffer (text always does: it is encoded into
+ * a buffer of its own) is compared a word at a time.
+ */
+export function startsWithWords(b: Uint8Array, bytes: Uint8Array, expected: Int32Array): boolean {
+  const base = b.byteOffset;
+  const length = bytes.length;
+  if ((base & 3) !== 0 || b.length < length) return startsWith(b, 0, bytes);
+  const all = wordsOf(b);
+  const at = base >> 2;
+  const count = expected.length;
+  for (let k = 0; k < count; k++) if (all[at + k] !== expected[k]) return false;
+  for (let k = count << 2; k < length; k++) if (b[k] !== bytes[k]) return false;
+  return true;
+}
+
 /** `i` plus the length of `word` if the bytes at `i` spell it, else -1. */
 const skipWord = (b: Uint8Array, i: number, word: Uint8Array) => (startsWith(b, i, word) ? i + word.length : -1);
 

@@ -11,6 +11,8 @@ import {
   skipSpace,
   skipValue,
   startsWith,
+  startsWithWords,
+  wordsOfBytes,
 } from './json-scan.js';
 import { decodeUtf8 } from './utf8.js';
 
@@ -90,6 +92,9 @@ const NAME_KEY = ascii(',"name":"');
 const OFFER_PREFIX = relayPrefixBytes.offer;
 const ANSWER_PREFIX = relayPrefixBytes.answer;
 const CANDIDATE_PREFIX = relayPrefixBytes.candidate;
+const OFFER_WORDS = wordsOfBytes(OFFER_PREFIX);
+const ANSWER_WORDS = wordsOfBytes(ANSWER_PREFIX);
+const CANDIDATE_WORDS = wordsOfBytes(CANDIDATE_PREFIX);
 /** The shortest standard relay: the shortest prefix, a one-byte payload, `,"name":""}`. */
 const MIN_STANDARD = OFFER_PREFIX.length + 1 + NAME_KEY.length + 2;
 
@@ -103,25 +108,29 @@ function scanStandardRelay(b: Uint8Array, n: number, out: RelayScan): true | und
   if (n < MIN_STANDARD) return undefined;
   let type: RelayScan['type'];
   let prefix: Uint8Array;
+  let words: Int32Array;
   // The type's first letter, where the prefix has it: a switch, not a keyed lookup.
   switch (b[9]) {
     case 0x63:
       type = 'candidate';
       prefix = CANDIDATE_PREFIX;
+      words = CANDIDATE_WORDS;
       break;
     case 0x6f:
       type = 'offer';
       prefix = OFFER_PREFIX;
+      words = OFFER_WORDS;
       break;
     case 0x61:
       type = 'answer';
       prefix = ANSWER_PREFIX;
+      words = ANSWER_WORDS;
       break;
     default:
       return undefined;
   }
+  if (!startsWithWords(b, prefix, words)) return undefined;
   const payloadStart = prefix.length;
-  for (let k = 0; k < payloadStart; k++) if (b[k] !== prefix[k]) return undefined;
   const payloadEnd = skipValue(b, payloadStart, n);
   if (payloadEnd < 0 || !startsWith(b, payloadEnd, NAME_KEY)) return undefined;
   const nameQuote = payloadEnd + NAME_KEY.length - 1;

@@ -98,6 +98,32 @@ describe('scanRelay, the relay fast path', () => {
     expect(short.standard).toBe(false);
   });
 
+  it('matches the standard prefix byte for byte at every alignment (a word at a time when aligned)', () => {
+    let checked = 0;
+    for (const type of ['offer', 'answer', 'candidate']) {
+      const prefix = `{"type":"${type}","${type}":`;
+      const text = `${prefix}{"sdp":"v=0"},"name":"b"}`;
+      for (let at = 0; at <= prefix.length; at++) {
+        // One byte of the prefix changed (or none): a space keeps it JSON, an x does not.
+        for (const edit of at < prefix.length ? [' ', 'x'] : ['']) {
+          const edited = at < prefix.length ? text.slice(0, at) + edit + text.slice(at + 1) : text;
+          for (let align = 0; align < 4; align++) {
+            const backing = new Uint8Array(edited.length + 8);
+            const bytes = backing.subarray(align, align + edited.length);
+            bytes.set(Buffer.from(edited));
+            const out = fresh();
+            const accepted = scanRelay(bytes, out);
+            if (accepted) expect(agree(edited, align)).toBe(true);
+            expect(accepted && out.standard).toBe(edited === text);
+            if (edited === text) expect(accepted).toBe(true);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(4 * (2 * (24 + 26 + 32) + 3));
+  });
+
   it.each([
     ['space before a colon', '{"type":"offer","offer":{"sdp" :"x","a"\t\n: 1},"name":"b"}'],
     ['space after a colon', '{"type":"offer","offer":{"sdp": \r"x"},"name":"b"}'],
