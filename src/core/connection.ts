@@ -187,14 +187,18 @@ export class Connection extends ResumableConnection implements TransportSession,
     const type = scan.type;
     const payloadStart = scan.payloadStart;
     const payloadEnd = scan.payloadEnd;
-    // The standard shape starts with the frame's prefix: two parts (the message's start, the suffix) instead of four.
-    const frame = scan.standard
-      ? message.slice(0, payloadEnd) + (this.relaySuffixText ??= encodeRelaySuffixText(this.nameJson))
-      : encodeRelay(type, message.slice(payloadStart, payloadEnd), this.nameJson);
     // Its UTF-8 length is known (ASCII up to the payload's end, then the suffix): delivering it counts that, no second encode.
+    const suffixBytes = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson)).length;
+    let frame: string;
+    if (scan.standard === true) {
+      // The message starts with the frame's prefix: two parts (its start, the suffix), not four.
+      frame = message.slice(0, payloadEnd) + (this.relaySuffixText ??= encodeRelaySuffixText(this.nameJson));
+      builtBytes = payloadEnd + suffixBytes;
+    } else {
+      frame = encodeRelay(type, message.slice(payloadStart, payloadEnd), this.nameJson);
+      builtBytes = relayPrefixBytes[type].length + payloadEnd - payloadStart + suffixBytes;
+    }
     builtFrame = frame;
-    builtBytes =
-      relayPrefixBytes[type].length + payloadEnd - payloadStart + (this.relaySuffix ??= encodeRelaySuffix(this.nameJson)).length;
     const start = scan.targetStart;
     const previous = this.lastTarget;
     const last = typeof previous === 'object' ? previous.deref() : undefined;
