@@ -166,7 +166,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     const router = this.host.router;
     const type = scan.type;
     const suffix = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson));
-    const frame = encodeRelayBytes(type, message, scan.payloadStart, scan.payloadEnd, suffix);
+    const frame = encodeRelayBytes(type, message, scan.payloadStart, scan.payloadEnd, suffix, scan.standard === true);
     const previous = this.lastTarget;
     const last = typeof previous === 'object' ? previous.deref() : undefined;
     if (last !== undefined && last.currentState === ConnectionState.Joined && targetIs(message, scan, last.name)) {
