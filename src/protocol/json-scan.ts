@@ -242,7 +242,7 @@ export function skipValue(b: Uint8Array, i: number, n: number): number {
       if (end < n && b[end] === QUOTE) {
         i = end + 1;
       } else {
-        if (end === short) end = skipPlainWords(b, end, n);
+        if (end === short && end < n) end = skipPlainWords(b, end, n);
         i = skipStringRest(b, end, n);
       }
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
