@@ -58,15 +58,16 @@ function wordsOf(b: Uint8Array): Int32Array<ArrayBufferLike> {
   return words;
 }
 
-/** Whether none of the 4 bytes in `x` is a quote, a backslash or a control character (SWAR). */
+/**
+ * Whether none of the 4 bytes in `x` is a quote, a backslash or a control character (SWAR:
+ * a byte's high bit is set in `v - 0x01` only where `v` is zero, or where `v` has it already).
+ * The three tests share one `& ~x`: `x ^ 0x22` and `x ^ 0x5c` have the high bit of `x`.
+ */
 function plainWord(x: number): boolean {
-  const quote = x ^ 0x22222222;
-  const backslash = x ^ 0x5c5c5c5c;
-  return (
-    (((((quote - 0x01010101) | 0) & ~quote) | (((backslash - 0x01010101) | 0) & ~backslash) | (((x - 0x20202020) | 0) & ~x)) &
-      0x80808080) ===
-    0
-  );
+  const quote = ((x ^ 0x22222222) - 0x01010101) | 0;
+  const backslash = ((x ^ 0x5c5c5c5c) - 0x01010101) | 0;
+  const control = (x - 0x20202020) | 0;
+  return ((quote | backslash | control) & ~x & 0x80808080) === 0;
 }
 
 /**
