@@ -190,6 +190,30 @@ describe('scanRelay, the relay fast path', () => {
     expect(checked).toBe(48 * 34 * 4);
   });
 
+  it('stops a long string at every quote, backslash or control byte and at no other byte, in any word position', () => {
+    // Raw bytes (from 0x80 up too, taken as they are): the word test against the byte test.
+    const head = Buffer.from('{"type":"candidate","candidate":"');
+    const tail = Buffer.from('","name":"b"}');
+    let checked = 0;
+    for (let value = 0; value < 256; value++) {
+      const plain = value >= 0x20 && value !== 0x22 && value !== 0x5c;
+      for (let at = 16; at < 24; at++) {
+        const content = Buffer.alloc(40, 0x61);
+        content[at] = value;
+        for (let align = 0; align < 4; align++) {
+          const length = head.length + content.length + tail.length;
+          const bytes = new Uint8Array(length + 8).subarray(align, align + length);
+          bytes.set(head);
+          bytes.set(content, head.length);
+          bytes.set(tail, head.length + content.length);
+          expect(scanRelay(bytes, fresh())).toBe(plain);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(256 * 8 * 4);
+  });
+
   it('never accepts what JSON.parse rejects or reads differently (100k mutations, a fixed seed)', () => {
     // The harness of the long run (npm run fuzz:scanner); a fixed seed here, a fresh one in test/fuzz.
     const result = runScannerFuzz({ seed: 20261123, mutations: 100_000 });
