@@ -74,16 +74,15 @@ function plainWord(x: number): boolean {
  * Index after the JSON string whose content is being read at `i` (the content before `i`
  * already checked), or -1. Bytes from 0x80 up are taken as they are: the transport hands
  * over valid UTF-8 (WebSocket requires it of text). Plain content is skipped four aligned
- * bytes at a time. Callers read short strings with a byte loop of their own and call this
- * where it stops (an escape, a control character, or a long run).
+ * bytes at a time after a run of 16. Callers read short strings with a byte loop of their own
+ * and call this where it stops (an escape, a control character, or a long run), `run` bytes in.
  */
-function skipStringRest(b: Uint8Array, i: number, n: number): number {
+function skipStringRest(b: Uint8Array, i: number, n: number, run: number): number {
   for (;;) {
-    let run = 0;
     while (i < n && STOP[b[i]!] === 0) {
       i++;
       // A long run: go on a word at a time.
-      if (++run === 16) {
+      if (++run >= 16) {
         i = skipPlainWords(b, i, n);
         run = 0;
       }
@@ -101,6 +100,7 @@ function skipStringRest(b: Uint8Array, i: number, n: number): number {
     } else {
       return -1;
     }
+    run = 0;
   }
 }
 
@@ -214,7 +214,7 @@ function skipKey(b: Uint8Array, i: number, n: number): number {
   let end = i + 1;
   while (end < n && STOP[b[end]!] === 0) end++;
   if (end < n && b[end] === QUOTE) i = end + 1;
-  else if ((i = skipStringRest(b, end, n)) < 0) return -1;
+  else if ((i = skipStringRest(b, end, n, end - i - 1)) < 0) return -1;
   if (i >= n) return -1;
   if (b[i] !== COLON) {
     i = skipSpace(b, i, n);
@@ -243,8 +243,7 @@ export function skipValue(b: Uint8Array, i: number, n: number): number {
       if (end < n && b[end] === QUOTE) {
         i = end + 1;
       } else {
-        if (end === short && end < n) end = skipPlainWords(b, end, n);
-        i = skipStringRest(b, end, n);
+        i = skipStringRest(b, end, n, end - i - 1);
       }
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       i++;
