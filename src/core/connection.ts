@@ -5,6 +5,7 @@ import {
   encodeRelay,
   encodeRelayBytes,
   encodeRelaySuffix,
+  encodeRelaySuffixText,
   relayPrefixBytes,
 } from '../protocol/encode.js';
 import { ErrorCode, type LoginFailure } from '../protocol/error-codes.js';
@@ -57,6 +58,8 @@ export class Connection extends ResumableConnection implements TransportSession,
   private encodedName: string | undefined;
   /** `,"name":<nameJson>}` as UTF-8, made on the first byte-path relay (idle peers never need it). */
   private relaySuffix: Uint8Array | undefined;
+  /** The same suffix as text, made on the first text relay of the standard shape. */
+  private relaySuffixText: string | undefined;
   /**
    * The local peer this one last relayed to: candidates trickle to one peer, so the next relay
    * usually goes there too and needs no name decoding or lookup. Still joined means it still
@@ -163,7 +166,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     const router = this.host.router;
     const type = scan.type;
     const suffix = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson));
-    const frame = encodeRelayBytes(type, message, scan.payloadStart, scan.payloadEnd, suffix);
+    const frame = encodeRelayBytes(type, message, scan.payloadStart, scan.payloadEnd, suffix, scan.standard === true);
     const previous = this.lastTarget;
     const last = typeof previous === 'object' ? previous.deref() : undefined;
     if (last !== undefined && last.currentState === ConnectionState.Joined && targetIs(message, scan, last.name)) {
@@ -184,11 +187,18 @@ export class Connection extends ResumableConnection implements TransportSession,
     const type = scan.type;
     const payloadStart = scan.payloadStart;
     const payloadEnd = scan.payloadEnd;
-    const frame = encodeRelay(type, message.slice(payloadStart, payloadEnd), this.nameJson);
     // Its UTF-8 length is known (ASCII up to the payload's end, then the suffix): delivering it counts that, no second encode.
+    const suffixBytes = (this.relaySuffix ??= encodeRelaySuffix(this.nameJson)).length;
+    let frame: string;
+    if (scan.standard === true) {
+      // The message starts with the frame's prefix: two parts (its start, the suffix), not four.
+      frame = message.slice(0, payloadEnd) + (this.relaySuffixText ??= encodeRelaySuffixText(this.nameJson));
+      builtBytes = payloadEnd + suffixBytes;
+    } else {
+      frame = encodeRelay(type, message.slice(payloadStart, payloadEnd), this.nameJson);
+      builtBytes = relayPrefixBytes[type].length + payloadEnd - payloadStart + suffixBytes;
+    }
     builtFrame = frame;
-    builtBytes =
-      relayPrefixBytes[type].length + payloadEnd - payloadStart + (this.relaySuffix ??= encodeRelaySuffix(this.nameJson)).length;
     const start = scan.targetStart;
     const previous = this.lastTarget;
     const last = typeof previous === 'object' ? previous.deref() : undefined;
@@ -278,6 +288,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     this.enter(ConnectionState.Joined);
     this.encodedName = undefined;
     this.relaySuffix = undefined;
+    this.relaySuffixText = undefined;
     this.token = token;
     this.joinedAt = Date.now();
     this.setExtra('view', undefined);

@@ -33,7 +33,14 @@ export interface InboundSink {
 }
 
 /** Reused by every relay that takes the byte path (nothing in between can re-enter it). */
-const scanned: RelayScan = { type: 'candidate', targetStart: 0, targetEnd: 0, payloadStart: 0, payloadEnd: 0 };
+const scanned: RelayScan = {
+  type: 'candidate',
+  targetStart: 0,
+  targetEnd: 0,
+  payloadStart: 0,
+  payloadEnd: 0,
+  standard: false,
+};
 
 const utf8 = new TextEncoder();
 /** Texts up to this many UTF-16 units are encoded into one reused buffer for the byte scan. */

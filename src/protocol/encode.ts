@@ -32,9 +32,14 @@ export const relayPrefixBytes: Record<Exclude<RelayType, 'leave'>, Uint8Array> =
   candidate: utf8.encode(relayPrefix.candidate),
 };
 
-/** `,"name":<sender>}`: what follows the payload in a relayed frame, as UTF-8. */
+/** `,"name":<sender>}`: what follows the payload in a relayed frame. */
+export function encodeRelaySuffixText(senderJson: string): string {
+  return ',"name":' + senderJson + '}';
+}
+
+/** {@link encodeRelaySuffixText} as UTF-8. */
 export function encodeRelaySuffix(senderJson: string): Uint8Array {
-  return utf8.encode(',"name":' + senderJson + '}');
+  return utf8.encode(encodeRelaySuffixText(senderJson));
 }
 
 /** Reused by every {@link encodeRelayBytes}: its result is read before the next call. */
@@ -46,7 +51,8 @@ const CACHED_VIEWS = 4096;
 /**
  * The frame a target receives for a relay taken by the fast path, as UTF-8: the payload's raw
  * bytes (`source` from `start` to `end`) between the constant prefix and the sender's
- * {@link encodeRelaySuffix}. No decoding, no JSON. The result is valid only until the next call.
+ * {@link encodeRelaySuffix}. No decoding, no JSON. `standard`: `source` begins with the prefix
+ * (`RelayScan.standard`). The result is valid only until the next call.
  */
 export function encodeRelayBytes(
   type: Exclude<RelayType, 'leave'>,
@@ -54,6 +60,7 @@ export function encodeRelayBytes(
   start: number,
   end: number,
   suffix: Uint8Array,
+  standard = false,
 ): Uint8Array {
   const prefix = relayPrefixBytes[type];
   const payloadAt = prefix.length;
@@ -64,8 +71,13 @@ export function encodeRelayBytes(
     views = [];
   }
   const out = scratch;
-  for (let i = 0; i < payloadAt; i++) out[i] = prefix[i]!;
-  out.set(source.subarray(start, end), payloadAt);
+  if (standard) {
+    // The source starts with the prefix: one copy for both.
+    out.set(source.subarray(0, end));
+  } else {
+    for (let i = 0; i < payloadAt; i++) out[i] = prefix[i]!;
+    out.set(source.subarray(start, end), payloadAt);
+  }
   for (let i = 0; i < suffix.length; i++) out[suffixAt + i] = suffix[i]!;
   // Longer frames are rare (SDP offers): a fresh view each, so the cache stays small.
   return length > CACHED_VIEWS ? out.subarray(0, length) : (views[length] ??= out.subarray(0, length));

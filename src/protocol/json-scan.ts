@@ -58,30 +58,31 @@ function wordsOf(b: Uint8Array): Int32Array<ArrayBufferLike> {
   return words;
 }
 
-/** Whether none of the 4 bytes in `x` is a quote, a backslash or a control character (SWAR). */
+/**
+ * Whether none of the 4 bytes in `x` is a quote, a backslash or a control character (SWAR:
+ * a byte's high bit is set in `v - 0x01` only where `v` is zero, or where `v` has it already).
+ * The three tests share one `& ~x`: `x ^ 0x22` and `x ^ 0x5c` have the high bit of `x`.
+ */
 function plainWord(x: number): boolean {
-  const quote = x ^ 0x22222222;
-  const backslash = x ^ 0x5c5c5c5c;
-  return (
-    (((((quote - 0x01010101) | 0) & ~quote) | (((backslash - 0x01010101) | 0) & ~backslash) | (((x - 0x20202020) | 0) & ~x)) &
-      0x80808080) ===
-    0
-  );
+  const quote = ((x ^ 0x22222222) - 0x01010101) | 0;
+  const backslash = ((x ^ 0x5c5c5c5c) - 0x01010101) | 0;
+  const control = (x - 0x20202020) | 0;
+  return ((quote | backslash | control) & ~x & 0x80808080) === 0;
 }
 
 /**
- * Index after the JSON string whose opening quote is at `i`, or -1. Bytes from 0x80 up are
- * taken as they are: the transport hands over valid UTF-8 (WebSocket requires it of text).
- * Plain content is skipped four aligned bytes at a time.
+ * Index after the JSON string whose content is being read at `i` (the content before `i`
+ * already checked), or -1. Bytes from 0x80 up are taken as they are: the transport hands
+ * over valid UTF-8 (WebSocket requires it of text). Plain content is skipped four aligned
+ * bytes at a time after a run of 16. Callers read short strings with a byte loop of their own
+ * and call this where it stops (an escape, a control character, or a long run), `run` bytes in.
  */
-function skipString(b: Uint8Array, i: number, n: number): number {
-  i++;
+function skipStringRest(b: Uint8Array, i: number, n: number, run: number): number {
   for (;;) {
-    let run = 0;
     while (i < n && STOP[b[i]!] === 0) {
       i++;
       // A long run: go on a word at a time.
-      if (++run === 16) {
+      if (++run >= 16) {
         i = skipPlainWords(b, i, n);
         run = 0;
       }
@@ -99,6 +100,7 @@ function skipString(b: Uint8Array, i: number, n: number): number {
     } else {
       return -1;
     }
+    run = 0;
   }
 }
 
@@ -171,6 +173,30 @@ export function startsWith(b: Uint8Array, at: number, bytes: Uint8Array): boolea
   return true;
 }
 
+/** `bytes`' whole 4-byte words, in the platform's byte order, for {@link startsWithWords}. */
+export function wordsOfBytes(bytes: Uint8Array): Int32Array {
+  const whole = new Uint8Array(bytes.length & ~3);
+  whole.set(bytes.subarray(0, whole.length));
+  return new Int32Array(whole.buffer);
+}
+
+/**
+ * Whether the message `b` begins with `bytes`, whose words are `expected` ({@link wordsOfBytes}).
+ * A message that starts on a 4-byte boundary of its buffer (text always does: it is encoded into
+ * a buffer of its own) is compared a word at a time.
+ */
+export function startsWithWords(b: Uint8Array, bytes: Uint8Array, expected: Int32Array): boolean {
+  const base = b.byteOffset;
+  const length = bytes.length;
+  if ((base & 3) !== 0 || b.length < length) return startsWith(b, 0, bytes);
+  const all = wordsOf(b);
+  const at = base >> 2;
+  const count = expected.length;
+  for (let k = 0; k < count; k++) if (all[at + k] !== expected[k]) return false;
+  for (let k = count << 2; k < length; k++) if (b[k] !== bytes[k]) return false;
+  return true;
+}
+
 /** `i` plus the length of `word` if the bytes at `i` spell it, else -1. */
 const skipWord = (b: Uint8Array, i: number, word: Uint8Array) => (startsWith(b, i, word) ? i + word.length : -1);
 
@@ -178,33 +204,56 @@ const TRUE = ascii('true');
 const FALSE = ascii('false');
 const NULL = ascii('null');
 
-/** Skips `"key" :` and the space after it; returns where the value starts, or -1. */
+/**
+ * Skips `"key" :` and the space after it; returns where the value starts, or -1. Space is
+ * looked for only where a byte up to 0x20 stands (anything else there is no space).
+ */
 function skipKey(b: Uint8Array, i: number, n: number): number {
   if (i >= n || b[i] !== QUOTE) return -1;
-  i = skipString(b, i, n);
-  if (i < 0) return -1;
-  i = skipSpace(b, i, n);
-  if (i >= n || b[i] !== COLON) return -1;
-  return skipSpace(b, i + 1, n);
+  // Keys are short and plain: a byte loop, the general string skip only for an escape.
+  let end = i + 1;
+  while (end < n && STOP[b[end]!] === 0) end++;
+  if (end < n && b[end] === QUOTE) i = end + 1;
+  else if ((i = skipStringRest(b, end, n, end - i - 1)) < 0) return -1;
+  if (i >= n) return -1;
+  if (b[i] !== COLON) {
+    i = skipSpace(b, i, n);
+    if (i >= n || b[i] !== COLON) return -1;
+  }
+  i++;
+  return i < n && b[i]! <= 0x20 ? skipSpace(b, i, n) : i;
 }
 
-/** Index after the JSON value starting at `i`, or -1. Iterative, so depth costs no stack. */
+/**
+ * Index after the JSON value starting at `i`, or -1. Iterative, so depth costs no stack:
+ * `open` is the innermost container's opening byte (0 at the top), the outer ones are in `nesting`.
+ */
 export function skipValue(b: Uint8Array, i: number, n: number): number {
   let depth = 0;
+  let open = 0;
   for (;;) {
     // A value starts at i.
     if (i >= n) return -1;
     const c = b[i]!;
     if (c === QUOTE) {
-      i = skipString(b, i, n);
+      // Most values are short strings: a byte loop for the first 16 bytes, then a word at a time.
+      let end = i + 1;
+      const short = end + 16 < n ? end + 16 : n;
+      while (end < short && STOP[b[end]!] === 0) end++;
+      if (end < n && b[end] === QUOTE) {
+        i = end + 1;
+      } else {
+        i = skipStringRest(b, end, n, end - i - 1);
+      }
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      const close = c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET;
-      i = skipSpace(b, i + 1, n);
-      if (i < n && b[i] === close) {
+      i++;
+      if (i < n && b[i]! <= 0x20) i = skipSpace(b, i, n);
+      if (i < n && b[i] === (c === OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET)) {
         i++;
       } else {
         if (depth === MAX_DEPTH) return -1;
-        nesting[depth++] = c;
+        nesting[depth++] = open;
+        open = c;
         if (c === OPEN_BRACE) {
           i = skipKey(b, i, n);
           if (i < 0) return -1;
@@ -226,20 +275,26 @@ export function skipValue(b: Uint8Array, i: number, n: number): number {
     // After a value: close containers or move to the next element.
     for (;;) {
       if (depth === 0) return i;
-      i = skipSpace(b, i, n);
       if (i >= n) return -1;
-      const next = b[i]!;
-      const open = nesting[depth - 1];
+      let next = b[i]!;
+      if (next <= 0x20) {
+        i = skipSpace(b, i, n);
+        if (i >= n) return -1;
+        next = b[i]!;
+      }
       if (next === COMMA) {
-        i = skipSpace(b, i + 1, n);
+        i++;
         if (open === OPEN_BRACE) {
+          if (i < n && b[i]! <= 0x20) i = skipSpace(b, i, n);
           i = skipKey(b, i, n);
           if (i < 0) return -1;
         }
+        // A value's own check reads its first byte; space before it is skipped here.
+        else if (i < n && b[i]! <= 0x20) i = skipSpace(b, i, n);
         break;
       }
       if ((next === CLOSE_BRACE && open === OPEN_BRACE) || (next === CLOSE_BRACKET && open === OPEN_BRACKET)) {
-        depth--;
+        open = nesting[--depth]!;
         i++;
         continue;
       }

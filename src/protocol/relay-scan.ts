@@ -11,6 +11,8 @@ import {
   skipSpace,
   skipValue,
   startsWith,
+  startsWithWords,
+  wordsOfBytes,
 } from './json-scan.js';
 import { decodeUtf8 } from './utf8.js';
 
@@ -23,6 +25,12 @@ export interface RelayScan {
   /** The payload field's value as raw JSON: bytes `payloadStart` to `payloadEnd`. */
   payloadStart: number;
   payloadEnd: number;
+  /**
+   * Whether the message begins with its frame's prefix (`{"type":"<type>","<type>":`, the shape
+   * `JSON.stringify` gives), so the frame up to the payload's end is the message's own start.
+   * Always set by {@link scanRelay}.
+   */
+  standard?: boolean;
 }
 
 const TYPE = 1;
@@ -81,6 +89,14 @@ export function targetIs(b: Uint8Array, scan: RelayScan, name: string): boolean 
 }
 
 const NAME_KEY = ascii(',"name":"');
+const OFFER_PREFIX = relayPrefixBytes.offer;
+const ANSWER_PREFIX = relayPrefixBytes.answer;
+const CANDIDATE_PREFIX = relayPrefixBytes.candidate;
+const OFFER_WORDS = wordsOfBytes(OFFER_PREFIX);
+const ANSWER_WORDS = wordsOfBytes(ANSWER_PREFIX);
+const CANDIDATE_WORDS = wordsOfBytes(CANDIDATE_PREFIX);
+/** The shortest standard relay: the shortest prefix, a one-byte payload, `,"name":""}`. */
+const MIN_STANDARD = OFFER_PREFIX.length + 1 + NAME_KEY.length + 2;
 
 /**
  * The shape nearly every relay has, the one `JSON.stringify` gives a tutorial client's
@@ -89,16 +105,39 @@ const NAME_KEY = ascii(',"name":"');
  * True when it is that shape, undefined for anything else (the general scan decides).
  */
 function scanStandardRelay(b: Uint8Array, n: number, out: RelayScan): true | undefined {
-  const c = b[9];
-  const type = c === 0x63 ? 'candidate' : c === 0x6f ? 'offer' : c === 0x61 ? 'answer' : undefined;
-  if (type === undefined || !startsWith(b, 0, relayPrefixBytes[type])) return undefined;
-  const payloadStart = relayPrefixBytes[type].length;
+  if (n < MIN_STANDARD) return undefined;
+  let type: RelayScan['type'];
+  let prefix: Uint8Array;
+  let words: Int32Array;
+  // The type's first letter, where the prefix has it: a switch, not a keyed lookup.
+  switch (b[9]) {
+    case 0x63:
+      type = 'candidate';
+      prefix = CANDIDATE_PREFIX;
+      words = CANDIDATE_WORDS;
+      break;
+    case 0x6f:
+      type = 'offer';
+      prefix = OFFER_PREFIX;
+      words = OFFER_WORDS;
+      break;
+    case 0x61:
+      type = 'answer';
+      prefix = ANSWER_PREFIX;
+      words = ANSWER_WORDS;
+      break;
+    default:
+      return undefined;
+  }
+  if (!startsWithWords(b, prefix, words)) return undefined;
+  const payloadStart = prefix.length;
   const payloadEnd = skipValue(b, payloadStart, n);
   if (payloadEnd < 0 || !startsWith(b, payloadEnd, NAME_KEY)) return undefined;
   const nameQuote = payloadEnd + NAME_KEY.length - 1;
   const afterName = skipPlainString(b, nameQuote, n);
   if (afterName !== n - 1 || b[afterName] !== CLOSE_BRACE) return undefined;
   out.type = type;
+  out.standard = true;
   out.payloadStart = payloadStart;
   out.payloadEnd = payloadEnd;
   out.targetStart = nameQuote + 1;
@@ -195,6 +234,7 @@ export function scanRelay(b: Uint8Array, out: RelayScan): boolean {
   } else {
     return false;
   }
+  out.standard = false;
   out.targetStart = nameStart;
   out.targetEnd = nameEnd;
   return true;

@@ -82,6 +82,82 @@ describe('scanRelay, the relay fast path', () => {
     expect(scan(text)).toBe(false);
   });
 
+  it('says whether the message begins with its frame’s prefix (the standard shape)', () => {
+    const standard = fresh();
+    expect(scan('{"type":"offer","offer":{"sdp":"x"},"name":"b"}', standard)).toBe(true);
+    expect(standard.standard).toBe(true);
+    expect(standard.payloadStart).toBe('{"type":"offer","offer":'.length);
+    // The payload starts where the prefix would end, but the message does not begin with it.
+    const lookalike = fresh();
+    expect(scan('{"name":"b",    "offer":{"sdp":"x"},"type":"offer"}', lookalike)).toBe(true);
+    expect(lookalike.payloadStart).toBe('{"type":"offer","offer":'.length);
+    expect(lookalike.standard).toBe(false);
+    // Too short for the standard shape: the general scan, which still takes it.
+    const short = fresh();
+    expect(scan('{"name":"","type":"offer","offer":0}', short)).toBe(true);
+    expect(short.standard).toBe(false);
+  });
+
+  it('matches the standard prefix byte for byte at every alignment (a word at a time when aligned)', () => {
+    let checked = 0;
+    for (const type of ['offer', 'answer', 'candidate']) {
+      const prefix = `{"type":"${type}","${type}":`;
+      const text = `${prefix}{"sdp":"v=0"},"name":"b"}`;
+      for (let at = 0; at <= prefix.length; at++) {
+        // One byte of the prefix changed (or none): a space keeps it JSON, an x does not.
+        for (const edit of at < prefix.length ? [' ', 'x'] : ['']) {
+          const edited = at < prefix.length ? text.slice(0, at) + edit + text.slice(at + 1) : text;
+          for (let align = 0; align < 4; align++) {
+            const backing = new Uint8Array(edited.length + 8);
+            const bytes = backing.subarray(align, align + edited.length);
+            bytes.set(Buffer.from(edited));
+            const out = fresh();
+            const accepted = scanRelay(bytes, out);
+            if (accepted) expect(agree(edited, align)).toBe(true);
+            expect(accepted && out.standard).toBe(edited === text);
+            if (edited === text) expect(accepted).toBe(true);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(4 * (2 * (24 + 26 + 32) + 3));
+  });
+
+  it.each([
+    ['space before a colon', '{"type":"offer","offer":{"sdp" :"x","a"\t\n: 1},"name":"b"}'],
+    ['space after a colon', '{"type":"offer","offer":{"sdp": \r"x"},"name":"b"}'],
+    ['space around commas in an array', '{"type":"offer","offer":[1 , 2,\n3 ,"x"],"name":"b"}'],
+    ['space inside empty containers', '{"type":"offer","offer":[{ },[ ],{"a":{\n}}],"name":"b"}'],
+    ['space before a closing byte', '{"type":"offer","offer":{"a":[1 ] ,"b":{"c":2 } },"name":"b"}'],
+    ['a key that is a prefix of another', '{"type":"offer","offer":{"a":1,"ab":2,"abc":{"a":3}},"name":"b"}'],
+    ['escapes in short keys', '{"type":"offer","offer":{"\\"":1,"a\\u00e9":2,"\\n":3},"name":"b"}'],
+    ['containers closed in turn', '{"type":"offer","offer":[{"a":[1,{"b":[[2],{}]}]},3,[{"c":[]}]],"name":"b"}'],
+    ['a number at the payload’s end', '{"type":"offer","offer":-12.5,"name":"b"}'],
+    [
+      'strings either side of the word loop',
+      `{"type":"offer","offer":["${'x'.repeat(15)}","${'y'.repeat(16)}","${'z'.repeat(17)}","${'w'.repeat(15)}\\n${'v'.repeat(20)}"],"name":"b"}`,
+    ],
+  ])('takes %s, as JSON.parse reads it', (_label, text) => {
+    expect(checkAgreement(text)).toBe(true);
+  });
+
+  it.each([
+    ['a control byte where space may stand', '{"type":"offer","offer":[1\u0001,2],"name":"b"}'],
+    ['a control byte after a colon', '{"type":"offer","offer":{"a":\u0001 1},"name":"b"}'],
+    ['a container closed by the other kind', '{"type":"offer","offer":[{"a":1]},"name":"b"}'],
+    ['a key without a colon', '{"type":"offer","offer":{"a" 1},"name":"b"}'],
+    ['a key ending the message', '{"type":"offer","offer":{"a"'],
+    ['a message ending after a colon', '{"type":"offer","offer":{"a": '],
+    ['a message ending after a comma', '{"type":"offer","offer":[1, '],
+    ['a message ending mid-string', '{"type":"offer","offer":"abc'],
+    ['a message ending mid-escape', '{"type":"offer","offer":"ab\\u00'],
+    ['a message ending in a number', '{"type":"offer","offer":12'],
+    ['a message ending in an open container', '{"type":"offer","offer":[ '],
+  ])('leaves %s to the JSON.parse path', (_label, text) => {
+    expect(scan(text)).toBe(false);
+  });
+
   it('finds a quote, backslash or control byte at any position and alignment of a long string', () => {
     // Long strings are skipped a 4-byte word at a time: every byte position in a word, every
     // alignment of the message in its buffer, next to multi-byte UTF-8, must still be checked.
@@ -112,6 +188,30 @@ describe('scanRelay, the relay fast path', () => {
       }
     }
     expect(checked).toBe(48 * 34 * 4);
+  });
+
+  it('stops a long string at every quote, backslash or control byte and at no other byte, in any word position', () => {
+    // Raw bytes (from 0x80 up too, taken as they are): the word test against the byte test.
+    const head = Buffer.from('{"type":"candidate","candidate":"');
+    const tail = Buffer.from('","name":"b"}');
+    let checked = 0;
+    for (let value = 0; value < 256; value++) {
+      const plain = value >= 0x20 && value !== 0x22 && value !== 0x5c;
+      for (let at = 16; at < 24; at++) {
+        const content = Buffer.alloc(40, 0x61);
+        content[at] = value;
+        for (let align = 0; align < 4; align++) {
+          const length = head.length + content.length + tail.length;
+          const bytes = new Uint8Array(length + 8).subarray(align, align + length);
+          bytes.set(head);
+          bytes.set(content, head.length);
+          bytes.set(tail, head.length + content.length);
+          expect(scanRelay(bytes, fresh())).toBe(plain);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(256 * 8 * 4);
   });
 
   it('never accepts what JSON.parse rejects or reads differently (100k mutations, a fixed seed)', () => {
