@@ -1,7 +1,17 @@
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
-import type { RedisBackplane } from '../../src/redis.js';
-import { connected, loggedIn, resumable, startCall, untilAsync, useRedisCluster, watchHub } from '../helpers/cluster.js';
+import type { RedisBackplane, RedisBackplaneOptions } from '../../src/redis.js';
+import type { HubOptions } from '../../src/index.js';
+import {
+  connected,
+  loggedIn,
+  redisClusterHarness,
+  resumable,
+  startCall,
+  untilAsync,
+  useRedisCluster,
+  watchHub,
+} from '../helpers/cluster.js';
 import type { HubServer } from '../helpers/hub-server.js';
 import { until } from '../helpers/events.js';
 import type { TestClient } from '../helpers/test-client.js';
@@ -12,105 +22,143 @@ import type { TestClient } from '../helpers/test-client.js';
  * has not grown. Every way a name stops being a node's must grow it, or a
  * relay would go to a node that no longer holds its target.
  */
-describe('forwarding to names seen before (through Redis)', () => {
-  const cluster = useRedisCluster('fc');
-  const { clients } = cluster;
+/** What the tests need of a cluster: its hubs, and commands on the Redis node that holds its keys. */
+interface Harness {
+  readonly clients: TestClient[];
+  readonly prefix: string;
+  node(options?: RedisBackplaneOptions, hubOptions?: Omit<HubOptions, 'backplane'>): Promise<HubServer>;
+  command(args: string[]): Promise<unknown>;
+}
 
-  /** How many MGETs Redis has run (FORWARD reads names with one when it must). */
-  async function mgets(): Promise<number> {
-    const admin = createClient({ url: cluster.redis.url });
-    admin.on('error', () => {});
-    await admin.connect();
-    try {
-      const info = await admin.info('commandstats');
+function suite(title: string, cluster: Harness): void {
+  describe(`forwarding to names seen before (${title})`, () => {
+    const { clients } = cluster;
+
+    /** How many MGETs Redis has run (FORWARD reads names with one when it must). */
+    async function mgets(): Promise<number> {
+      const info = String(await cluster.command(['INFO', 'commandstats']));
       return Number(/cmdstat_mget:calls=(\d+)/.exec(info)?.[1] ?? 0);
-    } finally {
-      admin.destroy();
     }
-  }
 
-  const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBackplane;
+    const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBackplane;
 
-  /** Sends `count` candidates from `from` to `name` and waits until `to` has them all, in order. */
-  async function relay(from: TestClient, to: TestClient, name: string, sender: string, label: string, count: number) {
-    for (let i = 0; i < count; i++) from.send({ type: 'candidate', candidate: `${label}${i}`, name });
-    for (let i = 0; i < count; i++)
-      expect(await to.next()).toEqual({ type: 'candidate', candidate: `${label}${i}`, name: sender });
-  }
-
-  it('reads the names once, then forwards to the same node without reading them', async () => {
-    const [one, two] = [await cluster.node(), await cluster.node()];
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    const c = await loggedIn(two.url, 'c', clients);
-    await relay(a, b, 'b', 'a', 'first', 1);
-    await relay(a, c, 'c', 'a', 'first', 1);
-    const before = await mgets();
-    for (let round = 0; round < 20; round++) {
-      await relay(a, b, 'b', 'a', `b${round}-`, 10);
-      await relay(a, c, 'c', 'a', `c${round}-`, 10);
+    /** Sends `count` candidates from `from` to `name` and waits until `to` has them all, in order. */
+    async function relay(from: TestClient, to: TestClient, name: string, sender: string, label: string, count: number) {
+      for (let i = 0; i < count; i++) from.send({ type: 'candidate', candidate: `${label}${i}`, name });
+      for (let i = 0; i < count; i++)
+        expect(await to.next()).toEqual({ type: 'candidate', candidate: `${label}${i}`, name: sender });
     }
-    expect(await mgets()).toBe(before);
-  });
 
-  it('finds a name on its new node after it left one node and logged in on another', async () => {
-    const [one, two, three] = [await cluster.node(), await cluster.node(), await cluster.node()];
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    const stays = await loggedIn(two.url, 'stays', clients);
-    await relay(a, b, 'b', 'a', 'before', 5);
-    await relay(a, stays, 'stays', 'a', 'before', 5);
-    b.close();
-    await untilAsync(async () => !(await backplaneOf(one).listNames()).has('b'), 'b released in Redis');
-    // Gone everywhere: told at once, not lost on the node that held it.
-    a.send({ type: 'candidate', candidate: 'nobody', name: 'b' });
-    expect(await a.next()).toMatchObject({ type: 'error', code: 'peer-not-found', target: 'b' });
-    // Still on node two: a node's other names are found as before.
-    await relay(a, stays, 'stays', 'a', 'still', 5);
-    const back = await loggedIn(three.url, 'b', clients);
-    await relay(a, back, 'b', 'a', 'after', 5);
-    await relay(a, stays, 'stays', 'a', 'after', 5);
-  });
+    it('reads the names once, then forwards to the same node without reading them', async () => {
+      const [one, two] = [await cluster.node(), await cluster.node()];
+      const a = await loggedIn(one.url, 'a', clients);
+      const b = await loggedIn(two.url, 'b', clients);
+      const c = await loggedIn(two.url, 'c', clients);
+      await relay(a, b, 'b', 'a', 'first', 1);
+      await relay(a, c, 'c', 'a', 'first', 1);
+      const before = await mgets();
+      for (let round = 0; round < 20; round++) {
+        await relay(a, b, 'b', 'a', `b${round}-`, 10);
+        await relay(a, c, 'c', 'a', `c${round}-`, 10);
+      }
+      expect(await mgets()).toBe(before);
+    });
 
-  it('follows a name handed over to the node it resumed on, in order', async () => {
-    const [one, two, three] = [await cluster.node({}, { resumeGrace: 5000 }), await cluster.node(), await cluster.node()];
-    const onOne = watchHub(one.hub);
-    const { client: dropped, token } = await resumable(one.url, 'alice', clients);
-    const carol = await loggedIn(three.url, 'carol', clients);
-    await startCall(carol, 'carol', dropped, 'alice');
-    await relay(carol, dropped, 'alice', 'carol', 'before', 5);
-    dropped.socket.terminate();
-    await until(() => onOne.dropped.length === 1, 'the drop on node one');
-    // Held on node one while alice is away, then handed over with her name.
-    for (let i = 0; i < 5; i++) carol.send({ type: 'candidate', candidate: `held${i}`, name: 'alice' });
-    const back = await connected(two.url, clients);
-    expect(await back.login('alice', { token, resume: true })).toMatchObject({ success: true, name: 'alice' });
-    for (let i = 0; i < 5; i++) expect(await back.next()).toEqual({ type: 'candidate', candidate: `held${i}`, name: 'carol' });
-    await relay(carol, back, 'alice', 'carol', 'after', 5);
-  });
+    it('finds a name on its new node after it left one node and logged in on another', async () => {
+      const [one, two, three] = [await cluster.node(), await cluster.node(), await cluster.node()];
+      const a = await loggedIn(one.url, 'a', clients);
+      const b = await loggedIn(two.url, 'b', clients);
+      const stays = await loggedIn(two.url, 'stays', clients);
+      await relay(a, b, 'b', 'a', 'before', 5);
+      await relay(a, stays, 'stays', 'a', 'before', 5);
+      b.close();
+      await untilAsync(async () => !(await backplaneOf(one).listNames()).has('b'), 'b released in Redis');
+      // Gone everywhere: told at once, not lost on the node that held it.
+      a.send({ type: 'candidate', candidate: 'nobody', name: 'b' });
+      expect(await a.next()).toMatchObject({ type: 'error', code: 'peer-not-found', target: 'b' });
+      // Still on node two: a node's other names are found as before.
+      await relay(a, stays, 'stays', 'a', 'still', 5);
+      const back = await loggedIn(three.url, 'b', clients);
+      await relay(a, back, 'b', 'a', 'after', 5);
+      await relay(a, stays, 'stays', 'a', 'after', 5);
+    });
 
-  it('does not reach a node that lost a name to a takeover, even once its lease is back', async () => {
-    const one = await cluster.node();
-    // A slow heartbeat: node two does not notice its lease gone before the test puts it back.
-    const two = await cluster.node({ leaseTtl: 30_000, heartbeatInterval: 10_000 });
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    await relay(a, b, 'b', 'a', 'before', 3);
-    // Node two's lease lapses (as in a stall); node three takes the name over; node two's lease comes back.
-    const admin = createClient({ url: cluster.redis.url });
-    admin.on('error', () => {});
-    await admin.connect();
-    try {
+    it('follows a name handed over to the node it resumed on, in order', async () => {
+      const [one, two, three] = [await cluster.node({}, { resumeGrace: 5000 }), await cluster.node(), await cluster.node()];
+      const onOne = watchHub(one.hub);
+      const { client: dropped, token } = await resumable(one.url, 'alice', clients);
+      const carol = await loggedIn(three.url, 'carol', clients);
+      await startCall(carol, 'carol', dropped, 'alice');
+      await relay(carol, dropped, 'alice', 'carol', 'before', 5);
+      dropped.socket.terminate();
+      await until(() => onOne.dropped.length === 1, 'the drop on node one');
+      // Held on node one while alice is away, then handed over with her name.
+      for (let i = 0; i < 5; i++) carol.send({ type: 'candidate', candidate: `held${i}`, name: 'alice' });
+      const back = await connected(two.url, clients);
+      expect(await back.login('alice', { token, resume: true })).toMatchObject({ success: true, name: 'alice' });
+      for (let i = 0; i < 5; i++) expect(await back.next()).toEqual({ type: 'candidate', candidate: `held${i}`, name: 'carol' });
+      await relay(carol, back, 'alice', 'carol', 'after', 5);
+    });
+
+    it('does not reach a node that lost a name to a takeover, even once its lease is back', async () => {
+      const one = await cluster.node();
+      // A slow heartbeat: node two does not notice its lease gone before the test puts it back.
+      const two = await cluster.node({ leaseTtl: 30_000, heartbeatInterval: 10_000 });
+      const a = await loggedIn(one.url, 'a', clients);
+      const b = await loggedIn(two.url, 'b', clients);
+      await relay(a, b, 'b', 'a', 'before', 3);
+      // Node two's lease lapses (as in a stall); node three takes the name over; node two's lease comes back.
       const lease = `{${cluster.prefix}}node:${backplaneOf(two).nodeId}`;
-      const value = await admin.get(lease);
-      await admin.del(lease);
+      const value = await cluster.command(['GET', lease]);
+      expect(typeof value).toBe('string');
+      await cluster.command(['DEL', lease]);
       const three = await cluster.node();
       const taker = await loggedIn(three.url, 'b', clients);
-      expect(value).not.toBeNull();
-      await admin.set(lease, value!, { PX: 60_000 });
+      await cluster.command(['SET', lease, value as string, 'PX', '60000']);
       await relay(a, taker, 'b', 'a', 'after', 3);
-    } finally {
-      admin.destroy();
-    }
+    });
   });
-});
+}
+
+suite(
+  'through Redis',
+  (() => {
+    const cluster = useRedisCluster('fc');
+    return {
+      clients: cluster.clients,
+      get prefix() {
+        return cluster.prefix;
+      },
+      node: (options, hubOptions) => cluster.node(options, hubOptions),
+      async command(args) {
+        const admin = createClient({ url: cluster.redis.url });
+        admin.on('error', () => {});
+        await admin.connect();
+        try {
+          return await admin.sendCommand(args);
+        } finally {
+          admin.destroy();
+        }
+      },
+    } satisfies Harness;
+  })(),
+);
+
+suite(
+  'through a Redis Cluster',
+  (() => {
+    const cluster = redisClusterHarness('fcc');
+    return {
+      clients: cluster.clients,
+      get prefix() {
+        return cluster.prefix;
+      },
+      node: (options, hubOptions) => cluster.node(options, hubOptions),
+      // The master of the slot every key of this prefix is in.
+      async command(args) {
+        const redis = cluster.redis;
+        return redis.command(await redis.ownerOf(await redis.slotOf(`{${cluster.prefix}}`)), args);
+      },
+    } satisfies Harness;
+  })(),
+);
