@@ -120,45 +120,39 @@ function suite(title: string, cluster: Harness): void {
   });
 }
 
+/** A harness over either kind of cluster, given how to run a command on the Redis node holding its keys. */
+function harness(cluster: Pick<Harness, 'clients' | 'prefix' | 'node'>, command: (args: string[]) => Promise<unknown>): Harness {
+  return {
+    clients: cluster.clients,
+    get prefix() {
+      return cluster.prefix;
+    },
+    node: (options, hubOptions) => cluster.node(options, hubOptions),
+    command,
+  };
+}
+
+const redis = useRedisCluster('fc');
 suite(
   'through Redis',
-  (() => {
-    const cluster = useRedisCluster('fc');
-    return {
-      clients: cluster.clients,
-      get prefix() {
-        return cluster.prefix;
-      },
-      node: (options, hubOptions) => cluster.node(options, hubOptions),
-      async command(args) {
-        const admin = createClient({ url: cluster.redis.url });
-        admin.on('error', () => {});
-        await admin.connect();
-        try {
-          return await admin.sendCommand(args);
-        } finally {
-          admin.destroy();
-        }
-      },
-    } satisfies Harness;
-  })(),
+  harness(redis, async (args) => {
+    const admin = createClient({ url: redis.redis.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    try {
+      return await admin.sendCommand(args);
+    } finally {
+      admin.destroy();
+    }
+  }),
 );
 
+const redisCluster = redisClusterHarness('fcc');
 suite(
   'through a Redis Cluster',
-  (() => {
-    const cluster = redisClusterHarness('fcc');
-    return {
-      clients: cluster.clients,
-      get prefix() {
-        return cluster.prefix;
-      },
-      node: (options, hubOptions) => cluster.node(options, hubOptions),
-      // The master of the slot every key of this prefix is in.
-      async command(args) {
-        const redis = cluster.redis;
-        return redis.command(await redis.ownerOf(await redis.slotOf(`{${cluster.prefix}}`)), args);
-      },
-    } satisfies Harness;
-  })(),
+  // The master of the slot every key of this prefix is in.
+  harness(redisCluster, async (args) => {
+    const nodes = redisCluster.redis;
+    return nodes.command(await nodes.ownerOf(await nodes.slotOf(`{${redisCluster.prefix}}`)), args);
+  }),
 );
