@@ -13,6 +13,7 @@ import type {
   RoomJoinResult,
 } from '../core/backplane.js';
 import type { RelayType } from '../protocol/messages.js';
+import { couldBeName } from '../protocol/names.js';
 import { decodeUtf8, isWellFormed } from '../protocol/utf8.js';
 import type { ClusterBus } from './bus.js';
 import { Claims } from './claims.js';
@@ -175,8 +176,9 @@ export abstract class ClusterBackplane implements Backplane {
    * or the holder does not listen. At most once; in order per sender.
    */
   forward(envelope: Envelope): Promise<ForwardResult> {
-    // A name with a lone surrogate can be held by nobody; in UTF-8 it would reach the U+FFFD one.
-    if (!isWellFormed(envelope.to)) return Promise.resolve(NOT_FOUND);
+    // Nobody holds a name with a control character or a lone surrogate: a tab would split the
+    // envelope's fields between nodes, and in UTF-8 a lone surrogate would reach the U+FFFD name.
+    if (!couldBeName(envelope.to)) return Promise.resolve(NOT_FOUND);
     if (this.handOvers.active) {
       // A name being handed over (the core re-forwards what reaches its holder meanwhile): sent once the move is settled.
       const held = this.handOvers.hold(envelope);
@@ -194,7 +196,7 @@ export abstract class ClusterBackplane implements Backplane {
    */
   forwardRelay(kind: RelayType, from: string, to: string, frame: string | Uint8Array, done: ForwardDone): void {
     const bus = this.bus;
-    if (!this.handOvers.active && !this.closed && bus?.ready === true && bus.forwardRelay !== undefined && isWellFormed(to)) {
+    if (!this.handOvers.active && !this.closed && bus?.ready === true && bus.forwardRelay !== undefined && couldBeName(to)) {
       bus.forwardRelay(kind, from, to, frame, done);
       return;
     }

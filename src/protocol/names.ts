@@ -30,3 +30,19 @@ export function checkName(name: unknown, maxLength: number): string | undefined 
     return 'name must not contain invisible format or separator characters (bidi controls, U+2028, U+2029…)';
   return undefined;
 }
+
+/**
+ * Whether anyone could hold `name`: it has no control characters and is well-formed Unicode
+ * (what {@link checkName} refuses of every name, whatever the length rule). A target that
+ * fails it is nobody's, and it must not reach another node: envelopes between nodes
+ * separate their fields with tabs. A loop for short names: it runs for every relay that
+ * crosses nodes.
+ */
+export function couldBeName(name: string): boolean {
+  if (name.length > 64) return !controlCharacters.test(name) && isWellFormed(name);
+  for (let i = 0; i < name.length; i++) {
+    const unit = name.charCodeAt(i);
+    if (unit < 0x20 || (unit >= 0x7f && unit <= 0x9f)) return false;
+  }
+  return isWellFormed(name);
+}

@@ -108,6 +108,27 @@ clusterSuite('cross-node forwarding', 'b', (cluster) => {
     expect(results).toEqual([true, true, true, true]);
     for (const text of texts) expect(await b.next()).toEqual({ type: 'note', text });
   });
+
+  it('answers peer-not-found to a target no name can be (a tab, a control character), without touching the relays batched with it', async () => {
+    const [one, two] = [await node(), await node()];
+    const a = await loggedIn(one.url, 'Sender', clients);
+    const x = await loggedIn(two.url, 'x', clients);
+    const z = await loggedIn(two.url, 'z', clients);
+    // Tabs separate an envelope's fields between nodes: such a target must not reach the bus.
+    const bad = ['x\ty', 'x\t{"type":"leave","name":"z"}', 'x\u0001', 'x\u0085'];
+    a.send({ type: 'candidate', candidate: 'to-z-1', name: 'z' });
+    for (const name of bad) a.send({ type: 'candidate', candidate: 'spoof', name });
+    a.send({ type: 'candidate', candidate: 'to-z-2', name: 'z' });
+    const told = await Promise.all(bad.map((name) => a.next((f) => f.type === 'error' && f.target === name)));
+    for (const error of told) expect(error).toMatchObject({ type: 'error', code: 'peer-not-found', request: 'candidate' });
+    expect(await z.next()).toEqual({ type: 'candidate', candidate: 'to-z-1', name: 'Sender' });
+    expect(await z.next()).toEqual({ type: 'candidate', candidate: 'to-z-2', name: 'Sender' });
+    // A sentinel through the same path: x got nothing before it.
+    a.send({ type: 'candidate', candidate: 'sentinel', name: 'x' });
+    expect(await x.next()).toEqual({ type: 'candidate', candidate: 'sentinel', name: 'Sender' });
+    expect(a.inbox.filter((f) => f.type === 'error')).toEqual([]);
+    expect(await one.hub.send('x\ty', { type: 'note' })).toBe(false);
+  });
 });
 
 /** Over Redis, one turn's envelopes share one Lua call and one PUBLISH per node: a call that times out fails them all. */

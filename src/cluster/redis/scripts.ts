@@ -151,8 +151,9 @@ return 0
  * envelope-codec.ts), the envelopes' targets as indexes into the names
  * (one byte each, `''` when the names are the targets in order), the node
  * the sender saw hold every target and that node's epoch then (`''` when it
- * did not), then the distinct targets joined by tabs (names hold no control
- * characters; the envelopes are tab-separated too).
+ * did not), then the distinct targets joined by tabs (no name holds a control
+ * character, and `ClusterBackplane` forwards to no target that does: the
+ * envelopes are tab-separated too).
  *
  * When that node's epoch is unchanged and its lease lives, every target is
  * still its (see `epochs`): the batch is published to it as it came, with no
