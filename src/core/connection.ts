@@ -21,6 +21,7 @@ import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
 import { type InboundSink, dispatchInbound, textBytes } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
 import type { LeaveReason, Peer } from './peer.js';
+import { coarseNow } from './clock.js';
 import { admitMessage } from './rate-limiter.js';
 import { ResumableConnection } from './resumable-connection.js';
 import { meansToComeBack } from './resume-hold.js';
@@ -86,7 +87,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     super(host, transport);
     const limit = host.options.rateLimit;
     this.rateTokens = limit === false ? 0 : limit.burst;
-    this.rateAt = Date.now();
+    this.rateAt = coarseNow();
   }
 
   /** While the connection is being established: held messages, the login timer, the request. */
