@@ -2,6 +2,7 @@ import { encodeRelay } from '../protocol/encode.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RelayType } from '../protocol/messages.js';
 import type { RoomRequestType } from '../protocol/rooms.js';
+import { noteWords } from '../protocol/json-scan.js';
 import { type RelayScan, scanRelay } from '../protocol/relay-scan.js';
 import { decodeUtf8 } from '../protocol/utf8.js';
 
@@ -47,6 +48,8 @@ const utf8 = new TextEncoder();
 const TEXT_UNITS = 8192;
 // A UTF-16 unit takes at most 3 bytes in UTF-8.
 const textScratch = new Uint8Array(3 * TEXT_UNITS);
+/** The scratch buffer as words, for the scan's word-at-a-time loops. */
+const textWords = new Int32Array(textScratch.buffer);
 /** Views of the scratch buffer by length, made once each, so that a relay allocates no view. */
 const textViews: Uint8Array[] = [];
 /** Lengths up to this keep their view (the relays of a call repeat a few lengths); longer ones get a fresh one. */
@@ -61,8 +64,9 @@ const CACHED_VIEWS = 4096;
 export function textBytes(text: string): Uint8Array | undefined {
   if (text.length > TEXT_UNITS) return undefined;
   const length = utf8.encodeInto(text, textScratch).written;
-  if (length > CACHED_VIEWS) return textScratch.subarray(0, length);
-  return (textViews[length] ??= textScratch.subarray(0, length));
+  const view = length > CACHED_VIEWS ? textScratch.subarray(0, length) : (textViews[length] ??= textScratch.subarray(0, length));
+  noteWords(view, textWords);
+  return view;
 }
 
 /**

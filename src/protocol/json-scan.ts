@@ -48,6 +48,18 @@ let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
 /** The view it was last asked for: a message's long strings ask again, and reading `buffer` is a native call each time. */
 let wordsView: Uint8Array | undefined;
 
+/**
+ * Says that `view` lies in the buffer that `all` spans from its start, so a scan of it does
+ * not ask the view for its buffer (a native call; a reused text buffer's views of different
+ * lengths would each make one).
+ */
+export function noteWords(view: Uint8Array, all: Int32Array<ArrayBufferLike>): void {
+  wordsView = view;
+  words = all;
+  // Unknown: a later view of another buffer gets its own words, even one that shares `all`'s.
+  wordsBuffer = undefined;
+}
+
 function wordsOf(b: Uint8Array): Int32Array<ArrayBufferLike> {
   if (b === wordsView) return words;
   wordsView = b;

@@ -122,6 +122,24 @@ describe('dispatchInbound: text takes the byte scan, one grammar for both', () =
     ]);
   });
 
+  it('reads a view of a buffer scanned before from that buffer, after a text took the scan’s words', () => {
+    // The scan keeps the last buffer's words; a text says its own (the reused scratch buffer).
+    const shared = new ArrayBuffer(4096);
+    const put = (text: string) => {
+      const view = new Uint8Array(shared, 0, text.length);
+      view.set(Buffer.from(text));
+      return view;
+    };
+    const relay = (candidate: string) => JSON.stringify({ type: 'candidate', candidate, name: 'b' });
+    outcome(put(relay('a'.repeat(100))));
+    // Plain bytes across the scratch buffer, then a second view of the shared buffer whose string ends early.
+    outcome(relay('c'.repeat(400)));
+    const short = relay('d'.repeat(40));
+    const got = outcome(put(short));
+    expect(got.paths).toEqual(['bytes']);
+    expect(got.heard).toEqual(outcome(Buffer.from(short)).heard);
+  });
+
   it('measures a text message’s size in UTF-8 bytes, as its bytes would be', () => {
     const text = JSON.stringify({ type: 'candidate', candidate: 'é'.repeat(40), name: 'b' });
     const limit = text.length + 10; // above its length in units, below its length in bytes
