@@ -229,6 +229,43 @@ describe('envelope codec', () => {
     }
   });
 
+  it('reads each envelope of a batch under its own node and kind when node ids and kinds differ in one unit', () => {
+    const of = (kind: Envelope['kind'], fromNode: string, to: string): Envelope => ({
+      kind,
+      from: 'A',
+      fromNode,
+      to,
+      frame: '{}',
+    });
+    // Same lengths: only a comparison of every unit tells them apart.
+    const sent = [
+      of('offer', 'node-0001', 'B'),
+      of('leave', 'node-0002', 'C'),
+      of('moved', 'node-0001', 'D'),
+      of('offer', 'node-0002', 'E'),
+      of('message', 'node-0002', 'F'),
+    ];
+    expect(decodeEnvelopeBytes(batch(sent))!.map(plain)).toEqual(sent);
+    // A kind no envelope has, of a known kind's length, is refused.
+    const framed = (body: string) => Buffer.from(`${body.length};${body}`);
+    expect(decodeEnvelopeBytes(Buffer.concat([batch(sent), framed('offer\tnode-0001\tA\tB\t{}')]))).toHaveLength(6);
+    expect(decodeEnvelopeBytes(Buffer.concat([batch(sent), framed('ofFer\tnode-0001\tA\tB\t{}')]))).toBeUndefined();
+  });
+
+  it('keeps frames as views of the right bytes when the message starts inside a larger buffer', () => {
+    const sent = [envelope('B', '{"x":1}'), envelope('C', '{"y":22}')];
+    const inner = batch(sent);
+    // As a subscription hands it: a slice of a larger read (a pooled buffer, a socket chunk).
+    const outer = Buffer.concat([Buffer.from('garbage;'), inner, Buffer.from('tail')]);
+    const bytes = outer.subarray(8, 8 + inner.length);
+    const received = decodeEnvelopeBytes(bytes)!;
+    expect(received.map(plain)).toEqual(sent);
+    for (const [i, envelope] of received.entries()) {
+      expect(envelope.bytes?.buffer).toBe(outer.buffer);
+      expect(Buffer.from(envelope.bytes!).toString()).toBe(sent[i]!.frame);
+    }
+  });
+
   it('tells byte-framed messages from text ones and rejects malformed ones', () => {
     const good = batch([envelope('B', '{}')]);
     for (const text of [encodeFramedEnvelope(envelope('B', '{}')), '{"t":"resume"}', '["n1","x"]', ';x', '12345678901;x'])
