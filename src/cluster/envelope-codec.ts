@@ -50,9 +50,8 @@ export function envelopeLength(envelope: Envelope): number {
 }
 
 /**
- * An envelope on its way into a batch: its frame as text, or as the bytes
- * `[at, at + length)` of a staging buffer (a relay's frame from the byte
- * path, copied there as it was forwarded, so it is never decoded).
+ * An envelope on its way into a batch: its frame as text, or `length` bytes
+ * given apart (a relay's frame from the byte path, which is never decoded).
  */
 export interface EnvelopeParts {
   readonly kind: string;
@@ -60,18 +59,17 @@ export interface EnvelopeParts {
   readonly from: string;
   readonly to: string;
   readonly text: string | undefined;
-  readonly at: number;
   readonly length: number;
 }
 
-/** The envelope's size as a batch's byte cap counts it: UTF-16 units of its text, or bytes of a staged frame. */
+/** The envelope's size as a batch's byte cap counts it: UTF-16 units of its text, or bytes of its frame. */
 export function partsSize(parts: EnvelopeParts): number {
   return (
     parts.kind.length + parts.fromNode.length + parts.from.length + 2 * parts.to.length + 4 + (parts.text?.length ?? parts.length)
   );
 }
 
-/** Bytes the envelope's text may take in UTF-8 at most (3 per unit; a staged frame's own length). */
+/** Bytes the envelope's text may take in UTF-8 at most (3 per unit; a frame given as bytes, its own length). */
 function bodyBound(parts: EnvelopeParts): number {
   const head = (parts.kind.length + parts.fromNode.length + parts.from.length + parts.to.length + 4) * 3;
   return head + (parts.text === undefined ? parts.length : parts.text.length * 3);
@@ -85,12 +83,12 @@ export function partsBound(parts: EnvelopeParts): number {
 
 /**
  * Writes the envelope `parts` byte-framed into `buffer` at `at`, which has
- * {@link partsBound} bytes free (a staged frame is copied from `stage`);
- * returns the offset after it. The length goes in as many digits as the
- * bound needs (zero-padded), so the envelope is written once, straight into
- * place.
+ * {@link partsBound} bytes free (a frame without text is copied from
+ * `frame`, `parts.length` bytes); returns the offset after it. The length
+ * goes in as many digits as the bound needs (zero-padded), so the envelope
+ * is written once, straight into place.
  */
-export function writeFramedParts(buffer: Buffer, at: number, parts: EnvelopeParts, stage?: Uint8Array): number {
+export function writeFramedParts(buffer: Buffer, at: number, parts: EnvelopeParts, frame?: Uint8Array): number {
   const text = parts.text;
   const digits = digitsOf(bodyBound(parts));
   const start = at + digits + 1;
@@ -100,7 +98,7 @@ export function writeFramedParts(buffer: Buffer, at: number, parts: EnvelopePart
   end = writeField(buffer, end, parts.to);
   if (text !== undefined) end += buffer.write(text, end, 'utf8');
   else {
-    buffer.set(stage!.subarray(parts.at, parts.at + parts.length), end);
+    buffer.set(frame!, end);
     end += parts.length;
   }
   buffer[start - 1] = 59; // ;
@@ -151,7 +149,7 @@ function writeField(buffer: Buffer, at: number, text: string): number {
 
 /** The parts of a whole envelope (its frame as text). */
 function partsOf(envelope: Envelope): EnvelopeParts {
-  return { ...envelope, text: envelope.frame, at: 0, length: 0 };
+  return { ...envelope, text: envelope.frame, length: 0 };
 }
 
 /** Bytes {@link writeFramedEnvelope} may need for `envelope` at most. */
