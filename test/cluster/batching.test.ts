@@ -10,6 +10,36 @@ import {
   writeFramedEnvelope,
 } from '../../src/cluster/envelope-codec.js';
 import { clusterSuite, loggedIn, useRedisCluster } from '../helpers/cluster.js';
+import type { HubServer } from '../helpers/hub-server.js';
+import type { TestClient } from '../helpers/test-client.js';
+
+/**
+ * A burst larger than the buffers a node writes batches into, intact and in order: relays' frames
+ * arrive as bytes, the hub's own messages as text, one of them (in UTF-8 up to three bytes a unit)
+ * larger than a whole buffer, so queued envelopes move to a larger one.
+ */
+async function bigBurst(one: HubServer, two: HubServer, clients: TestClient[]): Promise<void> {
+  const a = await loggedIn(one.url, 'Big', clients);
+  const b = await loggedIn(two.url, 'Sink', clients);
+  const count = 120;
+  const pad = (i: number) => `${i}:`.padEnd(3000 + i * 7, String.fromCharCode(97 + (i % 26)));
+  const noteText = (i: number) => `中${pad(i)}`.repeat(i === 60 ? 10 : 1);
+  const notes: Array<Promise<boolean>> = [];
+  for (let i = 0; i < count; i++) {
+    a.send({ type: 'candidate', candidate: { candidate: pad(i) }, name: 'Sink' });
+    if (i % 40 === 20) notes.push(one.hub.send('Sink', { type: 'note', i, text: noteText(i) }));
+  }
+  expect(await Promise.all(notes)).toEqual([true, true, true]);
+  const candidates: unknown[] = [];
+  const received: unknown[] = [];
+  while (candidates.length < count || received.length < 3) {
+    const frame = (await b.next()) as { type: string };
+    (frame.type === 'candidate' ? candidates : received).push(frame);
+  }
+  for (let i = 0; i < count; i++)
+    expect(candidates[i]).toEqual({ type: 'candidate', candidate: { candidate: pad(i) }, name: 'Big' });
+  expect(received).toEqual([20, 60, 100].map((i) => ({ type: 'note', i, text: noteText(i) })));
+}
 
 /** Envelopes forwarded in one event-loop turn are sent together, each answered on its own, in order per sender. */
 clusterSuite('cross-node forwarding', 'b', (cluster) => {
@@ -32,6 +62,10 @@ clusterSuite('cross-node forwarding', 'b', (cluster) => {
     expect(await a.next()).toEqual({ type: 'candidate', candidate: 'sentinel', name: 'Receiver' });
     expect(b.inbox).toEqual([]);
     expect(a.inbox).toEqual([]);
+  });
+
+  it('carries a burst larger than the buffers batches are written into intact and in order, frames from bytes and text mixed', async () => {
+    await bigBurst(await node(), await node(), clients);
   });
 
   it('puts a room join after the relays sent before it, even while they wait behind an earlier batch', async () => {
@@ -152,6 +186,23 @@ describe('cross-node batching through Redis', () => {
     expect(await cluster.redis.command('PING', 5000)).toBe('+PONG');
   });
 
+  it('cuts held batches at their byte cap, intact and in order, while their envelopes move to larger buffers', async () => {
+    // Batches of at most 224 KiB (a quarter of the forward budget).
+    const caps = { maxInFlightBytes: 1024 * 1024 };
+    const [one, two] = [await cluster.node(caps), await cluster.node(caps)];
+    const b = await loggedIn(two.url, 'Sink', clients);
+    const text = (i: number) => `${i}:`.padEnd(6000 + i, String.fromCharCode(97 + (i % 26)));
+    const first = one.hub.send('Sink', { type: 'note', i: -1, text: 'first' });
+    // A later turn: the first call waits for Redis, so what follows is held, moved to larger buffers
+    // as it grows past them, and sent in cut batches as it passes the cap.
+    await new Promise((resolve) => setImmediate(resolve));
+    const count = 60;
+    const rest = Array.from({ length: count }, (_, i) => one.hub.send('Sink', { type: 'note', i, text: text(i) }));
+    expect(await Promise.all([first, ...rest])).toEqual(new Array<boolean>(count + 1).fill(true));
+    expect(await b.next()).toEqual({ type: 'note', i: -1, text: 'first' });
+    for (let i = 0; i < count; i++) expect(await b.next()).toEqual({ type: 'note', i, text: text(i) });
+  });
+
   it('answers unavailable for every envelope of a batch that times out', async () => {
     const [one, two] = [await node(300), await node(300)];
     await loggedIn(two.url, 'Far', clients);
@@ -225,6 +276,43 @@ describe('envelope codec', () => {
     // Their frames stay views of the message's bytes, which the hub writes to the target as they are.
     for (const [i, envelope] of received.entries()) {
       expect(envelope.bytes?.buffer).toBe(bytes.buffer);
+      expect(Buffer.from(envelope.bytes!).toString()).toBe(sent[i]!.frame);
+    }
+  });
+
+  it('reads each envelope of a batch under its own node and kind when node ids and kinds differ in one unit', () => {
+    const of = (kind: Envelope['kind'], fromNode: string, to: string): Envelope => ({
+      kind,
+      from: 'A',
+      fromNode,
+      to,
+      frame: '{}',
+    });
+    // Same lengths: only a comparison of every unit tells them apart.
+    const sent = [
+      of('offer', 'node-0001', 'B'),
+      of('leave', 'node-0002', 'C'),
+      of('moved', 'node-0001', 'D'),
+      of('offer', 'node-0002', 'E'),
+      of('message', 'node-0002', 'F'),
+    ];
+    expect(decodeEnvelopeBytes(batch(sent))!.map(plain)).toEqual(sent);
+    // A kind no envelope has, of a known kind's length, is refused.
+    const framed = (body: string) => Buffer.from(`${body.length};${body}`);
+    expect(decodeEnvelopeBytes(Buffer.concat([batch(sent), framed('offer\tnode-0001\tA\tB\t{}')]))).toHaveLength(6);
+    expect(decodeEnvelopeBytes(Buffer.concat([batch(sent), framed('ofFer\tnode-0001\tA\tB\t{}')]))).toBeUndefined();
+  });
+
+  it('keeps frames as views of the right bytes when the message starts inside a larger buffer', () => {
+    const sent = [envelope('B', '{"x":1}'), envelope('C', '{"y":22}')];
+    const inner = batch(sent);
+    // As a subscription hands it: a slice of a larger read (a pooled buffer, a socket chunk).
+    const outer = Buffer.concat([Buffer.from('garbage;'), inner, Buffer.from('tail')]);
+    const bytes = outer.subarray(8, 8 + inner.length);
+    const received = decodeEnvelopeBytes(bytes)!;
+    expect(received.map(plain)).toEqual(sent);
+    for (const [i, envelope] of received.entries()) {
+      expect(envelope.bytes?.buffer).toBe(outer.buffer);
       expect(Buffer.from(envelope.bytes!).toString()).toBe(sent[i]!.frame);
     }
   });

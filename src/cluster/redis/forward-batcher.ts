@@ -12,8 +12,11 @@ const MAX_BATCH = 256;
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
 
-/** The staging buffer's size at first, and what it goes back to after a larger burst. */
-const STAGE_BYTES = 16 * 1024;
+/**
+ * The size of a buffer batches are written into, one after the other (a larger one while a batch
+ * does not fit): a batch is a view of it, never written over, as the client holds it until it is sent.
+ */
+const SLAB_BYTES = 64 * 1024;
 
 /**
  * A target the batcher has forwarded to lately. `mark` is its index in the
@@ -27,9 +30,15 @@ interface Known {
   epoch: string;
 }
 
-/** A queued envelope, its frame as text or staged bytes, and who hears its outcome. */
+/**
+ * A queued envelope, already written into the slab (ending `end` bytes after the queue's first
+ * envelope starts, so that moving the queue to another slab moves it too), its size as batches
+ * are cut, and who hears its outcome.
+ */
 interface Pending extends EnvelopeParts {
   readonly done: ForwardDone;
+  size: number;
+  end: number;
 }
 
 /**
@@ -56,9 +65,14 @@ export class ForwardBatcher {
   private tag = 0;
   /** The latest epoch Redis gave for each node that held targets (see FORWARD). */
   private readonly epochs = new Map<string, string>();
-  /** Where forwarded frame bytes wait for their batch, and how much of it is taken. */
-  private stage = new Uint8Array(STAGE_BYTES);
-  private staged = 0;
+  /**
+   * Where queued envelopes are written as they come, byte-framed (so a frame given as bytes is
+   * copied once, straight into its batch): `[first, used)` holds the queue's, what lies before
+   * `first` was sent.
+   */
+  private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private first = 0;
+  private used = 0;
   /** FORWARD calls written and not answered yet. */
   private waiting = 0;
   /** The last `delivered` answer, reused while batches go to the same node. */
@@ -82,32 +96,36 @@ export class ForwardBatcher {
    * stays within one batch and the runner's in-flight caps bound the rest.
    */
   add(kind: Envelope['kind'], fromNode: string, from: string, to: string, frame: string | Uint8Array, done: ForwardDone): void {
-    // One shape for both kinds of frame. Bytes are valid only during the call: copied to the staging buffer.
-    const pending: Pending =
-      typeof frame === 'string'
-        ? { kind, fromNode, from, to, text: frame, at: 0, length: 0, done }
-        : { kind, fromNode, from, to, text: undefined, at: this.stageBytes(frame), length: frame.length, done };
-    this.queue.push(pending);
+    // One shape for both kinds of frame. Bytes are valid only during the call: written into the slab now.
+    const text = typeof frame === 'string' ? frame : undefined;
+    const length = text === undefined ? (frame as Uint8Array).length : 0;
+    const pending: Pending = { kind, fromNode, from, to, text, length, done, size: 0, end: 0 };
     // Measured as flush() cuts batches, so a full held batch is exactly one call.
-    this.queuedSize += partsSize(pending);
+    const size = (pending.size = partsSize(pending));
+    const bound = partsBound(pending);
+    if (this.used + bound > this.slab.length) this.newSlab(bound);
+    this.used = writeFramedParts(this.slab, this.used, pending, frame as Uint8Array);
+    pending.end = this.used - this.first;
+    this.queue.push(pending);
+    this.queuedSize += size;
     if (this.queue.length >= MAX_BATCH || this.queuedSize >= this.runner.forwardBatchBytes) this.flush();
     // setImmediate, not a microtask: it runs after every socket read of this
     // poll phase, so envelopes from many connections share one call.
     else if (this.waiting === 0) this.timer ??= setImmediate(this.flushNow);
   }
 
-  /** Copies `frame` to the end of the staging buffer (grown as needed); returns where it starts. */
-  private stageBytes(frame: Uint8Array): number {
-    let stage = this.stage;
-    const at = this.staged;
-    if (at + frame.length > stage.length) {
-      const grown = new Uint8Array(Math.max(2 * stage.length, at + frame.length));
-      grown.set(stage.subarray(0, at));
-      this.stage = stage = grown;
-    }
-    stage.set(frame, at);
-    this.staged = at + frame.length;
-    return at;
+  /**
+   * A fresh slab with room for the queue's envelopes, moved there, and `bound` more bytes. The old
+   * one is left as it is: batches sent from it may not be written to Redis yet.
+   */
+  private newSlab(bound: number): void {
+    const old = this.slab;
+    const first = this.first;
+    const kept = this.used - first;
+    const slab = (this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, 2 * (kept + bound))));
+    old.copy(slab, 0, first, this.used);
+    this.first = 0;
+    this.used = kept;
   }
 
   private readonly flushNow = (): void => this.flush();
@@ -124,25 +142,32 @@ export class ForwardBatcher {
     if (queue.length === 0) return;
     this.queue = [];
     this.queuedSize = 0;
-    const stage = this.stage;
+    // The queue's envelopes lie in this slab, from `first` on: they are sent now (what is added
+    // meanwhile goes after them, or, moved, into another slab).
+    const slab = this.slab;
+    const base = this.first;
+    let start = base;
+    this.first = base + queue[queue.length - 1]!.end;
     const limit = this.runner.forwardBatchBytes;
     let from = 0;
     let length = 0;
     for (let i = 0; i < queue.length; i++) {
       // In UTF-16 units for text (no encoding here): a batch's UTF-8 bytes are at most three times its limit.
-      const size = partsSize(queue[i]!);
+      const size = queue[i]!.size;
       if (i > from && (i - from === MAX_BATCH || length + size > limit)) {
-        this.send(queue, from, i, stage);
+        const end = base + queue[i - 1]!.end;
+        this.send(queue, from, i, slab.subarray(start, end));
         from = i;
+        start = end;
         length = 0;
       }
       length += size;
     }
-    this.send(queue, from, queue.length, stage);
-    // What was staged is in the batches now (unless something was queued while they were written).
-    if (this.queue.length === 0) {
-      this.staged = 0;
-      if (this.stage.length > 4 * STAGE_BYTES) this.stage = new Uint8Array(STAGE_BYTES);
+    this.send(queue, from, queue.length, slab.subarray(start, this.first));
+    // After a burst that needed a larger slab, a small one again (the large one goes once its batches are written).
+    if (this.queue.length === 0 && this.slab.length > 4 * SLAB_BYTES) {
+      this.slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.first = this.used = 0;
     }
   }
 
@@ -156,15 +181,12 @@ export class ForwardBatcher {
   }
 
   /**
-   * Sends `queue[from, to)` in one call (their staged frames in `stage`).
+   * Sends `queue[from, to)` in one call (`batch`: their envelopes, written by add()).
    * When one node held every target under the epoch last seen for it, the
    * call says so, and Redis publishes without reading a name while that
    * epoch holds (see FORWARD); the names go along for when it does not.
    */
-  private send(queue: readonly Pending[], from: number, to: number, stage: Uint8Array): void {
-    let bound = 0;
-    for (let i = from; i < to; i++) bound += partsBound(queue[i]!);
-    const batch = Buffer.allocUnsafe(bound);
+  private send(queue: readonly Pending[], from: number, to: number, batch: Buffer): void {
     // Each target once (a burst of candidates names the same peer again and again): each
     // envelope's target is one byte of `index` (MAX_BATCH ≤ 256) into the distinct names.
     const known = this.known;
@@ -179,11 +201,8 @@ export class ForwardBatcher {
     let names = '';
     // The node every target was last seen on under its current epoch; '' once one was not.
     let seen: string | undefined;
-    let at = 0;
     for (let i = from; i < to; i++) {
-      const pending = queue[i]!;
-      at = writeFramedParts(batch, at, pending, stage);
-      const target = pending.to;
+      const target = queue[i]!.to;
       let entry = known.get(target);
       if (entry === undefined) known.set(target, (entry = { mark: 0, node: '', epoch: '' }));
       let slot = entry.mark - tag;
@@ -205,7 +224,7 @@ export class ForwardBatcher {
       this.prefix,
       this.nodeId,
       this.runner.deadline(),
-      batch.subarray(0, at),
+      batch,
       distinct < to - from ? index : '',
       seen ?? '',
       epoch,
