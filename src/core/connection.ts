@@ -21,7 +21,6 @@ import { armIceRefresh, stopIceRefresh } from './ice-refresh.js';
 import { type InboundSink, dispatchInbound, textBytes } from './inbound.js';
 import { LoginPhase } from './login-phase.js';
 import type { LeaveReason, Peer } from './peer.js';
-import { coarseNow } from './clock.js';
 import { admitMessage } from './rate-limiter.js';
 import { ResumableConnection } from './resumable-connection.js';
 import { meansToComeBack } from './resume-hold.js';
@@ -87,7 +86,7 @@ export class Connection extends ResumableConnection implements TransportSession,
     super(host, transport);
     const limit = host.options.rateLimit;
     this.rateTokens = limit === false ? 0 : limit.burst;
-    this.rateAt = coarseNow();
+    this.rateAt = Date.now();
   }
 
   /** While the connection is being established: held messages, the login timer, the request. */

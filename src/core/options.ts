@@ -72,11 +72,7 @@ export type DuplicateNamePolicy = 'refuse' | 'replace' | 'suffix';
 
 /** Per-connection message rate limit (a token bucket). */
 export interface RateLimitOptions {
-  /**
-   * Sustained messages per second. Tokens accrue on a clock read about once
-   * a millisecond while messages flow, so the limit may be stricter than
-   * exact for a moment, never more lenient.
-   */
+  /** Sustained messages per second. */
   messagesPerSecond: number;
   /** Messages that may arrive at once before the sustained rate applies. */
   burst: number;

@@ -1,5 +1,4 @@
 import { TokenBucket, refilled } from '../common/token-bucket.js';
-import { coarseNow } from './clock.js';
 import { CloseCode } from '../protocol/close-codes.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { RateLimitOptions } from './options.js';
@@ -59,7 +58,7 @@ export interface RateLimited {
  */
 export function admitMessage(connection: RateLimited, limit: Readonly<RateLimitOptions> | false): boolean {
   if (limit === false) return true;
-  const now = coarseNow();
+  const now = Date.now();
   const at = connection.rateAt;
   const tokens = (connection.rateTokens = refilled(connection.rateTokens, now - at, limit.messagesPerSecond, limit.burst) - 1);
   if (now > at) connection.rateAt = now;

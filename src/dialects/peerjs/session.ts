@@ -1,4 +1,3 @@
-import { coarseNow } from '../../core/clock.js';
 import { Admission, RateLimiter } from '../../core/rate-limiter.js';
 import type { ConnectionInfo, Transport, TransportSession } from '../../core/transport.js';
 import { CloseCode } from '../../protocol/close-codes.js';
@@ -242,7 +241,7 @@ export class PeerjsSession implements Transport, TransportSession, DialectSessio
   // --- The adapter's session: PeerJS frames in, hub frames to the hub ---
 
   receive(message: string | Uint8Array): void {
-    const now = (this.lastSeen = coarseNow());
+    const now = (this.lastSeen = Date.now());
     if (this.inner === undefined) return;
     const admission = this.limiter?.admit(now) ?? Admission.Accept;
     if (admission !== Admission.Accept) {

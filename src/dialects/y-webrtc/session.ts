@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { coarseNow } from '../../core/clock.js';
 import { Admission, RateLimiter } from '../../core/rate-limiter.js';
 import type { ConnectionInfo, Transport, TransportSession } from '../../core/transport.js';
 import { CloseCode } from '../../protocol/close-codes.js';
@@ -76,9 +75,9 @@ export class YWebrtcSession implements Transport, TransportSession {
     const context = this.context;
     const rateLimit = context.port.options.rateLimit;
     if (rateLimit !== false) {
-      this.limiter = new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, coarseNow());
+      this.limiter = new RateLimiter(rateLimit.messagesPerSecond, rateLimit.burst, Date.now());
       // The login below counts in the hub's limiter too.
-      this.limiter.admit(coarseNow());
+      this.limiter.admit(Date.now());
     }
     context.sessions.add(this);
     this.inner = context.port.open(this, info);
@@ -215,7 +214,7 @@ export class YWebrtcSession implements Transport, TransportSession {
 
   receive(message: string | Uint8Array): void {
     if (this.inner === undefined || this.ended) return;
-    const admission = this.limiter?.admit(coarseNow()) ?? Admission.Accept;
+    const admission = this.limiter?.admit(Date.now()) ?? Admission.Accept;
     if (admission !== Admission.Accept) {
       if (admission === Admission.Disconnect) this.transport.close(CloseCode.TooManyMessages, 'rate limit exceeded');
       else this.transport.send(errorFrame('rate-limited', 'Too many messages: this one was dropped'));
@@ -309,7 +308,7 @@ export class YWebrtcSession implements Transport, TransportSession {
   private toHub(frame: string, topic: string): boolean {
     if (this.credits > 0) this.credits--;
     else if (this.limiter !== undefined) {
-      const admission = this.limiter.admit(coarseNow());
+      const admission = this.limiter.admit(Date.now());
       if (admission !== Admission.Accept) {
         if (admission === Admission.Disconnect) this.transport.close(CloseCode.TooManyMessages, 'rate limit exceeded');
         else this.transport.send(errorFrame('rate-limited', 'Too many messages: this topic was dropped', topic));
