@@ -217,7 +217,14 @@ describe('cross-node batching through Redis', () => {
 });
 
 describe('envelope codec', () => {
-  const envelope = (to: string, frame: string): Envelope => ({ kind: 'candidate', from: 'A', fromNode: 'n1', to, frame });
+  const envelope = (to: string, frame: string, fields: Partial<Envelope> = {}): Envelope => ({
+    kind: 'candidate',
+    from: 'A',
+    fromNode: 'n1',
+    to,
+    frame,
+    ...fields,
+  });
   /** An envelope's fields as a plain object (a decoded one may make its text when asked and carry its bytes). */
   const plain = ({ kind, from, fromNode, to, frame }: Envelope): Envelope => ({ kind, from, fromNode, to, frame });
 
@@ -258,13 +265,7 @@ describe('envelope codec', () => {
   });
 
   it('reads ASCII batches from two nodes with long names the same as envelope by envelope', () => {
-    const long = (from: string, fromNode: string, to: string): Envelope => ({
-      kind: 'offer',
-      from,
-      fromNode,
-      to,
-      frame: '{"x":1}',
-    });
+    const long = (from: string, fromNode: string, to: string) => envelope(to, '{"x":1}', { kind: 'offer', from, fromNode });
     const sent = [
       long('a-sender-name-longer-than-13', 'node-0b6f1c2e-7a4d-4b8e', 'short'),
       long('short', 'node-0b6f1c2e-7a4d-4b8e', 'a-target-name-longer-than-13'),
@@ -281,13 +282,7 @@ describe('envelope codec', () => {
   });
 
   it('reads each envelope of a batch under its own node and kind when node ids and kinds differ in one unit', () => {
-    const of = (kind: Envelope['kind'], fromNode: string, to: string): Envelope => ({
-      kind,
-      from: 'A',
-      fromNode,
-      to,
-      frame: '{}',
-    });
+    const of = (kind: Envelope['kind'], fromNode: string, to: string) => envelope(to, '{}', { kind, fromNode });
     // Same lengths: only a comparison of every unit tells them apart.
     const sent = [
       of('offer', 'node-0001', 'B'),
