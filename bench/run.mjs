@@ -18,12 +18,18 @@ import { measureAuthorize } from './lib/authorize.mjs';
 import { measureDialects } from './lib/dialects.mjs';
 import { measureRooms } from './lib/rooms.mjs';
 import { measureRedisCluster } from './lib/redis-cluster.mjs';
+import { comparePerf, perfAvailable, perfShares, startPerf } from './lib/perf.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
+const perf = process.argv.includes('--perf');
+if (perf && !perfAvailable()) throw new Error('--perf needs `perf` on PATH');
+/** `--perf`: the cross-node section's on-CPU samples, per setup and round. */
+const perfRuns = [];
 // Development aids (no docs written): `--only=hub,floor` (or `--only=hub-bun,floor-bun`), `--no-bun`, `--rounds=N`, `--pairs=N`, `--window=N`, `--no-memory`, `--no-relay`, `--no-scale`, `--no-redis`, `--no-http`,
-// `--no-redis-cluster`, `--no-socketio-redis`, `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/), `--perf-map` (JIT symbols for `perf record`).
+// `--no-redis-cluster`, `--no-socketio-redis`, `--no-authorize`, `--no-rooms`, `--no-dialects` (the sections of issues #19–#21), `--section-rounds=N`, `--cpu-prof=hub,floor` (profiles in bench/profiles/), `--perf-map` (JIT symbols for `perf record`),
+// `--perf` (on-CPU samples of the cross-node section's full-load windows compared per symbol, bench/lib/perf.mjs).
 const extraSections = ['authorize', 'rooms', 'dialects'];
 const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const partial =
@@ -38,6 +44,7 @@ const partial =
     '--no-redis-cluster',
     '--no-socketio-redis',
     '--perf-map',
+    '--perf',
     ...extraSections.map((x) => `--no-${x}`),
   ].some((name) => process.argv.includes(name));
 
@@ -161,7 +168,7 @@ async function startServer(kind) {
     return { ...server, port: await server.call('port') };
   }
   // `--perf-map`: JIT symbols for `perf record` (on-CPU profiles, the kernel's part included).
-  const perfMap = process.argv.includes('--perf-map') ? ['--perf-basic-prof'] : [];
+  const perfMap = process.argv.includes('--perf-map') || perf ? ['--perf-basic-prof'] : [];
   const server = spawnChild(join(here, 'server.mjs'), [kind], ['--expose-gc', ...profile, ...perfMap]);
   const port = await server.call('port');
   return { ...server, port };
@@ -171,7 +178,7 @@ async function startServer(kind) {
  * One relay measurement: warm-up, then server CPU and client counts over the measured window.
  * `server` may be a list (the nodes of a cluster): their CPU is summed.
  */
-async function measureRelay(server, kind, { rate, redisPid, warmMs = config.warmMs } = {}) {
+async function measureRelay(server, kind, { rate, redisPid, warmMs = config.warmMs, perfFile } = {}) {
   const servers = Array.isArray(server) ? server : [server];
   const cpuOf = async () => {
     const all = await Promise.all(servers.map((s) => s.call('cpu')));
@@ -181,9 +188,12 @@ async function measureRelay(server, kind, { rate, redisPid, warmMs = config.warm
   await load.call('start', { kind, pairs: config.pairs, window: config.window, rate });
   await sleep(warmMs);
   const redis0 = redisPid === undefined ? 0 : procCpu(redisPid);
+  const pids = servers.map((s) => s.pid);
+  const sampling = perfFile === undefined ? undefined : startPerf(pids, perfFile);
   const [cpu0] = await Promise.all([cpuOf(), load.call('mark')]);
   await sleep(rate === undefined ? config.measureMs : (config.halfMeasureMs ?? config.measureMs));
   const [cpu1, seen] = await Promise.all([cpuOf(), load.call('mark')]);
+  await sampling?.stop();
   const redis1 = redisPid === undefined ? 0 : procCpu(redisPid);
   const { lost } = await load.call('stop');
   if (seen.stray > 0) console.warn(`  ${kind}: ${seen.stray} unexpected frames, e.g. ${seen.strayExamples.join(' | ')}`);
@@ -333,7 +343,9 @@ try {
         const ports = { port: servers[0].port, portB: servers.at(-1).port };
         await load.call('connectPairs', { kind, ...ports, pairs: config.pairs });
         const warmMs = config.redisWarmMs ?? config.warmMs;
-        const full = await measureRelay(servers, kind, { redisPid: count > 1 ? redis.pid : undefined, warmMs });
+        const perfFile = perf ? join(here, 'profiles', `perf-${kind}-${count}.data`) : undefined;
+        const full = await measureRelay(servers, kind, { redisPid: count > 1 ? redis.pid : undefined, warmMs, perfFile });
+        if (perfFile !== undefined) perfRuns.push({ kind, shares: perfShares(perfFile), cpuPerMsg: full.cpuPerMsg });
         const rate = options?.halfRate?.(full);
         const half =
           rate === undefined
@@ -380,6 +392,11 @@ try {
             ` ${Math.round(d.rate)} msg/s, ${d.cpuPerMsg.toFixed(2)} µs + ${d.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg;` +
             ` hub/socket.io across nodes ${(total(b) / total(d)).toFixed(2)}×`,
         );
+      }
+      // Each round measures two hubs, then one hub.
+      for (const two of perfRuns.filter((r) => r.kind === 'hub-redis')) {
+        const one = perfRuns.slice(perfRuns.indexOf(two)).find((r) => r.kind === 'hub');
+        if (one !== undefined) console.log('\n' + comparePerf(one.shares, one.cpuPerMsg, two.shares, two.cpuPerMsg) + '\n');
       }
     } finally {
       redis.stop();

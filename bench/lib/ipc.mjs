@@ -23,6 +23,7 @@ export function spawnChild(script, args = [], execArgv = [], execPath = process.
     waiting.clear();
   });
   return {
+    pid: child.pid,
     call(cmd, arg) {
       return new Promise((resolve, reject) => {
         const id = nextId++;
