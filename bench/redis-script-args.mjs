@@ -2,28 +2,15 @@
 // `node bench/redis-script-args.mjs` (a throwaway `redis-server` on a free loopback port; Redis's own
 // `usec_per_call` from INFO commandstats, so neither the network nor this process counts). The cross-node
 // section of docs/BENCHMARKS.md quotes it: a batch of envelopes handed to a script costs Redis per byte.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import net from 'node:net';
+import { startRedisServer } from './lib/redis-server.mjs';
 
-const port = await new Promise((resolve) => {
-  const probe = net.createServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address();
-    probe.close(() => resolve(port));
-  });
-});
-const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-  stdio: 'ignore',
-});
+const redis = await startRedisServer();
+if (redis === undefined) throw new Error('redis-server did not start');
+const { port } = redis;
 const cli = (...args) => execFileSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).trim();
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if (cli('PING') === 'PONG') break;
-    } catch {
-      if (i > 50) throw new Error('redis-server did not start');
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
   const socket = net.connect(port, '127.0.0.1');
   await new Promise((resolve) => socket.once('connect', resolve));
   // Replies are read only for the PONG that ends each run: every command before it has been answered.
@@ -69,5 +56,5 @@ try {
   }
   socket.destroy();
 } finally {
-  redis.kill('SIGKILL');
+  redis.stop();
 }

@@ -4,14 +4,13 @@
 // an `authorizeRelay` hook against none; rooms.mjs: a 100-member room on one node against two through Redis;
 // dialects.mjs: the y-webrtc dialect against y-webrtc's bin/server.js and the hub's own protocol).
 // `--quick`: a smoke run (about 30 s, small N), nothing written.
-import { execSync, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bunBinary } from './lib/bun.mjs';
-import { killChildren, spawnChild, track } from './lib/ipc.mjs';
+import { killChildren, spawnChild } from './lib/ipc.mjs';
 import { procCpu } from './lib/proc.mjs';
 import { renderChart, renderMarkdown } from './lib/report.mjs';
 import { measureAuthorize } from './lib/authorize.mjs';
@@ -19,6 +18,7 @@ import { measureDialects } from './lib/dialects.mjs';
 import { measureRooms } from './lib/rooms.mjs';
 import { measureRedisCluster } from './lib/redis-cluster.mjs';
 import { comparePerf, perfAvailable, perfShares, startPerf } from './lib/perf.mjs';
+import { startRedisServer } from './lib/redis-server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -219,32 +219,7 @@ async function startRedis() {
   if (!existsSync(join(root, 'dist/redis.js'))) return undefined;
   const { RedisBackplane } = await import(join(root, 'dist/redis.js')).catch(() => ({}));
   if (typeof RedisBackplane !== 'function') return undefined;
-  const port = await new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-  });
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const failed = await new Promise((resolve) => {
-    child.once('error', () => resolve(true));
-    child.once('spawn', () => resolve(false));
-  });
-  if (failed) return undefined;
-  track(child);
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const up = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(true)).once('error', () => resolve(false));
-      socket.unref();
-      setTimeout(() => socket.destroy(), 100);
-    });
-    if (up) return { url: `redis://127.0.0.1:${port}`, pid: child.pid, stop: () => child.kill('SIGKILL') };
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  return undefined;
+  return startRedisServer();
 }
 
 /** Memory per idle logged-in peer on a fresh server, and the connection+login rate. */
