@@ -18,8 +18,8 @@ import type { TestClient } from '../helpers/test-client.js';
 
 /**
  * A node remembers which node held the targets it forwarded to and under which
- * epoch; FORWARD then publishes without reading a name while that node's epoch
- * has not grown. Every way a name stops being a node's must grow it, or a
+ * epoch; GATE then lets the batch be published, outside Lua, without reading a
+ * name while that node's epoch has not grown. Every way a name stops being a node's must grow it, or a
  * relay would go to a node that no longer holds its target.
  */
 /** What the tests need of a cluster: its hubs, and commands on the Redis node that holds its keys. */
@@ -40,6 +40,12 @@ function suite(title: string, cluster: Harness): void {
       return Number(/cmdstat_mget:calls=(\d+)/.exec(info)?.[1] ?? 0);
     }
 
+    /** How many transactions Redis has run (GATE forwards in one). */
+    async function execs(): Promise<number> {
+      const info = String(await cluster.command(['INFO', 'commandstats']));
+      return Number(/cmdstat_exec:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    }
+
     const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBackplane;
 
     /** Sends `count` candidates from `from` to `name` and waits until `to` has them all, in order. */
@@ -57,11 +63,43 @@ function suite(title: string, cluster: Harness): void {
       await relay(a, b, 'b', 'a', 'first', 1);
       await relay(a, c, 'c', 'a', 'first', 1);
       const before = await mgets();
+      const transactions = await execs();
       for (let round = 0; round < 20; round++) {
         await relay(a, b, 'b', 'a', `b${round}-`, 10);
         await relay(a, c, 'c', 'a', `c${round}-`, 10);
       }
       expect(await mgets()).toBe(before);
+      // Each relay() waits for its batch: forty batches at least, each through GATE (outside Lua).
+      expect((await execs()) - transactions).toBeGreaterThanOrEqual(40);
+    });
+
+    it('routes a burst whose batches GATE refuses (the epoch grew under them) in order, each once', async () => {
+      const [one, two] = [await cluster.node(), await cluster.node()];
+      const a = await loggedIn(one.url, 'a', clients);
+      const b = await loggedIn(two.url, 'b', clients);
+      await relay(a, b, 'b', 'a', 'warm', 3);
+      const before = await mgets();
+      await cluster.command(['INCR', `{${cluster.prefix}}epoch:${backplaneOf(two).nodeId}`]);
+      // More than one batch holds (256 envelopes): several calls wait for Redis at once, all refused.
+      const count = 700;
+      for (let i = 0; i < count; i++) a.send({ type: 'candidate', candidate: `burst${i}`, name: 'b' });
+      for (let i = 0; i < count; i++) expect(await b.next()).toEqual({ type: 'candidate', candidate: `burst${i}`, name: 'a' });
+      // Routed by reading the names (GATE's refusal), then approved again under the epoch it learned.
+      expect(await mgets()).toBeGreaterThan(before);
+      await relay(a, b, 'b', 'a', 'after', 3);
+      expect(a.inbox.filter((frame) => frame.type === 'error')).toEqual([]);
+    });
+
+    it('tells the sender when Redis lost its scripts, and forwards again once they are back', async () => {
+      const [one, two] = [await cluster.node(), await cluster.node()];
+      const a = await loggedIn(one.url, 'a', clients);
+      const b = await loggedIn(two.url, 'b', clients);
+      await relay(a, b, 'b', 'a', 'warm', 3);
+      await cluster.command(['SCRIPT', 'FLUSH']);
+      a.send({ type: 'candidate', candidate: 'lost', name: 'b' });
+      expect(await a.nextOf('error')).toMatchObject({ code: 'backplane-unavailable', target: 'b' });
+      // The node loaded them again on hearing NOSCRIPT.
+      await relay(a, b, 'b', 'a', 'back', 3);
     });
 
     it('finds a name on its new node after it left one node and logged in on another', async () => {

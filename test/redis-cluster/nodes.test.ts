@@ -88,9 +88,11 @@ describe('hubs on a Redis Cluster', () => {
     );
     const owner = await cluster.redis.ownerOf(await cluster.redis.slotOf(`${tag}nodes`));
     const channels = (await cluster.redis.command(owner, ['PUBSUB', 'SHARDCHANNELS', `${tag}*`])) as string[];
-    expect(channels.sort()).toEqual([
-      ...[one, two].map((server) => `${tag}relay:${server.hub.options.backplane!.nodeId}`).sort(),
-    ]);
+    expect(channels.sort()).toEqual(
+      [one, two]
+        .flatMap((server) => [`${tag}relay:`, `${tag}gated:`].map((channel) => channel + server.hub.options.backplane!.nodeId))
+        .sort(),
+    );
     // Nothing on classic pub/sub, which a cluster copies to every node.
     expect(await cluster.redis.command(owner, ['PUBSUB', 'CHANNELS', `${tag}*`])).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { ALL_ROOM_SCRIPTS } from './room-scripts.js';
+import { ALL_FORWARD_SCRIPTS, GATE } from './forward-scripts.js';
 import { ALL_SCRIPTS, type Script, type ScriptBody } from './scripts.js';
 
 /**
@@ -72,6 +73,14 @@ export type Lane = 'forward' | 'control' | 'grant';
 
 /** Command options that turn node-redis's own timeout off: {@link ScriptRunner} times commands itself. */
 const NO_CLIENT_TIMEOUT = { timeout: undefined };
+
+/**
+ * How long a node's batch key lives after its last transaction, in ms (GATE empties it in the transaction
+ * that stores it; it stays, empty, so that a Redis Cluster migrating the slot serves it from the source).
+ */
+const GATED_BATCH_TTL = '60000';
+
+const ignore = (): void => {};
 
 /** UTF-8 length of a command as sent (arguments only; the RESP framing adds a few bytes each). */
 function sizeOf(args: ReadonlyArray<string | Buffer>): number {
@@ -189,7 +198,7 @@ export class ScriptRunner {
     // overtaken by a later call).
     const everywhere = this.client.everywhere?.bind(this.client);
     return Promise.all(
-      [...ALL_SCRIPTS, ...ALL_ROOM_SCRIPTS].map((s) => {
+      [...ALL_SCRIPTS, ...ALL_FORWARD_SCRIPTS, ...ALL_ROOM_SCRIPTS].map((s) => {
         const args = ['SCRIPT', 'LOAD', (this.sharded ? s.sharded : s).source];
         return everywhere === undefined ? this.send(args, 'control') : everywhere(args);
       }),
@@ -207,16 +216,39 @@ export class ScriptRunner {
     return this.send(args, 'control');
   }
 
-  /**
-   * node-redis's own `timeout` would drop a written command from its count
-   * while the connection still waits for its answer, so the backplane times
-   * commands itself: a Redis that accepts the bytes but does not answer
-   * (paused, overloaded, a half-open connection) is raced by a timer, and a
-   * late reply still arrives and is ignored.
-   */
   private send(args: Array<string | Buffer>, lane: Lane): Promise<unknown> {
     if (lane !== 'forward') this.beforeCommand?.();
-    const bytes = sizeOf(args);
+    return this.admit(sizeOf(args), lane, String(args[0]), () => this.client.sendCommand(args, NO_CLIENT_TIMEOUT));
+  }
+
+  /**
+   * Forwards `batch` without handing it to Lua (see GATE): in one `MULTI`, a `SET` of it under `key`,
+   * GATE with `args`, and a plain `PUBLISH` of it on `channel`; resolves with EXEC's reply (`[OK, GATE's
+   * reply, receivers]`). Written at once, as {@link run} is, and bounded as a forward.
+   */
+  gated(key: string, batch: Buffer, args: ReadonlyArray<string | Buffer>, channel: string): Promise<unknown> {
+    if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
+    const body: ScriptBody = this.sharded ? GATE.sharded : GATE;
+    const client = this.client;
+    // The batch travels twice (stored, then published): both count while Redis has not answered.
+    return this.admit(2 * batch.length + sizeOf(args), 'forward', 'EXEC', () => {
+      // Their failures show in EXEC's (an error queueing one aborts the transaction).
+      client.sendCommand(['MULTI'], NO_CLIENT_TIMEOUT).catch(ignore);
+      client.sendCommand(['SET', key, batch, 'PX', GATED_BATCH_TTL], NO_CLIENT_TIMEOUT).catch(ignore);
+      client.sendCommand(['EVALSHA', body.sha, '1', key, ...args], NO_CLIENT_TIMEOUT).catch(ignore);
+      client.sendCommand([this.publishCommand, channel, batch], NO_CLIENT_TIMEOUT).catch(ignore);
+      return client.sendCommand(['EXEC'], NO_CLIENT_TIMEOUT);
+    });
+  }
+
+  /**
+   * Sends with `write()` when the lane has room, else refuses with {@link RedisBusyError}. node-redis's
+   * own `timeout` would drop a written command from its count while the connection still waits for its
+   * answer, so the backplane times commands itself: a Redis that accepts the bytes but does not answer
+   * (paused, overloaded, a half-open connection) is raced by a timer, and a late reply still arrives and
+   * is ignored.
+   */
+  private admit(bytes: number, lane: Lane, name: string, write: () => Promise<unknown>): Promise<unknown> {
     const commands = this.inFlightCommands;
     const grant = lane === 'grant';
     const refused =
@@ -235,11 +267,11 @@ export class ScriptRunner {
       else this.inFlightBytes -= bytes;
     };
     // No client-side timer besides ours (node-redis ≥ 6 arms one per command by default: an AbortSignal and a timer).
-    const reply = this.client.sendCommand(args, NO_CLIENT_TIMEOUT);
+    const reply = write();
     reply.then(settled, settled);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(String(args[0]), this.timeout)), this.timeout);
+      timer = setTimeout(() => reject(new RedisTimeoutError(name, this.timeout)), this.timeout);
     });
     return Promise.race([reply, expired]).finally(() => clearTimeout(timer));
   }

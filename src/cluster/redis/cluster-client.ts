@@ -254,14 +254,14 @@ export interface SubscriptionWatcher {
 export class ShardedSubscription {
   constructor(
     private readonly cluster: RedisClusterLike,
-    private readonly channel: string,
-    private readonly listener: MessageListener,
+    /** Each channel with its listener, subscribed in this order (the node's channels share one slot). */
+    private readonly channels: ReadonlyArray<readonly [string, MessageListener]>,
     private readonly watcher: SubscriptionWatcher,
   ) {}
 
-  subscribe(): Promise<unknown> {
+  async subscribe(): Promise<void> {
     // As bytes, as on a single Redis: a batch is read without turning all of it into text first.
-    return this.cluster.sSubscribe(this.channel, this.listener, true);
+    for (const [channel, listener] of this.channels) await this.cluster.sSubscribe(channel, listener, true);
   }
 
   resubscribe(): void {
@@ -280,6 +280,6 @@ export class ShardedSubscription {
 
   /** Best effort, on close (a host's cluster client stays open). */
   unsubscribe(): void {
-    this.cluster.sUnsubscribe(this.channel, this.listener, true).catch(() => {});
+    for (const [channel, listener] of this.channels) this.cluster.sUnsubscribe(channel, listener, true).catch(() => {});
   }
 }

@@ -1,13 +1,22 @@
 import type { Envelope, ForwardDone, ForwardResult } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
 import { type EnvelopeParts, partsBound, partsSize, writeFramedParts } from '../envelope-codec.js';
-import { FORWARD } from './scripts.js';
+import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
+import { BATCH, GATED } from './keys.js';
+import { FORWARD } from './forward-scripts.js';
 
 /**
- * Envelopes per FORWARD call, so that one call never holds Redis for long nor
+ * Envelopes per call (FORWARD or GATE), so that one call never holds Redis for long nor
  * publishes an outsized message.
  */
 const MAX_BATCH = 256;
+
+/**
+ * How long, in ms, batches go through FORWARD after a GATE transaction failed: while a Redis Cluster
+ * migrates the slot, a transaction over several keys is refused (TRYAGAIN) where FORWARD's one script
+ * still runs on the source.
+ */
+const GATE_PAUSE_MS = 1000;
 
 const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
 const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
@@ -43,8 +52,8 @@ interface Pending extends EnvelopeParts {
 
 /**
  * Collects the envelopes forwarded in one event-loop turn (or, while a
- * FORWARD call waits for Redis, until it is answered) and sends them in one
- * FORWARD call (one per {@link MAX_BATCH} envelopes or
+ * call waits for Redis, until it is answered) and sends them in one
+ * call (one per {@link MAX_BATCH} envelopes or
  * {@link ScriptRunner.forwardBatchBytes} bytes), which publishes once per
  * destination node: a Redis round trip, a command timer and a PUBLISH per
  * batch instead of per message. Calls are written in the order envelopes were
@@ -52,8 +61,9 @@ interface Pending extends EnvelopeParts {
  *
  * A batch travels as one buffer: each envelope is encoded once, straight
  * into it, byte-framed, and Redis publishes that buffer as it is when one
- * node holds every target (see FORWARD), so neither Redis nor the receiving
- * node handles the envelopes one by one as strings.
+ * node holds every target, so neither Redis nor the receiving node handles
+ * the envelopes one by one as strings. When this node saw that node hold them
+ * all, the buffer goes through GATE's transaction and never into Lua.
  */
 export class ForwardBatcher {
   private queue: Pending[] = [];
@@ -73,8 +83,12 @@ export class ForwardBatcher {
   private slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
   private first = 0;
   private used = 0;
-  /** FORWARD calls written and not answered yet. */
+  /** Calls written and not answered yet. */
   private waiting = 0;
+  /** Until when (`performance.now()`) batches go through FORWARD, after a GATE transaction failed. */
+  private gateAfter = 0;
+  /** Where this node's batch waits for GATE, inside one transaction. */
+  private readonly batchKey: string;
   /** The last `delivered` answer, reused while batches go to the same node. */
   private delivered: ForwardResult & { delivered: true } = { delivered: true, node: '' };
 
@@ -84,11 +98,13 @@ export class ForwardBatcher {
     private readonly nodeId: string,
     /** A failed call: every envelope in it was answered `unavailable`. */
     private readonly failed: (error: unknown) => void,
-  ) {}
+  ) {
+    this.batchKey = prefix + BATCH + nodeId;
+  }
 
   /**
    * Queues an envelope (its frame as text, or bytes valid only during the call); `done` hears its outcome. It goes at the end of
-   * this turn when no FORWARD call is waiting for Redis, else with the batch
+   * this turn when no call is waiting for Redis, else with the batch
    * sent at the end of the turn that call is answered in (group commit: under load a batch holds
    * what several turns forwarded, so Redis runs one script and one PUBLISH
    * for many more envelopes; an idle node still sends at the end of the
@@ -183,8 +199,9 @@ export class ForwardBatcher {
   /**
    * Sends `queue[from, to)` in one call (`batch`: their envelopes, written by add()).
    * When one node held every target under the epoch last seen for it, the
-   * call says so, and Redis publishes without reading a name while that
-   * epoch holds (see FORWARD); the names go along for when it does not.
+   * batch goes through GATE, which lets Redis publish it without reading a
+   * name (nor handing it to Lua) while that epoch holds; the names go along
+   * for when it does not. Otherwise FORWARD reads the names.
    */
   private send(queue: readonly Pending[], from: number, to: number, batch: Buffer): void {
     // Each target once (a burst of candidates names the same peer again and again): each
@@ -219,59 +236,89 @@ export class ForwardBatcher {
       index[i - from] = slot;
     }
     const distinct = targets.length;
-    const epoch = seen ? this.epochs.get(seen)! : '';
-    const args = [
-      this.prefix,
-      this.nodeId,
-      this.runner.deadline(),
-      batch,
-      distinct < to - from ? index : '',
-      seen ?? '',
-      epoch,
-      names,
-    ];
+    const deadline = this.runner.deadline();
+    const indexes = distinct < to - from ? index : '';
     this.waiting++;
-    this.runner.run(FORWARD, [], args, 'forward').then(
-      (reply) => {
-        this.answered();
-        if (reply === -2) {
-          // Redis ran it after this node gave up on it: nothing was published.
-          for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
+    const failed = (error: unknown) => {
+      this.answered();
+      this.failed(error);
+      // A timed-out call may still have published: at most once, never retried.
+      for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
+    };
+    if (seen && performance.now() >= this.gateAfter) {
+      // The batch is not handed to Lua (see GATE): GATE approves it, or routes it as FORWARD does.
+      const refused = (error: unknown) => {
+        // Redis refused the transaction (not this node's caps, nor a timeout or a lost connection).
+        const own = error instanceof RedisBusyError || error instanceof RedisOfflineError || error instanceof RedisTimeoutError;
+        if (!own) this.gateAfter = performance.now() + GATE_PAUSE_MS;
+        failed(error);
+      };
+      const gate = [this.prefix, this.nodeId, deadline, seen, this.epochs.get(seen)!, indexes, names];
+      this.runner.gated(this.batchKey, batch, gate, this.prefix + GATED + seen).then((reply) => {
+        const [, answer, receivers] = reply as [unknown, unknown, number];
+        if (answer instanceof Error) {
+          // NOSCRIPT (Redis lost its scripts): the batch went unapproved, so its node dropped it.
+          if (answer.message.startsWith('NOSCRIPT')) this.runner.load().catch(() => {});
+          refused(answer);
           return;
         }
-        const [first, second, third] = reply as [string | string[], number | Array<string | number>, string | undefined];
-        if (typeof first === 'string') {
-          // One answer for the whole batch: its one holder (or none).
-          // Nobody listened: the holder's subscription is reconnecting and its envelopes are lost.
-          const result = first === '' ? NOT_FOUND : (second as number) > 0 ? this.deliveredTo(first) : UNAVAILABLE;
+        this.answered();
+        if (answer === 1) {
+          const result = receivers > 0 ? this.deliveredTo(seen) : UNAVAILABLE;
           for (let i = from; i < to; i++) queue[i]!.done(result);
-          this.learn(targets, first, third);
           return;
         }
-        const published = second as Array<string | number>;
-        const outcome = new Map<string, ForwardResult>();
-        for (let i = 0; i < published.length; i += 3) {
-          const node = published[i] as string;
-          outcome.set(node, (published[i + 1] as number) > 0 ? { delivered: true, node } : UNAVAILABLE);
-          this.noteEpoch(node, published[i + 2] as string);
-        }
-        for (let i = from; i < to; i++) {
-          const holder = first[distinct < to - from ? index[i - from]! : i - from];
-          queue[i]!.done(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
-        }
-        for (let i = 0; i < distinct; i++) {
-          const holder = first[i]!;
-          targets[i]!.node = holder;
-          targets[i]!.epoch = holder === '' ? '' : (this.epochs.get(holder) ?? '');
-        }
-      },
-      (error: unknown) => {
-        this.answered();
-        this.failed(error);
-        // A timed-out call may still have published: at most once, never retried.
-        for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
-      },
-    );
+        this.answer(answer, queue, from, to, targets, index);
+      }, refused);
+      return;
+    }
+    const args = [this.prefix, this.nodeId, deadline, batch, indexes, names];
+    this.runner.run(FORWARD, [], args, 'forward').then((reply) => {
+      this.answered();
+      this.answer(reply, queue, from, to, targets, index);
+    }, failed);
+  }
+
+  /** FORWARD's reply (or GATE's when it routed the batch) for `queue[from, to)`. */
+  private answer(
+    reply: unknown,
+    queue: readonly Pending[],
+    from: number,
+    to: number,
+    targets: readonly Known[],
+    index: Buffer,
+  ): void {
+    if (reply === -2) {
+      // Redis ran it after this node gave up on it: nothing was published.
+      for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
+      return;
+    }
+    const distinct = targets.length;
+    const [first, second, third] = reply as [string | string[], number | Array<string | number>, string | undefined];
+    if (typeof first === 'string') {
+      // One answer for the whole batch: its one holder (or none).
+      // Nobody listened: the holder's subscription is reconnecting and its envelopes are lost.
+      const result = first === '' ? NOT_FOUND : (second as number) > 0 ? this.deliveredTo(first) : UNAVAILABLE;
+      for (let i = from; i < to; i++) queue[i]!.done(result);
+      this.learn(targets, first, third);
+      return;
+    }
+    const published = second as Array<string | number>;
+    const outcome = new Map<string, ForwardResult>();
+    for (let i = 0; i < published.length; i += 3) {
+      const node = published[i] as string;
+      outcome.set(node, (published[i + 1] as number) > 0 ? { delivered: true, node } : UNAVAILABLE);
+      this.noteEpoch(node, published[i + 2] as string);
+    }
+    for (let i = from; i < to; i++) {
+      const holder = first[distinct < to - from ? index[i - from]! : i - from];
+      queue[i]!.done(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
+    }
+    for (let i = 0; i < distinct; i++) {
+      const holder = first[i]!;
+      targets[i]!.node = holder;
+      targets[i]!.epoch = holder === '' ? '' : (this.epochs.get(holder) ?? '');
+    }
   }
 
   /** Redis said one node (or none, `''`) held every target of a batch, under `epoch`. */

@@ -16,6 +16,11 @@
  *                        epoch may forward to them without reading them again while it has not grown
  *                        (deleted with the node's lease when it leaves, and once its names are reaped).
  * - `<prefix>relay:<id>` the pub/sub channel node `id` receives envelopes and resume control messages on.
+ * - `<prefix>gated:<id>` node `id`'s second channel: batches published outside Lua (see GATE in scripts.ts),
+ *                        each read only right after the script's approval on the same channel.
+ * - `<prefix>batch:<id>` the batch node `id` is forwarding through GATE: written and emptied in one transaction
+ *                        (kept, empty, for a Redis Cluster migrating the slot), deleted when the node leaves or
+ *                        is reaped, expiring a minute after its last use.
  * - `<prefix>handed:<r>` the node a name was handed over to by resume request `r` (expires after
  *                        {@link HANDED_TTL} ms): how a node whose hand-over answer was lost learns it took effect.
  */
@@ -24,6 +29,8 @@ export const NODES = 'nodes';
 export const NAME = 'name:';
 export const NAMES = 'names:';
 export const RELAY = 'relay:';
+export const GATED = 'gated:';
+export const BATCH = 'batch:';
 export const EPOCH = 'epoch:';
 export const HANDED = 'handed:';
 /** Lifetime of a `handed:` record in ms: longer than any stall a hand-over's node waits out. */
@@ -52,6 +59,10 @@ export class Keys {
   readonly names: string;
   readonly nodes: string;
   readonly channel: string;
+  /** This node's gated channel. */
+  readonly gated: string;
+  /** Where this node's batch waits for GATE, inside one transaction. */
+  readonly batch: string;
 
   constructor(
     readonly prefix: string,
@@ -61,6 +72,8 @@ export class Keys {
     this.names = this.namesOf(nodeId);
     this.nodes = prefix + NODES;
     this.channel = prefix + RELAY + nodeId;
+    this.gated = this.gatedOf(nodeId);
+    this.batch = prefix + BATCH + nodeId;
   }
 
   leaseOf(nodeId: string): string {
@@ -69,6 +82,11 @@ export class Keys {
 
   namesOf(nodeId: string): string {
     return this.prefix + NAMES + nodeId;
+  }
+
+  /** The gated channel of node `nodeId`. */
+  gatedOf(nodeId: string): string {
+    return this.prefix + GATED + nodeId;
   }
 
   /** The pub/sub channel of node `nodeId`. */

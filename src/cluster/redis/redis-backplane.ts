@@ -16,6 +16,7 @@ import { type ConnectionWatcher, createRedisClient, shownUrl, watchConnection, w
 import { RedisRooms } from './redis-rooms.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { ForwardBatcher } from './forward-batcher.js';
+import { GatedChannel } from './gated-channel.js';
 import { Keys, taggedPrefix } from './keys.js';
 import { NodeLease } from './node-lease.js';
 import { type RedisBackplaneOptions, type ResolvedRedisBackplaneOptions, resolveRedisBackplaneOptions } from './options.js';
@@ -95,6 +96,8 @@ export class RedisBackplane extends ClusterBackplane {
   private cluster: RedisClusterLike | undefined;
   /** What the node's channel delivers to (one function: a cluster unsubscribes it by identity). */
   private readonly listener = (message: string | Buffer) => this.receive(message);
+  /** What the node's gated channel delivers (batches GATE approved) to the same place. */
+  private readonly gatedChannel = new GatedChannel(this.listener);
   /** On a Redis Cluster: the sharded subscription to the node's channel. */
   private subscription: ShardedSubscription | undefined;
   private runner: ScriptRunner | undefined;
@@ -183,15 +186,23 @@ export class RedisBackplane extends ClusterBackplane {
     this.cluster = cluster;
     const sender = clusterSender(cluster, this.keys.nodes);
     const { runner, lease } = this.wire(sender, true);
-    const subscription = (this.subscription = new ShardedSubscription(cluster, this.keys.channel, this.listener, {
-      retryMs: options.heartbeatInterval,
-      closed: () => this.closed,
-      up: (up) => {
-        this.subscriberUp = up;
-        this.updateState();
+    const subscription = (this.subscription = new ShardedSubscription(
+      cluster,
+      [
+        [this.keys.channel, this.listener],
+        [this.keys.gated, this.gatedChannel.listener],
+      ],
+      {
+        retryMs: options.heartbeatInterval,
+        closed: () => this.closed,
+        up: (up) => {
+          this.gatedChannel.reset();
+          this.subscriberUp = up;
+          this.updateState();
+        },
+        failed: (error) => this.reportFailure(error),
       },
-      failed: (error) => this.reportFailure(error),
-    }));
+    ));
     const ready = () => this.reconnected();
     this.detach.push(watchCluster(cluster, { ...this.watcher(), ready }, () => subscription.resubscribe(), this.ownsClient));
     const where = options.clusterUrls === undefined ? ' Cluster' : ` Cluster at ${options.clusterUrls.map(shownUrl).join(', ')}`;
@@ -268,7 +279,10 @@ export class RedisBackplane extends ClusterBackplane {
       closed: () => this.closed,
       changed: (role, up) => {
         if (role === 'command') this.commandUp = up;
-        else this.subscriberUp = up;
+        else {
+          this.gatedChannel.reset();
+          this.subscriberUp = up;
+        }
         this.updateState();
       },
       report: (error) => this.report(error),
@@ -303,6 +317,8 @@ export class RedisBackplane extends ClusterBackplane {
     // node-redis subscribes again by itself after every reconnection.
     // As bytes: a batch of envelopes is read without turning all of it into text first.
     await subscriber.subscribe(this.keys.channel, this.listener, true);
+    // Once it listens here, GATE lets other nodes publish batches to it without handing them to Lua.
+    await subscriber.subscribe(this.keys.gated, this.gatedChannel.listener, true);
     await this.takeLease(lease);
   }
 

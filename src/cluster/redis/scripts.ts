@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CLAIM_SEPARATOR, EPOCH, HANDED, HANDED_TTL, LEASE, NAME, NAMES, RELAY } from './keys.js';
+import { BATCH, CLAIM_SEPARATOR, EPOCH, HANDED, HANDED_TTL, LEASE, NAME, NAMES, RELAY } from './keys.js';
 
 /** Lua source with its SHA1, run by EVALSHA (EVAL when Redis lost its script cache). */
 export interface ScriptBody {
@@ -20,9 +20,11 @@ function body(source: string): ScriptBody {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
-/** Both variants of a script; its publishes must be written `redis.call('PUBLISH', …)`. */
+/** Both variants of a script; its publishes must be written `redis.call('PUBLISH', …)`, its counts of subscribers `redis.call('PUBSUB', 'NUMSUB', …)`. */
 export function script(source: string): Script {
-  const sharded = source.replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',");
+  const sharded = source
+    .replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',")
+    .replaceAll("redis.call('PUBSUB', 'NUMSUB',", "redis.call('PUBSUB', 'SHARDNUMSUB',");
   const plain = body(source);
   return { ...plain, sharded: sharded === source ? plain : body(sharded) };
 }
@@ -39,7 +41,7 @@ export function script(source: string): Script {
 // The value of a name key is `<node id> <claim id>`: node ids hold no
 // whitespace, so the first space ends the node id. A value without a space
 // (written by an earlier version) is a bare node id.
-const ownerOf = `
+export const ownerOf = `
 local function ownerOf(value)
   local at = string.find(value, '${CLAIM_SEPARATOR}', 1, true)
   if at then return string.sub(value, 1, at - 1) end
@@ -51,7 +53,7 @@ end
 // 'unavailable' (0: none): past it, it must not take effect, so that a
 // command that waited in a stalled Redis never claims a name or delivers a
 // message its sender was told failed.
-const expired = `
+export const expired = `
 local function expired(deadline)
   deadline = tonumber(deadline)
   if deadline == 0 then return false end
@@ -67,7 +69,7 @@ end
 // so that one deleted (the node left or was reaped) or lost with the data (a
 // flush, a restart without persistence) comes back larger than any value a
 // node may have kept.
-const epochs = `
+export const epochs = `
 local function epochOf(prefix, node)
   local key = prefix .. '${EPOCH}' .. node
   local value = redis.call('GET', key)
@@ -144,108 +146,6 @@ if released then bump(ARGV[2], self) end
 return 0
 `);
 
-/**
- * Sends envelopes to the nodes holding their targets, in one round trip so
- * that envelopes of one sender keep their order. ARGV: prefix, own node id,
- * deadline, the batch (its envelopes byte-framed and concatenated, see
- * envelope-codec.ts), the envelopes' targets as indexes into the names
- * (one byte each, `''` when the names are the targets in order), the node
- * the sender saw hold every target and that node's epoch then (`''` when it
- * did not), then the distinct targets joined by tabs (no name holds a control
- * character, and `ClusterBackplane` forwards to no target that does: the
- * envelopes are tab-separated too).
- *
- * When that node's epoch is unchanged and its lease lives, every target is
- * still its (see `epochs`): the batch is published to it as it came, with no
- * name read, and the reply is {holder, receivers, epoch}. Otherwise the names
- * are read in one MGET and each holder's lease is checked once. When one
- * live node holds every target (checked first, without making a string per
- * name), the batch is published to it as it came, and the reply is again
- * {holder, receivers, epoch}; when no live node other than this one holds
- * any, {'', 0}. Otherwise the batch is cut by its framing and each live
- * holder gets one PUBLISH of its envelopes in the order given; the reply is
- * {holders, published}: per name the holder's id or '', and {node,
- * receivers, epoch, ...} per node published to. Returns -2 without
- * publishing when the deadline has passed.
- */
-export const FORWARD = script(`${ownerOf}${expired}${epochs}
-if expired(ARGV[3]) then return -2 end
-local prefix, self, batch, index, seen = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[6]
-if seen ~= '' and redis.call('GET', prefix .. '${EPOCH}' .. seen) == ARGV[7]
-  and redis.call('EXISTS', prefix .. '${LEASE}' .. seen) == 1 then
-  return {seen, redis.call('PUBLISH', prefix .. '${RELAY}' .. seen, batch), ARGV[7]}
-end
-local keys, names, at = {}, ARGV[8], 1
-while true do
-  local tab = string.find(names, '\\t', at, true)
-  keys[#keys + 1] = prefix .. '${NAME}' .. string.sub(names, at, (tab or 0) - 1)
-  if not tab then break end
-  at = tab + 1
-end
-local count = #keys
-local values = redis.call('MGET', unpack(keys))
-local first = values[1] and ownerOf(values[1])
-if first and first ~= self then
-  local head = first .. '${CLAIM_SEPARATOR}'
-  local same = true
-  for i = 2, count do
-    local value = values[i]
-    if not value or string.find(value, head, 1, true) ~= 1 then
-      same = false
-      break
-    end
-  end
-  if same and redis.call('EXISTS', prefix .. '${LEASE}' .. first) == 1 then
-    return {first, redis.call('PUBLISH', prefix .. '${RELAY}' .. first, batch), epochOf(prefix, first)}
-  end
-end
-local holders, live = {}, {}
-local same = true
-for i = 1, count do
-  local owner = values[i]
-  if owner then owner = ownerOf(owner) end
-  if owner and owner ~= self then
-    local alive = live[owner]
-    if alive == nil then
-      alive = redis.call('EXISTS', prefix .. '${LEASE}' .. owner) == 1
-      live[owner] = alive
-    end
-    if not alive then owner = false end
-  else
-    owner = false
-  end
-  holders[i] = owner or ''
-  if owner then same = false end
-end
-if same then return {'', 0} end
-local grouped, nodes = {}, {}
-at = 1
-local total = index == '' and count or #index
-for i = 1, total do
-  local colon = string.find(batch, ';', at, true)
-  if not colon then return redis.error_reply('malformed forward batch') end
-  local stop = colon + tonumber(string.sub(batch, at, colon - 1))
-  local owner = holders[index == '' and i or string.byte(index, i) + 1]
-  if owner ~= '' then
-    local group = grouped[owner]
-    if group == nil then
-      group = {}
-      grouped[owner] = group
-      nodes[#nodes + 1] = owner
-    end
-    group[#group + 1] = string.sub(batch, at, stop)
-  end
-  at = stop + 1
-end
-local published = {}
-for _, node in ipairs(nodes) do
-  published[#published + 1] = node
-  published[#published + 1] = redis.call('PUBLISH', prefix .. '${RELAY}' .. node, table.concat(grouped[node]))
-  published[#published + 1] = epochOf(prefix, node)
-end
-return {holders, published}
-`);
-
 // Deletes up to \`limit\` names of node \`id\` (those it still holds) and drops
 // its set and registration once empty. Bounded so that reaping a node with
 // many names never blocks Redis for long; the next heartbeat goes on.
@@ -261,7 +161,7 @@ local function reap(prefix, nodes, id, limit)
   if #names > 0 then bump(prefix, id) end
   if redis.call('SCARD', set) == 0 then
     redis.call('SREM', nodes, id)
-    redis.call('DEL', prefix .. '${EPOCH}' .. id)
+    redis.call('DEL', prefix .. '${EPOCH}' .. id, prefix .. '${BATCH}' .. id)
   end
 end
 `;
@@ -301,7 +201,7 @@ for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if value and ownerOf(value) == ARGV[1] then redis.call('DEL', key) end
 end
 -- Gone with the lease: made again (larger) only if the node id ever comes back.
-redis.call('DEL', ARGV[2] .. '${EPOCH}' .. ARGV[1])
+redis.call('DEL', ARGV[2] .. '${EPOCH}' .. ARGV[1], ARGV[2] .. '${BATCH}' .. ARGV[1])
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('SREM', KEYS[3], ARGV[1])
 return 0
@@ -371,13 +271,4 @@ if ARGV[3] == '0' or expired(ARGV[3]) then return 0 end
 return -1
 `);
 
-export const ALL_SCRIPTS: readonly Script[] = [
-  CLAIM,
-  RELEASE,
-  FORWARD,
-  HEARTBEAT,
-  LEAVE,
-  RESUME_REQUEST,
-  HAND_OVER,
-  HAND_OVER_CHECK,
-];
+export const ALL_SCRIPTS: readonly Script[] = [CLAIM, RELEASE, HEARTBEAT, LEAVE, RESUME_REQUEST, HAND_OVER, HAND_OVER_CHECK];
