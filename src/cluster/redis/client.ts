@@ -230,8 +230,9 @@ export class ScriptRunner {
     if (!this.client.isReady) return Promise.reject(new RedisOfflineError());
     const body: ScriptBody = this.sharded ? GATE.sharded : GATE;
     const client = this.client;
-    // The batch travels twice (stored, then published): both count while Redis has not answered.
-    return this.admit(2 * batch.length + sizeOf(args), 'forward', 'EXEC', () => {
+    // The batch goes twice (stored, then published), one buffer held once until Redis answers: counted once,
+    // so that what FORWARD would send fits here too.
+    return this.admit(batch.length + sizeOf(args), 'forward', 'EXEC', () => {
       // Their failures show in EXEC's (an error queueing one aborts the transaction).
       client.sendCommand(['MULTI'], NO_CLIENT_TIMEOUT).catch(ignore);
       client.sendCommand(['SET', key, batch, 'PX', GATED_BATCH_TTL], NO_CLIENT_TIMEOUT).catch(ignore);
