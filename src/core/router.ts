@@ -134,6 +134,9 @@ export class Router implements Routes<Connection> {
       return;
     }
     this.counters.relays[type].crossNode++;
+    // Recorded as it is sent, in the order of the sender's relays: the sender may close before Redis says
+    // the offer was delivered, and its partners must include the target then (its node comes with that answer).
+    this.recordCall(from, type, target, null);
     const done = (result: ForwardResult) => this.forwarded(from, type, target, result);
     if (backplane.forwardRelay !== undefined) {
       backplane.forwardRelay(type, from.name, target, frame, done);
@@ -153,35 +156,17 @@ export class Router implements Routes<Connection> {
   private forwarded(from: Connection, type: RelayType, target: string, result: ForwardResult): void {
     // Told from the backplane's own loop over a batch: a throwing listener must not cut it short.
     try {
-      if (from.state !== ConnectionState.Joined) {
-        if (result.delivered && (type === 'offer' || type === 'answer')) this.callAfterLeaving(from, target, result.node);
-        return;
-      }
-      if (result.delivered) this.recordCall(from, type, target, result.node);
-      else if (result.reason === 'not-found') from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
+      const calling = type === 'offer' || type === 'answer';
+      // Where the call's partner is, now known; a partner found nowhere is in no call.
+      if (calling && result.delivered) from.partnerMoved(target, result.node);
+      else if (calling && !result.delivered && result.reason === 'not-found') from.endCall(target);
+      if (from.state !== ConnectionState.Joined || result.delivered) return;
+      if (result.reason === 'not-found') from.fail(ErrorCode.PeerNotFound, `Peer not found: ${target}`, type, target);
       else
         from.fail(ErrorCode.BackplaneUnavailable, `Cannot reach ${target}: the cluster backplane is unavailable`, type, target);
     } catch (error) {
       this.reportError(error);
     }
-  }
-
-  /**
-   * An offer or answer reached `target` after its sender dropped or left: a dropped sender keeps the call
-   * (its partners hear `leave` if it never resumes); one that left has had its partners told already,
-   * without this one, which would keep a dead call: it hears `leave` now, unless the name logged in here
-   * again meanwhile.
-   */
-  private callAfterLeaving(from: Connection, target: string, node: PartnerNode): void {
-    if (from.state === ConnectionState.Dropped) {
-      from.addPartner(target, node);
-      return;
-    }
-    const backplane = this.backplane;
-    if (from.state !== ConnectionState.Closed || backplane === undefined || this.names.has(from.name)) return;
-    backplane
-      .forward({ kind: 'leave', from: from.name, fromNode: backplane.nodeId, to: target, frame: encodeLeave(from.nameJson) })
-      .catch((error: unknown) => this.reportError(error));
   }
 
   /** Relays a frame between two joined connections of this node (the byte path's shortcut to its last target). */
