@@ -46,6 +46,7 @@ const wires = {
     isRelay: (data) => data.charCodeAt(9) === 0x63, // {"type":"c (frames arrive as strings)
   },
   'hub-redis': tutorialWire,
+  'hub-redis-links': tutorialWire,
   // The hub with an `authorizeRelay` hook (bench/servers/hub-authorize.mjs).
   'hub-authorize': tutorialWire,
   'hub-bun': tutorialWire,

@@ -302,7 +302,7 @@ try {
   // Cross-node relay: a<i> on one node, b<i> on another, joined through Redis; one node alone beside it. The hub
   // and socket.io (with @socket.io/redis-adapter), each against itself on one node, in the same run and Redis.
   // Half load: the same offered rate for both setups, half what the two hubs relayed at full load in that round.
-  const cluster = { one: [], two: [], socketioOne: [], socketioTwo: [], available: false };
+  const cluster = { one: [], two: [], linked: [], socketioOne: [], socketioTwo: [], available: false };
   const redis = process.argv.includes('--no-redis') ? undefined : await startRedis();
   if (redis !== undefined) {
     cluster.available = true;
@@ -346,6 +346,11 @@ try {
         cluster.two.push(b);
         cluster.one.push(a);
         const total = (r) => r.cpuPerMsg + (r.redisCpuPerMsg || 0);
+        // The same two hubs, relaying over node links (`links`): Redis carries names, leases and refusals.
+        const l = process.argv.includes('--no-links')
+          ? undefined
+          : await relayAcross('hub-redis-links', 2, { halfRate: () => halfRate });
+        if (l !== undefined) cluster.linked.push(l);
         console.log(
           `redis ${round} one hub ${Math.round(a.rate)} msg/s, ${a.cpuPerMsg.toFixed(2)} µs/msg, p50 ${a.p50.toFixed(2)} p99 ${a.p99.toFixed(2)} ms;` +
             ` two hubs through Redis ${Math.round(b.rate)} msg/s, ${b.cpuPerMsg.toFixed(2)} µs hub CPU + ${b.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg` +
@@ -357,6 +362,14 @@ try {
             ` read/write syscalls per msg ${a.readsPerMsg.toFixed(2)}/${a.writesPerMsg.toFixed(2)} one hub,` +
             ` ${b.readsPerMsg.toFixed(2)}/${b.writesPerMsg.toFixed(2)} two`,
         );
+        if (l !== undefined) {
+          console.log(
+            `redis ${round} two hubs over node links ${Math.round(l.rate)} msg/s, ${l.cpuPerMsg.toFixed(2)} µs hub CPU + ${l.redisCpuPerMsg.toFixed(2)} µs Redis CPU per msg` +
+              ` (${(total(l) / a.cpuPerMsg).toFixed(2)}×), p50 ${l.p50.toFixed(2)} p99 ${l.p99.toFixed(2)} ms;` +
+              ` at ${Math.round(halfRate)} msg/s p99 ${l.halfP99.toFixed(2)} ms (${(l.halfP99 / a.halfP99).toFixed(2)}×),` +
+              ` CPU ${l.halfCpuPerMsg.toFixed(2)} + ${l.halfRedisCpuPerMsg.toFixed(2)} µs (${((l.halfCpuPerMsg + l.halfRedisCpuPerMsg) / a.halfCpuPerMsg).toFixed(2)}×)`,
+          );
+        }
         if (!socketioRedis) continue;
         const c = await relayAcross('socketio', 1);
         const d = await relayAcross('socketio-redis', 2);

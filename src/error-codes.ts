@@ -1,5 +1,6 @@
 import type { ClientErrorCode } from './client/errors.js';
 import type { RoomErrorCode } from './client/room-errors.js';
+import type { NodeLinkErrorCode } from './cluster/links/errors.js';
 import type { RedisErrorCode } from './cluster/redis/errors.js';
 import type { CommonErrorCode } from './common/errors.js';
 import type { HubErrorCode } from './core/errors.js';
@@ -9,4 +10,5 @@ import type { HubErrorCode } from './core/errors.js';
  * layer's (see each error class for its own). Match on `error.code`, never on
  * the message (messages may be reworded).
  */
-export type SignallingHubErrorCode = CommonErrorCode | HubErrorCode | ClientErrorCode | RoomErrorCode | RedisErrorCode;
+export type SignallingHubErrorCode =
+  CommonErrorCode | HubErrorCode | ClientErrorCode | RoomErrorCode | RedisErrorCode | NodeLinkErrorCode;

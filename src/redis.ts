@@ -18,4 +18,5 @@ export type { RedisBackplaneOptions, ResolvedRedisBackplaneOptions } from './clu
 export type { RedisClientLike } from './cluster/redis/client.js';
 export type { RedisClusterLike } from './cluster/redis/cluster-client.js';
 export { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './cluster/redis/errors.js';
+export { NodeLinkError, type NodeLinkErrorCode, type NodeLinkFailure } from './cluster/links/errors.js';
 export type { RedisErrorCode } from './cluster/redis/errors.js';

@@ -30,6 +30,8 @@ export interface CliOptions {
   redis?: string | undefined;
   /** Seed URLs of a Redis Cluster carrying the backplane (exclusive with `redis`). */
   redisCluster?: readonly string[] | undefined;
+  /** Where the node listens for node links (`--links`), and the host it advertises for them. */
+  links?: { readonly links: string; readonly linksAdvertise: string | undefined } | undefined;
   /** Allowed browser origins; undefined for any. */
   origins?: readonly string[] | undefined;
   /** Hub options from the command line (only those given). */
@@ -233,6 +235,15 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     throw bad('redis-cluster', 'redis:// or rediss:// URLs, comma-separated', shown(redisClusterText));
   if (redis !== undefined && redisCluster !== undefined)
     throw bad('redis-cluster', `left out when ${source.redis ?? '--redis'} is given (one Redis or one Redis Cluster)`, 'both');
+  const linksText = get('links');
+  const linksAdvertise = get('links-advertise');
+  if (linksText !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(linksText))
+    throw bad('links', 'host:port, e.g. 10.0.0.5:7000', JSON.stringify(linksText));
+  if (linksText !== undefined && redis === undefined && redisCluster === undefined)
+    throw bad('links', 'given with --redis or --redis-cluster', JSON.stringify(linksText));
+  if (linksAdvertise !== undefined && linksText === undefined)
+    throw bad('links-advertise', 'given with --links', JSON.stringify(linksAdvertise));
+  const links = linksText === undefined ? undefined : { links: linksText, linksAdvertise };
 
   const originsText = get('origins');
   const origins =
@@ -341,6 +352,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = {}): CliOp
     path,
     redis,
     redisCluster,
+    links,
     origins,
     hub,
     drainTimeout,

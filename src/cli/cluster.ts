@@ -33,9 +33,14 @@ export async function checkRedisPackage(): Promise<void> {
  * The backplane `--redis` (or `--redis-cluster`) asks for, if any: `hub.ready`
  * rejects once Redis was not reached in time.
  */
-export function cliBackplane(url: string | undefined, clusterUrls?: readonly string[]): Backplane | undefined {
-  if (clusterUrls !== undefined) return new RedisBackplane({ clusterUrls, startTimeout: CONNECT_TIMEOUT_MS });
-  return url === undefined ? undefined : new RedisBackplane({ url, startTimeout: CONNECT_TIMEOUT_MS });
+export function cliBackplane(
+  url: string | undefined,
+  clusterUrls?: readonly string[],
+  links?: { readonly links: string; readonly linksAdvertise: string | undefined },
+): Backplane | undefined {
+  const common = { startTimeout: CONNECT_TIMEOUT_MS, ...links };
+  if (clusterUrls !== undefined) return new RedisBackplane({ clusterUrls, ...common });
+  return url === undefined ? undefined : new RedisBackplane({ url, ...common });
 }
 
 /**

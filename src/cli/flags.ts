@@ -56,6 +56,18 @@ const flagList: CliFlag[] = [
     help: 'join a cluster of hubs through a Redis Cluster ≥ 7: seed URLs, comma-separated (needs the redis package)',
   },
   {
+    name: 'links',
+    value: '<host:port>',
+    default: 'none',
+    help: 'with --redis or --redis-cluster: listen there for links from the other nodes and relay to them over TCP, not through Redis (port 0 picks one)',
+  },
+  {
+    name: 'links-advertise',
+    value: '<host>',
+    default: 'the --links host',
+    help: 'the host other nodes dial for --links (needed when --links listens on 0.0.0.0 or ::)',
+  },
+  {
     name: 'origins',
     value: '<list>',
     default: 'any',

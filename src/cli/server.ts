@@ -122,7 +122,7 @@ export async function startStandalone(options: CliOptions, log?: Logger): Promis
   const hub = new SignallingHub({
     ...options.hub,
     ...identityHubOptions(options.identity),
-    backplane: cliBackplane(options.redis, options.redisCluster),
+    backplane: cliBackplane(options.redis, options.redisCluster, options.links),
   });
   if (log !== undefined) logHubEvents(hub, log);
   // The Redis (or the seed URLs of the Redis Cluster) the hub joins through.

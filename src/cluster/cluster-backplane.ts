@@ -366,18 +366,23 @@ export abstract class ClusterBackplane implements Backplane {
       this.report(new BackplaneError(`Ignored a malformed envelope on node ${this.nodeId}'s channel`));
       return;
     }
-    const host = this.host;
     // In the order sent; a peer that left meanwhile: dropped (at most once).
-    for (const envelope of envelopes) {
-      if (this.arriving.size > 0) {
-        const waiting = this.arriving.get(envelope.to);
-        if (waiting !== undefined) {
-          if (waiting.push(envelope) >= MAX_ARRIVING) this.resumes.overflowed(envelope.to);
-          continue;
-        }
+    for (const envelope of envelopes) this.deliverOne(envelope);
+  }
+
+  /**
+   * @internal Delivers one envelope from another node: to a peer resuming here, held until its
+   * grant came; else to the host. False when its target is not here.
+   */
+  protected deliverOne(envelope: Envelope): boolean {
+    if (this.arriving.size > 0) {
+      const waiting = this.arriving.get(envelope.to);
+      if (waiting !== undefined) {
+        if (waiting.push(envelope) >= MAX_ARRIVING) this.resumes.overflowed(envelope.to);
+        return true;
       }
-      host?.deliver(envelope);
     }
+    return this.host?.deliver(envelope) === true;
   }
 
   private control(text: string): void {

@@ -121,7 +121,7 @@ export async function loginWithin(client: TestClient, name: string, withinMs: nu
  * prefix per test so tests cannot see each other's names. Clients and hubs
  * pushed to `clients`/`nodes` are closed after each test.
  */
-export function useRedisCluster(tag: string) {
+export function useRedisCluster(tag: string, defaults: RedisBackplaneOptions = {}) {
   let redis: RedisServer | undefined;
   let round = 0;
   const nodes: HubServer[] = [];
@@ -156,6 +156,7 @@ export function useRedisCluster(tag: string) {
           keyPrefix: this.prefix,
           leaseTtl: 1500,
           heartbeatInterval: 250,
+          ...defaults,
           ...options,
         }),
       });
@@ -172,8 +173,14 @@ export interface ClusterHarness {
   readonly nodes: HubServer[];
   /** Clients pushed here are closed after each test. */
   readonly clients: TestClient[];
-  /** A hub joined to the cluster, ready. */
-  node(options?: { readonly commandTimeout?: number }, hubOptions?: Omit<HubOptions, 'backplane'>): Promise<HubServer>;
+  /**
+   * A hub joined to the cluster, ready. `channelOnly`: the node reads every envelope from its channel
+   * (no node links, where the harness has them), for tests that reach into what it reads there.
+   */
+  node(
+    options?: { readonly commandTimeout?: number; readonly channelOnly?: boolean },
+    hubOptions?: Omit<HubOptions, 'backplane'>,
+  ): Promise<HubServer>;
   /** The node id of a hub started by `node()`. */
   nodeId(node: HubServer): string;
   /** Every name held on a live node, with its node id, as `node` reads it. */
@@ -187,14 +194,15 @@ export interface ClusterHarness {
 }
 
 /** The cluster through one real `redis-server` (see {@link useRedisCluster}). */
-export function redisHarness(tag: string): ClusterHarness {
-  const cluster = useRedisCluster(tag);
+export function redisHarness(tag: string, defaults: RedisBackplaneOptions = {}): ClusterHarness {
+  const cluster = useRedisCluster(tag, defaults);
   const bare = useBare();
   const backplaneOf = (node: HubServer) => node.hub.options.backplane as RedisBackplane;
   return {
     nodes: cluster.nodes,
     clients: cluster.clients,
-    node: (options = {}, hubOptions = {}) => cluster.node(options, hubOptions),
+    node: ({ channelOnly, ...options } = {}, hubOptions = {}) =>
+      cluster.node(channelOnly === true ? { ...options, links: undefined } : options, hubOptions),
     nodeId: (node) => backplaneOf(node).nodeId,
     listNames: (node) => backplaneOf(node).listNames(),
     listNodes: (node) => backplaneOf(node).listNodes(),
@@ -215,6 +223,7 @@ export function redisHarness(tag: string): ClusterHarness {
           keyPrefix: cluster.prefix,
           leaseTtl: 1500,
           heartbeatInterval: 250,
+          ...defaults,
           ...options,
         }),
         host,
@@ -262,8 +271,13 @@ export function redisClusterHarness(tag: string): ClusterHarness & { readonly re
     get prefix(): string {
       return `${tag}${round}:`;
     },
-    async node(options = {}, hubOptions = {}) {
-      const started = await startHubServer({ ...hubOptions, backplane: backplane(options) });
+    async node(given = {}, hubOptions = {}) {
+      // A Redis Cluster's nodes have no links: every envelope comes on the channel.
+      const { commandTimeout } = given;
+      const started = await startHubServer({
+        ...hubOptions,
+        backplane: backplane(commandTimeout === undefined ? {} : { commandTimeout }),
+      });
       nodes.push(started);
       await started.hub.ready;
       return started;
@@ -308,7 +322,10 @@ export function memoryHarness(): ClusterHarness {
   return {
     nodes,
     clients,
-    async node(options = {}, hubOptions = {}) {
+    async node(given = {}, hubOptions = {}) {
+      // In memory there are no links: every envelope comes on the channel.
+      const { commandTimeout } = given;
+      const options = commandTimeout === undefined ? {} : { commandTimeout };
       const started = await startHubServer({ ...hubOptions, backplane: cluster.backplane(undefined, options) });
       nodes.push(started);
       await started.hub.ready;
@@ -326,12 +343,13 @@ export function memoryHarness(): ClusterHarness {
 }
 
 /**
- * Declares `body` once per way of carrying a cluster (Redis, a Redis Cluster, memory), as
+ * Declares `body` once per way of carrying a cluster (Redis, Redis with node links, a Redis Cluster, memory), as
  * socket.io-adapter's `testSuite(createAdapter)` does: the protocol between
  * nodes is one code, so its behaviour is one suite.
  */
 export function clusterSuite(title: string, tag: string, body: (cluster: ClusterHarness) => void): void {
   describe(`${title} (through Redis)`, () => body(redisHarness(tag)));
+  describe(`${title} (through Redis, relays over node links)`, () => body(redisHarness(`${tag}l`, { links: '127.0.0.1:0' })));
   describe(`${title} (through a Redis Cluster)`, () => body(redisClusterHarness(tag)));
   describe(`${title} (in memory)`, () => body(memoryHarness()));
 }

@@ -290,12 +290,16 @@ async function twoNodes(
   });
 }
 
-/** Two hubs through a real `redis-server` started for the test file; a fresh key prefix per hub. */
-function redisCluster(): TestTransportFactory {
+/**
+ * Two hubs through a real `redis-server` started for the test file; a fresh key prefix per hub.
+ * With `links`, each node also listens for node links on loopback, so relays between them go by
+ * TCP once each saw the other hold the target (Redis then carries names, rooms and refusals).
+ */
+function redisCluster(links = false): TestTransportFactory {
   let redis: RedisServer | undefined;
   let round = 0;
   return {
-    name: 'two nodes through Redis',
+    name: links ? 'two nodes through Redis, relays over node links' : 'two nodes through Redis',
     capabilities: { frameSizeClose: true, binaryFrames: true, nodes: 2, frameReader: 'fast' },
     async setup() {
       redis = await RedisServer.start();
@@ -309,7 +313,14 @@ function redisCluster(): TestTransportFactory {
       const keyPrefix = `matrix${round++}:`;
       return twoNodes(
         options,
-        () => new RedisBackplane({ url: redis!.url, keyPrefix, leaseTtl: 1500, heartbeatInterval: 250 }),
+        () =>
+          new RedisBackplane({
+            url: redis!.url,
+            keyPrefix,
+            leaseTtl: 1500,
+            heartbeatInterval: 250,
+            ...(links ? { links: '127.0.0.1:0' } : {}),
+          }),
         async () => {
           let left: string | undefined;
           // (An inline command answers undefined when Redis is slow to answer: ask again.)
@@ -364,6 +375,7 @@ export const transports: readonly TestTransportFactory[] = [
   ws('ws (fast frame reader)', 'fast', {}),
   ws('ws (fast path off)', 'ws', { fastPath: false }),
   redisCluster(),
+  redisCluster(true),
   redisClusterOfShards(),
   httpFallback(),
   bun(),

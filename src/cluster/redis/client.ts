@@ -1,7 +1,7 @@
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { ALL_ROOM_SCRIPTS } from './room-scripts.js';
 import { ALL_FORWARD_SCRIPTS, GATE } from './forward-scripts.js';
-import { ALL_SCRIPTS, type Script, type ScriptBody } from './scripts.js';
+import { ALL_SCRIPTS, HEARTBEAT, type Script, type ScriptBody } from './scripts.js';
 
 /**
  * Where the backplane's commands go: a node-redis client as it is, or a
@@ -116,6 +116,11 @@ export class ScriptRunner {
    */
   clockOffset: number | undefined;
   /**
+   * With node links: writes any command but a forward in its place behind the batches in flight on a
+   * link (see ForwardBatcher.viaRedis), so that a command never overtakes a message sent before it.
+   */
+  order: ((write: () => Promise<unknown>) => Promise<unknown>) | undefined;
+  /**
    * Called before any command but a forward is written: the forward batcher
    * sends what it holds, so that commands reach Redis in the order they were made.
    */
@@ -182,12 +187,15 @@ export class ScriptRunner {
     const body: ScriptBody = this.sharded ? script.sharded : script;
     const tail =
       keys.length > 0 ? [String(keys.length), ...keys, ...args] : this.sharded ? ['1', this.anchor, ...args] : ['0', ...args];
-    return this.send(['EVALSHA', body.sha, ...tail], lane).catch((error: unknown) => {
+    // A heartbeat says nothing about messages: it need not wait behind a link's (and must not, when
+    // Redis stalls, hold the links up while it waits).
+    const ordered = script !== HEARTBEAT;
+    return this.send(['EVALSHA', body.sha, ...tail], lane, ordered).catch((error: unknown) => {
       // Redis restarted, SCRIPT FLUSH or a replica promoted by a failover:
       // `load()` runs on every reconnection, this covers whatever slipped in before it.
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       if (!this.client.isReady) throw new RedisOfflineError();
-      return this.send(['EVAL', body.source, ...tail], lane);
+      return this.send(['EVAL', body.source, ...tail], lane, ordered);
     });
   }
 
@@ -216,9 +224,11 @@ export class ScriptRunner {
     return this.send(args, 'control');
   }
 
-  private send(args: Array<string | Buffer>, lane: Lane): Promise<unknown> {
-    if (lane !== 'forward') this.beforeCommand?.();
-    return this.admit(sizeOf(args), lane, String(args[0]), () => this.client.sendCommand(args, NO_CLIENT_TIMEOUT));
+  private send(args: Array<string | Buffer>, lane: Lane, ordered = true): Promise<unknown> {
+    const write = () => this.admit(sizeOf(args), lane, String(args[0]), () => this.client.sendCommand(args, NO_CLIENT_TIMEOUT));
+    if (lane === 'forward') return write();
+    this.beforeCommand?.();
+    return this.order === undefined || !ordered ? write() : this.order(write);
   }
 
   /**

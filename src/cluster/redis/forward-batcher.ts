@@ -4,6 +4,16 @@ import { type EnvelopeParts, partsBound, partsSize, writeFramedParts } from '../
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
 import { BATCH, GATED } from './keys.js';
 import { FORWARD } from './forward-scripts.js';
+import type { NodeLink } from '../links/node-link.js';
+import { NodeLinkError } from '../links/errors.js';
+
+/** How the batcher reaches other nodes' links (see links/node-links.ts). */
+export interface LinkPath {
+  /** The open link to `node`, when this node may send by link now (its own lease is current). */
+  link(node: string): NodeLink | undefined;
+  /** Bytes a link may have in flight, and batches may wait behind links, at most. */
+  readonly maxBytes: number;
+}
 
 /**
  * Envelopes per call (FORWARD or GATE), so that one call never holds Redis for long nor
@@ -50,6 +60,9 @@ interface Pending extends EnvelopeParts {
   end: number;
 }
 
+/** `queue[from, to)`, written in `batch`, not sent yet; or a call to Redis that must keep its place among them. */
+type Held = { queue: readonly Pending[]; from: number; to: number; batch: Buffer } | { call: () => void };
+
 /**
  * Collects the envelopes forwarded in one event-loop turn (or, while a
  * call waits for Redis, until it is answered) and sends them in one
@@ -91,6 +104,21 @@ export class ForwardBatcher {
   private readonly batchKey: string;
   /** The last `delivered` answer, reused while batches go to the same node. */
   private delivered: ForwardResult & { delivered: true } = { delivered: true, node: '' };
+  /**
+   * The node whose link carries the calls waiting now (`undefined`: they went to Redis). Calls
+   * in flight all go one way: a batch that would go the other way waits in `held` until they
+   * are answered, so that nothing sent later overtakes them on a faster path.
+   */
+  private linkNode: string | undefined;
+  /** Batches (and Redis calls) waiting for the calls in flight to be answered, in order, and their bytes. */
+  private held: Held[] = [];
+  private heldBytes = 0;
+  /** Envelopes a link refused, to go through Redis (before anything held) once the link's calls are answered. */
+  private retry: Held[] = [];
+  /** A held Redis call is being written: flush() leaves the queue for after it. */
+  private calling = false;
+  /** Who waits in drained(). */
+  private whenDrained: Array<() => void> = [];
 
   constructor(
     private readonly runner: ScriptRunner,
@@ -98,6 +126,8 @@ export class ForwardBatcher {
     private readonly nodeId: string,
     /** A failed call: every envelope in it was answered `unavailable`. */
     private readonly failed: (error: unknown) => void,
+    /** Links to other nodes, when this node has them (`links` option). */
+    private readonly links?: LinkPath,
   ) {
     this.batchKey = prefix + BATCH + nodeId;
   }
@@ -152,6 +182,7 @@ export class ForwardBatcher {
    * commands keep the order they were made in.
    */
   flush(): void {
+    if (this.calling) return;
     if (this.timer !== undefined) clearImmediate(this.timer);
     this.timer = undefined;
     const queue = this.queue;
@@ -193,7 +224,71 @@ export class ForwardBatcher {
    * once, it went in smaller batches: more Redis calls for the same messages).
    */
   private answered(): void {
-    if (--this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
+    if (--this.waiting > 0) return;
+    this.linkNode = undefined;
+    if (this.retry.length > 0 || this.held.length > 0) this.sendHeld();
+    if (this.waiting === 0 && this.queue.length > 0) this.timer ??= setImmediate(this.flushNow);
+    if (this.whenDrained.length > 0 && this.linkNode === undefined && this.held.length === 0 && this.retry.length === 0) {
+      for (const resolve of this.whenDrained.splice(0)) resolve();
+    }
+  }
+
+  /**
+   * Runs `call` (a command to Redis) in its place among the batches: at once when nothing goes
+   * by link now, else once the link's calls are answered. Without links, at once.
+   */
+  viaRedis<T>(call: () => Promise<T>): Promise<T> {
+    if (this.links === undefined) return call();
+    return new Promise<T>((resolve, reject) => {
+      const run = () => {
+        this.waiting++;
+        // What was queued since the call was asked for goes after it (the runner flushes before a command).
+        this.calling = true;
+        let reply: Promise<T>;
+        try {
+          reply = call();
+        } finally {
+          this.calling = false;
+        }
+        reply.then(
+          (value) => {
+            this.answered();
+            resolve(value);
+          },
+          (error: unknown) => {
+            this.answered();
+            // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the call's own reason, passed on
+            reject(error);
+          },
+        );
+      };
+      if (this.held.length === 0 && this.retry.length === 0 && (this.waiting === 0 || this.linkNode === undefined)) run();
+      else this.held.push({ call: run });
+    });
+  }
+
+  /** Resolves once nothing is in flight on links nor waits behind them (a leaving node's last batches are answered). */
+  drained(): Promise<void> {
+    if (this.linkNode === undefined && this.held.length === 0 && this.retry.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenDrained.push(resolve));
+  }
+
+  /** Sends what waits, retries first, until one has to wait again. */
+  private sendHeld(): void {
+    for (;;) {
+      const list = this.retry.length > 0 ? this.retry : this.held;
+      const next = list[0];
+      if (next === undefined) return;
+      if ('call' in next) {
+        if (this.waiting > 0 && this.linkNode !== undefined) return;
+        list.shift();
+        next.call();
+        continue;
+      }
+      if (!this.trySend(next.queue, next.from, next.to, next.batch)) return;
+      list.shift();
+      if (list === this.held) this.heldBytes -= next.batch.length;
+    }
   }
 
   /**
@@ -204,6 +299,21 @@ export class ForwardBatcher {
    * for when it does not. Otherwise FORWARD reads the names.
    */
   private send(queue: readonly Pending[], from: number, to: number, batch: Buffer): void {
+    if ((this.held.length === 0 && this.retry.length === 0) || this.links === undefined) {
+      if (this.trySend(queue, from, to, batch)) return;
+    }
+    if (this.heldBytes + batch.length > this.links!.maxBytes) {
+      // Links (and Redis behind them) do not keep up: refused like a command over Redis's in-flight caps.
+      this.failed(new NodeLinkError(this.linkNode ?? '', 'busy', `${this.heldBytes} bytes already wait behind the link`));
+      for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
+      return;
+    }
+    this.held.push({ queue, from, to, batch });
+    this.heldBytes += batch.length;
+  }
+
+  /** send() now, or false when the batch must wait for the calls in flight (they go by a link it cannot take). */
+  private trySend(queue: readonly Pending[], from: number, to: number, batch: Buffer): boolean {
     // Each target once (a burst of candidates names the same peer again and again): each
     // envelope's target is one byte of `index` (MAX_BATCH ≤ 256) into the distinct names.
     const known = this.known;
@@ -234,6 +344,19 @@ export class ForwardBatcher {
         }
       }
       index[i - from] = slot;
+    }
+    let link: NodeLink | undefined;
+    if (this.waiting > 0 && this.linkNode !== undefined) {
+      // A link's calls are in flight: only a batch for that link may go now, within its bytes.
+      link = seen === this.linkNode ? this.links!.link(seen) : undefined;
+      if (link === undefined || !link.accepts(batch.length, this.links!.maxBytes)) return false;
+    } else if (seen && this.waiting === 0 && this.links !== undefined) {
+      link = this.links.link(seen);
+      if (link !== undefined && !link.accepts(batch.length, this.links.maxBytes)) link = undefined;
+    }
+    if (link !== undefined) {
+      this.sendLinked(link, queue, from, to, batch);
+      return true;
     }
     const distinct = targets.length;
     const deadline = this.runner.deadline();
@@ -270,13 +393,77 @@ export class ForwardBatcher {
         }
         this.answer(answer, queue, from, to, targets, index);
       }, refused);
-      return;
+      return true;
     }
     const args = [this.prefix, this.nodeId, deadline, batch, indexes, names];
     this.runner.run(FORWARD, [], args, 'forward').then((reply) => {
       this.answered();
       this.answer(reply, queue, from, to, targets, index);
     }, failed);
+    return true;
+  }
+
+  /**
+   * Sends `queue[from, to)` on the link to the node this node saw hold every target. The far node
+   * delivers what it holds and refuses the rest; refused envelopes go through Redis, in order,
+   * once the link's calls are answered, their targets no longer taken for that node's.
+   */
+  private sendLinked(link: NodeLink, queue: readonly Pending[], from: number, to: number, batch: Buffer): void {
+    this.waiting++;
+    this.linkNode = link.node;
+    let cleared = '';
+    if (link.refused.size > 0) {
+      for (let i = from; i < to; i++) {
+        const target = queue[i]!.to;
+        if (link.refused.delete(target)) cleared = cleared === '' ? target : cleared + '\t' + target;
+      }
+    }
+    const delivered = this.deliveredTo(link.node);
+    link.send(batch, cleared, (refused) => {
+      if (refused instanceof NodeLinkError) {
+        this.answered();
+        this.failed(refused);
+        // As for a timed-out call: it may have been delivered, at most once, never re-sent.
+        for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
+        return;
+      }
+      if (refused.length > 0) this.retryLater(link, queue, from, to, batch, refused);
+      this.answered();
+      let next = 0;
+      for (let i = from; i < to; i++) {
+        if (refused[next] === i - from) next++;
+        else queue[i]!.done(delivered);
+      }
+    });
+  }
+
+  /** Queues the envelopes of `queue[from, to)` the link refused (indexes into it, ascending) for Redis. */
+  private retryLater(
+    link: NodeLink,
+    queue: readonly Pending[],
+    from: number,
+    to: number,
+    batch: Buffer,
+    refused: readonly number[],
+  ): void {
+    const base = from === 0 ? 0 : queue[from - 1]!.end;
+    const parts: Buffer[] = [];
+    const retried: Pending[] = [];
+    let end = 0;
+    for (const index of refused) {
+      const i = from + index;
+      if (i >= to) continue;
+      const pending = queue[i]!;
+      const start = (i === 0 ? 0 : queue[i - 1]!.end) - base;
+      parts.push(batch.subarray(start, pending.end - base));
+      end += pending.end - base - start;
+      retried.push({ ...pending, end });
+      // Not where this node saw it: FORWARD reads where it is now.
+      const entry = this.known.get(pending.to);
+      if (entry !== undefined) entry.node = entry.epoch = '';
+      link.refused.add(pending.to);
+    }
+    this.retry.push({ queue: retried, from: 0, to: retried.length, batch: Buffer.concat(parts, end) });
   }
 
   /** FORWARD's reply (or GATE's when it routed the batch) for `queue[from, to)`. */

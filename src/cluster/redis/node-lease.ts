@@ -34,6 +34,12 @@ export class NodeLease {
   roundTripMs: number | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private beating = false;
+  /**
+   * Until when (`performance.now()`) the lease surely holds, so no other node can have taken this
+   * node's names: what a link checks before it delivers or sends (0: not now).
+   */
+  currentUntil = 0;
+  private refreshed = false;
   private connectedAt = Date.now();
 
   constructor(
@@ -78,6 +84,13 @@ export class NodeLease {
     if (this.runner.clockOffset === undefined || roundTrip <= this.commandTimeout / 4) {
       this.runner.clockOffset = Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000) - (sentAt + receivedAt) / 2;
     }
+    // Redis set the lease's TTL after `sentAt`; a beat that found it gone (the node stalled, or Redis
+    // lost it) vouches for nothing until the next, after the names were re-asserted. The first beat
+    // creates the lease.
+    if (state === 1 || (state === 0 && !this.refreshed))
+      this.currentUntil = sentAt + this.leaseTtl - Math.min(100, this.leaseTtl / 10);
+    else this.currentUntil = 0;
+    this.refreshed = true;
     for (const nodeId of dead) this.watcher.nodeDown(nodeId);
     return state as LeaseState;
   }
@@ -92,6 +105,7 @@ export class NodeLease {
   stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.currentUntil = 0;
   }
 
   private async tick(): Promise<void> {

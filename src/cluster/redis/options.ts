@@ -143,6 +143,22 @@ export interface RedisBackplaneOptions {
    * @default 8388608
    */
   maxInFlightBytes?: number;
+  /**
+   * Where this node listens for links from the other nodes, `host:port` (port `0`: one the system
+   * picks), e.g. `'10.0.0.5:7000'`. With it, a batch of messages to peers this node saw on one other
+   * node goes straight to that node over TCP (when that node has links too) instead of through Redis,
+   * which then carries only names, leases, rooms and what a link refused (docs/CLUSTER.md, "Node
+   * links"). The address and a secret go into Redis with the node's lease; a node proves it read them
+   * there before another takes its batches. Without it, every message goes through Redis.
+   * @default undefined
+   */
+  links?: string;
+  /**
+   * The host other nodes dial for this node's links, when it is not the host `links` listens on
+   * (which must then be an address they can reach, not `0.0.0.0` or `::`).
+   * @default undefined
+   */
+  linksAdvertise?: string;
 }
 
 /** The options in force, every default filled in. */
@@ -161,6 +177,8 @@ export interface ResolvedRedisBackplaneOptions {
   readonly reapBatch: number;
   readonly maxInFlightCommands: number;
   readonly maxInFlightBytes: number;
+  readonly links: string | undefined;
+  readonly linksAdvertise: string | undefined;
 }
 
 /**
@@ -184,6 +202,8 @@ export const redisBackplaneDefaults: Readonly<Omit<ResolvedRedisBackplaneOptions
     reapBatch: 1000,
     maxInFlightCommands: 1024,
     maxInFlightBytes: 8 * 1024 * 1024,
+    links: undefined,
+    linksAdvertise: undefined,
   });
 
 type Given = Omit<ResolvedRedisBackplaneOptions, 'nodeId'> & { nodeId: string | undefined };
@@ -215,6 +235,8 @@ const checks: { readonly [K in keyof Given]-?: Check<Given[K]> } = {
   reapBatch: integer(1, 1_000_000),
   maxInFlightCommands: integer(4),
   maxInFlightBytes: integer(65536),
+  links: string('host:port (e.g. 10.0.0.5:7000, [::1]:0)', /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/),
+  linksAdvertise: string('a host name or address', /^[^\s/]+$/),
 };
 
 /**
@@ -240,5 +262,19 @@ export function resolveRedisBackplaneOptions(options?: unknown): ResolvedRedisBa
       describeValue(resolved.heartbeatInterval),
     );
   }
+  if (resolved.links !== undefined) {
+    const { host, port } = linksAddress(resolved.links);
+    if (port > 65535) throw new InvalidOptionError('links', 'host:port with a port of 0–65535', describeValue(resolved.links));
+    if (resolved.linksAdvertise === undefined && (host === '0.0.0.0' || host === '::')) {
+      throw new InvalidOptionError('linksAdvertise', `a host other nodes can dial (links listens on ${host})`, 'undefined');
+    }
+  }
   return Object.freeze({ ...resolved, nodeId: resolved.nodeId ?? globalThis.crypto.randomUUID() });
+}
+
+/** The host and port of the `links` option (brackets taken off an IPv6 host). */
+export function linksAddress(links: string): { host: string; port: number } {
+  const colon = links.lastIndexOf(':');
+  const host = links.slice(0, colon);
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(links.slice(colon + 1)) };
 }

@@ -15,7 +15,7 @@ import {
 import { type ConnectionWatcher, createRedisClient, shownUrl, watchConnection, withinStartTimeout } from './connections.js';
 import { RedisRooms } from './redis-rooms.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
-import { ForwardBatcher } from './forward-batcher.js';
+import { ForwardBatcher, type LinkPath } from './forward-batcher.js';
 import { GatedChannel } from './gated-channel.js';
 import { Keys, taggedPrefix } from './keys.js';
 import { NodeLease } from './node-lease.js';
@@ -23,6 +23,12 @@ import { type RedisBackplaneOptions, type ResolvedRedisBackplaneOptions, resolve
 import { liveNames, liveNodes } from './presence.js';
 import { RedisBus } from './redis-bus.js';
 import { LEAVE } from './scripts.js';
+import { NodeLinkError } from '../links/errors.js';
+import { LinkServer } from '../links/link-server.js';
+import type { LinkAddress } from '../links/node-link.js';
+import { NodeLinks } from '../links/node-links.js';
+import { receiveLinked } from '../links/receive.js';
+import { linksAddress } from './options.js';
 
 /** One error type for every failed start; a Redis error stays its cause. */
 function joinFailure(error: unknown): BackplaneError {
@@ -35,6 +41,8 @@ export interface RedisBackplaneStatus extends BackplaneStatus {
   readonly inFlightCommands: number;
   /** Their bytes (at most `maxInFlightBytes`, but for one control command larger than it; hand-overs apart). */
   readonly inFlightBytes: number;
+  /** Links to other nodes open now (0 without `links`). */
+  readonly nodeLinks: number;
 }
 
 /**
@@ -88,8 +96,14 @@ export class RedisBackplane extends ClusterBackplane {
   /** The options in force, defaults filled in. */
   readonly options: Readonly<ResolvedRedisBackplaneOptions>;
   private readonly keys: Keys;
-  /** Tells this process's lease from a leftover one of an earlier process with the same id. */
-  private readonly token = globalThis.crypto.randomUUID();
+  /**
+   * Tells this process's lease from a leftover one of an earlier process with the same id; with
+   * `links`, followed by where the node listens for them and their secret (`<uuid> <host> <port> <secret>`).
+   */
+  private token = globalThis.crypto.randomUUID();
+  /** With `links`: where other nodes' links come in, and this node's links to them. */
+  private linkServer: LinkServer | undefined;
+  private links: NodeLinks | undefined;
   private client: RedisClientLike | undefined;
   private subscriber: RedisClientLike | undefined;
   /** On a Redis Cluster: the one client of both roles (`client` and `subscriber` stay unset). */
@@ -147,6 +161,7 @@ export class RedisBackplane extends ClusterBackplane {
   /** @internal */
   protected async connectBus(): Promise<void> {
     const { options } = this;
+    if (options.links !== undefined) await this.listenForLinks(options.links);
     if (options.cluster !== undefined || options.clusterUrls !== undefined) return this.connectCluster();
     let client = options.client;
     if (client === undefined) {
@@ -215,6 +230,38 @@ export class RedisBackplane extends ClusterBackplane {
     }
   }
 
+  /** Listens for other nodes' links; the lease then says where, with the secret they must show. */
+  private async listenForLinks(links: string): Promise<void> {
+    const { host, port } = linksAddress(links);
+    const secret = globalThis.crypto.randomUUID();
+    const receive = (_from: string, batch: Buffer, refused: Set<string>) =>
+      receiveLinked(batch, refused, this.linkCurrent(), (envelope) => this.deliverOne(envelope));
+    const server = (this.linkServer = new LinkServer(this.nodeId, secret, receive, this.options.commandTimeout, (error) =>
+      this.reportFailure(error),
+    ));
+    try {
+      const address = await server.listen(host, port);
+      this.token += ` ${this.options.linksAdvertise ?? host} ${address.port} ${secret}`;
+    } catch (error) {
+      this.linkServer = undefined;
+      await server.close().catch(() => {});
+      throw new BackplaneError(`Could not listen for node links on ${links}: ${messageOf(error)}`, error);
+    }
+  }
+
+  /** Whether this node's names are surely its own now (its lease holds): links deliver and send only then. */
+  private linkCurrent(): boolean {
+    return !this.closed && this.lease !== undefined && performance.now() < this.lease.currentUntil;
+  }
+
+  /** Where `node` listens for links, from its lease (`undefined`: it has none, or no lease). */
+  private async linkAddress(node: string): Promise<LinkAddress | undefined> {
+    const value = await this.runner!.command(['GET', this.keys.leaseOf(node)]);
+    if (typeof value !== 'string') return undefined;
+    const [, host, port, secret] = value.split(' ');
+    return secret === undefined ? undefined : { host: host!, port: Number(port), secret };
+  }
+
   /** The runner, batcher, lease, bus and rooms over `sender` (`sharded`: a Redis Cluster). */
   private wire(sender: RedisSender, sharded: boolean): { runner: ScriptRunner; lease: NodeLease } {
     const host = this.host!;
@@ -229,8 +276,23 @@ export class RedisBackplane extends ClusterBackplane {
       this.grantLimit,
     ));
     const reportFailure = (error: unknown) => this.reportFailure(error);
-    const batcher = (this.batcher = new ForwardBatcher(runner, this.keys.prefix, this.nodeId, reportFailure));
+    let path: LinkPath | undefined;
+    if (options.links !== undefined) {
+      const links = (this.links = new NodeLinks(
+        this.nodeId,
+        (node) => this.linkAddress(node),
+        options.commandTimeout,
+        options.heartbeatInterval,
+        reportFailure,
+      ));
+      path = {
+        link: (node) => (this.linkCurrent() ? links.open(node) : undefined),
+        maxBytes: Math.floor(options.maxInFlightBytes / 2),
+      };
+    }
+    const batcher = (this.batcher = new ForwardBatcher(runner, this.keys.prefix, this.nodeId, reportFailure, path));
     runner.beforeCommand = () => batcher.flush();
+    if (path !== undefined) runner.order = (write) => batcher.viaRedis(write);
     const lease = (this.lease = new NodeLease(
       runner,
       this.keys,
@@ -377,8 +439,16 @@ export class RedisBackplane extends ClusterBackplane {
 
   /** @internal */
   protected async leaveBus(): Promise<void> {
-    this.lease?.stop();
     const runner = this.runner;
+    if (this.started && runner?.ready === true && this.batcher !== undefined) {
+      // What went by link is answered first (a refused envelope goes on through Redis), so that the
+      // far nodes hear this node's last messages before its names go.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.commandTimeout)));
+      await Promise.race([this.batcher.drained(), late]);
+      clearTimeout(timer);
+    }
+    this.lease?.stop();
     if (!this.started || runner?.ready !== true) return;
     try {
       await runner.run(LEAVE, [this.keys.lease, this.keys.names, this.keys.nodes], [this.nodeId, this.keys.prefix]);
@@ -398,7 +468,8 @@ export class RedisBackplane extends ClusterBackplane {
     else this.subscription?.unsubscribe();
     for (const detach of this.detach) detach();
     this.detach = [];
-    return Promise.resolve();
+    this.links?.close();
+    return this.linkServer?.close() ?? Promise.resolve();
   }
 
   /**
@@ -413,6 +484,7 @@ export class RedisBackplane extends ClusterBackplane {
       roundTripMs: this.lease?.roundTripMs,
       inFlightCommands: this.runner?.inFlightCommands ?? 0,
       inFlightBytes: this.runner?.inFlightBytes ?? 0,
+      nodeLinks: this.links?.openCount ?? 0,
     };
   }
 
@@ -450,7 +522,7 @@ export class RedisBackplane extends ClusterBackplane {
    */
   protected override reportFailure(error: unknown): void {
     if (error instanceof RedisOfflineError || this.closed) return;
-    if (error instanceof RedisBusyError) {
+    if (error instanceof RedisBusyError || (error instanceof NodeLinkError && error.failure === 'busy')) {
       if (this.busyReported) return;
       this.busyReported = true;
     } else if (error instanceof RedisTimeoutError || isConnectionLoss(error)) {
