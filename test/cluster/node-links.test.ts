@@ -180,6 +180,8 @@ describe('node links', () => {
       frame(1, Buffer.from(JSON.stringify({ from: 'x', to: backplaneOf(two).nodeId, secret: 'wrong' }))),
       frame(3, batch),
       frame(1, Buffer.from(JSON.stringify({ from: 'x', to: 'another-node', secret }))),
+      // A stranger announcing a 1 MiB frame: closed before it is buffered.
+      Buffer.from([0, 0x10, 0, 0, 1]),
     ];
     for (const attempt of attempts) {
       const socket = connect({ host: host!, port: Number(port) });
@@ -188,7 +190,7 @@ describe('node links', () => {
       socket.write(frame(3, batch));
       await new Promise((resolve) => socket.on('close', resolve));
     }
-    expect(onTwo.errors.filter((error) => error instanceof NodeLinkError && error.failure === 'protocol')).toHaveLength(3);
+    expect(onTwo.errors.filter((error) => error instanceof NodeLinkError && error.failure === 'protocol')).toHaveLength(4);
     // Through the same node: what b hears next is a's sentinel, nothing the bad links sent.
     a.send({ type: 'candidate', candidate: 'sentinel', name: 'b' });
     expect(await b.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'sentinel', name: 'a' });

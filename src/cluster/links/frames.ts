@@ -64,6 +64,8 @@ export class FrameReader {
   private buffered = 0;
   /** Bytes `chunks` must hold before a frame can be cut from them. */
   private need = 0;
+  /** The largest frame accepted now (a link that has not said who it is gets small ones only). */
+  limit = MAX_FRAME_BYTES;
 
   /** Calls `frame` for each whole frame in what has come so far; false when a frame is too large (the link must close). */
   push(chunk: Buffer, frame: (type: number, payload: Buffer) => void): boolean {
@@ -78,7 +80,7 @@ export class FrameReader {
     let at = 0;
     while (chunk.length - at >= 4) {
       const length = chunk.readUInt32BE(at);
-      if (length < 1 || length > MAX_FRAME_BYTES) return false;
+      if (length < 1 || length > this.limit) return false;
       if (chunk.length - at - 4 < length) break;
       frame(chunk[at + 4]!, chunk.subarray(at + 5, at + 4 + length));
       at += 4 + length;
@@ -88,6 +90,7 @@ export class FrameReader {
       this.chunks = [rest];
       this.buffered = rest.length;
       this.need = rest.length >= 4 ? 4 + rest.readUInt32BE(0) : 4;
+      if (this.need - 4 > this.limit) return false;
     }
     return true;
   }

@@ -1,6 +1,6 @@
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import { BATCH, FrameReader, HELLO, WELCOME, controlFrame, resultFrame } from './frames.js';
+import { BATCH, FrameReader, HELLO, MAX_FRAME_BYTES, WELCOME, controlFrame, resultFrame } from './frames.js';
 import { NodeLinkError } from './errors.js';
 
 /**
@@ -11,6 +11,9 @@ import { NodeLinkError } from './errors.js';
  * them) until the sender clears it.
  */
 export type LinkReceiver = (from: string, batch: Buffer, refused: Set<string>) => number[] | undefined;
+
+/** The largest frame read before a link's HELLO (node ids are at most 128 characters). */
+const HELLO_LIMIT = 4096;
 
 /** Targets a link may hold refused at once; past that the sender misbehaves and the link closes. */
 const MAX_REFUSED = 65_536;
@@ -60,6 +63,8 @@ export class LinkServer {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     const reader = new FrameReader();
+    // Until it says who it is, a link is a stranger: it gets no more than a HELLO's worth of memory.
+    reader.limit = HELLO_LIMIT;
     const refused = new Set<string>();
     let from: string | undefined;
     const timer = setTimeout(() => socket.destroy(), this.helloTimeout);
@@ -77,6 +82,7 @@ export class LinkServer {
           return fail('a HELLO with a wrong node or secret');
         clearTimeout(timer);
         from = hello.from;
+        reader.limit = MAX_FRAME_BYTES;
         socket.write(controlFrame(WELCOME));
         return;
       }
