@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { type Socket, connect } from 'node:net';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { RedisBackplane, NodeLinkError } from '../../src/redis.js';
@@ -117,8 +117,7 @@ describe('node links', () => {
     const b = await loggedIn(two.url, 'b', clients);
     await linked(one, two, a, b);
     // Node two stops reading its links (as a node whose event loop is stuck would, for links only).
-    const sockets = (backplaneOf(two) as unknown as { linkServer: { sockets: Set<import('node:net').Socket> } }).linkServer
-      .sockets;
+    const sockets = (backplaneOf(two) as unknown as { links: { server: { sockets: Set<Socket> } } }).links.server.sockets;
     for (const socket of sockets) socket.pause();
     for (let n = 0; n < 5; n++) a.send({ type: 'candidate', candidate: { n }, name: 'b' });
     await until(() => told(a, 'b', 'backplane-unavailable').length === 5, 'the stuck candidates answered');

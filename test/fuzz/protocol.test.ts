@@ -18,6 +18,7 @@ describe('the protocol against a reference model', () => {
     ['in-memory (bytes)', 1000, 200],
     ['ws (fast frame reader)', 300, 100],
     ['two nodes through Redis', 200, 100],
+    ['two nodes through Redis, relays over node links', 200, 100],
     ['two nodes through a Redis Cluster', 200, 100],
     ['HTTP fallback (POST up, long-poll down)', 200, 100],
   ] as const)(

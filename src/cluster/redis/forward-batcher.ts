@@ -1,4 +1,4 @@
-import type { Envelope, ForwardDone, ForwardResult } from '../../core/backplane.js';
+import type { Envelope, ForwardDone } from '../../core/backplane.js';
 import type { ScriptRunner } from './client.js';
 import { type EnvelopeParts, partsBound, partsSize, writeFramedParts } from '../envelope-codec.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
@@ -6,6 +6,7 @@ import { BATCH, GATED } from './keys.js';
 import { FORWARD } from './forward-scripts.js';
 import type { NodeLink } from '../links/node-link.js';
 import { NodeLinkError } from '../links/errors.js';
+import { TargetCache, UNAVAILABLE } from './target-cache.js';
 
 /** How the batcher reaches other nodes' links (see links/node-links.ts). */
 export interface LinkPath {
@@ -28,26 +29,11 @@ const MAX_BATCH = 256;
  */
 const GATE_PAUSE_MS = 1000;
 
-const UNAVAILABLE: ForwardResult = { delivered: false, reason: 'unavailable' };
-const NOT_FOUND: ForwardResult = { delivered: false, reason: 'not-found' };
-
 /**
  * The size of a buffer batches are written into, one after the other (a larger one while a batch
  * does not fit): a batch is a view of it, never written over, as the client holds it until it is sent.
  */
 const SLAB_BYTES = 64 * 1024;
-
-/**
- * A target the batcher has forwarded to lately. `mark` is its index in the
- * batch being written, tagged with that batch's number (`tag + index`, 256
- * numbers per batch), so the map is not emptied and refilled per batch.
- * `node` held it under `epoch` when Redis last said (`''`: unknown).
- */
-interface Known {
-  mark: number;
-  node: string;
-  epoch: string;
-}
 
 /**
  * A queued envelope, already written into the slab (ending `end` bytes after the queue's first
@@ -83,11 +69,8 @@ export class ForwardBatcher {
   private timer: ReturnType<typeof setImmediate> | undefined;
   /** The queue's size in UTF-16 units (its envelopes' texts and targets), as flush() counts it. */
   private queuedSize = 0;
-  /** Targets seen lately: where each is in the batch being written, and who held it when Redis last said. */
-  private readonly known = new Map<string, Known>();
-  private tag = 0;
-  /** The latest epoch Redis gave for each node that held targets (see FORWARD). */
-  private readonly epochs = new Map<string, string>();
+  /** Where targets were seen lately, and the nodes' epochs then (see FORWARD and GATE). */
+  private readonly cache = new TargetCache();
   /**
    * Where queued envelopes are written as they come, byte-framed (so a frame given as bytes is
    * copied once, straight into its batch): `[first, used)` holds the queue's, what lies before
@@ -102,8 +85,6 @@ export class ForwardBatcher {
   private gateAfter = 0;
   /** Where this node's batch waits for GATE, inside one transaction. */
   private readonly batchKey: string;
-  /** The last `delivered` answer, reused while batches go to the same node. */
-  private delivered: ForwardResult & { delivered: true } = { delivered: true, node: '' };
   /**
    * The node whose link carries the calls waiting now (`undefined`: they went to Redis). Calls
    * in flight all go one way: a batch that would go the other way waits in `held` until they
@@ -314,37 +295,8 @@ export class ForwardBatcher {
 
   /** send() now, or false when the batch must wait for the calls in flight (they go by a link it cannot take). */
   private trySend(queue: readonly Pending[], from: number, to: number, batch: Buffer): boolean {
-    // Each target once (a burst of candidates names the same peer again and again): each
-    // envelope's target is one byte of `index` (MAX_BATCH ≤ 256) into the distinct names.
-    const known = this.known;
-    // Emptied now and then: past many names, or before the tags would pass the safe integers.
-    if (known.size > 4096 || this.tag > Number.MAX_SAFE_INTEGER / 2) {
-      known.clear();
-      this.tag = 0;
-    }
-    const tag = (this.tag += 256);
-    const index = Buffer.allocUnsafe(to - from);
-    const targets: Known[] = [];
-    let names = '';
-    // The node every target was last seen on under its current epoch; '' once one was not.
-    let seen: string | undefined;
-    for (let i = from; i < to; i++) {
-      const target = queue[i]!.to;
-      let entry = known.get(target);
-      if (entry === undefined) known.set(target, (entry = { mark: 0, node: '', epoch: '' }));
-      let slot = entry.mark - tag;
-      if (slot < 0) {
-        slot = targets.length;
-        entry.mark = tag + slot;
-        targets.push(entry);
-        names = slot === 0 ? target : names + '\t' + target;
-        if (seen !== '') {
-          const node = entry.node;
-          seen = node !== '' && entry.epoch === this.epochs.get(node) && (seen === undefined || seen === node) ? node : '';
-        }
-      }
-      index[i - from] = slot;
-    }
+    const plan = this.cache.plan(queue, from, to);
+    const { names, index, seen } = plan;
     let link: NodeLink | undefined;
     if (this.waiting > 0 && this.linkNode !== undefined) {
       // A link's calls are in flight: only a batch for that link may go now, within its bytes.
@@ -358,7 +310,7 @@ export class ForwardBatcher {
       this.sendLinked(link, queue, from, to, batch);
       return true;
     }
-    const distinct = targets.length;
+    const distinct = plan.targets.length;
     const deadline = this.runner.deadline();
     const indexes = distinct < to - from ? index : '';
     this.waiting++;
@@ -376,7 +328,7 @@ export class ForwardBatcher {
         if (!own) this.gateAfter = performance.now() + GATE_PAUSE_MS;
         failed(error);
       };
-      const gate = [this.prefix, this.nodeId, deadline, seen, this.epochs.get(seen)!, indexes, names];
+      const gate = [this.prefix, this.nodeId, deadline, seen, this.cache.epochOf(seen)!, indexes, names];
       this.runner.gated(this.batchKey, batch, gate, this.prefix + GATED + seen).then((reply) => {
         const [, answer, receivers] = reply as [unknown, unknown, number];
         if (answer instanceof Error) {
@@ -387,18 +339,18 @@ export class ForwardBatcher {
         }
         this.answered();
         if (answer === 1) {
-          const result = receivers > 0 ? this.deliveredTo(seen) : UNAVAILABLE;
+          const result = receivers > 0 ? this.cache.deliveredTo(seen) : UNAVAILABLE;
           for (let i = from; i < to; i++) queue[i]!.done(result);
           return;
         }
-        this.answer(answer, queue, from, to, targets, index);
+        this.cache.answer(answer, queue, from, to, plan);
       }, refused);
       return true;
     }
     const args = [this.prefix, this.nodeId, deadline, batch, indexes, names];
     this.runner.run(FORWARD, [], args, 'forward').then((reply) => {
       this.answered();
-      this.answer(reply, queue, from, to, targets, index);
+      this.cache.answer(reply, queue, from, to, plan);
     }, failed);
     return true;
   }
@@ -418,7 +370,7 @@ export class ForwardBatcher {
         if (link.refused.delete(target)) cleared = cleared === '' ? target : cleared + '\t' + target;
       }
     }
-    const delivered = this.deliveredTo(link.node);
+    const delivered = this.cache.deliveredTo(link.node);
     link.send(batch, cleared, (refused) => {
       if (refused instanceof NodeLinkError) {
         this.answered();
@@ -459,73 +411,9 @@ export class ForwardBatcher {
       end += pending.end - base - start;
       retried.push({ ...pending, end });
       // Not where this node saw it: FORWARD reads where it is now.
-      const entry = this.known.get(pending.to);
-      if (entry !== undefined) entry.node = entry.epoch = '';
+      this.cache.forget(pending.to);
       link.refused.add(pending.to);
     }
     this.retry.push({ queue: retried, from: 0, to: retried.length, batch: Buffer.concat(parts, end) });
-  }
-
-  /** FORWARD's reply (or GATE's when it routed the batch) for `queue[from, to)`. */
-  private answer(
-    reply: unknown,
-    queue: readonly Pending[],
-    from: number,
-    to: number,
-    targets: readonly Known[],
-    index: Buffer,
-  ): void {
-    if (reply === -2) {
-      // Redis ran it after this node gave up on it: nothing was published.
-      for (let i = from; i < to; i++) queue[i]!.done(UNAVAILABLE);
-      return;
-    }
-    const distinct = targets.length;
-    const [first, second, third] = reply as [string | string[], number | Array<string | number>, string | undefined];
-    if (typeof first === 'string') {
-      // One answer for the whole batch: its one holder (or none).
-      // Nobody listened: the holder's subscription is reconnecting and its envelopes are lost.
-      const result = first === '' ? NOT_FOUND : (second as number) > 0 ? this.deliveredTo(first) : UNAVAILABLE;
-      for (let i = from; i < to; i++) queue[i]!.done(result);
-      this.learn(targets, first, third);
-      return;
-    }
-    const published = second as Array<string | number>;
-    const outcome = new Map<string, ForwardResult>();
-    for (let i = 0; i < published.length; i += 3) {
-      const node = published[i] as string;
-      outcome.set(node, (published[i + 1] as number) > 0 ? { delivered: true, node } : UNAVAILABLE);
-      this.noteEpoch(node, published[i + 2] as string);
-    }
-    for (let i = from; i < to; i++) {
-      const holder = first[distinct < to - from ? index[i - from]! : i - from];
-      queue[i]!.done(holder ? (outcome.get(holder) ?? UNAVAILABLE) : NOT_FOUND);
-    }
-    for (let i = 0; i < distinct; i++) {
-      const holder = first[i]!;
-      targets[i]!.node = holder;
-      targets[i]!.epoch = holder === '' ? '' : (this.epochs.get(holder) ?? '');
-    }
-  }
-
-  /** Redis said one node (or none, `''`) held every target of a batch, under `epoch`. */
-  private learn(targets: readonly Known[], node: string, epoch: string | undefined): void {
-    if (node !== '' && epoch !== undefined) this.noteEpoch(node, epoch);
-    else node = '';
-    for (const target of targets) {
-      target.node = node;
-      target.epoch = node === '' ? '' : epoch!;
-    }
-  }
-
-  private noteEpoch(node: string, epoch: string): void {
-    // Nodes come and go (a restarted process has a new id): the map stays small.
-    if (this.epochs.size >= 256 && !this.epochs.has(node)) this.epochs.clear();
-    this.epochs.set(node, epoch);
-  }
-
-  private deliveredTo(node: string): ForwardResult {
-    if (this.delivered.node !== node) this.delivered = { delivered: true, node };
-    return this.delivered;
   }
 }

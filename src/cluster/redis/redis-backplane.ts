@@ -15,7 +15,7 @@ import {
 import { type ConnectionWatcher, createRedisClient, shownUrl, watchConnection, withinStartTimeout } from './connections.js';
 import { RedisRooms } from './redis-rooms.js';
 import { RedisBusyError, RedisOfflineError, RedisTimeoutError } from './errors.js';
-import { ForwardBatcher, type LinkPath } from './forward-batcher.js';
+import { ForwardBatcher } from './forward-batcher.js';
 import { GatedChannel } from './gated-channel.js';
 import { Keys, taggedPrefix } from './keys.js';
 import { NodeLease } from './node-lease.js';
@@ -24,11 +24,7 @@ import { liveNames, liveNodes } from './presence.js';
 import { RedisBus } from './redis-bus.js';
 import { LEAVE } from './scripts.js';
 import { NodeLinkError } from '../links/errors.js';
-import { LinkServer } from '../links/link-server.js';
-import type { LinkAddress } from '../links/node-link.js';
-import { NodeLinks } from '../links/node-links.js';
-import { receiveLinked } from '../links/receive.js';
-import { linksAddress } from './options.js';
+import { RedisLinks } from './redis-links.js';
 
 /** One error type for every failed start; a Redis error stays its cause. */
 function joinFailure(error: unknown): BackplaneError {
@@ -102,8 +98,7 @@ export class RedisBackplane extends ClusterBackplane {
    */
   private token = globalThis.crypto.randomUUID();
   /** With `links`: where other nodes' links come in, and this node's links to them. */
-  private linkServer: LinkServer | undefined;
-  private links: NodeLinks | undefined;
+  private readonly links: RedisLinks | undefined;
   private client: RedisClientLike | undefined;
   private subscriber: RedisClientLike | undefined;
   /** On a Redis Cluster: the one client of both roles (`client` and `subscriber` stay unset). */
@@ -144,6 +139,17 @@ export class RedisBackplane extends ClusterBackplane {
     );
     this.options = resolved;
     this.keys = new Keys(taggedPrefix(resolved.keyPrefix) ?? '', this.nodeId);
+    if (resolved.links !== undefined) {
+      this.links = new RedisLinks(
+        {
+          nodeId: this.nodeId,
+          current: () => this.linkCurrent(),
+          deliver: (envelope) => this.deliverOne(envelope),
+          report: (error) => this.reportFailure(error),
+        },
+        { ...resolved, links: resolved.links },
+      );
+    }
   }
 
   /**
@@ -161,7 +167,7 @@ export class RedisBackplane extends ClusterBackplane {
   /** @internal */
   protected async connectBus(): Promise<void> {
     const { options } = this;
-    if (options.links !== undefined) await this.listenForLinks(options.links);
+    if (this.links !== undefined) this.token += await this.links.listen();
     if (options.cluster !== undefined || options.clusterUrls !== undefined) return this.connectCluster();
     let client = options.client;
     if (client === undefined) {
@@ -230,36 +236,9 @@ export class RedisBackplane extends ClusterBackplane {
     }
   }
 
-  /** Listens for other nodes' links; the lease then says where, with the secret they must show. */
-  private async listenForLinks(links: string): Promise<void> {
-    const { host, port } = linksAddress(links);
-    const secret = globalThis.crypto.randomUUID();
-    const receive = (_from: string, batch: Buffer, refused: Set<string>) =>
-      receiveLinked(batch, refused, this.linkCurrent(), (envelope) => this.deliverOne(envelope));
-    const server = (this.linkServer = new LinkServer(this.nodeId, secret, receive, this.options.commandTimeout, (error) =>
-      this.reportFailure(error),
-    ));
-    try {
-      const address = await server.listen(host, port);
-      this.token += ` ${this.options.linksAdvertise ?? host} ${address.port} ${secret}`;
-    } catch (error) {
-      this.linkServer = undefined;
-      await server.close().catch(() => {});
-      throw new BackplaneError(`Could not listen for node links on ${links}: ${messageOf(error)}`, error);
-    }
-  }
-
   /** Whether this node's names are surely its own now (its lease holds): links deliver and send only then. */
   private linkCurrent(): boolean {
     return !this.closed && this.lease !== undefined && performance.now() < this.lease.currentUntil;
-  }
-
-  /** Where `node` listens for links, from its lease (`undefined`: it has none, or no lease). */
-  private async linkAddress(node: string): Promise<LinkAddress | undefined> {
-    const value = await this.runner!.command(['GET', this.keys.leaseOf(node)]);
-    if (typeof value !== 'string') return undefined;
-    const [, host, port, secret] = value.split(' ');
-    return secret === undefined ? undefined : { host: host!, port: Number(port), secret };
   }
 
   /** The runner, batcher, lease, bus and rooms over `sender` (`sharded`: a Redis Cluster). */
@@ -276,20 +255,7 @@ export class RedisBackplane extends ClusterBackplane {
       this.grantLimit,
     ));
     const reportFailure = (error: unknown) => this.reportFailure(error);
-    let path: LinkPath | undefined;
-    if (options.links !== undefined) {
-      const links = (this.links = new NodeLinks(
-        this.nodeId,
-        (node) => this.linkAddress(node),
-        options.commandTimeout,
-        options.heartbeatInterval,
-        reportFailure,
-      ));
-      path = {
-        link: (node) => (this.linkCurrent() ? links.open(node) : undefined),
-        maxBytes: Math.floor(options.maxInFlightBytes / 2),
-      };
-    }
+    const path = this.links?.path(runner, this.keys);
     const batcher = (this.batcher = new ForwardBatcher(runner, this.keys.prefix, this.nodeId, reportFailure, path));
     runner.beforeCommand = () => batcher.flush();
     if (path !== undefined) runner.order = (write) => batcher.viaRedis(write);
@@ -468,8 +434,7 @@ export class RedisBackplane extends ClusterBackplane {
     else this.subscription?.unsubscribe();
     for (const detach of this.detach) detach();
     this.detach = [];
-    this.links?.close();
-    return this.linkServer?.close() ?? Promise.resolve();
+    return this.links?.close() ?? Promise.resolve();
   }
 
   /**
