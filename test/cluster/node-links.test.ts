@@ -3,8 +3,8 @@ import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { RedisBackplane, NodeLinkError } from '../../src/redis.js';
 import { InvalidOptionError } from '../../src/index.js';
-import { loggedIn, sleep, untilAsync, useRedisCluster, watchHub } from '../helpers/cluster.js';
-import type { HubServer } from '../helpers/hub-server.js';
+import { loggedIn, redisClusterHarness, sleep, untilAsync, useRedisCluster, watchHub } from '../helpers/cluster.js';
+import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { until } from '../helpers/events.js';
 import type { TestClient } from '../helpers/test-client.js';
 
@@ -201,5 +201,44 @@ describe('node links', () => {
     expect(() => new RedisBackplane({ links: '0.0.0.0:7000' })).toThrow(/linksAdvertise/);
     expect(new RedisBackplane({ links: '0.0.0.0:7000', linksAdvertise: '10.0.0.5' }).options.links).toBe('0.0.0.0:7000');
     expect(new RedisBackplane({ links: '[::1]:0' }).options.links).toBe('[::1]:0');
+  });
+});
+
+describe('node links on a Redis Cluster', () => {
+  const shards = redisClusterHarness('nlc');
+
+  /** What the master of the hub cluster's slot has counted of `command`. */
+  async function masterCalls(command: string): Promise<number> {
+    const port = await shards.redis.ownerOf(await shards.redis.slotOf(`{${shards.prefix}}`));
+    const info = (await shards.redis.command(port, ['INFO', 'commandstats'])) as string;
+    return Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  }
+
+  it('finds the other node’s link through its lease in the slot, and relays without SPUBLISH', async () => {
+    const node = async () => {
+      const backplane = new RedisBackplane({
+        clusterUrls: shards.redis.urls,
+        keyPrefix: shards.prefix,
+        leaseTtl: 1500,
+        heartbeatInterval: 250,
+        links: '127.0.0.1:0',
+      });
+      const started = await startHubServer({ backplane });
+      shards.nodes.push(started);
+      await started.hub.ready;
+      return started;
+    };
+    const one = await node();
+    const two = await node();
+    const a = await loggedIn(one.url, 'a', shards.clients);
+    const b = await loggedIn(two.url, 'b', shards.clients);
+    await linked(one, two, a, b);
+    const [publishes, execs] = [await masterCalls('spublish'), await masterCalls('exec')];
+    const count = 200;
+    for (let n = 0; n < count; n++) a.send({ type: 'candidate', candidate: { n }, name: 'b' });
+    await until(() => numbers(b, 'a').length === count, 'every candidate');
+    expect(numbers(b, 'a')).toEqual([...Array(count).keys()]);
+    expect(await masterCalls('spublish')).toBe(publishes);
+    expect(await masterCalls('exec')).toBe(execs);
   });
 });

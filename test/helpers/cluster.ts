@@ -273,11 +273,7 @@ export function redisClusterHarness(tag: string): ClusterHarness & { readonly re
     },
     async node(given = {}, hubOptions = {}) {
       // A Redis Cluster's nodes have no links: every envelope comes on the channel.
-      const { commandTimeout } = given;
-      const started = await startHubServer({
-        ...hubOptions,
-        backplane: backplane(commandTimeout === undefined ? {} : { commandTimeout }),
-      });
+      const started = await startHubServer({ ...hubOptions, backplane: backplane(withoutChannelOnly(given)) });
       nodes.push(started);
       await started.hub.ready;
       return started;
@@ -292,6 +288,11 @@ export function redisClusterHarness(tag: string): ClusterHarness & { readonly re
     },
     bare: (host, options = {}) => bare(backplane(options), host),
   };
+}
+
+/** A node's options without the harness's own `channelOnly`. */
+function withoutChannelOnly<T extends { readonly channelOnly?: boolean }>(given: T): Omit<T, 'channelOnly'> {
+  return Object.fromEntries(Object.entries(given).filter(([key]) => key !== 'channelOnly')) as Omit<T, 'channelOnly'>;
 }
 
 /** Starts backplanes without a hub and closes them after each test. */
@@ -324,8 +325,7 @@ export function memoryHarness(): ClusterHarness {
     clients,
     async node(given = {}, hubOptions = {}) {
       // In memory there are no links: every envelope comes on the channel.
-      const { commandTimeout } = given;
-      const options = commandTimeout === undefined ? {} : { commandTimeout };
+      const options = withoutChannelOnly(given);
       const started = await startHubServer({ ...hubOptions, backplane: cluster.backplane(undefined, options) });
       nodes.push(started);
       await started.hub.ready;
