@@ -9,14 +9,18 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Runs scripts/soak.mjs in its own process (it needs --expose-gc) and returns its JSON line. */
 async function soak(cycles: number, nodes: 1 | 2): Promise<SoakResult & { problems: string[] }> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ['--expose-gc', 'scripts/soak.mjs', '--cycles', String(cycles), '--nodes', String(nodes), '--json'],
-    {
-      cwd: root,
-      timeout: 90_000,
-    },
-  );
+  let stdout: string;
+  try {
+    ({ stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', 'scripts/soak.mjs', '--cycles', String(cycles), '--nodes', String(nodes), '--json'],
+      { cwd: root, timeout: 90_000 },
+    ));
+  } catch (error) {
+    // Exit status 1 says only that something is wrong: its JSON line (when there is one) says what.
+    stdout = (error as { stdout?: string | Buffer }).stdout?.toString() ?? '';
+    if (!stdout.trim().startsWith('{')) throw error;
+  }
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as SoakResult & { problems: string[] };
 }
 
@@ -44,6 +48,8 @@ describe('soak: connect → login → offer → close, half clean, half abrupt',
       // Bounded heap: under 1 KB per measured cycle (an idle peer alone is about 7 KB, so a leaked
       // connection per cycle shows). The 5 % target is for the long run, past JIT and heap warm-up.
       expect(result.heapEnd - result.heapStart).toBeLessThan(2 * 1024 * 1024);
+      // Anything else the script judged (its heap bound is for the long run, so not here).
+      expect(result.problems.filter((problem) => !problem.startsWith('heap grew'))).toEqual([]);
     },
     120_000,
   );

@@ -217,12 +217,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   await Promise.all(servers.map((server) => server.close()));
   let redisKeysLeft = 0;
   if (redis !== undefined) {
-    const reply = (await redis.command(`KEYS {${keyPrefix}}*`)) ?? '';
-    redisKeysLeft = Number(/^\*(\d+)/.exec(reply)?.[1] ?? NaN);
+    // An inline command answers undefined when Redis is slow to answer (a loaded machine): ask again.
+    let reply: string | undefined;
+    for (let attempt = 0; attempt < 5 && reply === undefined; attempt++) reply = await redis.command(`KEYS {${keyPrefix}}*`);
+    redisKeysLeft = Number(/^\*(\d+)/.exec(reply ?? '')?.[1] ?? NaN);
     await redis.dispose();
   }
-  // Let closed sockets and finished timers leave the loop.
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // Closed sockets and finished timers leave the loop within a few turns; wait for that (with a deadline)
+  // rather than for a fixed time, and report what is left if they do not.
+  const same = (a: Record<string, number>, b: Record<string, number>) => JSON.stringify(a) === JSON.stringify(b);
+  await until(() => same(resources(), resourcesBefore), 'the resources of the run to go', 5000).catch(() => {});
   const measured = latencies.slice(warmup);
   const ms = Date.now() - started;
   return {
