@@ -109,6 +109,30 @@ describe('node links', () => {
     expect(onThree().at(-1)).toBe(count - 1);
   });
 
+  it('keeps one sender’s relays (over the link) and room broadcasts (through Redis) in the order sent', async () => {
+    const one = await cluster.node();
+    const two = await cluster.node();
+    const a = await loggedIn(one.url, 'a', clients);
+    const b = await loggedIn(two.url, 'b', clients);
+    await linked(one, two, a, b);
+    b.send({ type: 'join', room: 'R' });
+    expect(await b.nextOf('join')).toMatchObject({ success: true, members: [] });
+    a.send({ type: 'join', room: 'R' });
+    expect(await a.nextOf('join')).toMatchObject({ success: true, members: ['b'] });
+    expect(await b.next()).toEqual({ type: 'joined', room: 'R', name: 'a' });
+    const count = 200;
+    for (let i = 0; i < count; i++) {
+      a.send({ type: 'broadcast', room: 'R', data: i });
+      a.send({ type: 'candidate', candidate: { n: i }, name: 'b' });
+    }
+    for (let i = 0; i < count; i++) {
+      expect(await b.next()).toEqual({ type: 'broadcast', room: 'R', name: 'a', data: i });
+      expect(await b.next()).toEqual({ type: 'candidate', candidate: { n: i }, name: 'a' });
+    }
+    // The relays went over the link, the broadcasts through Redis.
+    expect(backplaneOf(one).status().nodeLinks).toBe(1);
+  });
+
   it('answers what a link that stopped answering carried backplane-unavailable, and goes on through Redis', async () => {
     const one = await cluster.node({ commandTimeout: 300 });
     const two = await cluster.node({ commandTimeout: 300 });
