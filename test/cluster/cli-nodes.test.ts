@@ -1,3 +1,4 @@
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess, buildCli } from '../helpers/cli-process.js';
 import { loggedIn } from '../helpers/cluster.js';
@@ -32,8 +33,8 @@ describe('CLI nodes through Redis', () => {
     built?.remove();
   });
 
-  async function startNode(): Promise<CliProcess> {
-    const node = await CliProcess.start(cli, ['--port', '0', '--host', '127.0.0.1', '--redis', redis.url]);
+  async function startNode(extra: string[] = []): Promise<CliProcess> {
+    const node = await CliProcess.start(cli, ['--port', '0', '--host', '127.0.0.1', '--redis', redis.url, ...extra]);
     processes.push(node);
     return node;
   }
@@ -89,6 +90,35 @@ describe('CLI nodes through Redis', () => {
       /exited with 1: [\s\S]*cannot join the cluster through Redis at redis:\/\/127\.0\.0\.1:\d+/,
     );
     expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('with --links, relays between the processes over their link: Redis publishes none of them', async () => {
+    const links = ['--links', '127.0.0.1:0'];
+    const [n1, n2] = await Promise.all([startNode(links), startNode(links)]);
+    const a = await client(n1, 'Lena');
+    const b = await client(n2, 'Marc');
+    const admin = createClient({ url: redis.url });
+    admin.on('error', () => {});
+    await admin.connect();
+    try {
+      const publishes = async () =>
+        Number(/cmdstat_publish:calls=(\d+)/.exec(await admin.sendCommand<string>(['INFO', 'commandstats']))?.[1] ?? 0);
+      // The first relays find where the other peer is (through Redis) and dial the link; then it carries them.
+      let round = 0;
+      for (; round < 50; round++) {
+        const before = await publishes();
+        for (let i = 0; i < 20; i++) a.send({ type: 'candidate', candidate: { round, i }, name: 'Marc' });
+        for (let i = 0; i < 20; i++)
+          expect(await b.nextOf('candidate')).toEqual({ type: 'candidate', candidate: { round, i }, name: 'Lena' });
+        if ((await publishes()) === before) break;
+      }
+      // A round of 20 relays that Redis did not publish: they went over the link.
+      expect(round).toBeLessThan(50);
+    } finally {
+      admin.destroy();
+    }
+    await Promise.all([n1.kill('SIGTERM'), n2.kill('SIGTERM')]);
+    expect(await n1.exited).toEqual({ code: 0, signal: null });
   });
 
   it('shuts down cleanly on SIGTERM, giving its names back', async () => {
