@@ -311,7 +311,8 @@ export class Connection extends ResumableConnection implements TransportSession,
     this.hold = undefined;
     const predecessor = hold?.predecessor;
     if (predecessor?.parked !== undefined) for (const parked of predecessor.parked) this.send(parked.frame);
-    // Relays parked while a resume from another node was being decided come after the held ones.
+    // Relays parked while a resume from another node was being decided (or while the claim's answer was on
+    // its way) come after the held ones.
     const own = hold?.take();
     if (own !== undefined) {
       this.countHeld(own);

@@ -206,7 +206,7 @@ export abstract class ResumableConnection {
   }
 
   /**
-   * Parks a frame for this dropped (or resuming) peer; false when its bounds
+   * Parks a frame for this dropped (or resuming, or logging-in) peer; false when its bounds
    * are reached. A dropped peer holds a `leave` only from a call partner
    * (outside the bounds, one per sender, ending the call); one from anyone
    * else ends no call and is not held (true: nothing to answer). A login

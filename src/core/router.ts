@@ -290,13 +290,16 @@ export class Router implements Routes<Connection> {
       this.backplane?.forward({ kind, from, fromNode, to, frame }).catch((error: unknown) => this.reportError(error));
       return true;
     }
-    if (local?.state === ConnectionState.Dropped) {
+    // A login here whose claim the cluster has made (it routed the envelope here) but whose answer is still on
+    // its way: held for it like a resuming peer's, sent right after the login reply, or on to the name's holder
+    // if the login fails. Dropped, it would be lost while its sender heard it was delivered.
+    if (local?.state === ConnectionState.Dropped || local?.state === ConnectionState.LoggingIn) {
       if (!local.park(envelope.frame, envelope.from, envelope.fromNode, envelope.kind) && envelope.kind !== 'message') {
         this.tellRemote(
           envelope.from,
           encodeError(
             ErrorCode.PeerCongested,
-            `${envelope.to} is reconnecting and too much is held for it: the message was dropped`,
+            `${envelope.to} is ${local.state === ConnectionState.Dropped ? 'reconnecting' : 'logging in'} and too much is held for it: the message was dropped`,
             envelope.kind,
             envelope.to,
           ),
