@@ -96,8 +96,6 @@ export class ForwardBatcher {
   private heldBytes = 0;
   /** Envelopes a link refused, to go through Redis (before anything held) once the link's calls are answered. */
   private retry: Held[] = [];
-  /** A held Redis call is being written: flush() leaves the queue for after it. */
-  private calling = false;
   /** Who waits in drained(). */
   private whenDrained: Array<() => void> = [];
 
@@ -163,7 +161,6 @@ export class ForwardBatcher {
    * commands keep the order they were made in.
    */
   flush(): void {
-    if (this.calling) return;
     if (this.timer !== undefined) clearImmediate(this.timer);
     this.timer = undefined;
     const queue = this.queue;
@@ -223,15 +220,7 @@ export class ForwardBatcher {
     return new Promise<T>((resolve, reject) => {
       const run = () => {
         this.waiting++;
-        // What was queued since the call was asked for goes after it (the runner flushes before a command).
-        this.calling = true;
-        let reply: Promise<T>;
-        try {
-          reply = call();
-        } finally {
-          this.calling = false;
-        }
-        reply.then(
+        call().then(
           (value) => {
             this.answered();
             resolve(value);
