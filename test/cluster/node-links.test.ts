@@ -1,8 +1,8 @@
-import { type Socket, connect } from 'node:net';
+import { type AddressInfo, type Socket, connect, createServer } from 'node:net';
 import { createClient } from 'redis';
 import { describe, expect, it } from 'vitest';
 import { RedisBackplane, NodeLinkError } from '../../src/redis.js';
-import { InvalidOptionError } from '../../src/index.js';
+import { InvalidOptionError, SignallingHub } from '../../src/index.js';
 import { loggedIn, redisClusterHarness, untilAsync, useRedisCluster, watchHub } from '../helpers/cluster.js';
 import { type HubServer, startHubServer } from '../helpers/hub-server.js';
 import { until } from '../helpers/events.js';
@@ -43,6 +43,19 @@ const told = (sender: TestClient, target: string, code?: string) =>
     (frame) => frame.type === 'error' && frame.target === target && (code === undefined || frame.code === code),
   );
 
+/**
+ * Two nodes from `start`, `a` logged in on the first and `b` on the second, relaying to each other
+ * until both nodes' links are open (the first relays go through Redis).
+ */
+async function linkedPair(start: () => Promise<HubServer>, owned: TestClient[]) {
+  const one = await start();
+  const two = await start();
+  const a = await loggedIn(one.url, 'a', owned);
+  const b = await loggedIn(two.url, 'b', owned);
+  await linked(one, two, a, b);
+  return { one, two, a, b };
+}
+
 /** Relays from `from` to `to` until both nodes' links are open (the first relays go through Redis). */
 async function linked(one: HubServer, two: HubServer, a: TestClient, b: TestClient): Promise<void> {
   let n = 0;
@@ -58,11 +71,7 @@ async function linked(one: HubServer, two: HubServer, a: TestClient, b: TestClie
 
 describe('node links', () => {
   it('relays between nodes that saw each other’s peers without Redis: no PUBLISH, no transaction, in order', async () => {
-    const one = await cluster.node();
-    const two = await cluster.node();
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    await linked(one, two, a, b);
+    const { a, b } = await linkedPair(() => cluster.node(), clients);
     const [publishes, execs] = [await calls('publish'), await calls('exec')];
     const count = 400;
     for (let n = 0; n < count; n++) {
@@ -77,12 +86,8 @@ describe('node links', () => {
   });
 
   it('sends what a link refused (its target left the node) on through Redis, in order; the sender hears of what reached nobody', async () => {
-    const one = await cluster.node();
-    const two = await cluster.node();
+    const { two, a, b } = await linkedPair(() => cluster.node(), clients);
     const three = await cluster.node();
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    await linked(one, two, a, b);
     const count = 150;
     let moved: TestClient | undefined;
     for (let n = 0; n < count; n++) {
@@ -115,11 +120,7 @@ describe('node links', () => {
   });
 
   it('keeps one sender’s relays (over the link) and room broadcasts (through Redis) in the order sent', async () => {
-    const one = await cluster.node();
-    const two = await cluster.node();
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    await linked(one, two, a, b);
+    const { one, a, b } = await linkedPair(() => cluster.node(), clients);
     b.send({ type: 'join', room: 'R' });
     expect(await b.nextOf('join')).toMatchObject({ success: true, members: [] });
     a.send({ type: 'join', room: 'R' });
@@ -139,12 +140,8 @@ describe('node links', () => {
   });
 
   it('answers what a link that stopped answering carried backplane-unavailable, and goes on through Redis', async () => {
-    const one = await cluster.node({ commandTimeout: 300 });
-    const two = await cluster.node({ commandTimeout: 300 });
+    const { one, two, a, b } = await linkedPair(() => cluster.node({ commandTimeout: 300 }), clients);
     const onOne = watchHub(one.hub);
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    await linked(one, two, a, b);
     // Node two stops reading its links (as a node whose event loop is stuck would, for links only).
     const sockets = (backplaneOf(two) as unknown as { links: { server: { sockets: Set<Socket> } } }).links.server.sockets;
     for (const socket of sockets) socket.pause();
@@ -157,11 +154,7 @@ describe('node links', () => {
   });
 
   it('goes on while Redis stalls until the nodes’ leases could have lapsed; then the sender is told', async () => {
-    const one = await cluster.node();
-    const two = await cluster.node();
-    const a = await loggedIn(one.url, 'a', clients);
-    const b = await loggedIn(two.url, 'b', clients);
-    await linked(one, two, a, b);
+    const { a, b } = await linkedPair(() => cluster.node(), clients);
     cluster.redis.pause();
     try {
       a.send({ type: 'candidate', candidate: { n: 0 }, name: 'b' });
@@ -226,6 +219,24 @@ describe('node links', () => {
     expect(await b.nextOf('candidate')).toEqual({ type: 'candidate', candidate: 'sentinel', name: 'a' });
   });
 
+  it('refuses to start on a links port already taken, saying where, and leaves nothing behind', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const hub = new SignallingHub({
+        backplane: new RedisBackplane({ url: cluster.redis.url, keyPrefix: cluster.prefix, links: `127.0.0.1:${port}` }),
+      });
+      hub.on('error', () => {});
+      await expect(hub.ready).rejects.toThrow(`Could not listen for node links on 127.0.0.1:${port}`);
+      await hub.close();
+      await hub.close();
+      expect(await cluster.redis.command(`KEYS {${cluster.prefix}}*`)).toBe('*0');
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('checks its options', () => {
     expect(() => new RedisBackplane({ links: 'nowhere' })).toThrow(InvalidOptionError);
     expect(() => new RedisBackplane({ links: '127.0.0.1:70000' })).toThrow(InvalidOptionError);
@@ -259,11 +270,7 @@ describe('node links on a Redis Cluster', () => {
       await started.hub.ready;
       return started;
     };
-    const one = await node();
-    const two = await node();
-    const a = await loggedIn(one.url, 'a', shards.clients);
-    const b = await loggedIn(two.url, 'b', shards.clients);
-    await linked(one, two, a, b);
+    const { a, b } = await linkedPair(node, shards.clients);
     const [publishes, execs] = [await masterCalls('spublish'), await masterCalls('exec')];
     const count = 200;
     for (let n = 0; n < count; n++) a.send({ type: 'candidate', candidate: { n }, name: 'b' });

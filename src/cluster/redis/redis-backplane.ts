@@ -54,7 +54,8 @@ export interface RedisBackplaneStatus extends BackplaneStatus {
  *   while a call waits for Redis, until it is answered), go through one Lua
  *   call that finds each holder's node and PUBLISHes once per node: one
  *   round trip on one connection, so one sender's messages stay in order.
- *   Delivery is at most once.
+ *   Delivery is at most once. With `links`, a batch to peers seen on one
+ *   other node goes to it over a TCP link instead (docs/CLUSTER.md, "Node links").
  * - Each heartbeat checks the leases of the nodes this node's peers are in
  *   calls with; when one lapses, those peers hear `leave`.
  * - A resumable peer dropped here can resume on another node: that node asks
